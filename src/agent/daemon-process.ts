@@ -1,0 +1,58 @@
+/**
+ * Starting and stopping a daemon instance by PID file. There is no systemd in the local cluster
+ * and several instances of one daemon run side by side, so the PID file of the instance is the
+ * only reliable handle on it.
+ */
+import { existsSync, readFileSync, rmSync } from 'node:fs';
+
+export function readPid(pidFile: string): number | undefined {
+  if (!existsSync(pidFile)) return undefined;
+  const pid = Number(readFileSync(pidFile, 'utf8').trim());
+  return Number.isInteger(pid) && pid > 0 ? pid : undefined;
+}
+
+export function isAlive(pid: number | undefined): boolean {
+  if (pid === undefined) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+export function runningPid(pidFile: string): number | undefined {
+  const pid = readPid(pidFile);
+  return isAlive(pid) ? pid : undefined;
+}
+
+export async function waitFor(condition: () => boolean | Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await condition()) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+}
+
+/** Sends SIGTERM, waits for the process to go, then SIGKILL. Removes the PID file. */
+export async function stopByPidFile(pidFile: string, timeoutMs = 10_000): Promise<void> {
+  const pid = runningPid(pidFile);
+  if (pid !== undefined) {
+    try {
+      process.kill(pid, 'SIGTERM');
+    } catch {
+      /* already gone */
+    }
+    try {
+      await waitFor(() => !isAlive(pid), timeoutMs, `pid ${pid} to exit`);
+    } catch {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        /* already gone */
+      }
+    }
+  }
+  rmSync(pidFile, { force: true });
+}

@@ -1,0 +1,32 @@
+import { mkdirSync, renameSync, writeFileSync, existsSync, readFileSync, openSync, fsyncSync, closeSync } from 'node:fs';
+import { dirname, basename, join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+
+/**
+ * Writes a file so that a reader (or a daemon reloading) sees either the old or the new
+ * contents, never half of one: temp file in the same folder, fsync, rename.
+ */
+export function writeFileAtomic(path: string, contents: string | Buffer, mode = 0o644): void {
+  mkdirSync(dirname(path), { recursive: true });
+  const tmp = join(dirname(path), `.${basename(path)}.${randomBytes(6).toString('hex')}.tmp`);
+  writeFileSync(tmp, contents, { mode });
+  const fd = openSync(tmp, 'r');
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  renameSync(tmp, path);
+}
+
+/** Writes only when the contents differ; returns whether the file changed (so reloads can be skipped). */
+export function writeIfChanged(path: string, contents: string, mode = 0o644): boolean {
+  if (existsSync(path) && readFileSync(path, 'utf8') === contents) return false;
+  writeFileAtomic(path, contents, mode);
+  return true;
+}
+
+export function readJsonFile<T>(path: string, fallback: T): T {
+  if (!existsSync(path)) return fallback;
+  return JSON.parse(readFileSync(path, 'utf8')) as T;
+}
