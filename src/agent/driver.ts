@@ -3,7 +3,7 @@
  * on one node, renders its configuration as a pure function of typed, validated input, writes
  * it atomically, checks it with the daemon's own checker, and reloads rather than restarts.
  */
-import type { NodeLayout } from '../node-layout.ts';
+import type { NodeLayout } from './node-layout.ts';
 
 export interface DriverStatus {
   name: string;
