@@ -1,0 +1,103 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { renderNginxConfig, SUSPENSION_PAGE, type NginxConfigInput } from './nginx-config.ts';
+
+const ROOT = '/srv/node';
+const input = (overrides: Partial<NginxConfigInput> = {}): NginxConfigInput => ({
+  address: '127.0.22.2',
+  workerUser: 'www-data',
+  paths: {
+    pidFile: `${ROOT}/run/nginx/nginx.pid`,
+    errorLog: `${ROOT}/log/nginx-error.log`,
+    accessLog: `${ROOT}/log/nginx-access.log`,
+    tempDir: `${ROOT}/lib/nginx/tmp`,
+    certificate: `${ROOT}/etc/nginx/tls/node.crt`,
+    certificateKey: `${ROOT}/etc/nginx/tls/node.key`,
+    mimeTypes: '/etc/nginx/mime.types',
+  },
+  state: {
+    sites: [
+      { domain: 'example.com', account: 'alice', documentRoot: `${ROOT}/www/alice/example.com/public_html`, suspended: false },
+      { domain: 'closed.example', account: 'bob', documentRoot: `${ROOT}/www/bob/closed.example/public_html`, suspended: true },
+    ],
+    proxies: [{ domain: 'webmail.example.com', upstream: '127.0.22.3' }],
+  },
+  ...overrides,
+});
+
+/** The server block whose server_name line starts with `name`. */
+function serverBlock(config: string, name: string): string {
+  const blocks = config.split(/\n {4}server \{\n/).slice(1);
+  const block = blocks.find((b) => b.includes(`server_name ${name}`));
+  assert.ok(block, `no server block for ${name}`);
+  return block;
+}
+
+describe('renderNginxConfig', () => {
+  const config = renderNginxConfig(input());
+
+  it('keeps every file the instance writes under the node root', () => {
+    assert.match(config, /^pid \/srv\/node\/run\/nginx\/nginx\.pid;$/m);
+    assert.match(config, /^error_log \/srv\/node\/log\/nginx-error\.log warn;$/m);
+    assert.match(config, /^ {4}access_log \/srv\/node\/log\/nginx-access\.log;$/m);
+    for (const kind of ['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi']) {
+      assert.match(config, new RegExp(`^ {4}${kind}_temp_path /srv/node/lib/nginx/tmp/${kind};$`, 'm'));
+    }
+    assert.match(config, /^user www-data;$/m);
+  });
+
+  it('binds every listener to the node address only', () => {
+    const listens = config.match(/listen [^;]+;/g) ?? [];
+    assert.equal(listens.length, 8);
+    for (const listen of listens) assert.match(listen, /^listen 127\.0\.22\.2:(80|443 ssl)( default_server)?;$/);
+  });
+
+  it('refuses unknown hosts in a default server', () => {
+    const block = serverBlock(config, '_');
+    assert.match(block, /listen 127\.0\.22\.2:80 default_server;/);
+    assert.match(block, /listen 127\.0\.22\.2:443 ssl default_server;/);
+    assert.match(block, /return 444;/);
+  });
+
+  it('serves a site for its domain and www. from its document root', () => {
+    const block = serverBlock(config, 'example.com');
+    assert.match(block, /server_name example\.com www\.example\.com;/);
+    assert.match(block, /root \/srv\/node\/www\/alice\/example\.com\/public_html;/);
+  });
+
+  it('serves only the suspension page for a suspended site', () => {
+    const block = serverBlock(config, 'closed.example');
+    assert.doesNotMatch(block, /root /);
+    assert.ok(block.includes(`return 503 '${SUSPENSION_PAGE}';`));
+    assert.match(SUSPENSION_PAGE, /account is suspended/);
+    assert.doesNotMatch(SUSPENSION_PAGE, /['\\$;]/);
+  });
+
+  it('forwards a proxied host to the other node, keeping Host and binding the node address', () => {
+    const block = serverBlock(config, 'webmail.example.com');
+    assert.match(block, /proxy_pass http:\/\/127\.0\.22\.3:80;/);
+    assert.match(block, /proxy_set_header Host \$host;/);
+    assert.match(block, /proxy_bind 127\.0\.22\.2;/);
+  });
+
+  it('brackets IPv6 addresses', () => {
+    const v6 = renderNginxConfig(input({ address: '2001:db8::2', state: { sites: [], proxies: [{ domain: 'webmail.example.com', upstream: '2001:db8::3' }] } }));
+    assert.match(v6, /listen \[2001:db8::2\]:80 default_server;/);
+    assert.match(v6, /proxy_pass http:\/\/\[2001:db8::3\]:80;/);
+  });
+
+  it('leaves the user directive out when no worker user is given', () => {
+    assert.doesNotMatch(renderNginxConfig(input({ workerUser: undefined })), /^user /m);
+  });
+
+  it('is deterministic', () => {
+    assert.equal(renderNginxConfig(input()), config);
+  });
+
+  it('refuses unsafe node paths and addresses', () => {
+    assert.throws(() => renderNginxConfig(input({ address: '127.0.22.2; evil' })), /address/);
+    const paths = { ...input().paths, pidFile: '/srv/my node/nginx.pid' };
+    assert.throws(() => renderNginxConfig(input({ paths })), /paths\.pidFile/);
+    assert.throws(() => renderNginxConfig(input({ workerUser: 'www data' })), /workerUser/);
+  });
+});

@@ -1,0 +1,139 @@
+/**
+ * nginx.conf for one node's nginx instance, as a pure function of validated input. Several
+ * instances share one machine in the local cluster, so every path the instance writes (pid,
+ * logs, temp folders) lies under the node's own root and every listener names the node address.
+ */
+import { assertValid, checkSafePath } from '../core/grammar.ts';
+import { checkNodeAddress, siteHostNames, type WebState } from './web-state.ts';
+
+export interface NginxPaths {
+  pidFile: string;
+  errorLog: string;
+  accessLog: string;
+  /** Folder that receives client_body, proxy, fastcgi, uwsgi and scgi temp folders. */
+  tempDir: string;
+  certificate: string;
+  certificateKey: string;
+  mimeTypes: string;
+}
+
+export interface NginxConfigInput {
+  address: string;
+  paths: NginxPaths;
+  /** Worker user when the master runs as root; omitted when nginx runs unprivileged. */
+  workerUser?: string;
+  state: WebState;
+}
+
+/** A system account name such as www-data (the account grammar refuses the hyphen). */
+const checkSystemUser = (value: string): string | null =>
+  /^[a-z_][a-z0-9_-]{0,31}$/.test(value) ? null : 'must be a system user name such as www-data';
+
+export const SUSPENSION_STATUS = 503;
+export const SUSPENSION_PAGE =
+  '<!doctype html><html><head><title>Account suspended</title></head>' +
+  '<body><h1>Account suspended</h1><p>This account is suspended. Please contact your hosting provider.</p></body></html>';
+
+/** nginx needs IPv6 addresses in brackets in listen and proxy_pass. */
+function hostPart(address: string): string {
+  return address.includes(':') ? `[${address}]` : address;
+}
+
+function indent(lines: string[], depth: number): string[] {
+  const pad = '    '.repeat(depth);
+  return lines.map((line) => (line === '' ? '' : pad + line));
+}
+
+function listenLines(address: string, defaultServer: boolean): string[] {
+  const suffix = defaultServer ? ' default_server' : '';
+  const host = hostPart(address);
+  return [`listen ${host}:80${suffix};`, `listen ${host}:443 ssl${suffix};`];
+}
+
+export function renderNginxConfig(input: NginxConfigInput): string {
+  const { address, paths, state } = input;
+  assertValid('address', address, checkNodeAddress);
+  for (const [name, path] of Object.entries(paths)) assertValid(`paths.${name}`, path, checkSafePath);
+  if (input.workerUser !== undefined) assertValid('workerUser', input.workerUser, checkSystemUser);
+
+  const tempPath = (kind: string): string => `${kind}_temp_path ${paths.tempDir}/${kind};`;
+  const http: string[] = [
+    `include ${paths.mimeTypes};`,
+    'default_type application/octet-stream;',
+    `access_log ${paths.accessLog};`,
+    'sendfile on;',
+    'server_tokens off;',
+    tempPath('client_body'),
+    tempPath('proxy'),
+    tempPath('fastcgi'),
+    tempPath('uwsgi'),
+    tempPath('scgi'),
+    // One self-signed certificate per node until sites get their own; set here so every server has one.
+    `ssl_certificate ${paths.certificate};`,
+    `ssl_certificate_key ${paths.certificateKey};`,
+    'ssl_protocols TLSv1.2 TLSv1.3;',
+    // Long host names (xn-- forms, deep sub-domains) overflow the default bucket.
+    'server_names_hash_bucket_size 128;',
+    '',
+    '# Unknown host names get no answer at all rather than some customer\'s site.',
+    'server {',
+    ...indent([...listenLines(address, true), 'server_name _;', 'ssl_reject_handshake on;', 'return 444;'], 1),
+    '}',
+  ];
+
+  for (const site of state.sites) {
+    const body = [...listenLines(address, false), `server_name ${siteHostNames(site).join(' ')};`];
+    if (site.suspended) {
+      // Every path answers with the suspension page, so no customer content leaks while suspended.
+      body.push(
+        'default_type text/html;',
+        'add_header Cache-Control "no-store" always;',
+        'location / {',
+        ...indent([`return ${SUSPENSION_STATUS} '${SUSPENSION_PAGE}';`], 1),
+        '}',
+      );
+    } else {
+      body.push(`root ${site.documentRoot};`, 'index index.html index.htm;', 'location / {', ...indent(['try_files $uri $uri/ =404;'], 1), '}');
+    }
+    http.push('', `# site ${site.domain} of account ${site.account}`, 'server {', ...indent(body, 1), '}');
+  }
+
+  for (const proxy of state.proxies) {
+    const body = [
+      ...listenLines(address, false),
+      `server_name ${proxy.domain};`,
+      'location / {',
+      ...indent(
+        [
+          `proxy_pass http://${hostPart(proxy.upstream)}:80;`,
+          // The node behind us picks the site by Host, and sees our address as the peer.
+          'proxy_set_header Host $host;',
+          'proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;',
+          'proxy_set_header X-Forwarded-Proto $scheme;',
+          `proxy_bind ${address};`,
+        ],
+        1,
+      ),
+      '}',
+    ];
+    http.push('', `# forwarded to node ${proxy.upstream}`, 'server {', ...indent(body, 1), '}');
+  }
+
+  const lines = [
+    '# Written by the Fleetpanel agent; changes here are overwritten.',
+    ...(input.workerUser !== undefined ? [`user ${input.workerUser};`] : []),
+    'worker_processes 1;',
+    `pid ${paths.pidFile};`,
+    `error_log ${paths.errorLog} warn;`,
+    '',
+    'events {',
+    ...indent(['worker_connections 512;'], 1),
+    '}',
+    '',
+    'http {',
+    ...indent(http, 1),
+    '}',
+    '',
+  ];
+  return lines.join('\n');
+}

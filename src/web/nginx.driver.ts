@@ -1,0 +1,156 @@
+/**
+ * The nginx instance of one node. It runs as its own master process (`nginx -p <prefix> -c <conf>`)
+ * so several nodes can share one machine; the PID file named in its config is the only handle on it.
+ */
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { userInfo } from 'node:os';
+import type { DaemonDriver, DriverContext, DriverStatus } from '../agent/driver.ts';
+import { runningPid, stopByPidFile, waitFor } from '../agent/daemon-process.ts';
+import { CommandError, run } from '../core/exec.ts';
+import { FleetError } from '../core/errors.ts';
+import { writeFileAtomic, writeIfChanged } from '../core/files.ts';
+import { assertValid, checkDomain, checkUsername } from '../core/grammar.ts';
+import { renderNginxConfig, type NginxPaths } from './nginx-config.ts';
+import { validateWebState, type WebState } from './web-state.ts';
+
+export interface NginxDriverOptions {
+  /** Worker user when the agent runs as root; nginx's default (nobody) cannot be relied on to exist. */
+  workerUser?: string;
+  nginxBinary?: string;
+  opensslBinary?: string;
+  mimeTypes?: string;
+}
+
+export interface WebApplyResult {
+  changed: boolean;
+}
+
+const EMPTY_STATE: WebState = { sites: [], proxies: [] };
+
+export class NginxDriver implements DaemonDriver {
+  readonly name = 'nginx';
+  readonly prefix: string;
+  readonly configFile: string;
+  readonly paths: NginxPaths;
+  private readonly nginx: string;
+  private readonly openssl: string;
+  private readonly workerUser: string | undefined;
+
+  constructor(
+    private readonly context: DriverContext,
+    options: NginxDriverOptions = {},
+  ) {
+    const { layout } = context;
+    this.prefix = `${layout.etc('nginx')}/`;
+    this.configFile = layout.etc('nginx', 'nginx.conf');
+    this.paths = {
+      pidFile: layout.run('nginx', 'nginx.pid'),
+      errorLog: layout.log('nginx-error'),
+      accessLog: layout.log('nginx-access'),
+      tempDir: layout.lib('nginx', 'tmp'),
+      certificate: layout.etc('nginx', 'tls', 'node.crt'),
+      certificateKey: layout.etc('nginx', 'tls', 'node.key'),
+      mimeTypes: options.mimeTypes ?? '/etc/nginx/mime.types',
+    };
+    this.nginx = options.nginxBinary ?? 'nginx';
+    this.openssl = options.opensslBinary ?? 'openssl';
+    this.workerUser = options.workerUser ?? (userInfo().uid === 0 ? 'www-data' : undefined);
+  }
+
+  /** -e names the error log used before the config is read; the packaged default is /var/log/nginx. */
+  private instanceArgs(): string[] {
+    return ['-p', this.prefix, '-c', this.configFile, '-e', this.paths.errorLog];
+  }
+
+  render(state: WebState): string {
+    return renderNginxConfig({ address: this.context.address, paths: this.paths, workerUser: this.workerUser, state });
+  }
+
+  async start(): Promise<void> {
+    const { layout } = this.context;
+    layout.ensure();
+    mkdirSync(layout.run('nginx'), { recursive: true });
+    mkdirSync(this.paths.tempDir, { recursive: true });
+    await this.ensureCertificate();
+    if (!existsSync(this.configFile)) writeFileAtomic(this.configFile, this.render(EMPTY_STATE));
+    if (runningPid(this.paths.pidFile) !== undefined) return;
+    await this.check();
+    // nginx forks its master and exits; the master writes the PID file once it listens.
+    await run(this.nginx, this.instanceArgs());
+    await waitFor(() => runningPid(this.paths.pidFile) !== undefined, 10_000, `nginx of ${this.context.address} to write its PID file`);
+    this.context.log('nginx started', { pid: runningPid(this.paths.pidFile), address: this.context.address });
+  }
+
+  async stop(): Promise<void> {
+    await stopByPidFile(this.paths.pidFile);
+  }
+
+  async check(): Promise<void> {
+    try {
+      await run(this.nginx, ['-t', '-q', ...this.instanceArgs()]);
+    } catch (error) {
+      if (error instanceof CommandError) {
+        throw new FleetError('validation', `nginx rejected its configuration: ${error.stderr.trim()}`, { driver: this.name });
+      }
+      throw error;
+    }
+  }
+
+  async reload(): Promise<void> {
+    if (runningPid(this.paths.pidFile) === undefined) return;
+    await run(this.nginx, ['-s', 'reload', ...this.instanceArgs()]);
+  }
+
+  async status(): Promise<DriverStatus> {
+    const pid = runningPid(this.paths.pidFile);
+    return { name: this.name, running: pid !== undefined, ...(pid !== undefined ? { pid } : {}) };
+  }
+
+  /**
+   * Makes the node serve exactly `input`. Nothing is written unless the whole state is valid; a
+   * configuration nginx refuses is rolled back, so the running instance keeps its last good one.
+   */
+  async apply(input: unknown): Promise<WebApplyResult> {
+    const state = validateWebState(input, this.context.layout.www());
+    const rendered = this.render(state);
+    const previous = existsSync(this.configFile) ? readFileSync(this.configFile, 'utf8') : undefined;
+    if (!writeIfChanged(this.configFile, rendered)) return { changed: false };
+    try {
+      await this.check();
+    } catch (error) {
+      if (previous === undefined) rmSync(this.configFile, { force: true });
+      else writeFileAtomic(this.configFile, previous);
+      throw error;
+    }
+    await this.reload();
+    this.context.log('nginx configuration applied', { sites: state.sites.length, proxies: state.proxies.length });
+    return { changed: true };
+  }
+
+  /** Creates www/<account>/<domain>/public_html with a placeholder page; keeps an existing page. */
+  ensureDocumentRoot(account: string, domain: string): string {
+    assertValid('account', account, checkUsername);
+    assertValid('domain', domain, checkDomain);
+    const documentRoot = this.context.layout.www(account, domain, 'public_html');
+    mkdirSync(documentRoot, { recursive: true, mode: 0o755 });
+    const index = `${documentRoot}/index.html`;
+    if (!existsSync(index)) {
+      writeFileSync(index, `<!doctype html><html><head><title>${domain}</title></head><body><h1>${domain}</h1><p>This site is hosted here.</p></body></html>\n`, {
+        mode: 0o644,
+      });
+    }
+    return documentRoot;
+  }
+
+  /** A self-signed certificate for the node address, so :443 works before any site has its own. */
+  private async ensureCertificate(): Promise<void> {
+    if (existsSync(this.paths.certificate) && existsSync(this.paths.certificateKey)) return;
+    mkdirSync(this.context.layout.etc('nginx', 'tls'), { recursive: true, mode: 0o700 });
+    const address = this.context.address;
+    await run(this.openssl, [
+      'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes',
+      '-keyout', this.paths.certificateKey, '-out', this.paths.certificate, '-days', '3650',
+      '-subj', `/CN=${address}`, '-addext', `subjectAltName=IP:${address}`,
+    ]);
+  }
+}

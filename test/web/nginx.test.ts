@@ -1,0 +1,126 @@
+/**
+ * Two real nginx instances on 127.0.22.2 and 127.0.22.3, each with its own node root, as on the
+ * local cluster: sites, suspension, refusal of unknown hosts and forwarding to another node.
+ */
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { NodeLayout } from '../../src/agent/node-layout.ts';
+import { NginxDriver } from '../../src/web/nginx.driver.ts';
+import { SUSPENSION_STATUS } from '../../src/web/nginx-config.ts';
+import type { WebState } from '../../src/web/web-state.ts';
+import { eventually, probe } from './http-probe.ts';
+
+const FRONT_ADDRESS = '127.0.22.2';
+const MAIL_NODE_ADDRESS = '127.0.22.3';
+
+describe('nginx driver against real instances', () => {
+  let workDir: string;
+  let front: NginxDriver;
+  let frontLayout: NodeLayout;
+  let mailNode: NginxDriver;
+  const started: NginxDriver[] = [];
+
+  const frontState = (suspended: boolean): WebState => ({
+    sites: [{ domain: 'example.com', account: 'alice', documentRoot: frontLayout.www('alice', 'example.com', 'public_html'), suspended }],
+    proxies: [{ domain: 'webmail.example.com', upstream: MAIL_NODE_ADDRESS }],
+  });
+
+  before(async () => {
+    workDir = mkdtempSync(join(tmpdir(), 'fleet-web-'));
+    // nginx workers run as www-data and must traverse down to the document roots.
+    chmodSync(workDir, 0o755);
+    const makeDriver = (address: string, layout: NodeLayout): NginxDriver => new NginxDriver({ layout, address, log: () => undefined });
+    frontLayout = new NodeLayout(join(workDir, 'front'));
+    front = makeDriver(FRONT_ADDRESS, frontLayout);
+    mailNode = makeDriver(MAIL_NODE_ADDRESS, new NodeLayout(join(workDir, 'mail')));
+    for (const driver of [front, mailNode]) {
+      started.push(driver);
+      await driver.start();
+    }
+  });
+
+  after(async () => {
+    for (const driver of started) await driver.stop();
+    if (workDir) rmSync(workDir, { recursive: true, force: true });
+  });
+
+  it('serves a site by Host header over HTTP and HTTPS', async () => {
+    const documentRoot = front.ensureDocumentRoot('alice', 'example.com');
+    writeFileSync(join(documentRoot, 'hello.txt'), 'hello from alice\n');
+    assert.deepEqual(await front.apply(frontState(false)), { changed: true });
+    for (const host of ['example.com', 'www.example.com']) {
+      const page = await eventually(() => probe(FRONT_ADDRESS, host, { path: '/hello.txt' }), (r) => r.kind === 'response' && r.status === 200);
+      assert.equal(page.kind === 'response' && page.body, 'hello from alice\n');
+    }
+    const index = await probe(FRONT_ADDRESS, 'example.com');
+    assert.ok(index.kind === 'response' && index.body.includes('<h1>example.com</h1>'));
+    const overTls = await probe(FRONT_ADDRESS, 'example.com', { tls: true, path: '/hello.txt' });
+    assert.equal(overTls.kind === 'response' && overTls.body, 'hello from alice\n');
+  });
+
+  it('does not touch the file when nothing changed', async () => {
+    assert.deepEqual(await front.apply(frontState(false)), { changed: false });
+  });
+
+  it('refuses unknown hosts by closing the connection', async () => {
+    const plain = await probe(FRONT_ADDRESS, 'unknown.example.net');
+    assert.equal(plain.kind, 'closed');
+    const tls = await probe(FRONT_ADDRESS, 'unknown.example.net', { tls: true });
+    assert.equal(tls.kind, 'closed');
+  });
+
+  it('forwards webmail to another node keeping the Host header', async () => {
+    const webmailRoot = mailNode.ensureDocumentRoot('alice', 'webmail.example.com');
+    writeFileSync(join(webmailRoot, 'index.html'), 'webmail on the mail node\n');
+    await mailNode.apply({ sites: [{ domain: 'webmail.example.com', account: 'alice', documentRoot: webmailRoot, suspended: false }], proxies: [] });
+    const page = await eventually(() => probe(FRONT_ADDRESS, 'webmail.example.com'), (r) => r.kind === 'response' && r.status === 200);
+    assert.equal(page.kind === 'response' && page.body, 'webmail on the mail node\n');
+    // The mail node saw the front node as its peer, so proxy_bind chose the node address.
+    const accessLog = readFileSync(mailNode.paths.accessLog, 'utf8');
+    assert.match(accessLog, new RegExp(`^${FRONT_ADDRESS.replaceAll('.', '\\.')} .*"GET / HTTP/1.0"`, 'm'));
+  });
+
+  it('shows the suspension page for every path of a suspended site, and lifts it again', async () => {
+    await front.apply(frontState(true));
+    for (const path of ['/', '/hello.txt', '/no/such/file']) {
+      const page = await eventually(() => probe(FRONT_ADDRESS, 'example.com', { path }), (r) => r.kind === 'response' && r.status === SUSPENSION_STATUS);
+      assert.ok(page.kind === 'response' && page.status === SUSPENSION_STATUS);
+      assert.match(page.kind === 'response' ? page.body : '', /account is suspended/);
+    }
+    await front.apply(frontState(false));
+    const back = await eventually(() => probe(FRONT_ADDRESS, 'example.com', { path: '/hello.txt' }), (r) => r.kind === 'response' && r.status === 200);
+    assert.ok(back.kind === 'response' && back.status === 200);
+  });
+
+  it('refuses an invalid state without writing anything', async () => {
+    const before = readFileSync(front.configFile, 'utf8');
+    const site = { domain: 'example.com', account: 'alice', documentRoot: frontLayout.www('alice', 'example.com'), suspended: false };
+    const badStates: [unknown, RegExp][] = [
+      [{ sites: [{ ...site, domain: 'evil.com;' }], proxies: [] }, /sites\[0\]\.domain/],
+      [{ sites: [{ ...site, domain: 'evil.com\n}' }], proxies: [] }, /sites\[0\]\.domain/],
+      [{ sites: [site, { ...site, documentRoot: `${frontLayout.www('alice')}/../../etc` }], proxies: [] }, /sites\[1\]\.documentRoot/],
+      [{ sites: [], proxies: [{ domain: 'webmail.example.com', upstream: '127.0.22.3; include /etc/passwd' }] }, /proxies\[0\]\.upstream/],
+    ];
+    for (const [state, field] of badStates) {
+      await assert.rejects(front.apply(state), field);
+      assert.equal(readFileSync(front.configFile, 'utf8'), before);
+    }
+  });
+
+  it('keeps the last good configuration when nginx refuses a new one', async () => {
+    const before = readFileSync(front.configFile, 'utf8');
+    // The grammars let nothing through that nginx -t refuses, so break the instance's certificate instead.
+    const certificate = readFileSync(front.paths.certificate);
+    rmSync(front.paths.certificate);
+    try {
+      await assert.rejects(front.apply({ sites: [], proxies: [] }), /nginx rejected/);
+    } finally {
+      writeFileSync(front.paths.certificate, certificate);
+    }
+    assert.equal(readFileSync(front.configFile, 'utf8'), before);
+    assert.equal((await front.status()).running, true);
+  });
+});
