@@ -119,6 +119,7 @@ export const checkPort: Checker = (value) => {
 export const checkSafeLine: Checker = (value) => {
   if (value.length === 0) return 'must not be empty';
   if (value.length > 1024) return 'must be at most 1024 characters';
+  // eslint-disable-next-line no-control-regex -- refusing control characters is the point
   if (/[\x00-\x1f\x7f]/.test(value)) return 'must not contain control characters or line breaks';
   return null;
 };

@@ -1,0 +1,24 @@
+/**
+ * A workload or system-data area plugs into the agent as a module: it contributes HTTP routes
+ * (reached only by the parent, through mTLS) and the daemon instances its role needs.
+ */
+import type { HttpApp } from '../transport/http-app.ts';
+import type { DaemonDriver, DriverContext } from './driver.ts';
+import type { Role } from '../nodes/node.model.ts';
+
+export interface AgentContext extends DriverContext {
+  /** The roles the parent assigned to this node, read fresh on every call. */
+  roles(): Role[];
+  /** Finds a running module's daemon by name (e.g. the sysdata module reloads postfix). */
+  daemon<T extends DaemonDriver>(name: string): T | undefined;
+}
+
+export interface AgentModule {
+  readonly name: string;
+  /** The role this module serves; a module without a role (system data) runs on every node. */
+  readonly role?: Role;
+  /** The daemon instances the module runs while its role is assigned. */
+  daemons?(ctx: DriverContext): DaemonDriver[];
+  /** Routes under /v1/<name>/… */
+  register(app: HttpApp, ctx: AgentContext): void;
+}

@@ -1,0 +1,225 @@
+/**
+ * The node agent: an HTTPS server that obeys only its parent. Every route except the link
+ * handshake requires a client certificate issued by the parent's CA; there are no user logins
+ * and no user API here, users always go through the parent.
+ */
+import type { TLSSocket } from 'node:tls';
+import { Type } from '@sinclair/typebox';
+import { NodeLayout } from './node-layout.ts';
+import { LinkState } from './link-state.ts';
+import { createHttpApp, type HttpApp } from '../transport/http-app.ts';
+import { ConflictError, ForbiddenError, FleetError, UnauthenticatedError } from '../core/errors.ts';
+import { readJsonFile, writeFileAtomic } from '../core/files.ts';
+import { publicKeyOf } from '../transport/ca.ts';
+import { ROLE_PACKAGES, ROLES, type Role } from '../nodes/node.model.ts';
+import type { DaemonDriver } from './driver.ts';
+import type { AgentContext, AgentModule } from './agent-module.ts';
+import { AGENT_MODULES } from './modules.ts';
+import { ensurePackages } from './packages.ts';
+import { VERSION } from '../core/version.ts';
+
+export interface AgentOptions {
+  root: string;
+  address: string;
+  port: number;
+  /** The parent's own node: never linked to any other parent. */
+  parentLocal?: boolean;
+  modules?: AgentModule[];
+  /** Serve a plain-HTTP /v1/ping on this port too (benchmarks compare it with the mTLS call). */
+  plainPort?: number;
+  log?: (message: string, fields?: Record<string, unknown>) => void;
+}
+
+export interface RunningAgent {
+  url: string;
+  token: string | null;
+  stop(): Promise<void>;
+  app: HttpApp;
+}
+
+const PUBLIC_ROUTES = new Set(['/v1/hello', '/v1/link']);
+
+export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
+  const layout = new NodeLayout(options.root);
+  layout.ensure();
+  const log = options.log ?? ((message, fields) => console.log(JSON.stringify({ at: new Date().toISOString(), message, ...fields })));
+  const link = new LinkState(layout, options.parentLocal ?? false);
+  const serveAddress = `${options.address}:${options.port}`;
+  const tls = await link.tls([options.address]);
+  const modules = options.modules ?? AGENT_MODULES;
+  const rolesFile = layout.agent('roles.json');
+  const roles = (): Role[] => readJsonFile<Role[]>(rolesFile, []);
+  const running = new Map<string, DaemonDriver>();
+  const ctx: AgentContext = {
+    layout,
+    address: options.address,
+    log,
+    roles,
+    daemon: <T extends DaemonDriver>(name: string) => running.get(name) as T | undefined,
+  };
+
+  const parent = link.parent();
+  const app = createHttpApp({
+    https: {
+      key: tls.keyPem,
+      cert: tls.certPem,
+      // Until linked there is no CA to trust; an unlinked agent serves only the public routes.
+      ca: parent ? [parent.caCertPem] : undefined,
+      requestCert: true,
+      rejectUnauthorized: false,
+    },
+  });
+
+  app.addHook('onRequest', async (request) => {
+    const path = request.url.split('?')[0]!;
+    if (PUBLIC_ROUTES.has(path)) return;
+    if (request.headers.authorization || request.headers.cookie) {
+      throw new ForbiddenError('users cannot log in on a node: log in at the parent, which proxies requests to this node');
+    }
+    const socket = request.raw.socket as TLSSocket;
+    const linked = link.parent();
+    if (!linked) throw new UnauthenticatedError('this node is not linked to a parent yet; link it with its token first');
+    if (!socket.authorized) {
+      const peer = socket.getPeerCertificate();
+      const reason = peer && Object.keys(peer).length > 0 ? `client certificate refused (${String(socket.authorizationError)})` : 'no client certificate';
+      throw new UnauthenticatedError(`this node serves only its parent (${linked.parentName}): ${reason}`);
+    }
+  });
+
+  const setSecureContext = (certPem: string, caPem: string | undefined): void => {
+    (app.server as unknown as { setSecureContext(o: object): void }).setSecureContext({
+      key: tls.keyPem,
+      cert: certPem,
+      ca: caPem ? [caPem] : undefined,
+      requestCert: true,
+      rejectUnauthorized: false,
+    });
+  };
+
+  app.get('/v1/hello', async () => {
+    const linked = link.parent();
+    return { product: 'fleetpanel-agent', version: VERSION, linked: linked !== null, parentName: linked?.parentName ?? null, parentLocal: link.parentLocal };
+  });
+
+  app.post(
+    '/v1/link',
+    {
+      schema: {
+        body: Type.Object({
+          secret: Type.String({ minLength: 1, maxLength: 200 }),
+          parentId: Type.String({ minLength: 1, maxLength: 100 }),
+          parentName: Type.String({ format: 'fp-line' }),
+          caCertPem: Type.String({ minLength: 1, maxLength: 20_000 }),
+        }),
+      },
+    },
+    async (request) => {
+      const body = request.body;
+      const linked = link.parent();
+      if (linked) {
+        if (linked.parentId === body.parentId) throw new ConflictError(`this node is already linked to this parent (${linked.parentName})`, { reason: 'already_linked_here' });
+        if (link.parentLocal) {
+          throw new ConflictError(`this node is the parent ${linked.parentName}'s own node; parents cannot be linked to each other`, { reason: 'parent_node' });
+        }
+        throw new ConflictError(`this node is already linked to parent ${linked.parentName}; a node takes orders from one parent only (unlink it there first)`, { reason: 'linked_elsewhere' });
+      }
+      const verdict = link.checkToken(body.secret);
+      if (verdict === 'missing') throw new UnauthenticatedError('this node has no valid link token; print a new one on the node');
+      if (verdict === 'expired') throw new UnauthenticatedError('the link token has expired; print a new one on the node');
+      if (verdict === 'wrong') throw new UnauthenticatedError('the link token is wrong');
+      link.setParent({ parentId: body.parentId, parentName: body.parentName, caCertPem: body.caCertPem, linkedAt: new Date().toISOString() });
+      setSecureContext(tls.certPem, body.caCertPem);
+      log('linked to parent', { parent: body.parentName });
+      return { version: VERSION, publicKeyPem: publicKeyOf(tls.keyPem) };
+    },
+  );
+
+  app.put('/v1/tls/certificate', { schema: { body: Type.Object({ certPem: Type.String({ minLength: 1, maxLength: 20_000 }) }) } }, async (request) => {
+    link.installCertificate(request.body.certPem);
+    tls.certPem = request.body.certPem;
+    setSecureContext(tls.certPem, link.parent()?.caCertPem);
+    return { ok: true };
+  });
+
+  app.get('/v1/health', async () => {
+    const services = [];
+    for (const daemon of running.values()) services.push(await daemon.status());
+    return { version: VERSION, roles: roles(), services, time: new Date().toISOString() };
+  });
+
+  app.get('/v1/ping', async () => ({ pong: true }));
+
+  const daemonsForRoles = (assigned: Role[]): DaemonDriver[] =>
+    modules.filter((m) => m.daemons && (m.role === undefined || assigned.includes(m.role))).flatMap((m) => m.daemons!(ctx));
+
+  const startDaemons = async (): Promise<void> => {
+    const wanted = daemonsForRoles(roles());
+    for (const daemon of wanted) {
+      await daemon.start();
+      running.set(daemon.name, daemon);
+    }
+    for (const [name, daemon] of running) {
+      if (!wanted.some((d) => d.name === name)) {
+        await daemon.stop();
+        running.delete(name);
+      }
+    }
+  };
+
+  app.put('/v1/roles', { schema: { body: Type.Object({ roles: Type.Array(Type.Union(ROLES.map((r) => Type.Literal(r)))) }) } }, async (request) => {
+    writeFileAtomic(rolesFile, JSON.stringify([...new Set(request.body.roles)].sort()));
+    return { roles: roles() };
+  });
+
+  app.post('/v1/software/sync', async () => {
+    const packages = [...new Set(roles().flatMap((r) => ROLE_PACKAGES[r]))];
+    const installed = await ensurePackages(packages);
+    await startDaemons();
+    return { packages, installed, services: [...running.keys()] };
+  });
+
+  app.post('/v1/unlink', { schema: { body: Type.Object({ tokenExpiresInHours: Type.Union([Type.Integer({ minimum: 1, maximum: 8760 }), Type.Null()]) }) } }, async (request) => {
+    if (link.parentLocal) throw new ConflictError("the parent's own node cannot be unlinked");
+    link.forgetParent();
+    const hours = request.body.tokenExpiresInHours;
+    const token = link.issueToken(serveAddress, tls.certPem, hours === null ? null : hours * 3600_000);
+    setSecureContext(tls.certPem, undefined);
+    log('unlinked from parent; a new link token was issued');
+    return { unlinked: true, token };
+  });
+
+  for (const module of modules) module.register(app, ctx);
+
+  // Daemons of the roles assigned before a restart come back with the agent.
+  if (link.parent()) {
+    try {
+      await startDaemons();
+    } catch (error) {
+      log('starting daemons failed', { error: (error as Error).message });
+    }
+  }
+
+  let token: string | null = null;
+  if (!link.parent()) token = link.issueToken(serveAddress, tls.certPem, null);
+
+  await app.listen({ host: options.address, port: options.port });
+  let plain: HttpApp | undefined;
+  if (options.plainPort) {
+    plain = createHttpApp();
+    plain.get('/v1/ping', async () => ({ pong: true }));
+    await plain.listen({ host: options.address, port: options.plainPort });
+  }
+  return {
+    url: `https://${serveAddress}`,
+    token,
+    app,
+    async stop() {
+      await app.close();
+      await plain?.close();
+    },
+  };
+}
+
+export function describeAgentError(error: unknown): string {
+  return error instanceof FleetError ? error.message : (error as Error).message;
+}

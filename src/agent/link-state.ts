@@ -1,0 +1,113 @@
+/**
+ * What an agent remembers about its parent: the parent's CA (the only issuer whose client
+ * certificates it accepts), the parent's identity, and its own TLS key and certificate. Kept in
+ * the node root so a restarted agent is still linked.
+ */
+import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { randomBytes, createHash, timingSafeEqual } from 'node:crypto';
+import { hostname } from 'node:os';
+import { readJsonFile, writeFileAtomic } from '../core/files.ts';
+import { selfSigned, fingerprint } from '../transport/ca.ts';
+import type { NodeLayout } from './node-layout.ts';
+
+export interface ParentLink {
+  parentId: string;
+  parentName: string;
+  caCertPem: string;
+  linkedAt: string;
+}
+
+interface TokenRecord {
+  secretHash: string;
+  expiresAt: string | null;
+}
+
+export interface LinkTokenPayload {
+  /** host:port the agent serves on */
+  a: string;
+  /** fingerprint of the agent's current (self-signed) certificate, so the parent can pin it */
+  f: string;
+  /** the one-time secret */
+  s: string;
+}
+
+export function encodeLinkToken(payload: LinkTokenPayload): string {
+  return Buffer.from(JSON.stringify(payload)).toString('base64url');
+}
+
+export function decodeLinkToken(token: string): LinkTokenPayload | null {
+  try {
+    const parsed = JSON.parse(Buffer.from(token.trim(), 'base64url').toString('utf8')) as Partial<LinkTokenPayload>;
+    if (typeof parsed.a === 'string' && typeof parsed.f === 'string' && typeof parsed.s === 'string') return parsed as LinkTokenPayload;
+  } catch {
+    /* not a token */
+  }
+  return null;
+}
+
+const sha256 = (text: string): string => createHash('sha256').update(text).digest('hex');
+
+export class LinkState {
+  constructor(
+    private readonly layout: NodeLayout,
+    /** Set on the parent's own node: it belongs to that parent and can never be linked elsewhere. */
+    readonly parentLocal: boolean,
+  ) {}
+
+  private file(name: string): string {
+    return this.layout.agent(name);
+  }
+
+  parent(): ParentLink | null {
+    return readJsonFile<ParentLink | null>(this.file('parent.json'), null);
+  }
+
+  setParent(link: ParentLink): void {
+    writeFileAtomic(this.file('parent.json'), JSON.stringify(link, null, 2), 0o600);
+    rmSync(this.file('link-token.json'), { force: true });
+  }
+
+  forgetParent(): void {
+    rmSync(this.file('parent.json'), { force: true });
+  }
+
+  /** The agent's TLS key and certificate: self-signed until the parent signs one at link time. */
+  async tls(hosts: string[]): Promise<{ keyPem: string; certPem: string }> {
+    const keyFile = this.file('tls.key');
+    const certFile = this.file('tls.crt');
+    if (!existsSync(keyFile) || !existsSync(certFile)) {
+      const generated = await selfSigned(`fleetpanel-agent ${hostname()}`, hosts);
+      writeFileAtomic(keyFile, generated.keyPem, 0o600);
+      writeFileAtomic(certFile, generated.certPem, 0o644);
+    }
+    return { keyPem: readFileSync(keyFile, 'utf8'), certPem: readFileSync(certFile, 'utf8') };
+  }
+
+  installCertificate(certPem: string): void {
+    writeFileAtomic(this.file('tls.crt'), certPem, 0o644);
+  }
+
+  /** Makes a new one-time link token (replacing any earlier one) and returns it. */
+  issueToken(serveAddress: string, certPem: string, expiresInMs: number | null): string {
+    const secret = randomBytes(24).toString('base64url');
+    const record: TokenRecord = {
+      secretHash: sha256(secret),
+      expiresAt: expiresInMs === null ? null : new Date(Date.now() + expiresInMs).toISOString(),
+    };
+    writeFileAtomic(this.file('link-token.json'), JSON.stringify(record), 0o600);
+    const token = encodeLinkToken({ a: serveAddress, f: fingerprint(certPem), s: secret });
+    // Kept readable by root only, for the parent's installer and the local cluster to pick up.
+    writeFileAtomic(this.file('link-token.txt'), token + '\n', 0o600);
+    return token;
+  }
+
+  /** Checks a presented secret against the current token; the token is spent by setParent(). */
+  checkToken(secret: string): 'ok' | 'missing' | 'expired' | 'wrong' {
+    const record = readJsonFile<TokenRecord | null>(this.file('link-token.json'), null);
+    if (!record) return 'missing';
+    if (record.expiresAt && Date.parse(record.expiresAt) < Date.now()) return 'expired';
+    const presented = Buffer.from(sha256(secret));
+    const expected = Buffer.from(record.secretHash);
+    return presented.length === expected.length && timingSafeEqual(presented, expected) ? 'ok' : 'wrong';
+  }
+}

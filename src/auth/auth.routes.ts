@@ -1,0 +1,38 @@
+import { Type } from '@sinclair/typebox';
+import type { HttpApp } from '../transport/http-app.ts';
+import { principalOf, type ParentContext } from '../parent/parent-context.ts';
+
+export function registerAuthRoutes(app: HttpApp, ctx: ParentContext): void {
+  app.post(
+    '/api/session',
+    {
+      schema: {
+        tags: ['auth'],
+        summary: 'Log in with a user name and password; returns a bearer token',
+        body: Type.Object({ username: Type.String({ minLength: 1, maxLength: 64 }), password: Type.String({ minLength: 1, maxLength: 1024 }) }),
+      },
+    },
+    async (request, reply) => {
+      const session = await ctx.auth.login(request.body.username, request.body.password);
+      return reply.status(201).send(session);
+    },
+  );
+
+  app.post(
+    '/api/tokens',
+    {
+      schema: {
+        tags: ['auth'],
+        summary: 'Create an API token for automation (billing systems, scripts)',
+        body: Type.Object({ label: Type.String({ format: 'fp-line', maxLength: 100 }), ttlHours: Type.Optional(Type.Integer({ minimum: 1, maximum: 87600 })) }),
+      },
+    },
+    async (request, reply) => {
+      const principal = principalOf(request);
+      const issued = await ctx.auth.issueToken(principal.username, request.body.label, request.body.ttlHours ? request.body.ttlHours * 3600_000 : null);
+      return reply.status(201).send(issued);
+    },
+  );
+
+  app.get('/api/me', { schema: { tags: ['auth'], summary: 'Who the token belongs to' } }, async (request) => principalOf(request));
+}

@@ -1,0 +1,99 @@
+/**
+ * How every command talks to the parent and prints: one API client (URL and token from flags,
+ * the environment, or the saved context), `--json` output, and a one-line reason with the exit
+ * code of the error's kind on failure.
+ */
+import { request } from 'undici';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { FleetError, exitCodeForKind, kindForStatus, type ErrorKind } from '../core/errors.ts';
+import { readJsonFile, writeFileAtomic } from '../core/files.ts';
+
+export interface CliContext {
+  url: string;
+  token: string;
+}
+
+export function contextFile(): string {
+  return process.env.FLEETPANEL_CONTEXT ?? join(homedir(), '.config', 'fleetpanel', 'context.json');
+}
+
+export function saveContext(context: CliContext): void {
+  writeFileAtomic(contextFile(), JSON.stringify(context, null, 2) + '\n', 0o600);
+}
+
+export interface GlobalOptions {
+  json?: boolean;
+  url?: string;
+  token?: string;
+}
+
+export class Cli {
+  constructor(private readonly globals: () => GlobalOptions) {}
+
+  get json(): boolean {
+    return this.globals().json === true;
+  }
+
+  context(): CliContext {
+    const saved = readJsonFile<Partial<CliContext>>(contextFile(), {});
+    const url = this.globals().url ?? process.env.FLEETPANEL_URL ?? saved.url;
+    const token = this.globals().token ?? process.env.FLEETPANEL_TOKEN ?? saved.token;
+    if (!url) throw new FleetError('validation', 'no parent URL: pass --url, set FLEETPANEL_URL, or run `fleetpanel login` (or `fleetpanel demo up`)');
+    return { url: url.replace(/\/$/, ''), token: token ?? '' };
+  }
+
+  async api<T>(method: 'GET' | 'POST' | 'PUT' | 'DELETE', path: string, body?: unknown): Promise<T> {
+    const { url, token } = this.context();
+    let response;
+    try {
+      response = await request(`${url}${path}`, {
+        method,
+        headers: {
+          ...(token ? { authorization: `Bearer ${token}` } : {}),
+          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+        },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+    } catch (error) {
+      throw new FleetError('node_unavailable', `cannot reach the parent at ${url}: ${(error as Error).message}`);
+    }
+    const text = await response.body.text();
+    const parsed = text ? (JSON.parse(text) as unknown) : undefined;
+    if (response.statusCode >= 400) {
+      const payload = (parsed ?? {}) as { error?: string; message?: string };
+      throw new FleetError((payload.error as ErrorKind) ?? kindForStatus(response.statusCode), payload.message ?? `HTTP ${response.statusCode}`);
+    }
+    return parsed as T;
+  }
+
+  /** Prints a result: JSON with --json, else the human rendering. */
+  print(value: unknown, human?: (value: never) => string): void {
+    if (this.json || !human) process.stdout.write(JSON.stringify(value, null, 2) + '\n');
+    else process.stdout.write(human(value as never) + '\n');
+  }
+
+  fail(error: unknown): never {
+    const kind = error instanceof FleetError ? error.kind : 'internal';
+    const message = error instanceof Error ? error.message : String(error);
+    if (this.json) process.stdout.write(JSON.stringify({ error: kind, message }) + '\n');
+    process.stderr.write(`fleetpanel: ${message.split('\n')[0]}\n`);
+    process.exit(exitCodeForKind(kind));
+  }
+}
+
+export function readStdin(): string {
+  try {
+    return readFileSync(0, 'utf8').replace(/\r?\n$/, '');
+  } catch {
+    return '';
+  }
+}
+
+/** Plain text table with aligned columns. */
+export function table(headers: string[], rows: (string | number | null | undefined)[][]): string {
+  const cells = [headers, ...rows.map((r) => r.map((c) => (c === null || c === undefined ? '-' : String(c))))];
+  const widths = headers.map((_, i) => Math.max(...cells.map((r) => (r[i] ?? '').length)));
+  return cells.map((r) => r.map((c, i) => (c ?? '').padEnd(widths[i]!)).join('  ').trimEnd()).join('\n');
+}

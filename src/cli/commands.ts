@@ -1,0 +1,12 @@
+/** Every command group of the CLI. One line per domain. */
+import type { Command } from 'commander';
+import type { Cli } from './cli-io.ts';
+import { registerServerCommands } from './commands/server.command.ts';
+import { registerNodeCommands } from './commands/node.command.ts';
+import { registerSessionCommands } from './commands/session.command.ts';
+
+export const COMMAND_MODULES: ((program: Command, cli: Cli) => void)[] = [
+  (program) => registerServerCommands(program),
+  registerSessionCommands,
+  registerNodeCommands,
+];

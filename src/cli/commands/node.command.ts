@@ -1,0 +1,113 @@
+import type { Command } from 'commander';
+import { readStdin, table, type Cli } from '../cli-io.ts';
+import type { NodeView } from '../../nodes/node.model.ts';
+import { FleetError } from '../../core/errors.ts';
+
+function nodeLines(node: NodeView): string {
+  return [
+    `alias:        ${node.alias}${node.local ? ' (parent node)' : ''}`,
+    `host:         ${node.host}:${node.agentPort}`,
+    `profile:      ${node.profile}`,
+    `roles:        ${node.roles.join(', ') || '-'}`,
+    `status:       ${node.statusLabel}${node.statusDetail ? ` (${node.statusDetail})` : ''}`,
+    `agent:        ${node.agentVersion ?? '-'}`,
+    `services:     ${node.services.map((s) => `${s.name}${s.running ? '' : ' (stopped)'}`).join(', ') || '-'}`,
+    `last check:   ${node.lastCheckAt ?? '-'}`,
+    `TLS verified: ${node.tlsVerified ? 'yes' : 'no'}`,
+  ].join('\n');
+}
+
+/** Waits for a node to leave its bring-up phases, printing each new status. */
+export async function waitUntilReady(cli: Cli, alias: string, timeoutMs: number): Promise<NodeView> {
+  const deadline = Date.now() + timeoutMs;
+  let last = '';
+  for (;;) {
+    const node = await cli.api<NodeView>('GET', `/api/nodes/${encodeURIComponent(alias)}`);
+    const line = `${node.statusLabel}${node.statusDetail ? `: ${node.statusDetail}` : ''}`;
+    if (line !== last && !cli.json) process.stderr.write(`${alias}: ${line}\n`);
+    last = line;
+    if (node.status === 'ready') return node;
+    if (Date.now() > deadline) throw new FleetError('node_unavailable', `node '${alias}' is not ready after ${Math.round(timeoutMs / 1000)} s: ${line}`);
+    await new Promise((r) => setTimeout(r, 300));
+  }
+}
+
+export function registerNodeCommands(program: Command, cli: Cli): void {
+  const node = program.command('node').description('link, inspect and manage nodes');
+
+  node
+    .command('list')
+    .description('all nodes and their live status')
+    .action(async () => {
+      const { nodes } = await cli.api<{ nodes: NodeView[] }>('GET', '/api/nodes');
+      cli.print(nodes, (list: NodeView[]) =>
+        table(
+          ['ALIAS', 'HOST', 'PROFILE', 'ROLES', 'STATUS', 'LAST CHECK'],
+          list.map((n) => [n.alias + (n.local ? '*' : ''), n.host, n.profile, n.roles.join(','), n.statusLabel, n.lastCheckAt]),
+        ),
+      );
+    });
+
+  node
+    .command('show <alias>')
+    .description('one node in detail')
+    .action(async (alias: string) => {
+      cli.print(await cli.api<NodeView>('GET', `/api/nodes/${encodeURIComponent(alias)}`), nodeLines);
+    });
+
+  node
+    .command('link')
+    .description('link an agent that was installed by hand, using the one-time token it printed')
+    .requiredOption('--alias <alias>', 'name of the node in this parent')
+    .requiredOption('--host <host>', 'address or host name of the node')
+    .option('--token-stdin', 'read the link token from standard input')
+    .option('--token <token>', 'the link token (prefer --token-stdin: command lines are visible to other users)')
+    .option('--profile <profile>', 'STANDARD, MAIL, WEB, DNS or DATABASE')
+    .option('--roles <roles>', 'comma-separated roles (mail,web,dns,database)')
+    .option('--skip-tls-verify', 'do not check the node certificate against the fingerprint in the token')
+    .option('--no-wait', 'return at once instead of waiting until the node is ready')
+    .option('--timeout <seconds>', 'how long to wait for the node to become ready', '300')
+    .action(async (options: { alias: string; host: string; tokenStdin?: boolean; token?: string; profile?: string; roles?: string; skipTlsVerify?: boolean; wait: boolean; timeout: string }) => {
+      const token = options.tokenStdin ? readStdin().trim() : options.token;
+      if (!token) throw new FleetError('validation', 'token: give it with --token-stdin');
+      const linked = await cli.api<NodeView>('POST', '/api/nodes/link', {
+        alias: options.alias,
+        host: options.host,
+        token,
+        profile: options.profile?.toUpperCase(),
+        roles: options.roles ? options.roles.split(',').map((r) => r.trim()).filter(Boolean) : undefined,
+        skipTlsVerify: options.skipTlsVerify ?? false,
+      });
+      const result = options.wait ? await waitUntilReady(cli, linked.alias, Number(options.timeout) * 1000) : linked;
+      cli.print(result, nodeLines);
+    });
+
+  node
+    .command('profile <alias> <profile>')
+    .description('set the server profile of a node (the parent node is always STANDARD)')
+    .action(async (alias: string, profile: string) => {
+      cli.print(await cli.api<NodeView>('PUT', `/api/nodes/${encodeURIComponent(alias)}/profile`, { profile: profile.toUpperCase() }), nodeLines);
+    });
+
+  for (const [name, enabled] of [
+    ['enable', true],
+    ['disable', false],
+  ] as const) {
+    node
+      .command(`${name} <alias>`)
+      .description(`${name} a node`)
+      .action(async (alias: string) => {
+        cli.print(await cli.api<NodeView>('PUT', `/api/nodes/${encodeURIComponent(alias)}/enabled`, { enabled }), nodeLines);
+      });
+  }
+
+  node
+    .command('unlink <alias>')
+    .description('unlink a node that no account uses any more')
+    .option('--token <policy>', 'the new link token the node gets: leave (valid until used) or expire-24h', 'leave')
+    .action(async (alias: string, options: { token: string }) => {
+      if (options.token !== 'leave' && options.token !== 'expire-24h') throw new FleetError('validation', '--token: must be leave or expire-24h');
+      const result = await cli.api<{ alias: string; token: string | null }>('POST', `/api/nodes/${encodeURIComponent(alias)}/unlink`, { token: options.token });
+      cli.print(result, (r: { alias: string }) => `unlinked ${r.alias}; the node printed a new link token into its agent folder`);
+    });
+}

@@ -1,0 +1,74 @@
+import type { Command } from 'commander';
+import { startParent } from '../../parent/parent.server.ts';
+import { startAgent } from '../../agent/agent.server.ts';
+import { superviseSelf } from '../../agent/supervisor.ts';
+import { FleetError } from '../../core/errors.ts';
+import { DEFAULT_AGENT_PORT } from '../../nodes/nodes.service.ts';
+import { readFileSync } from 'node:fs';
+
+function parseListen(value: string): { host: string; port: number } {
+  const match = /^(.+):(\d+)$/.exec(value);
+  if (!match) throw new FleetError('validation', `--listen: must be host:port, got '${value}'`);
+  return { host: match[1]!, port: Number(match[2]) };
+}
+
+function onSignals(stop: () => Promise<void>): void {
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(signal, () => {
+      void stop().finally(() => process.exit(0));
+    });
+  }
+}
+
+export function registerServerCommands(program: Command): void {
+  program
+    .command('parent')
+    .description('run the parent: API, store, CA, health checks')
+    .requiredOption('--data <dir>', 'data folder (store, CA)')
+    .option('--listen <host:port>', 'where the API listens', '127.0.0.1:8080')
+    .option('--database <url>', 'postgres://… (default: SQLite in the data folder)')
+    .option('--name <name>', 'name of this parent, shown to its nodes')
+    .option('--health-interval <ms>', 'node health check interval', '5000')
+    .option('--admin-password-file <file>', 'set the admin password from this file')
+    .action(async (options: { data: string; listen: string; database?: string; name?: string; healthInterval: string; adminPasswordFile?: string }) => {
+      const { host, port } = parseListen(options.listen);
+      const parent = await startParent({
+        dataDir: options.data,
+        database: options.database,
+        host,
+        port,
+        name: options.name,
+        healthIntervalMs: Number(options.healthInterval),
+        adminPassword: options.adminPasswordFile ? readFileSync(options.adminPasswordFile, 'utf8').trim() : undefined,
+      });
+      console.log(JSON.stringify({ at: new Date().toISOString(), message: 'parent listening', url: parent.url }));
+      if (parent.generatedAdminPassword) console.log(JSON.stringify({ message: 'admin login created', username: 'admin', password: parent.generatedAdminPassword }));
+      onSignals(() => parent.stop());
+    });
+
+  program
+    .command('agent')
+    .description('run a node agent (serves only its parent)')
+    .requiredOption('--root <dir>', "the node's root folder")
+    .requiredOption('--address <ip>', "the node's address; every service of the node binds it")
+    .option('--port <port>', 'agent port', String(DEFAULT_AGENT_PORT))
+    .option('--parent-local', "this is the parent's own node")
+    .option('--plain-port <port>', 'also serve an unauthenticated /v1/ping over plain HTTP (benchmarks)')
+    .option('--supervise', 'run under a supervisor that restarts the agent if it dies')
+    .action(async (options: { root: string; address: string; port: string; parentLocal?: boolean; plainPort?: string; supervise?: boolean }) => {
+      if (options.supervise) {
+        superviseSelf();
+        return;
+      }
+      const agent = await startAgent({
+        root: options.root,
+        address: options.address,
+        port: Number(options.port),
+        parentLocal: options.parentLocal,
+        plainPort: options.plainPort ? Number(options.plainPort) : undefined,
+      });
+      console.log(JSON.stringify({ at: new Date().toISOString(), message: 'agent listening', url: agent.url }));
+      if (agent.token) console.log(`link token: ${agent.token}`);
+      onSignals(() => agent.stop());
+    });
+}

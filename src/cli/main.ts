@@ -1,0 +1,29 @@
+/** The `fleetpanel` command line. */
+import { Command, CommanderError } from 'commander';
+import { Cli, type GlobalOptions } from './cli-io.ts';
+import { COMMAND_MODULES } from './commands.ts';
+import { VERSION } from '../core/version.ts';
+import { FleetError } from '../core/errors.ts';
+
+const program = new Command();
+program
+  .name('fleetpanel')
+  .description('Fleetpanel: a multi-server web-hosting control panel')
+  .version(VERSION)
+  .option('--json', 'machine-readable output')
+  .option('--url <url>', "the parent's API address (default: FLEETPANEL_URL or the saved login)")
+  .option('--token <token>', 'API token (default: FLEETPANEL_TOKEN or the saved login)')
+  .exitOverride()
+  .configureOutput({ outputError: () => undefined });
+const cli = new Cli(() => program.opts<GlobalOptions>());
+for (const register of COMMAND_MODULES) register(program, cli);
+
+try {
+  await program.parseAsync(process.argv);
+} catch (error) {
+  if (error instanceof CommanderError) {
+    if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.code === 'commander.help') process.exit(0);
+    cli.fail(new FleetError('validation', error.message.replace(/^error: /, '')));
+  }
+  cli.fail(error);
+}

@@ -1,0 +1,122 @@
+/**
+ * Nodes, their server profiles and roles, and the statuses a node goes through. Pure rules, no I/O.
+ */
+import { ValidationError, ConflictError } from '../core/errors.ts';
+
+export const ROLES = ['mail', 'web', 'dns', 'database'] as const;
+export type Role = (typeof ROLES)[number];
+
+export const PROFILES = ['STANDARD', 'MAIL', 'WEB', 'DNS', 'DATABASE'] as const;
+export type Profile = (typeof PROFILES)[number];
+
+/** The roles each server profile may serve. STANDARD serves everything. */
+export const PROFILE_ROLES: Record<Profile, readonly Role[]> = {
+  STANDARD: ROLES,
+  MAIL: ['mail'],
+  WEB: ['web'],
+  DNS: ['dns'],
+  DATABASE: ['database'],
+};
+
+/**
+ * installing -> assigning_roles -> software_sync -> data_sync -> ready is the way in;
+ * offline (health check failing), disabled (by the admin) and unlinking are the others.
+ */
+export const NODE_STATUSES = [
+  'installing',
+  'assigning_roles',
+  'software_sync',
+  'data_sync',
+  'ready',
+  'offline',
+  'disabled',
+  'unlinking',
+] as const;
+export type NodeStatus = (typeof NODE_STATUSES)[number];
+
+export const STATUS_LABELS: Record<NodeStatus, string> = {
+  installing: 'installation in progress',
+  assigning_roles: 'assigning roles',
+  software_sync: 'software synchronisation',
+  data_sync: 'data synchronisation',
+  ready: 'ready',
+  offline: 'offline',
+  disabled: 'disabled',
+  unlinking: 'unlinking',
+};
+
+/** The workloads a role runs on an agent, in start order. */
+export const ROLE_DAEMONS: Record<Role, readonly string[]> = {
+  mail: ['dovecot', 'postfix'],
+  web: ['nginx'],
+  dns: ['pdns'],
+  database: [],
+};
+
+/** Debian packages each role needs on a node (software synchronisation installs the missing ones). */
+export const ROLE_PACKAGES: Record<Role, readonly string[]> = {
+  mail: ['dovecot-imapd', 'dovecot-pop3d', 'dovecot-lmtpd', 'postfix'],
+  web: ['nginx'],
+  dns: ['pdns-server', 'pdns-backend-sqlite3'],
+  database: ['mariadb-server'],
+};
+
+export function parseProfile(value: string, field = 'profile'): Profile {
+  const upper = value.toUpperCase();
+  if (!(PROFILES as readonly string[]).includes(upper)) {
+    throw new ValidationError(field, `must be one of ${PROFILES.join(', ')}`);
+  }
+  return upper as Profile;
+}
+
+export function parseRoles(values: readonly string[], field = 'roles'): Role[] {
+  const roles = new Set<Role>();
+  for (const value of values) {
+    if (!(ROLES as readonly string[]).includes(value)) throw new ValidationError(field, `'${value}' is not one of ${ROLES.join(', ')}`);
+    roles.add(value as Role);
+  }
+  return [...roles].sort();
+}
+
+/**
+ * Picks the profile and roles of a node from what the admin gave: roles alone choose the
+ * narrowest profile that serves them; a profile alone enables all of its roles.
+ */
+export function resolveProfileAndRoles(profile: Profile | undefined, roles: Role[] | undefined): { profile: Profile; roles: Role[] } {
+  if (profile && roles && roles.length > 0) {
+    const allowed = PROFILE_ROLES[profile];
+    const outside = roles.filter((r) => !allowed.includes(r));
+    if (outside.length > 0) throw new ValidationError('roles', `profile ${profile} cannot serve ${outside.join(', ')}`);
+    return { profile, roles };
+  }
+  if (profile) return { profile, roles: [...PROFILE_ROLES[profile]] };
+  if (roles && roles.length === 1) {
+    const single = PROFILES.find((p) => p !== 'STANDARD' && PROFILE_ROLES[p].length === 1 && PROFILE_ROLES[p][0] === roles[0]);
+    return { profile: single ?? 'STANDARD', roles };
+  }
+  if (roles && roles.length > 1) return { profile: 'STANDARD', roles };
+  return { profile: 'STANDARD', roles: [...ROLES] };
+}
+
+/** The parent's own node is always STANDARD (cPanel: a parent cannot use any other profile). */
+export function assertProfileAllowed(isLocal: boolean, profile: Profile): void {
+  if (isLocal && profile !== 'STANDARD') {
+    throw new ConflictError(`the parent's own node must keep the STANDARD profile; ${profile} is only for child nodes`);
+  }
+}
+
+export interface NodeView {
+  alias: string;
+  host: string;
+  agentPort: number;
+  profile: Profile;
+  roles: Role[];
+  status: NodeStatus;
+  statusLabel: string;
+  statusDetail: string | null;
+  local: boolean;
+  agentVersion: string | null;
+  services: { name: string; running: boolean }[];
+  lastCheckAt: string | null;
+  tlsVerified: boolean;
+}

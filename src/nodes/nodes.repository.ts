@@ -1,0 +1,114 @@
+/** All SQL about nodes. */
+import type { Selectable } from 'kysely';
+import type { Store } from '../store/database.ts';
+import type { NodesTables } from '../store/migrations/001-nodes.ts';
+import { STATUS_LABELS, type NodeStatus, type NodeView, type Profile, type Role } from './node.model.ts';
+
+export type NodeRow = Selectable<NodesTables['nodes']>;
+
+export function toNodeView(row: NodeRow): NodeView {
+  return {
+    alias: row.alias,
+    host: row.host,
+    agentPort: row.agent_port,
+    profile: row.profile as Profile,
+    roles: JSON.parse(row.roles) as Role[],
+    status: row.status as NodeStatus,
+    statusLabel: STATUS_LABELS[row.status as NodeStatus] ?? row.status,
+    statusDetail: row.status_detail,
+    local: row.is_local === 1,
+    agentVersion: row.agent_version,
+    services: JSON.parse(row.services) as { name: string; running: boolean }[],
+    lastCheckAt: row.last_check_at === null ? null : new Date(row.last_check_at).toISOString(),
+    tlsVerified: row.tls_verified === 1,
+  };
+}
+
+export class NodesRepository {
+  constructor(private readonly db: Store) {}
+
+  list(): Promise<NodeRow[]> {
+    return this.db.selectFrom('nodes').selectAll().orderBy('id').execute();
+  }
+
+  byAlias(alias: string): Promise<NodeRow | undefined> {
+    return this.db.selectFrom('nodes').selectAll().where('alias', '=', alias).executeTakeFirst();
+  }
+
+  byId(id: number): Promise<NodeRow | undefined> {
+    return this.db.selectFrom('nodes').selectAll().where('id', '=', id).executeTakeFirst();
+  }
+
+  byEndpoint(host: string, port: number): Promise<NodeRow | undefined> {
+    return this.db.selectFrom('nodes').selectAll().where('host', '=', host).where('agent_port', '=', port).executeTakeFirst();
+  }
+
+  async insert(values: {
+    alias: string;
+    host: string;
+    agentPort: number;
+    profile: Profile;
+    roles: Role[];
+    status: NodeStatus;
+    isLocal: boolean;
+    fingerprint: string | null;
+    tlsVerified: boolean;
+    agentVersion: string | null;
+  }): Promise<NodeRow> {
+    await this.db
+      .insertInto('nodes')
+      .values({
+        alias: values.alias,
+        host: values.host,
+        agent_port: values.agentPort,
+        profile: values.profile,
+        roles: JSON.stringify(values.roles),
+        status: values.status,
+        is_local: values.isLocal ? 1 : 0,
+        server_cert_fingerprint: values.fingerprint,
+        tls_verified: values.tlsVerified ? 1 : 0,
+        agent_version: values.agentVersion,
+        services: '[]',
+        created_at: Date.now(),
+      })
+      .execute();
+    return (await this.byAlias(values.alias))!;
+  }
+
+  async setStatus(id: number, status: NodeStatus, detail: string | null): Promise<void> {
+    await this.db.updateTable('nodes').set({ status, status_detail: detail }).where('id', '=', id).execute();
+    await this.db.insertInto('node_events').values({ node_id: id, at: Date.now(), status, message: detail ?? STATUS_LABELS[status] }).execute();
+  }
+
+  async setProfile(id: number, profile: Profile, roles: Role[]): Promise<void> {
+    await this.db.updateTable('nodes').set({ profile, roles: JSON.stringify(roles) }).where('id', '=', id).execute();
+  }
+
+  async recordCheck(id: number, ok: boolean, health?: { version: string; services: { name: string; running: boolean }[] }): Promise<void> {
+    const now = Date.now();
+    await this.db
+      .updateTable('nodes')
+      .set(ok && health ? { last_check_at: now, last_seen_at: now, agent_version: health.version, services: JSON.stringify(health.services) } : { last_check_at: now })
+      .where('id', '=', id)
+      .execute();
+  }
+
+  async remove(id: number): Promise<void> {
+    await this.db.deleteFrom('node_events').where('node_id', '=', id).execute();
+    await this.db.deleteFrom('nodes').where('id', '=', id).execute();
+  }
+
+  events(id: number, limit = 50): Promise<{ at: number; status: string; message: string }[]> {
+    return this.db.selectFrom('node_events').select(['at', 'status', 'message']).where('node_id', '=', id).orderBy('id', 'desc').limit(limit).execute();
+  }
+
+  async getSetting(key: string): Promise<string | undefined> {
+    return (await this.db.selectFrom('settings').select('value').where('key', '=', key).executeTakeFirst())?.value;
+  }
+
+  async setSetting(key: string, value: string): Promise<void> {
+    const existing = await this.getSetting(key);
+    if (existing === undefined) await this.db.insertInto('settings').values({ key, value }).execute();
+    else await this.db.updateTable('settings').set({ value }).where('key', '=', key).execute();
+  }
+}

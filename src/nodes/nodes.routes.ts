@@ -1,0 +1,79 @@
+import { Type } from '@sinclair/typebox';
+import type { HttpApp } from '../transport/http-app.ts';
+import { requireRole, type ParentContext } from '../parent/parent-context.ts';
+import { PROFILES, ROLES, parseProfile } from './node.model.ts';
+
+const Alias = Type.String({ format: 'fp-alias' });
+const RoleList = Type.Array(Type.Union(ROLES.map((r) => Type.Literal(r))), { maxItems: ROLES.length });
+
+export function registerNodeRoutes(app: HttpApp, ctx: ParentContext): void {
+  app.get('/api/nodes', { schema: { tags: ['nodes'], summary: 'All nodes with their live status' } }, async (request) => {
+    requireRole(request, 'admin');
+    return { nodes: await ctx.nodes.list() };
+  });
+
+  app.get('/api/nodes/:alias', { schema: { tags: ['nodes'], params: Type.Object({ alias: Alias }) } }, async (request) => {
+    requireRole(request, 'admin');
+    return ctx.nodes.show(request.params.alias);
+  });
+
+  app.post(
+    '/api/nodes/link',
+    {
+      schema: {
+        tags: ['nodes'],
+        summary: 'Link an agent installed by hand, with the one-time token it printed',
+        body: Type.Object(
+          {
+            alias: Alias,
+            host: Type.String({ format: 'fp-host' }),
+            token: Type.String({ minLength: 10, maxLength: 2000 }),
+            profile: Type.Optional(Type.Union(PROFILES.map((p) => Type.Literal(p)))),
+            roles: Type.Optional(RoleList),
+            skipTlsVerify: Type.Optional(Type.Boolean()),
+          },
+          { additionalProperties: false },
+        ),
+      },
+    },
+    async (request, reply) => {
+      requireRole(request, 'admin');
+      const body = request.body;
+      const node = await ctx.nodes.link({ ...body, profile: body.profile ? parseProfile(body.profile) : undefined });
+      return reply.status(201).send(node);
+    },
+  );
+
+  app.put(
+    '/api/nodes/:alias/profile',
+    { schema: { tags: ['nodes'], params: Type.Object({ alias: Alias }), body: Type.Object({ profile: Type.String({ maxLength: 16 }) }) } },
+    async (request) => {
+      requireRole(request, 'admin');
+      return ctx.nodes.setProfile(request.params.alias, parseProfile(request.body.profile));
+    },
+  );
+
+  app.put(
+    '/api/nodes/:alias/enabled',
+    { schema: { tags: ['nodes'], params: Type.Object({ alias: Alias }), body: Type.Object({ enabled: Type.Boolean() }) } },
+    async (request) => {
+      requireRole(request, 'admin');
+      return ctx.nodes.setEnabled(request.params.alias, request.body.enabled);
+    },
+  );
+
+  app.post(
+    '/api/nodes/:alias/unlink',
+    {
+      schema: {
+        tags: ['nodes'],
+        params: Type.Object({ alias: Alias }),
+        body: Type.Object({ token: Type.Optional(Type.Union([Type.Literal('leave'), Type.Literal('expire-24h')])) }),
+      },
+    },
+    async (request) => {
+      requireRole(request, 'admin');
+      return ctx.nodes.unlink(request.params.alias, request.body.token ?? 'leave');
+    },
+  );
+}

@@ -1,0 +1,293 @@
+/**
+ * Linking nodes to this parent, bringing them up (roles -> software -> data -> ready), watching
+ * their health, changing their profile, and unlinking them.
+ */
+import { randomUUID } from 'node:crypto';
+import { ConflictError, FleetError, NotFoundError, ValidationError } from '../core/errors.ts';
+import { assertValid, checkAlias, checkHost } from '../core/grammar.ts';
+import { pinnedCall } from '../transport/agent-client.ts';
+import type { CertificateAuthority } from '../transport/ca.ts';
+import { decodeLinkToken } from '../agent/link-state.ts';
+import { assertProfileAllowed, resolveProfileAndRoles, type NodeStatus, type NodeView, type Profile, type Role } from './node.model.ts';
+import { toNodeView, type NodeRow, type NodesRepository } from './nodes.repository.ts';
+import type { NodeConnections } from './node-connections.ts';
+
+export const DEFAULT_AGENT_PORT = 7443;
+
+/** Something the parent pushes to a node in its data-sync phase (system data, workloads). */
+export interface DataSyncStep {
+  readonly name: string;
+  /** lower runs first */
+  readonly priority: number;
+  sync(node: NodeRow): Promise<void>;
+}
+
+/** Tells which accounts still use a node, so it cannot be unlinked under them. */
+export type NodeUsage = (node: NodeRow) => Promise<string[]>;
+
+export interface LinkRequest {
+  alias: string;
+  host: string;
+  token: string;
+  profile?: Profile;
+  roles?: Role[];
+  skipTlsVerify?: boolean;
+  local?: boolean;
+}
+
+const BRING_UP: NodeStatus[] = ['assigning_roles', 'software_sync', 'data_sync', 'ready'];
+
+export class NodesService {
+  private readonly dataSyncSteps: DataSyncStep[] = [];
+  private readonly usages: NodeUsage[] = [];
+  private readonly advancing = new Set<number>();
+  private healthTimer: NodeJS.Timeout | undefined;
+  private stopped = false;
+  readonly parentId: Promise<string>;
+
+  constructor(
+    private readonly repo: NodesRepository,
+    private readonly connections: NodeConnections,
+    private readonly ca: CertificateAuthority,
+    readonly parentName: string,
+    private readonly healthIntervalMs: number,
+  ) {
+    this.parentId = (async () => {
+      const existing = await repo.getSetting('parent_id');
+      if (existing) return existing;
+      const id = randomUUID();
+      await repo.setSetting('parent_id', id);
+      return id;
+    })();
+  }
+
+  addDataSyncStep(step: DataSyncStep): void {
+    if (this.dataSyncSteps.some((s) => s.name === step.name)) throw new Error(`data sync step '${step.name}' is registered twice`);
+    this.dataSyncSteps.push(step);
+    this.dataSyncSteps.sort((a, b) => a.priority - b.priority);
+  }
+
+  addUsage(usage: NodeUsage): void {
+    this.usages.push(usage);
+  }
+
+  async list(): Promise<NodeView[]> {
+    return (await this.repo.list()).map(toNodeView);
+  }
+
+  async row(alias: string): Promise<NodeRow> {
+    const row = await this.repo.byAlias(alias);
+    if (!row) throw new NotFoundError('node', alias);
+    return row;
+  }
+
+  async show(alias: string): Promise<NodeView & { events: { at: string; status: string; message: string }[] }> {
+    const row = await this.row(alias);
+    const events = (await this.repo.events(row.id, 20)).map((e) => ({ ...e, at: new Date(e.at).toISOString() }));
+    return { ...toNodeView(row), events };
+  }
+
+  /** Links an agent that was installed by hand and printed a link token (cPanel style). */
+  async link(request: LinkRequest): Promise<NodeView> {
+    assertValid('alias', request.alias, checkAlias);
+    assertValid('host', request.host, checkHost);
+    const decoded = decodeLinkToken(request.token);
+    if (!decoded) throw new ValidationError('token', 'is not a Fleetpanel link token (copy it whole from the node)');
+    const port = Number(decoded.a.split(':').pop()) || DEFAULT_AGENT_PORT;
+    const { profile, roles } = resolveProfileAndRoles(request.profile, request.roles);
+    assertProfileAllowed(request.local ?? false, profile);
+    if (await this.repo.byAlias(request.alias)) throw new ConflictError(`the alias '${request.alias}' is already taken`);
+    const same = await this.repo.byEndpoint(request.host, port);
+    if (same) throw new ConflictError(`${request.host}:${port} is already linked to this parent as '${same.alias}'`);
+
+    const pin = request.skipTlsVerify ? ({ skipTlsVerify: true } as const) : { fingerprint: decoded.f };
+    let hello;
+    try {
+      hello = await pinnedCall<{ product?: string; linked: boolean; parentName: string | null; parentLocal: boolean }>(request.host, port, 'GET', '/v1/hello', undefined, pin);
+    } catch (error) {
+      throw new FleetError('node_unavailable', `cannot reach the agent at ${request.host}:${port}: ${(error as Error).message}`);
+    }
+    if (hello.body.product !== 'fleetpanel-agent') throw new ConflictError(`${request.host}:${port} is not a Fleetpanel agent`);
+    if (hello.body.parentLocal && !request.local) {
+      throw new ConflictError(`${request.host} is a parent's own node; parents cannot be linked to each other, and a parent cannot be linked to itself`);
+    }
+    const parentId = await this.parentId;
+    const linked = await pinnedCall<{ error?: string; message?: string; publicKeyPem?: string; version?: string }>(
+      request.host,
+      port,
+      'POST',
+      '/v1/link',
+      { secret: decoded.s, parentId, parentName: this.parentName, caCertPem: this.ca.caCertPem },
+      pin,
+    );
+    if (linked.status >= 400 || !linked.body.publicKeyPem) {
+      const kind = (linked.body.error as FleetError['kind']) ?? 'conflict';
+      throw new FleetError(kind, `the node refused to link: ${linked.body.message ?? `HTTP ${linked.status}`}`);
+    }
+    const certPem = await this.ca.sign(linked.body.publicKeyPem, `fleetpanel-agent ${request.alias}`, [request.host], 'server');
+    const installed = await pinnedCall<{ message?: string }>(request.host, port, 'PUT', '/v1/tls/certificate', { certPem }, pin, {
+      caCertPem: this.ca.caCertPem,
+      clientCertPem: this.ca.clientCertPem,
+      clientKeyPem: this.ca.clientKeyPem,
+    });
+    if (installed.status >= 400) throw new ConflictError(`the node did not take its certificate: ${installed.body.message ?? installed.status}`);
+
+    const row = await this.repo.insert({
+      alias: request.alias,
+      host: request.host,
+      agentPort: port,
+      profile,
+      roles,
+      status: 'assigning_roles',
+      isLocal: request.local ?? false,
+      fingerprint: decoded.f,
+      tlsVerified: !request.skipTlsVerify,
+      agentVersion: linked.body.version ?? null,
+    });
+    await this.repo.setStatus(row.id, 'assigning_roles', `linked by token${request.skipTlsVerify ? ' (TLS not verified)' : ''}`);
+    void this.advance(row.id);
+    return toNodeView((await this.repo.byId(row.id))!);
+  }
+
+  /** Registers a node the SSH installer is about to install, so its progress is visible. */
+  async registerInstalling(alias: string, host: string, profile: Profile, roles: Role[]): Promise<NodeRow> {
+    assertValid('alias', alias, checkAlias);
+    assertValid('host', host, checkHost);
+    if (await this.repo.byAlias(alias)) throw new ConflictError(`the alias '${alias}' is already taken`);
+    const same = await this.repo.byEndpoint(host, DEFAULT_AGENT_PORT);
+    if (same) throw new ConflictError(`${host} is already linked to this parent as '${same.alias}'`);
+    const row = await this.repo.insert({ alias, host, agentPort: DEFAULT_AGENT_PORT, profile, roles, status: 'installing', isLocal: false, fingerprint: null, tlsVerified: false, agentVersion: null });
+    await this.repo.setStatus(row.id, 'installing', 'installation in progress');
+    return row;
+  }
+
+  async setStatus(row: NodeRow, status: NodeStatus, detail: string | null): Promise<void> {
+    await this.repo.setStatus(row.id, status, detail);
+  }
+
+  async removeRow(row: NodeRow): Promise<void> {
+    await this.repo.remove(row.id);
+  }
+
+  /** Moves a node along assigning_roles -> software_sync -> data_sync -> ready from wherever it is. */
+  async advance(id: number): Promise<void> {
+    if (this.advancing.has(id)) return;
+    this.advancing.add(id);
+    try {
+      for (;;) {
+        const row = await this.repo.byId(id);
+        if (!row || this.stopped || !BRING_UP.includes(row.status as NodeStatus) || row.status === 'ready') return;
+        const client = this.connections.forRow(row);
+        try {
+          if (row.status === 'assigning_roles') {
+            await client.call('PUT', '/v1/roles', { roles: JSON.parse(row.roles) as Role[] });
+            await this.repo.setStatus(id, 'software_sync', 'installing the packages of the roles and starting their services');
+          } else if (row.status === 'software_sync') {
+            await client.call('POST', '/v1/software/sync', {}, 1_200_000);
+            await this.repo.setStatus(id, 'data_sync', 'synchronising system data and workloads');
+          } else if (row.status === 'data_sync') {
+            for (const step of this.dataSyncSteps) await step.sync(row);
+            const health = await client.call<{ version: string; services: { name: string; running: boolean }[] }>('GET', '/v1/health');
+            await this.repo.recordCheck(id, true, health);
+            await this.repo.setStatus(id, 'ready', null);
+          }
+        } catch (error) {
+          // Left in its phase with the reason; the health loop tries again.
+          await this.repo.setStatus(id, row.status as NodeStatus, `failed: ${(error as Error).message}`);
+          return;
+        }
+      }
+    } finally {
+      this.advancing.delete(id);
+    }
+  }
+
+  startHealthChecks(): void {
+    const tick = async (): Promise<void> => {
+      if (this.stopped) return;
+      await this.checkAll().catch(() => undefined);
+      if (!this.stopped) this.healthTimer = setTimeout(() => void tick(), this.healthIntervalMs);
+    };
+    void tick();
+  }
+
+  async checkAll(): Promise<void> {
+    const rows = await this.repo.list();
+    await Promise.all(rows.map((row) => this.check(row)));
+  }
+
+  private async check(row: NodeRow): Promise<void> {
+    const status = row.status as NodeStatus;
+    if (status === 'disabled' || status === 'unlinking' || status === 'installing') return;
+    if (BRING_UP.includes(status) && status !== 'ready') {
+      void this.advance(row.id);
+      return;
+    }
+    try {
+      const health = await this.connections
+        .forRow(row)
+        .call<{ version: string; services: { name: string; running: boolean }[] }>('GET', '/v1/health', undefined, Math.max(500, Math.min(this.healthIntervalMs, 3000)));
+      await this.repo.recordCheck(row.id, true, health);
+      if (status === 'offline') {
+        // Back from an outage: catch up on whatever changed while it was away before serving.
+        await this.repo.setStatus(row.id, 'data_sync', 'back online; catching up');
+        void this.advance(row.id);
+      }
+    } catch (error) {
+      await this.repo.recordCheck(row.id, false);
+      if (status === 'ready') await this.repo.setStatus(row.id, 'offline', `health check failed: ${(error as Error).message}`);
+    }
+  }
+
+  async setProfile(alias: string, profileValue: Profile): Promise<NodeView> {
+    const row = await this.row(alias);
+    assertProfileAllowed(row.is_local === 1, profileValue);
+    const { profile, roles } = resolveProfileAndRoles(profileValue, undefined);
+    const current = JSON.parse(row.roles) as Role[];
+    const dropped = current.filter((r) => !roles.includes(r));
+    if (dropped.length > 0) {
+      const users = await this.usersOf(row);
+      if (users.length > 0) throw new ConflictError(`node '${alias}' still serves accounts (${users.join(', ')}); move them before dropping ${dropped.join(', ')}`, { accounts: users });
+    }
+    await this.repo.setProfile(row.id, profile, roles);
+    if (row.status === 'ready' || row.status === 'offline') await this.repo.setStatus(row.id, 'assigning_roles', `profile changed to ${profile}`);
+    void this.advance(row.id);
+    return toNodeView((await this.repo.byId(row.id))!);
+  }
+
+  async setEnabled(alias: string, enabled: boolean): Promise<NodeView> {
+    const row = await this.row(alias);
+    if (enabled && row.status === 'disabled') await this.repo.setStatus(row.id, 'data_sync', 'enabled again');
+    if (!enabled) await this.repo.setStatus(row.id, 'disabled', 'disabled by the admin');
+    void this.advance(row.id);
+    return toNodeView((await this.repo.byId(row.id))!);
+  }
+
+  private async usersOf(row: NodeRow): Promise<string[]> {
+    const lists = await Promise.all(this.usages.map((usage) => usage(row)));
+    return [...new Set(lists.flat())].sort();
+  }
+
+  async unlink(alias: string, tokenPolicy: 'leave' | 'expire-24h'): Promise<{ alias: string; token: string | null }> {
+    const row = await this.row(alias);
+    if (row.is_local === 1) throw new ConflictError("the parent's own node cannot be unlinked");
+    const users = await this.usersOf(row);
+    if (users.length > 0) throw new ConflictError(`node '${alias}' is still used by ${users.length} account(s): ${users.join(', ')}; dedistribute them first`, { accounts: users });
+    await this.repo.setStatus(row.id, 'unlinking', 'unlinking');
+    let token: string | null = null;
+    try {
+      const result = await this.connections.forRow(row).call<{ token: string }>('POST', '/v1/unlink', { tokenExpiresInHours: tokenPolicy === 'expire-24h' ? 24 : null });
+      token = result.token;
+    } catch (error) {
+      await this.repo.setStatus(row.id, row.status as NodeStatus, `unlink failed: ${(error as Error).message}`);
+      throw error;
+    }
+    await this.repo.remove(row.id);
+    return { alias, token };
+  }
+
+  stop(): void {
+    this.stopped = true;
+    if (this.healthTimer) clearTimeout(this.healthTimer);
+  }
+}

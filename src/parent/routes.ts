@@ -1,0 +1,7 @@
+/** Every route module of the parent API. One line per domain. */
+import type { HttpApp } from '../transport/http-app.ts';
+import type { ParentContext } from './parent-context.ts';
+import { registerAuthRoutes } from '../auth/auth.routes.ts';
+import { registerNodeRoutes } from '../nodes/nodes.routes.ts';
+
+export const ROUTE_MODULES: ((app: HttpApp, ctx: ParentContext) => void)[] = [registerAuthRoutes, registerNodeRoutes];

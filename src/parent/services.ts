@@ -1,0 +1,7 @@
+/**
+ * Domain services that attach to the parent at start-up (they add data-sync steps, node usage
+ * checks and their own members to the context). One line per domain.
+ */
+import type { ParentContext } from './parent-context.ts';
+
+export const SERVICE_MODULES: ((ctx: ParentContext) => Promise<void> | void)[] = [];

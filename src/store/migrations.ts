@@ -1,0 +1,28 @@
+/**
+ * The ordered list of migrations. Names sort in the order they must run; each domain owns a
+ * range of numbers (001-009 nodes, 010-019 accounts, 020-029 mail/web/dns, 030-039 jobs,
+ * 040-049 system data).
+ */
+import { Migrator, type Kysely, type Migration, type MigrationProvider } from 'kysely';
+import * as nodes from './migrations/001-nodes.ts';
+import * as auth from './migrations/002-auth.ts';
+
+const MIGRATIONS: Record<string, Migration> = {
+  '001-nodes': nodes,
+  '002-auth': auth,
+};
+
+class ListedMigrations implements MigrationProvider {
+  async getMigrations(): Promise<Record<string, Migration>> {
+    return MIGRATIONS;
+  }
+}
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export async function migrateToLatest(db: Kysely<any>): Promise<void> {
+  const { error, results } = await new Migrator({ db, provider: new ListedMigrations() }).migrateToLatest();
+  if (error) {
+    const failed = results?.find((r) => r.status === 'Error');
+    throw new Error(`store migration ${failed?.migrationName ?? '?'} failed: ${String(error)}`);
+  }
+}

@@ -1,0 +1,8 @@
+/**
+ * The tables of the parent's store. Each domain declares its own tables beside its migration;
+ * this interface is their union, which is what Kysely type-checks queries against.
+ */
+import type { NodesTables } from './migrations/001-nodes.ts';
+import type { AuthTables } from './migrations/002-auth.ts';
+
+export type Database = NodesTables & AuthTables;

@@ -1,0 +1,137 @@
+/**
+ * The parent's only way to reach a node: HTTPS with mutual TLS (the parent's client certificate,
+ * the agent's certificate checked against the parent's CA). Errors keep the agent's own
+ * classification, so a refusal on a node reaches the user as the same kind of error.
+ */
+import { Agent, request } from 'undici';
+import https from 'node:https';
+import type { TLSSocket } from 'node:tls';
+import { FleetError, NodeUnavailableError, kindForStatus } from '../core/errors.ts';
+
+export interface ClientIdentity {
+  caCertPem: string;
+  clientCertPem: string;
+  clientKeyPem: string;
+}
+
+export interface AgentEndpoint {
+  alias: string;
+  host: string;
+  port: number;
+}
+
+export class AgentClient {
+  private readonly dispatcher: Agent;
+
+  constructor(
+    readonly endpoint: AgentEndpoint,
+    identity: ClientIdentity,
+    private readonly timeoutMs = 30_000,
+  ) {
+    this.dispatcher = new Agent({
+      connect: { ca: identity.caCertPem, cert: identity.clientCertPem, key: identity.clientKeyPem, servername: undefined },
+      connections: 8,
+      keepAliveTimeout: 10_000,
+    });
+  }
+
+  get url(): string {
+    return `https://${this.endpoint.host}:${this.endpoint.port}`;
+  }
+
+  async call<T>(method: 'GET' | 'POST' | 'PUT' | 'DELETE', path: string, body?: unknown, timeoutMs = this.timeoutMs): Promise<T> {
+    let response;
+    try {
+      response = await request(`${this.url}${path}`, {
+        method,
+        dispatcher: this.dispatcher,
+        headers: body === undefined ? {} : { 'content-type': 'application/json' },
+        body: body === undefined ? undefined : JSON.stringify(body),
+        headersTimeout: timeoutMs,
+        bodyTimeout: timeoutMs,
+      });
+    } catch (error) {
+      throw new NodeUnavailableError(this.endpoint.alias, (error as Error).message);
+    }
+    const text = await response.body.text();
+    let parsed: unknown = undefined;
+    try {
+      parsed = text ? JSON.parse(text) : undefined;
+    } catch {
+      parsed = { message: text };
+    }
+    if (response.statusCode >= 400) {
+      const payload = (parsed ?? {}) as { error?: string; message?: string };
+      const kind = (payload.error as FleetError['kind'] | undefined) ?? kindForStatus(response.statusCode);
+      throw new FleetError(kind, `node '${this.endpoint.alias}': ${payload.message ?? `HTTP ${response.statusCode}`}`, { node: this.endpoint.alias });
+    }
+    return parsed as T;
+  }
+
+  async close(): Promise<void> {
+    await this.dispatcher.close();
+  }
+}
+
+function normaliseFingerprint(value: string): string {
+  return value.replace(/^sha256:/, '').replace(/:/g, '').toLowerCase();
+}
+
+/**
+ * A call to an agent that is not linked yet. The agent's certificate is self-signed, so it is
+ * pinned by the fingerprint the link token carries (or not checked at all with skipTlsVerify).
+ */
+export function pinnedCall<T>(
+  host: string,
+  port: number,
+  method: 'GET' | 'POST' | 'PUT',
+  path: string,
+  body: unknown,
+  pin: { fingerprint: string } | { skipTlsVerify: true },
+  identity?: ClientIdentity,
+): Promise<{ status: number; body: T; verified: boolean }> {
+  return new Promise((resolve, reject) => {
+    const payload = body === undefined ? undefined : JSON.stringify(body);
+    const req = https.request(
+      {
+        host,
+        port,
+        method,
+        path,
+        rejectUnauthorized: false,
+        cert: identity?.clientCertPem,
+        key: identity?.clientKeyPem,
+        headers: payload ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) } : {},
+        timeout: 15_000,
+        agent: false,
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => {
+          const text = Buffer.concat(chunks).toString('utf8');
+          let parsed: unknown;
+          try {
+            parsed = JSON.parse(text);
+          } catch {
+            parsed = { message: text };
+          }
+          resolve({ status: res.statusCode ?? 0, body: parsed as T, verified: 'fingerprint' in pin });
+        });
+      },
+    );
+    req.on('socket', (socket) => {
+      socket.once('secureConnect', () => {
+        if (!('fingerprint' in pin)) return;
+        const presented = normaliseFingerprint((socket as TLSSocket).getPeerCertificate().fingerprint256 ?? '');
+        if (presented !== normaliseFingerprint(pin.fingerprint)) {
+          req.destroy(new Error(`the node's TLS certificate does not match the link token (got ${presented.slice(0, 16)}…); refusing to send anything`));
+        }
+      });
+    });
+    req.on('timeout', () => req.destroy(new Error('timed out')));
+    req.on('error', reject);
+    if (payload) req.write(payload);
+    req.end();
+  });
+}
