@@ -21,6 +21,6 @@ export function sortById<T extends { id: string }>(items: readonly T[]): T[] {
 }
 
 /** sha256 (hex) of the canonical JSON of the list sorted by id. */
-export function digest(items: readonly { id: string }[]): string {
+export function digest<T extends { id: string }>(items: readonly T[]): string {
   return createHash('sha256').update(canonicalJson(sortById(items))).digest('hex');
 }
