@@ -42,6 +42,7 @@ const PUBLIC_ROUTES = new Set(['/v1/hello', '/v1/link']);
 export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
   const layout = new NodeLayout(options.root);
   layout.ensure();
+  writeFileAtomic(layout.agent('node.json'), JSON.stringify({ address: options.address, port: options.port }));
   const log = options.log ?? ((message, fields) => console.log(JSON.stringify({ at: new Date().toISOString(), message, ...fields })));
   const link = new LinkState(layout, options.parentLocal ?? false);
   const serveAddress = `${options.address}:${options.port}`;
@@ -199,10 +200,10 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
     }
   }
 
+  await app.listen({ host: options.address, port: options.port });
+  // The token is written only once the agent listens, so whoever reads it can link at once.
   let token: string | null = null;
   if (!link.parent()) token = link.issueToken(serveAddress, tls.certPem, null);
-
-  await app.listen({ host: options.address, port: options.port });
   let plain: HttpApp | undefined;
   if (options.plainPort) {
     plain = createHttpApp();

@@ -4,9 +4,11 @@ import type { Cli } from './cli-io.ts';
 import { registerServerCommands } from './commands/server.command.ts';
 import { registerNodeCommands } from './commands/node.command.ts';
 import { registerSessionCommands } from './commands/session.command.ts';
+import { registerDemoCommands } from './commands/demo.command.ts';
 
 export const COMMAND_MODULES: ((program: Command, cli: Cli) => void)[] = [
   (program) => registerServerCommands(program),
   registerSessionCommands,
   registerNodeCommands,
+  registerDemoCommands,
 ];

@@ -31,6 +31,7 @@ export function registerNodeRoutes(app: HttpApp, ctx: ParentContext): void {
             profile: Type.Optional(Type.Union(PROFILES.map((p) => Type.Literal(p)))),
             roles: Type.Optional(RoleList),
             skipTlsVerify: Type.Optional(Type.Boolean()),
+            local: Type.Optional(Type.Boolean({ description: "the parent's own node (its agent runs with --parent-local)" })),
           },
           { additionalProperties: false },
         ),

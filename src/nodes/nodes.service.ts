@@ -111,6 +111,8 @@ export class NodesService {
     if (hello.body.parentLocal && !request.local) {
       throw new ConflictError(`${request.host} is a parent's own node; parents cannot be linked to each other, and a parent cannot be linked to itself`);
     }
+    if (request.local && !hello.body.parentLocal) throw new ConflictError(`the agent at ${request.host} does not run as the parent's own node (start it with --parent-local)`);
+    if (request.local && (await this.repo.list()).some((n) => n.is_local === 1)) throw new ConflictError('this parent already has its own node');
     const parentId = await this.parentId;
     const linked = await pinnedCall<{ error?: string; message?: string; publicKeyPem?: string; version?: string }>(
       request.host,

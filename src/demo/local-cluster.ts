@@ -1,0 +1,217 @@
+/**
+ * A whole cluster on one machine: a parent and its own node on one loopback address, child
+ * nodes on the next ones, each node with its own root folder. `fleetpanel demo` and the
+ * end-to-end tests both use it, so the tests exercise exactly what a person runs.
+ */
+import { existsSync, mkdirSync, readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { request } from 'undici';
+import { writeFileAtomic, readJsonFile } from '../core/files.ts';
+import { runningPid, startCliBackground, stopByPidFile } from './processes.ts';
+import { waitFor } from '../agent/daemon-process.ts';
+import { NodeLayout } from '../agent/node-layout.ts';
+import { AGENT_MODULES } from '../agent/modules.ts';
+import type { NodeView, Role } from '../nodes/node.model.ts';
+
+export interface ChildSpec {
+  alias: string;
+  address: string;
+  roles: Role[];
+  /** token: agent started by hand and linked with its token; ssh: installed by the parent over SSH */
+  link: 'token' | 'ssh';
+}
+
+export interface ClusterSpec {
+  dir: string;
+  parentAddress: string;
+  parentAlias?: string;
+  apiPort?: number;
+  children: ChildSpec[];
+  healthIntervalMs?: number;
+  adminPassword?: string;
+  database?: string;
+}
+
+export interface ClusterInfo {
+  url: string;
+  username: string;
+  password: string;
+  token: string;
+  dir: string;
+  parentAddress: string;
+  nodes: { alias: string; address: string; root: string; link: 'local' | 'token' | 'ssh' }[];
+}
+
+export const AGENT_PORT = 7443;
+
+export class LocalCluster {
+  constructor(readonly spec: ClusterSpec) {}
+
+  get infoFile(): string {
+    return join(this.spec.dir, 'cluster.json');
+  }
+  private pidFile(name: string): string {
+    return join(this.spec.dir, 'pids', `${name}.pid`);
+  }
+  private logFile(name: string): string {
+    return join(this.spec.dir, 'logs', `${name}.log`);
+  }
+  nodeRoot(alias: string): string {
+    return join(this.spec.dir, 'nodes', alias);
+  }
+  get url(): string {
+    return `http://${this.spec.parentAddress}:${this.spec.apiPort ?? 8080}`;
+  }
+  get parentAlias(): string {
+    return this.spec.parentAlias ?? 'parent';
+  }
+
+  info(): ClusterInfo | null {
+    return readJsonFile<ClusterInfo | null>(this.infoFile, null);
+  }
+
+  /** Starts what is not running, links what is not linked, waits until every node is ready. */
+  async up(log: (line: string) => void = () => undefined): Promise<ClusterInfo> {
+    mkdirSync(this.spec.dir, { recursive: true, mode: 0o700 });
+    const passwordFile = join(this.spec.dir, 'admin-password');
+    if (!existsSync(passwordFile)) writeFileAtomic(passwordFile, (this.spec.adminPassword ?? randomPassword()) + '\n', 0o600);
+    const password = readFileSync(passwordFile, 'utf8').trim();
+
+    log(`parent: starting on ${this.url}`);
+    startCliBackground(this.pidFile('parent'), this.logFile('parent'), [
+      'parent',
+      '--data',
+      join(this.spec.dir, 'parent'),
+      '--listen',
+      `${this.spec.parentAddress}:${this.spec.apiPort ?? 8080}`,
+      '--health-interval',
+      String(this.spec.healthIntervalMs ?? 5000),
+      '--admin-password-file',
+      passwordFile,
+      '--name',
+      this.parentAlias,
+      ...(this.spec.database ? ['--database', this.spec.database] : []),
+    ]);
+    await waitFor(async () => (await this.get('/api/health').catch(() => null)) !== null, 60_000, `the parent API at ${this.url}`);
+    const token = await this.login(password);
+
+    const nodes: ClusterInfo['nodes'] = [];
+    const local = { alias: this.parentAlias, address: this.spec.parentAddress, roles: ['mail', 'web', 'dns'] as Role[], link: 'token' as const };
+    for (const node of [local, ...this.spec.children]) {
+      const isLocal = node === local;
+      const root = this.nodeRoot(node.alias);
+      nodes.push({ alias: node.alias, address: node.address, root, link: isLocal ? 'local' : node.link });
+      if (node.link === 'ssh') continue;
+      this.startAgent(node.alias, node.address, isLocal);
+      const existing = await this.api<NodeView | null>(token, 'GET', `/api/nodes/${node.alias}`).catch(() => null);
+      if (existing) continue;
+      const linkToken = await this.readLinkToken(root);
+      log(`${node.alias}: linking ${node.address} by token`);
+      await this.api(token, 'POST', '/api/nodes/link', { alias: node.alias, host: node.address, token: linkToken, roles: node.roles, ...(isLocal ? { local: true } : {}) });
+    }
+    for (const node of nodes) {
+      if (node.link === 'ssh') continue;
+      await this.waitReady(token, node.alias, log);
+    }
+    const info: ClusterInfo = { url: this.url, username: 'admin', password, token, dir: this.spec.dir, parentAddress: this.spec.parentAddress, nodes };
+    writeFileAtomic(this.infoFile, JSON.stringify(info, null, 2), 0o600);
+    return info;
+  }
+
+  startAgent(alias: string, address: string, parentLocal: boolean): void {
+    startCliBackground(this.pidFile(`agent-${alias}`), this.logFile(`agent-${alias}`), [
+      'agent',
+      '--supervise',
+      '--root',
+      this.nodeRoot(alias),
+      '--address',
+      address,
+      '--port',
+      String(AGENT_PORT),
+      ...(parentLocal ? ['--parent-local'] : []),
+    ]);
+  }
+
+  async stopAgent(alias: string): Promise<void> {
+    await stopByPidFile(this.pidFile(`agent-${alias}`));
+  }
+
+  agentRunning(alias: string): boolean {
+    return runningPid(this.pidFile(`agent-${alias}`)) !== undefined;
+  }
+
+  private async readLinkToken(root: string): Promise<string> {
+    const file = new NodeLayout(root).agent('link-token.txt');
+    await waitFor(() => existsSync(file), 60_000, `the agent in ${root} to print its link token`);
+    return readFileSync(file, 'utf8').trim();
+  }
+
+  async waitReady(token: string, alias: string, log: (line: string) => void = () => undefined, timeoutMs = 300_000): Promise<NodeView> {
+    let last = '';
+    let node: NodeView | null = null;
+    await waitFor(
+      async () => {
+        node = await this.api<NodeView>(token, 'GET', `/api/nodes/${alias}`).catch(() => null);
+        const line = node ? `${node.statusLabel}${node.statusDetail ? ` (${node.statusDetail})` : ''}` : 'not registered';
+        if (line !== last) log(`${alias}: ${line}`);
+        last = line;
+        return node?.status === 'ready';
+      },
+      timeoutMs,
+      `node ${alias} to become ready (last: ${last})`,
+    );
+    return node!;
+  }
+
+  async login(password: string): Promise<string> {
+    const session = await this.post<{ token: string }>('/api/session', { username: 'admin', password });
+    return session.token;
+  }
+
+  /** Stops every process the cluster started: agents, daemons of every node, parent, sshd. */
+  async down(): Promise<void> {
+    const pids = join(this.spec.dir, 'pids');
+    const agentsFirst = existsSync(pids) ? readdirSync(pids).sort((a, b) => Number(b.startsWith('agent')) - Number(a.startsWith('agent'))) : [];
+    for (const file of agentsFirst) await stopByPidFile(join(pids, file));
+    const nodesDir = join(this.spec.dir, 'nodes');
+    if (existsSync(nodesDir)) {
+      for (const alias of readdirSync(nodesDir)) {
+        const layout = new NodeLayout(join(nodesDir, alias));
+        const address = readJsonFile<{ address?: string }>(layout.agent('node.json'), {}).address ?? '127.0.0.1';
+        for (const module of AGENT_MODULES) {
+          for (const daemon of module.daemons?.({ layout, address, log: () => undefined }) ?? []) {
+            await daemon.stop().catch(() => undefined);
+          }
+        }
+      }
+    }
+  }
+
+  async get<T>(path: string): Promise<T> {
+    return this.api<T>('', 'GET', path);
+  }
+  async post<T>(path: string, body: unknown): Promise<T> {
+    return this.api<T>('', 'POST', path, body);
+  }
+
+  async api<T>(token: string, method: 'GET' | 'POST' | 'PUT' | 'DELETE', path: string, body?: unknown): Promise<T> {
+    const response = await request(`${this.url}${path}`, {
+      method,
+      headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const text = await response.body.text();
+    const parsed = text ? (JSON.parse(text) as unknown) : undefined;
+    if (response.statusCode >= 400) {
+      const error = new Error(`${method} ${path}: HTTP ${response.statusCode} ${(parsed as { message?: string })?.message ?? text}`) as Error & { status: number; body: unknown };
+      error.status = response.statusCode;
+      error.body = parsed;
+      throw error;
+    }
+    return parsed as T;
+  }
+}
+
+function randomPassword(): string {
+  return `fp-${Math.random().toString(36).slice(2, 10)}${Math.random().toString(36).slice(2, 10)}`;
+}
