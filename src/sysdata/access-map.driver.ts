@@ -13,7 +13,7 @@ import type { NodeLayout } from '../agent/node-layout.ts';
 import { writeIfChanged } from '../core/files.ts';
 import { sortById } from './digest.ts';
 import { verifyApplied, type SystemDataDriver } from './driver.ts';
-import type { AccessEntry } from './types.ts';
+import { validateList, type AccessEntry } from './types.ts';
 
 export type AccessList = 'whitelist' | 'blacklist';
 type AccessKind = AccessEntry['kind'];
@@ -150,7 +150,8 @@ export class AccessMapDriver<L extends AccessList> implements SystemDataDriver<L
       const lists = this.readBoth();
       // The other list's section is written back as read, hand-made lines included: fixing
       // that drift is its own synchronizer's decision, and it must still see it.
-      lists[this.type] = [...entries];
+      // Validated here as well: the renderers rely on the grammar to keep the maps well-formed.
+      lists[this.type] = validateList(this.type, entries);
       let changed = false;
       for (const [kind, path] of Object.entries(this.paths) as [AccessKind, string][]) {
         changed = writeIfChanged(path, renderAccessMap(kind, lists, this.options.address)) || changed;

@@ -13,7 +13,7 @@ import { writeFileAtomic } from '../core/files.ts';
 import type { NodeLayout } from '../agent/node-layout.ts';
 import { sortById } from './digest.ts';
 import { verifyApplied, type SystemDataDriver } from './driver.ts';
-import { assertIpv4, PROTECTED_TCP_PORTS, type FirewallRule } from './types.ts';
+import { assertIpv4, PROTECTED_TCP_PORTS, validateList, type FirewallRule } from './types.ts';
 
 const CHAIN = 'input';
 const ID_PREFIX = 'fp:';
@@ -213,10 +213,12 @@ export class FirewallDriver implements SystemDataDriver<'firewall'> {
   apply(rules: readonly FirewallRule[]): Promise<void> {
     // Two applies on one node must not interleave their write and their read-back.
     const next = this.queue.then(async () => {
-      writeFileAtomic(this.scriptPath, renderFirewall(this.options, rules), 0o600);
+      // Validated here as well: the renderer relies on the grammar to keep the script well-formed.
+      const valid = validateList('firewall', rules);
+      writeFileAtomic(this.scriptPath, renderFirewall(this.options, valid), 0o600);
       await run('nft', ['-c', '-f', this.scriptPath]);
       await run('nft', ['-f', this.scriptPath]);
-      await verifyApplied(this, rules);
+      await verifyApplied(this, valid);
     });
     this.queue = next.catch(() => undefined);
     return next;

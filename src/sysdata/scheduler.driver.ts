@@ -8,7 +8,7 @@ import type { NodeLayout } from '../agent/node-layout.ts';
 import { writeIfChanged } from '../core/files.ts';
 import { sortById } from './digest.ts';
 import { verifyApplied, type SystemDataDriver } from './driver.ts';
-import type { ScheduledTask } from './types.ts';
+import { validateList, type ScheduledTask } from './types.ts';
 
 const ID_MARKER = '# fleetpanel-id: ';
 
@@ -65,9 +65,11 @@ export class SchedulerDriver implements SystemDataDriver<'scheduler'> {
   }
 
   async apply(tasks: readonly ScheduledTask[]): Promise<void> {
+    // Validated here as well: the renderer relies on the grammar to keep the file well-formed.
+    const valid = validateList('scheduler', tasks);
     // cron refuses files in cron.d that are group or world writable.
-    writeIfChanged(this.cronFilePath, renderCronFile(tasks, this.options.address), 0o644);
-    await verifyApplied(this, tasks);
+    writeIfChanged(this.cronFilePath, renderCronFile(valid, this.options.address), 0o644);
+    await verifyApplied(this, valid);
   }
 
   async read(): Promise<ScheduledTask[]> {
