@@ -1,0 +1,173 @@
+/**
+ * The mail workload of one node: its Dovecot and its Postfix, driven together from one MailState.
+ * Changes are validated whole, written only where they differ, checked by each daemon's own
+ * checker and rolled back when refused; only the daemons whose files changed are reloaded.
+ */
+import { existsSync } from 'node:fs';
+import type { DriverContext, DriverStatus } from '../agent/driver.ts';
+import { ValidationError } from '../core/errors.ts';
+import { readJsonFile, writeFileAtomic } from '../core/files.ts';
+import { assertValid, checkEmail, checkHostname, checkIpv4 } from '../core/grammar.ts';
+import { loginEnabledAddresses } from './dovecot-config.ts';
+import { DovecotDriver, type MailboxDigest } from './dovecot.driver.ts';
+import { mailPaths, type MailPaths } from './mail-paths.ts';
+import { domainOf, EMPTY_MAIL_STATE, validateMailState, type MailState } from './mail-state.ts';
+import { PostfixDriver } from './postfix.driver.ts';
+import { writeRenderedFiles, type WrittenFiles } from './rendered-files.ts';
+
+export type { MailboxDigest } from './dovecot.driver.ts';
+
+export interface MailDriverOptions {
+  /** HELO name and certificate name; distinct per node, or Postfix takes a relay to a sibling for a loop. */
+  hostname?: string;
+}
+
+export interface MailApplyResult {
+  dovecotChanged: boolean;
+  postfixChanged: boolean;
+}
+
+export class MailDriver {
+  readonly dovecot: DovecotDriver;
+  readonly postfix: PostfixDriver;
+  readonly hostname: string;
+  private readonly paths: MailPaths;
+  /** One change at a time per node: two applies must never interleave their writes and rollbacks. */
+  private queue: Promise<unknown> = Promise.resolve();
+
+  constructor(
+    private readonly context: DriverContext,
+    options: MailDriverOptions = {},
+  ) {
+    assertValid('address', context.address, checkIpv4);
+    this.hostname = assertValid('hostname', options.hostname ?? `mail-${context.address.replaceAll('.', '-')}.fleet.internal`, checkHostname);
+    this.paths = mailPaths(context.layout);
+    this.dovecot = new DovecotDriver(context, this.hostname);
+    this.postfix = new PostfixDriver(context, this.hostname);
+  }
+
+  /** The state last applied (empty before the first apply). */
+  appliedState(): MailState {
+    return readJsonFile<MailState>(this.paths.appliedState, EMPTY_MAIL_STATE);
+  }
+
+  /** Renders the last applied state (so a restart comes back as it was) and starts Dovecot, then Postfix, which delivers to it. */
+  start(): Promise<void> {
+    return this.serialized(async () => {
+      await this.dovecot.prepare();
+      await this.postfix.prepare();
+      const state = this.appliedState();
+      writeRenderedFiles(await this.dovecot.render(state));
+      writeRenderedFiles(this.postfix.render(state));
+      await this.dovecot.start();
+      await this.postfix.start();
+    });
+  }
+
+  stop(): Promise<void> {
+    return this.serialized(async () => {
+      await this.postfix.stop();
+      await this.dovecot.stop();
+    });
+  }
+
+  async status(): Promise<DriverStatus[]> {
+    return [await this.dovecot.status(), await this.postfix.status()];
+  }
+
+  apply(input: unknown): Promise<MailApplyResult> {
+    return this.serialized(async () => {
+      const state = validateMailState(input);
+      this.refuseSelfReferences(state);
+      const before = this.appliedState();
+      const dovecotFiles = await this.dovecot.render(state);
+      const postfixFiles = this.postfix.render(state);
+
+      const written: WrittenFiles[] = [];
+      const rollback = () => {
+        for (const files of written.reverse()) files.restore();
+      };
+      let dovecotChanged = false;
+      let postfixChanged = false;
+      try {
+        const dovecotWrite = writeRenderedFiles(dovecotFiles);
+        written.push(dovecotWrite);
+        const postfixWrite = writeRenderedFiles(postfixFiles);
+        written.push(postfixWrite);
+        dovecotChanged = dovecotWrite.changedPaths.length > 0;
+        postfixChanged = postfixWrite.changedPaths.length > 0;
+        if (dovecotChanged) await this.dovecot.check();
+        if (postfixChanged) await this.postfix.check();
+      } catch (error) {
+        rollback();
+        throw error;
+      }
+      writeFileAtomic(this.paths.appliedState, `${JSON.stringify(state, null, 2)}\n`, 0o600);
+      if (dovecotChanged) await this.dovecot.reload();
+      if (postfixChanged) await this.postfix.reload();
+      // Refusing new logins is not enough: a suspended (or moved) mailbox's open sessions end too.
+      const stillLocal = new Set(localLogins(state));
+      const lostLogin = localLogins(before).filter((address) => !stillLocal.has(address));
+      await this.dovecot.kick(lostLogin);
+      this.context.log('mail state applied', { dovecotChanged, postfixChanged, mailboxes: state.mailboxes.length, kicked: lostLogin.length });
+      return { dovecotChanged, postfixChanged };
+    });
+  }
+
+  /** For the sysdata driver, after it rewrote fleet-client-access.cidr or fleet-sender-access. */
+  reloadPostfix(): Promise<void> {
+    return this.serialized(async () => {
+      await this.postfix.check();
+      await this.postfix.reload();
+    });
+  }
+
+  kick(addresses: string[]): Promise<void> {
+    addresses.forEach((address, index) => assertValid(`addresses[${index}]`, address, checkEmail));
+    return this.dovecot.kick(addresses);
+  }
+
+  mailboxDigest(address: string): Promise<MailboxDigest> {
+    assertValid('address', address, checkEmail);
+    return this.dovecot.mailboxDigest(address);
+  }
+
+  syncMailboxTo(address: string, targetAddress: string, targetDoveadmPassword: string): Promise<void> {
+    assertValid('address', address, checkEmail);
+    assertValid('targetAddress', targetAddress, checkIpv4);
+    if (!/^[A-Za-z0-9_-]{16,128}$/.test(targetDoveadmPassword)) throw new ValidationError('targetDoveadmPassword', 'is not a doveadm password of a node');
+    return this.dovecot.syncMailboxTo(address, targetAddress, targetDoveadmPassword);
+  }
+
+  /** Deletes the mailbox's Maildir (and Dovecot's index in it) after ending its sessions. */
+  async removeMailbox(address: string): Promise<void> {
+    assertValid('address', address, checkEmail);
+    await this.dovecot.kick([address]);
+    this.dovecot.removeMailbox(address);
+  }
+
+  doveadmPassword(): string {
+    if (!existsSync(this.dovecot.paths.doveadmPasswordFile)) throw new ValidationError('doveadmPassword', 'the mail instance has not been started yet');
+    return this.dovecot.doveadmPassword();
+  }
+
+  /** Relaying or proxying a domain to this very node would loop until the hop limit. */
+  private refuseSelfReferences(state: MailState): void {
+    state.domains.forEach((domain, index) => {
+      if (domain.relayTo === this.context.address) throw new ValidationError(`domains[${index}].relayTo`, 'must not be this node itself');
+      if (domain.proxyTo === this.context.address) throw new ValidationError(`domains[${index}].proxyTo`, 'must not be this node itself');
+    });
+  }
+
+  private serialized<T>(task: () => Promise<T>): Promise<T> {
+    const result = this.queue.then(task, task);
+    this.queue = result.catch(() => undefined);
+    return result;
+  }
+}
+
+/** Mailboxes whose logins this node serves itself: enabled, and their domain not proxied elsewhere. */
+function localLogins(state: MailState): string[] {
+  const proxiedDomains = new Set(state.domains.filter((d) => d.proxyTo !== undefined).map((d) => d.domain));
+  return loginEnabledAddresses(state).filter((address) => !proxiedDomains.has(domainOf(address)));
+}

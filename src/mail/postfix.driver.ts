@@ -1,0 +1,117 @@
+/**
+ * The Postfix instance of one node, run with its own config directory (`postfix -c <dir>`),
+ * queue, data directory and log file; the master.pid in its queue is the only handle on it.
+ */
+import { chownSync, existsSync, mkdirSync } from 'node:fs';
+import type { DaemonDriver, DriverContext, DriverStatus } from '../agent/driver.ts';
+import { runningPid, stopByPidFile, waitFor } from '../agent/daemon-process.ts';
+import { CommandError, run } from '../core/exec.ts';
+import { FleetError } from '../core/errors.ts';
+import { writeFileAtomic } from '../core/files.ts';
+import { ensureMailCertificate } from './mail-certificate.ts';
+import { mailPaths, type DovecotPaths, type PostfixPaths } from './mail-paths.ts';
+import { EMPTY_MAIL_STATE, type MailState } from './mail-state.ts';
+import { MAIL_USER } from './mail-system.ts';
+import { renderPostfixFiles } from './postfix-config.ts';
+import { writeRenderedFiles, type RenderedFile } from './rendered-files.ts';
+
+export class PostfixDriver implements DaemonDriver {
+  readonly name = 'postfix';
+  readonly paths: PostfixPaths;
+  private readonly tls: Pick<DovecotPaths, 'certificate' | 'certificateKey'>;
+
+  constructor(
+    private readonly context: DriverContext,
+    private readonly hostname: string,
+  ) {
+    const paths = mailPaths(context.layout);
+    this.paths = paths.postfix;
+    this.tls = paths.dovecot;
+  }
+
+  render(state: MailState): RenderedFile[] {
+    const files = renderPostfixFiles({
+      state,
+      paths: this.paths,
+      address: this.context.address,
+      hostname: this.hostname,
+      vmailUser: MAIL_USER,
+      certificate: this.tls.certificate,
+      certificateKey: this.tls.certificateKey,
+    });
+    const p = this.paths;
+    return [
+      { path: p.mainCf, contents: files.mainCf, mode: 0o644 },
+      { path: p.masterCf, contents: files.masterCf, mode: 0o644 },
+      { path: p.virtualDomains, contents: files.virtualDomains, mode: 0o644 },
+      { path: p.virtualMailboxes, contents: files.virtualMailboxes, mode: 0o644 },
+      { path: p.virtualAliases, contents: files.virtualAliases, mode: 0o644 },
+      { path: p.relayDomains, contents: files.relayDomains, mode: 0o644 },
+      { path: p.transport, contents: files.transport, mode: 0o644 },
+      { path: p.internalRecipients, contents: files.internalRecipients, mode: 0o644 },
+    ];
+  }
+
+  /** Folders, certificate and the sysdata access files; idempotent. */
+  async prepare(): Promise<void> {
+    const { layout, address } = this.context;
+    layout.ensure();
+    mkdirSync(this.paths.configDir, { recursive: true, mode: 0o755 });
+    // postfix check creates the queue's subfolders; the queue itself must belong to root.
+    mkdirSync(this.paths.queueDir, { recursive: true, mode: 0o755 });
+    mkdirSync(this.paths.dataDir, { recursive: true, mode: 0o700 });
+    const { stdout } = await run('getent', ['passwd', 'postfix']);
+    const [, , uid, gid] = stdout.trim().split(':');
+    chownSync(this.paths.dataDir, Number(uid), Number(gid));
+    // Another driver owns the contents of these two; they only have to exist for smtpd to start.
+    for (const accessFile of [this.paths.clientAccess, this.paths.senderAccess]) {
+      if (!existsSync(accessFile)) writeFileAtomic(accessFile, '', 0o644);
+    }
+    await ensureMailCertificate(mailPaths(layout).dovecot.certificate, mailPaths(layout).dovecot.certificateKey, address, this.hostname);
+  }
+
+  async start(): Promise<void> {
+    await this.prepare();
+    if (!existsSync(this.paths.mainCf)) writeRenderedFiles(this.render(EMPTY_MAIL_STATE));
+    if (runningPid(this.paths.pidFile) !== undefined) return;
+    await this.check();
+    await this.postfix(['start']);
+    await waitFor(() => runningPid(this.paths.pidFile) !== undefined, 15_000, `postfix of ${this.context.address} to write its PID file`);
+    this.context.log('postfix started', { pid: runningPid(this.paths.pidFile), address: this.context.address });
+  }
+
+  async stop(): Promise<void> {
+    await stopByPidFile(this.paths.pidFile);
+  }
+
+  /**
+   * `postfix check` looks at permissions and main.cf; `postconf -M` parses master.cf, which
+   * `check` does not, so a broken service line is caught before a reload.
+   */
+  async check(): Promise<void> {
+    try {
+      await this.postfix(['check']);
+      const { stderr } = await run('postconf', ['-c', this.paths.configDir, '-M']);
+      if (/fatal|error/i.test(stderr)) throw new CommandError(['postconf', '-c', this.paths.configDir, '-M'], 1, '', stderr);
+    } catch (error) {
+      if (error instanceof CommandError) {
+        throw new FleetError('validation', `postfix rejected its configuration: ${error.stderr.trim()}`, { driver: this.name });
+      }
+      throw error;
+    }
+  }
+
+  async reload(): Promise<void> {
+    if (runningPid(this.paths.pidFile) === undefined) return;
+    await this.postfix(['reload']);
+  }
+
+  async status(): Promise<DriverStatus> {
+    const pid = runningPid(this.paths.pidFile);
+    return { name: this.name, running: pid !== undefined, ...(pid !== undefined ? { pid } : {}) };
+  }
+
+  private postfix(args: string[]): Promise<{ stdout: string; stderr: string }> {
+    return run('postfix', ['-c', this.paths.configDir, ...args]);
+  }
+}
