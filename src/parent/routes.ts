@@ -3,5 +3,10 @@ import type { HttpApp } from '../transport/http-app.ts';
 import type { ParentContext } from './parent-context.ts';
 import { registerAuthRoutes } from '../auth/auth.routes.ts';
 import { registerNodeRoutes } from '../nodes/nodes.routes.ts';
+import { registerUiRoutes } from '../ui/ui.routes.ts';
 
-export const ROUTE_MODULES: ((app: HttpApp, ctx: ParentContext) => void)[] = [registerAuthRoutes, registerNodeRoutes];
+export const ROUTE_MODULES: ((app: HttpApp, ctx: ParentContext) => void)[] = [
+  registerAuthRoutes,
+  registerNodeRoutes,
+  registerUiRoutes,
+];
