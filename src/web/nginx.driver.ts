@@ -2,7 +2,7 @@
  * The nginx instance of one node. It runs as its own master process (`nginx -p <prefix> -c <conf>`)
  * so several nodes can share one machine; the PID file named in its config is the only handle on it.
  */
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import type { DaemonDriver, DriverContext, DriverStatus } from '../agent/driver.ts';
 import { runningPid, stopByPidFile, waitFor } from '../agent/daemon-process.ts';
@@ -96,9 +96,21 @@ export class NginxDriver implements DaemonDriver {
     }
   }
 
+  /**
+   * Returns once the workers of the old configuration are gone, so a caller that reports "applied"
+   * is not contradicted by an old worker answering the next request. Workers busy with a long
+   * download may outlive the wait; then the reload is still under way, which is logged.
+   */
   async reload(): Promise<void> {
-    if (runningPid(this.paths.pidFile) === undefined) return;
+    const masterPid = runningPid(this.paths.pidFile);
+    if (masterPid === undefined) return;
+    const oldWorkers = childPids(masterPid);
     await run(this.nginx, ['-s', 'reload', ...this.instanceArgs()]);
+    try {
+      await waitFor(() => oldWorkers.every((pid) => !isLiveChildOf(pid, masterPid)), 5_000, 'old nginx workers to finish');
+    } catch {
+      this.context.log('nginx reload: old workers still finishing requests', { pids: oldWorkers });
+    }
   }
 
   async status(): Promise<DriverStatus> {
@@ -153,4 +165,28 @@ export class NginxDriver implements DaemonDriver {
       '-subj', `/CN=${address}`, '-addext', `subjectAltName=IP:${address}`,
     ]);
   }
+}
+
+/** Fields of /proc/<pid>/stat after the command name, which may itself hold spaces. */
+function processStat(pid: number): { state: string; parentPid: number } | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const [state, parent] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return { state: state ?? '', parentPid: Number(parent) };
+  } catch {
+    return undefined;
+  }
+}
+
+/** A worker that exited but is not reaped yet is a zombie and no longer answers requests. */
+function isLiveChildOf(pid: number, parentPid: number): boolean {
+  const stat = processStat(pid);
+  return stat !== undefined && stat.parentPid === parentPid && stat.state !== 'Z';
+}
+
+function childPids(parentPid: number): number[] {
+  return readdirSync('/proc')
+    .filter((entry) => /^[0-9]+$/.test(entry))
+    .map(Number)
+    .filter((pid) => isLiveChildOf(pid, parentPid));
 }

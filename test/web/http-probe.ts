@@ -26,14 +26,3 @@ export function probe(address: string, host: string, options: { path?: string; t
     req.end();
   });
 }
-
-/** nginx reloads asynchronously: old workers answer until the new ones are up. */
-export async function eventually<T>(attempt: () => Promise<T>, accept: (value: T) => boolean, timeoutMs = 5_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last = await attempt();
-  while (!accept(last) && Date.now() < deadline) {
-    await new Promise((r) => setTimeout(r, 50));
-    last = await attempt();
-  }
-  return last;
-}

@@ -1,6 +1,7 @@
 /**
  * Two real nginx instances on 127.0.22.2 and 127.0.22.3, each with its own node root, as on the
  * local cluster: sites, suspension, refusal of unknown hosts and forwarding to another node.
+ * Requests follow apply() without retries: apply returns only once the new workers answer.
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -11,7 +12,7 @@ import { NodeLayout } from '../../src/agent/node-layout.ts';
 import { NginxDriver } from '../../src/web/nginx.driver.ts';
 import { SUSPENSION_STATUS } from '../../src/web/nginx-config.ts';
 import type { WebState } from '../../src/web/web-state.ts';
-import { eventually, probe } from './http-probe.ts';
+import { probe } from './http-probe.ts';
 
 const FRONT_ADDRESS = '127.0.22.2';
 const MAIL_NODE_ADDRESS = '127.0.22.3';
@@ -52,7 +53,7 @@ describe('nginx driver against real instances', () => {
     writeFileSync(join(documentRoot, 'hello.txt'), 'hello from alice\n');
     assert.deepEqual(await front.apply(frontState(false)), { changed: true });
     for (const host of ['example.com', 'www.example.com']) {
-      const page = await eventually(() => probe(FRONT_ADDRESS, host, { path: '/hello.txt' }), (r) => r.kind === 'response' && r.status === 200);
+      const page = await probe(FRONT_ADDRESS, host, { path: '/hello.txt' });
       assert.equal(page.kind === 'response' && page.body, 'hello from alice\n');
     }
     const index = await probe(FRONT_ADDRESS, 'example.com');
@@ -76,7 +77,7 @@ describe('nginx driver against real instances', () => {
     const webmailRoot = mailNode.ensureDocumentRoot('alice', 'webmail.example.com');
     writeFileSync(join(webmailRoot, 'index.html'), 'webmail on the mail node\n');
     await mailNode.apply({ sites: [{ domain: 'webmail.example.com', account: 'alice', documentRoot: webmailRoot, suspended: false }], proxies: [] });
-    const page = await eventually(() => probe(FRONT_ADDRESS, 'webmail.example.com'), (r) => r.kind === 'response' && r.status === 200);
+    const page = await probe(FRONT_ADDRESS, 'webmail.example.com');
     assert.equal(page.kind === 'response' && page.body, 'webmail on the mail node\n');
     // The mail node saw the front node as its peer, so proxy_bind chose the node address.
     const accessLog = readFileSync(mailNode.paths.accessLog, 'utf8');
@@ -86,12 +87,12 @@ describe('nginx driver against real instances', () => {
   it('shows the suspension page for every path of a suspended site, and lifts it again', async () => {
     await front.apply(frontState(true));
     for (const path of ['/', '/hello.txt', '/no/such/file']) {
-      const page = await eventually(() => probe(FRONT_ADDRESS, 'example.com', { path }), (r) => r.kind === 'response' && r.status === SUSPENSION_STATUS);
+      const page = await probe(FRONT_ADDRESS, 'example.com', { path });
       assert.ok(page.kind === 'response' && page.status === SUSPENSION_STATUS);
       assert.match(page.kind === 'response' ? page.body : '', /account is suspended/);
     }
     await front.apply(frontState(false));
-    const back = await eventually(() => probe(FRONT_ADDRESS, 'example.com', { path: '/hello.txt' }), (r) => r.kind === 'response' && r.status === 200);
+    const back = await probe(FRONT_ADDRESS, 'example.com', { path: '/hello.txt' });
     assert.ok(back.kind === 'response' && back.status === 200);
   });
 
