@@ -2,13 +2,13 @@
  * The nginx instance of one node. It runs as its own master process (`nginx -p <prefix> -c <conf>`)
  * so several nodes can share one machine; the PID file named in its config is the only handle on it.
  */
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import type { DaemonDriver, DriverContext, DriverStatus } from '../agent/driver.ts';
 import { runningPid, stopByPidFile, waitFor } from '../agent/daemon-process.ts';
 import { CommandError, run } from '../core/exec.ts';
 import { FleetError } from '../core/errors.ts';
-import { writeFileAtomic, writeIfChanged } from '../core/files.ts';
+import { writeFileAtomic } from '../core/files.ts';
 import { assertValid, checkDomain, checkUsername } from '../core/grammar.ts';
 import { renderNginxConfig, type NginxPaths } from './nginx-config.ts';
 import { validateWebState, type WebState } from './web-state.ts';
@@ -86,8 +86,12 @@ export class NginxDriver implements DaemonDriver {
   }
 
   async check(): Promise<void> {
+    await this.checkFile(this.configFile);
+  }
+
+  private async checkFile(configFile: string): Promise<void> {
     try {
-      await run(this.nginx, ['-t', '-q', ...this.instanceArgs()]);
+      await run(this.nginx, ['-t', '-q', '-p', this.prefix, '-c', configFile, '-e', this.paths.errorLog]);
     } catch (error) {
       if (error instanceof CommandError) {
         throw new FleetError('validation', `nginx rejected its configuration: ${error.stderr.trim()}`, { driver: this.name });
@@ -119,21 +123,23 @@ export class NginxDriver implements DaemonDriver {
   }
 
   /**
-   * Makes the node serve exactly `input`. Nothing is written unless the whole state is valid; a
-   * configuration nginx refuses is rolled back, so the running instance keeps its last good one.
+   * Makes the node serve exactly `input`. Nothing is written unless the whole state is valid, and
+   * the new file is checked by nginx as a candidate beside the live one before it replaces it, so
+   * the live file only ever holds a configuration nginx accepted.
    */
   async apply(input: unknown): Promise<WebApplyResult> {
     const state = validateWebState(input, this.context.layout.www());
     const rendered = this.render(state);
-    const previous = existsSync(this.configFile) ? readFileSync(this.configFile, 'utf8') : undefined;
-    if (!writeIfChanged(this.configFile, rendered)) return { changed: false };
+    if (existsSync(this.configFile) && readFileSync(this.configFile, 'utf8') === rendered) return { changed: false };
+    const candidate = `${this.configFile}.candidate`;
+    writeFileAtomic(candidate, rendered);
     try {
-      await this.check();
+      await this.checkFile(candidate);
     } catch (error) {
-      if (previous === undefined) rmSync(this.configFile, { force: true });
-      else writeFileAtomic(this.configFile, previous);
+      rmSync(candidate, { force: true });
       throw error;
     }
+    renameSync(candidate, this.configFile);
     await this.reload();
     this.context.log('nginx configuration applied', { sites: state.sites.length, proxies: state.proxies.length });
     return { changed: true };

@@ -5,7 +5,7 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { NodeLayout } from '../../src/agent/node-layout.ts';
@@ -122,6 +122,7 @@ describe('nginx driver against real instances', () => {
       writeFileSync(front.paths.certificate, certificate);
     }
     assert.equal(readFileSync(front.configFile, 'utf8'), before);
+    assert.equal(existsSync(`${front.configFile}.candidate`), false);
     assert.equal((await front.status()).running, true);
   });
 });
