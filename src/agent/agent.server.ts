@@ -24,6 +24,8 @@ export interface AgentOptions {
   port: number;
   /** The parent's own node: never linked to any other parent. */
   parentLocal?: boolean;
+  /** Set by the SSH installer: only the parent that installed this node may link it. */
+  allowedParentId?: string;
   modules?: AgentModule[];
   /** Serve a plain-HTTP /v1/ping on this port too (benchmarks compare it with the mTLS call). */
   plainPort?: number;
@@ -123,6 +125,9 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
           throw new ConflictError(`this node is the parent ${linked.parentName}'s own node; parents cannot be linked to each other`, { reason: 'parent_node' });
         }
         throw new ConflictError(`this node is already linked to parent ${linked.parentName}; a node takes orders from one parent only (unlink it there first)`, { reason: 'linked_elsewhere' });
+      }
+      if (options.allowedParentId && options.allowedParentId !== body.parentId) {
+        throw new ForbiddenError('this node was installed by another parent and accepts a link only from that parent');
       }
       const verdict = link.checkToken(body.secret);
       if (verdict === 'missing') throw new UnauthenticatedError('this node has no valid link token; print a new one on the node');
