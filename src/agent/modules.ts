@@ -1,4 +1,11 @@
 /** Every module the agent runs. One line per area; the order is the daemon start order. */
 import type { AgentModule } from './agent-module.ts';
+import { sysdataAgentModule } from '../sysdata/sysdata.agent-module.ts';
+import { webAgentModule } from '../web/web.agent-module.ts';
+import { dnsAgentModule } from '../dns/dns.agent-module.ts';
 
-export const AGENT_MODULES: AgentModule[] = [];
+export const AGENT_MODULES: AgentModule[] = [
+  sysdataAgentModule,
+  webAgentModule,
+  dnsAgentModule,
+];
