@@ -4,9 +4,6 @@
  */
 import type { NodesTables } from './migrations/001-nodes.ts';
 import type { AuthTables } from './migrations/002-auth.ts';
-import type { SysdataTables } from './migrations/040-sysdata.ts';
-import type { AccountsTables } from './migrations/010-accounts.ts';
-import type { PasswordPolicyTables } from './migrations/011-password-policies.ts';
 import type { JobsTables } from './migrations/030-jobs.ts';
 
-export type Database = NodesTables & AuthTables & SysdataTables & AccountsTables & PasswordPolicyTables & JobsTables;
+export type Database = NodesTables & AuthTables & JobsTables;
