@@ -5,10 +5,12 @@ import { registerServerCommands } from './commands/server.command.ts';
 import { registerNodeCommands } from './commands/node.command.ts';
 import { registerSessionCommands } from './commands/session.command.ts';
 import { registerDemoCommands } from './commands/demo.command.ts';
+import { registerSysdataCommands } from './commands/sysdata.command.ts';
 
 export const COMMAND_MODULES: ((program: Command, cli: Cli) => void)[] = [
   (program) => registerServerCommands(program),
   registerSessionCommands,
   registerNodeCommands,
   registerDemoCommands,
+  registerSysdataCommands,
 ];

@@ -4,9 +4,11 @@ import type { ParentContext } from './parent-context.ts';
 import { registerAuthRoutes } from '../auth/auth.routes.ts';
 import { registerNodeRoutes } from '../nodes/nodes.routes.ts';
 import { registerUiRoutes } from '../ui/ui.routes.ts';
+import { registerSysdataRoutes } from '../sysdata/sysdata.routes.ts';
 
 export const ROUTE_MODULES: ((app: HttpApp, ctx: ParentContext) => void)[] = [
   registerAuthRoutes,
   registerNodeRoutes,
   registerUiRoutes,
+  registerSysdataRoutes,
 ];

@@ -3,5 +3,8 @@
  * checks and their own members to the context). One line per domain.
  */
 import type { ParentContext } from './parent-context.ts';
+import { attachSysdata } from '../sysdata/sysdata.parent.ts';
 
-export const SERVICE_MODULES: ((ctx: ParentContext) => Promise<void> | void)[] = [];
+export const SERVICE_MODULES: ((ctx: ParentContext) => Promise<void> | void)[] = [
+  attachSysdata,
+];

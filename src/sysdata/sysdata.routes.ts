@@ -1,0 +1,115 @@
+/** The system-data API (admin only). Each route checks the caller and hands over to the service. */
+import { Type, type TSchema } from '@sinclair/typebox';
+import type { HttpApp } from '../transport/http-app.ts';
+import { requireRole, type ParentContext } from '../parent/parent-context.ts';
+import { sysdataOf } from './sysdata.parent.ts';
+import { SYSTEM_DATA_TYPES, type SystemDataType } from './types.ts';
+
+const ItemId = Type.String({ minLength: 1, maxLength: 48, pattern: '^[A-Za-z0-9][A-Za-z0-9_.-]*$' });
+const AccessEntryFields = {
+  id: Type.Optional(ItemId),
+  kind: Type.Union([Type.Literal('sender'), Type.Literal('network')]),
+  value: Type.String({ minLength: 1, maxLength: 254, description: "an e-mail address, '@domain', or an IPv4 network" }),
+};
+
+/** What an admin sends to add one item; the service validates the full grammar again. */
+const NEW_ITEM_SCHEMAS: Record<SystemDataType, TSchema> = {
+  firewall: Type.Object(
+    {
+      id: Type.Optional(ItemId),
+      action: Type.Union([Type.Literal('allow'), Type.Literal('deny')]),
+      protocol: Type.Union([Type.Literal('tcp'), Type.Literal('udp')]),
+      port: Type.Union([Type.Integer({ minimum: 1, maximum: 65535 }), Type.String({ pattern: '^[0-9]{1,5}-[0-9]{1,5}$' })], { description: "a port, or a range 'first-last'" }),
+      source: Type.String({ format: 'fp-network', description: "an IPv4 network; '0.0.0.0/0' for every source" }),
+      comment: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
+    },
+    { additionalProperties: false },
+  ),
+  scheduler: Type.Object(
+    {
+      id: Type.Optional(ItemId),
+      schedule: Type.String({ minLength: 1, maxLength: 100, description: 'five cron fields or @hourly, @daily, …' }),
+      command: Type.String({ minLength: 1, maxLength: 1000 }),
+      user: Type.String({ minLength: 1, maxLength: 32 }),
+    },
+    { additionalProperties: false },
+  ),
+  whitelist: Type.Object(AccessEntryFields, { additionalProperties: false }),
+  blacklist: Type.Object(AccessEntryFields, { additionalProperties: false }),
+};
+
+const TypeParam = Type.Union(SYSTEM_DATA_TYPES.map((t) => Type.Literal(t)));
+const TAGS = ['sysdata'];
+
+export function registerSysdataRoutes(app: HttpApp, ctx: ParentContext): void {
+  app.get('/api/sysdata/status', { schema: { tags: TAGS, summary: 'Per type and node: in sync, or de-synced since when and why' } }, async (request) => {
+    requireRole(request, 'admin');
+    return { types: await sysdataOf(ctx).status() };
+  });
+
+  app.post('/api/sysdata/check', { schema: { tags: TAGS, summary: "Compare every ready node's digests with the parent's now and repair drift" } }, async (request) => {
+    requireRole(request, 'admin');
+    return { outcomes: await sysdataOf(ctx).checkAll() };
+  });
+
+  app.get('/api/sysdata/policy', { schema: { tags: TAGS, summary: 'Readiness policy: the share of target nodes (percent) that must be ready for a change' } }, async (request) => {
+    requireRole(request, 'admin');
+    return { policy: await sysdataOf(ctx).policy() };
+  });
+
+  app.put(
+    '/api/sysdata/policy/:type',
+    {
+      schema: {
+        tags: TAGS,
+        summary: 'Set the readiness policy of one type',
+        params: Type.Object({ type: TypeParam }),
+        body: Type.Object({ percent: Type.Integer({ minimum: 0, maximum: 99 }) }, { additionalProperties: false }),
+      },
+    },
+    async (request) => {
+      requireRole(request, 'admin');
+      return { policy: await sysdataOf(ctx).setPolicy(request.params.type, request.body.percent) };
+    },
+  );
+
+  for (const type of SYSTEM_DATA_TYPES) {
+    app.get(`/api/sysdata/${type}`, { schema: { tags: TAGS, summary: `The parent's ${type} list and its digest` } }, async (request) => {
+      requireRole(request, 'admin');
+      return sysdataOf(ctx).list(type);
+    });
+
+    app.post(
+      `/api/sysdata/${type}`,
+      { schema: { tags: TAGS, summary: `Add one ${type} item on every ready target node (a distributed query)`, body: NEW_ITEM_SCHEMAS[type] } },
+      async (request, reply) => {
+        requireRole(request, 'admin');
+        return reply.status(201).send(await sysdataOf(ctx).add(type, request.body as Record<string, unknown>));
+      },
+    );
+
+    app.put(
+      `/api/sysdata/${type}`,
+      {
+        schema: {
+          tags: TAGS,
+          summary: `Replace the whole ${type} list on every ready target node (a distributed query)`,
+          body: Type.Object({ items: Type.Array(Type.Unknown(), { maxItems: 10_000 }) }, { additionalProperties: false }),
+        },
+      },
+      async (request) => {
+        requireRole(request, 'admin');
+        return sysdataOf(ctx).replace(type, request.body.items);
+      },
+    );
+
+    app.delete(
+      `/api/sysdata/${type}/:id`,
+      { schema: { tags: TAGS, summary: `Remove one ${type} item from every ready target node`, params: Type.Object({ id: ItemId }) } },
+      async (request) => {
+        requireRole(request, 'admin');
+        return sysdataOf(ctx).remove(type, request.params.id);
+      },
+    );
+  }
+}
