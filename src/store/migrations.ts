@@ -7,11 +7,13 @@ import { Migrator, type Kysely, type Migration, type MigrationProvider } from 'k
 import * as nodes from './migrations/001-nodes.ts';
 import * as auth from './migrations/002-auth.ts';
 import * as jobs from './migrations/030-jobs.ts';
+import * as sysdata from './migrations/040-sysdata.ts';
 
 const MIGRATIONS: Record<string, Migration> = {
   '001-nodes': nodes,
   '002-auth': auth,
   '030-jobs': jobs,
+  '040-sysdata': sysdata,
 };
 
 class ListedMigrations implements MigrationProvider {

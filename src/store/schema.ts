@@ -5,5 +5,6 @@
 import type { NodesTables } from './migrations/001-nodes.ts';
 import type { AuthTables } from './migrations/002-auth.ts';
 import type { JobsTables } from './migrations/030-jobs.ts';
+import type { SysdataTables } from './migrations/040-sysdata.ts';
 
-export type Database = NodesTables & AuthTables & JobsTables;
+export type Database = NodesTables & AuthTables & JobsTables & SysdataTables;
