@@ -378,6 +378,8 @@ export class JobEngine {
         if (headOfKey.has(row.key)) continue;
         headOfKey.add(row.key);
         if (!WORKABLE_JOB_STATES.includes(row.state as JobState) || this.running.has(row.id)) continue;
+        // Unknown types were held at start-up; one seen now belongs to another engine on the store (tests).
+        if (!this.registry.get(row.type)) continue;
         if (row.run_after > Date.now()) {
           wakeAt = Math.min(wakeAt, row.run_after);
           continue;
@@ -548,7 +550,9 @@ export class JobEngine {
       const retryAt = now + decision.delayMs;
       await this.repository.transaction(async (repository) => {
         await repository.updateStep(job.id, step.position, { state: phase === 'run' ? 'failed' : 'undoing', error: message });
-        await repository.updateJob(job.id, { run_after: retryAt, retrying_since: failingSince, error: message, error_kind: kindOf(error), updated_at: now });
+        // While rolling back, the job's error stays the reason for the rollback; the undo's own error is on the step.
+        const shown = phase === 'run' ? { error: message, error_kind: kindOf(error) } : {};
+        await repository.updateJob(job.id, { ...shown, run_after: retryAt, retrying_since: failingSince, updated_at: now });
         await repository.addEvent(job.id, now, step.name, 'error', `${what} failed (attempt ${attempt}): ${message}; trying again in ${Math.round(decision.delayMs / 100) / 10} s`);
       });
       return 'yield';
