@@ -5,7 +5,7 @@
 import { hash, verify } from '@node-rs/argon2';
 import { randomBytes, createHash } from 'node:crypto';
 import type { Store } from '../store/database.ts';
-import { UnauthenticatedError, ConflictError } from '../core/errors.ts';
+import { UnauthenticatedError, ConflictError, ForbiddenError } from '../core/errors.ts';
 import type { Principal, PrincipalRole } from './principal.ts';
 
 const SESSION_TTL_MS = 12 * 3600_000;
@@ -35,6 +35,15 @@ export class AuthService {
     await this.db.updateTable('users').set({ role }).where('username', '=', username).execute();
   }
 
+  async setOwner(username: string, owner: string | null): Promise<void> {
+    await this.db.updateTable('users').set({ owner }).where('username', '=', username).execute();
+  }
+
+  /** A suspended login keeps its password but can neither log in nor use a token it already holds. */
+  async setSuspended(username: string, suspended: boolean): Promise<void> {
+    await this.db.updateTable('users').set({ suspended: suspended ? 1 : 0 }).where('username', '=', username).execute();
+  }
+
   async removeLogin(username: string): Promise<void> {
     await this.db.deleteFrom('api_tokens').where('username', '=', username).execute();
     await this.db.deleteFrom('users').where('username', '=', username).execute();
@@ -57,6 +66,8 @@ export class AuthService {
     const user = await this.db.selectFrom('users').selectAll().where('username', '=', username).executeTakeFirst();
     const ok = user ? await verify(user.password_hash, password) : false;
     if (!user || !ok) throw new UnauthenticatedError('wrong user name or password');
+    // Said only after the password matched, so the refusal tells nothing to someone guessing.
+    if (user.suspended === 1) throw new ForbiddenError(`the account '${user.username}' is suspended; ask its provider`);
     return { ...(await this.issueToken(user.username, label, ttlMs)), principal: { username: user.username, role: user.role as PrincipalRole } };
   }
 
@@ -79,11 +90,12 @@ export class AuthService {
     const row = await this.db
       .selectFrom('api_tokens')
       .innerJoin('users', 'users.username', 'api_tokens.username')
-      .select(['users.username', 'users.role', 'api_tokens.expires_at'])
+      .select(['users.username', 'users.role', 'users.suspended', 'api_tokens.expires_at'])
       .where('api_tokens.token_hash', '=', sha256(token))
       .executeTakeFirst();
     if (!row) throw new UnauthenticatedError('the token is not valid (unknown or revoked)');
     if (row.expires_at !== null && row.expires_at < Date.now()) throw new UnauthenticatedError('the token has expired; log in again');
+    if (row.suspended === 1) throw new ForbiddenError(`the account '${row.username}' is suspended; ask its provider`);
     return { username: row.username, role: row.role as PrincipalRole };
   }
 }

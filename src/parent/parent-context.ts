@@ -9,9 +9,11 @@ import type { NodesService } from '../nodes/nodes.service.ts';
 import type { NodeConnections } from '../nodes/node-connections.ts';
 import type { CertificateAuthority } from '../transport/ca.ts';
 import type { Principal, PrincipalRole } from '../auth/principal.ts';
+import type { AccountServices } from '../accounts/accounts.module.ts';
 import { ForbiddenError, UnauthenticatedError } from '../core/errors.ts';
 
-export interface ParentContext {
+/** accounts, plans, resellers, workloads (the registry workload services join) and passwords come from AccountServices. */
+export interface ParentContext extends AccountServices {
   db: Store;
   dialect: StoreDialect;
   dataDir: string;

@@ -12,6 +12,7 @@ import { AuthService } from '../auth/auth.service.ts';
 import { NodesRepository } from '../nodes/nodes.repository.ts';
 import { NodeConnections } from '../nodes/node-connections.ts';
 import { NodesService } from '../nodes/nodes.service.ts';
+import { createAccountServices } from '../accounts/accounts.module.ts';
 import type { ParentContext } from './parent-context.ts';
 import { ROUTE_MODULES } from './routes.ts';
 import { SERVICE_MODULES } from './services.ts';
@@ -49,7 +50,7 @@ export async function startParent(options: ParentOptions): Promise<RunningParent
   const nodes = new NodesService(repo, connections, ca, name, options.healthIntervalMs ?? 5000);
   const auth = new AuthService(store.db);
   const generatedAdminPassword = await auth.ensureAdmin(options.adminPassword);
-  const ctx: ParentContext = { db: store.db, dialect: store.dialect, dataDir: options.dataDir, ca, auth, nodes, connections, onClose: [] };
+  const ctx: ParentContext = { db: store.db, dialect: store.dialect, dataDir: options.dataDir, ca, auth, nodes, connections, ...createAccountServices(store.db, nodes, auth), onClose: [] };
   for (const attach of SERVICE_MODULES) await attach(ctx);
 
   const app = createHttpApp();

@@ -3,12 +3,16 @@ import type { HttpApp } from '../transport/http-app.ts';
 import type { ParentContext } from './parent-context.ts';
 import { registerAuthRoutes } from '../auth/auth.routes.ts';
 import { registerNodeRoutes } from '../nodes/nodes.routes.ts';
+import { registerAccountRoutes } from '../accounts/accounts.routes.ts';
+import { registerPasswordPolicyRoutes } from '../passwords/password-policy.routes.ts';
 import { registerUiRoutes } from '../ui/ui.routes.ts';
 import { registerSysdataRoutes } from '../sysdata/sysdata.routes.ts';
 
 export const ROUTE_MODULES: ((app: HttpApp, ctx: ParentContext) => void)[] = [
   registerAuthRoutes,
   registerNodeRoutes,
+  registerAccountRoutes,
+  registerPasswordPolicyRoutes,
   registerUiRoutes,
   registerSysdataRoutes,
 ];

@@ -6,12 +6,16 @@
 import { Migrator, type Kysely, type Migration, type MigrationProvider } from 'kysely';
 import * as nodes from './migrations/001-nodes.ts';
 import * as auth from './migrations/002-auth.ts';
+import * as accounts from './migrations/010-accounts.ts';
+import * as passwordPolicies from './migrations/011-password-policies.ts';
 import * as jobs from './migrations/030-jobs.ts';
 import * as sysdata from './migrations/040-sysdata.ts';
 
 const MIGRATIONS: Record<string, Migration> = {
   '001-nodes': nodes,
   '002-auth': auth,
+  '010-accounts': accounts,
+  '011-password-policies': passwordPolicies,
   '030-jobs': jobs,
   '040-sysdata': sysdata,
 };

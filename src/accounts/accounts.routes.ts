@@ -1,0 +1,126 @@
+import { Type } from '@sinclair/typebox';
+import type { HttpApp } from '../transport/http-app.ts';
+import { principalOf, requireRole, type ParentContext } from '../parent/parent-context.ts';
+
+const Username = Type.String({ format: 'fp-username' });
+const UserParams = Type.Object({ username: Username });
+const PlanName = Type.String({ minLength: 1, maxLength: 32, pattern: '^[a-z][a-z0-9_-]{0,31}$' });
+const Password = Type.String({ minLength: 1, maxLength: 1024 });
+const Quota = Type.Integer({ minimum: 0, maximum: 10_000_000 });
+
+export function registerAccountRoutes(app: HttpApp, ctx: ParentContext): void {
+  app.get('/api/accounts', { schema: { tags: ['accounts'], summary: 'The accounts you may see: all (admin), your own and your customers (reseller), yours (user)' } }, async (request) => ({
+    accounts: await ctx.accounts.list(principalOf(request)),
+  }));
+
+  app.post(
+    '/api/accounts',
+    {
+      schema: {
+        tags: ['accounts'],
+        summary: 'Create an account; each workload (mail, web, dns) is placed on a node and provisioned, or the account is not created',
+        body: Type.Object(
+          {
+            username: Username,
+            domain: Type.String({ format: 'fp-domain' }),
+            password: Password,
+            owner: Type.Optional(Username),
+            plan: Type.Optional(PlanName),
+            ipv6: Type.Optional(Type.Boolean()),
+            mailNode: Type.Optional(Type.String({ format: 'fp-alias', description: "a mail child's alias, or 'local'" })),
+          },
+          { additionalProperties: false },
+        ),
+      },
+    },
+    async (request, reply) => reply.status(201).send(await ctx.accounts.create(principalOf(request), request.body)),
+  );
+
+  app.get('/api/accounts/:username', { schema: { tags: ['accounts'], params: UserParams } }, async (request) => ctx.accounts.show(principalOf(request), request.params.username));
+
+  app.put(
+    '/api/accounts/:username',
+    {
+      schema: {
+        tags: ['accounts'],
+        summary: 'Change an account: plan, IPv6 and owner (its owner or the admin), password (also the user)',
+        params: UserParams,
+        body: Type.Object(
+          { plan: Type.Optional(PlanName), ipv6: Type.Optional(Type.Boolean()), password: Type.Optional(Password), owner: Type.Optional(Username) },
+          { additionalProperties: false },
+        ),
+      },
+    },
+    async (request) => ctx.accounts.modify(principalOf(request), request.params.username, request.body),
+  );
+
+  app.post('/api/accounts/:username/suspend', { schema: { tags: ['accounts'], params: UserParams } }, async (request) =>
+    ctx.accounts.setSuspended(principalOf(request), request.params.username, true),
+  );
+  app.post('/api/accounts/:username/unsuspend', { schema: { tags: ['accounts'], params: UserParams } }, async (request) =>
+    ctx.accounts.setSuspended(principalOf(request), request.params.username, false),
+  );
+
+  app.delete(
+    '/api/accounts/:username',
+    { schema: { tags: ['accounts'], summary: "Terminate: remove the account's data from every node that holds a part of it, then the account", params: UserParams } },
+    async (request) => ctx.accounts.terminate(principalOf(request), request.params.username),
+  );
+
+  // ---- plans
+
+  app.get('/api/plans', { schema: { tags: ['plans'] } }, async (request) => {
+    requireRole(request, 'admin', 'reseller');
+    return { plans: await ctx.plans.list() };
+  });
+
+  app.get('/api/plans/:name', { schema: { tags: ['plans'], params: Type.Object({ name: PlanName }) } }, async (request) => {
+    requireRole(request, 'admin', 'reseller');
+    return ctx.plans.show(request.params.name);
+  });
+
+  app.post(
+    '/api/plans',
+    {
+      schema: {
+        tags: ['plans'],
+        summary: 'Add a plan (quotas for disk in MB, mailboxes and domains)',
+        body: Type.Object({ name: PlanName, diskMb: Quota, mailboxes: Quota, domains: Quota }, { additionalProperties: false }),
+      },
+    },
+    async (request, reply) => {
+      requireRole(request, 'admin');
+      return reply.status(201).send(await ctx.plans.add(request.body));
+    },
+  );
+
+  // ---- resellers
+
+  app.get('/api/resellers', { schema: { tags: ['resellers'] } }, async (request) => {
+    requireRole(request, 'admin');
+    return { resellers: await ctx.resellers.list() };
+  });
+
+  app.get('/api/resellers/:username', { schema: { tags: ['resellers'], params: UserParams } }, async (request) => ctx.resellers.show(principalOf(request), request.params.username));
+
+  app.put(
+    '/api/resellers/:username',
+    {
+      schema: {
+        tags: ['resellers'],
+        summary: 'Grant reseller privileges on an account, or change its limit (no maxAccounts = no limit)',
+        params: UserParams,
+        body: Type.Object({ maxAccounts: Type.Optional(Type.Union([Quota, Type.Null()])) }, { additionalProperties: false }),
+      },
+    },
+    async (request) => {
+      requireRole(request, 'admin');
+      return ctx.resellers.grant(request.params.username, request.body.maxAccounts);
+    },
+  );
+
+  app.delete('/api/resellers/:username', { schema: { tags: ['resellers'], summary: 'Withdraw reseller privileges (it must own no accounts)', params: UserParams } }, async (request) => {
+    requireRole(request, 'admin');
+    return ctx.resellers.withdraw(request.params.username);
+  });
+}
