@@ -7,11 +7,13 @@ import { existsSync, mkdirSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { request } from 'undici';
 import { writeFileAtomic, readJsonFile } from '../core/files.ts';
-import { runningPid, startCliBackground, stopByPidFile } from './processes.ts';
+import { runningPid, startBackground, startCliBackground, stopByPidFile } from './processes.ts';
 import { waitFor } from '../agent/daemon-process.ts';
 import { NodeLayout } from '../agent/node-layout.ts';
 import { AGENT_MODULES } from '../agent/modules.ts';
 import type { NodeView, Role } from '../nodes/node.model.ts';
+import { agentPidFile, supervisedAgentArgv } from '../nodes/agent-install-layout.ts';
+import { ensureAdminKey, startChildSshd } from './child-sshd.ts';
 
 export interface ChildSpec {
   alias: string;
@@ -58,6 +60,13 @@ export class LocalCluster {
   }
   nodeRoot(alias: string): string {
     return join(this.spec.dir, 'nodes', alias);
+  }
+  /** Where the parent's SSH installer puts an SSH-linked child's agent and Node runtime. */
+  installDir(alias: string): string {
+    return join(this.spec.dir, 'installs', alias);
+  }
+  private child(alias: string): ChildSpec | undefined {
+    return this.spec.children.find((c) => c.alias === alias);
   }
   get url(): string {
     return `http://${this.spec.parentAddress}:${this.spec.apiPort ?? 8080}`;
@@ -109,16 +118,38 @@ export class LocalCluster {
       log(`${node.alias}: linking ${node.address} by token`);
       await this.api(token, 'POST', '/api/nodes/link', { alias: node.alias, host: node.address, token: linkToken, roles: node.roles, ...(isLocal ? { local: true } : {}) });
     }
-    for (const node of nodes) {
-      if (node.link === 'ssh') continue;
-      await this.waitReady(token, node.alias, log);
+    const sshChildren = this.spec.children.filter((c) => c.link === 'ssh');
+    const adminKey = sshChildren.length > 0 ? await ensureAdminKey(this.spec.dir) : undefined;
+    for (const child of sshChildren) {
+      await startChildSshd(this.spec.dir, child.alias, child.address, this.pidFile(`sshd-${child.alias}`), this.logFile(`sshd-${child.alias}`));
+      const existing = await this.api<NodeView | null>(token, 'GET', `/api/nodes/${child.alias}`).catch(() => null);
+      // A node left in `installing` (a failed or interrupted installation) is installed again.
+      if (existing !== null && existing.status !== 'installing') {
+        // Installed earlier and stopped by `demo down`: start it as the installer did.
+        this.startAgent(child.alias, child.address, false);
+        continue;
+      }
+      log(`${child.alias}: installing ${child.address} over SSH (root@${child.address}:22)`);
+      await this.api(token, 'POST', '/api/nodes/add', {
+        alias: child.alias,
+        ssh: { host: child.address, port: 22, username: 'root', privateKey: adminKey!.privateKey },
+        roles: child.roles,
+        nodeRoot: this.nodeRoot(child.alias),
+        installDir: this.installDir(child.alias),
+      });
     }
+    for (const node of nodes) await this.waitReady(token, node.alias, log);
     const info: ClusterInfo = { url: this.url, username: 'admin', password, token, dir: this.spec.dir, parentAddress: this.spec.parentAddress, nodes };
     writeFileAtomic(this.infoFile, JSON.stringify(info, null, 2), 0o600);
     return info;
   }
 
   startAgent(alias: string, address: string, parentLocal: boolean): void {
+    if (this.child(alias)?.link === 'ssh') {
+      const [node, ...args] = supervisedAgentArgv(this.installDir(alias));
+      startBackground(agentPidFile(this.nodeRoot(alias)), join(this.nodeRoot(alias), 'log', 'agent.log'), node!, args);
+      return;
+    }
     startCliBackground(this.pidFile(`agent-${alias}`), this.logFile(`agent-${alias}`), [
       'agent',
       '--supervise',
@@ -132,12 +163,16 @@ export class LocalCluster {
     ]);
   }
 
+  private agentPid(alias: string): string {
+    return this.child(alias)?.link === 'ssh' ? agentPidFile(this.nodeRoot(alias)) : this.pidFile(`agent-${alias}`);
+  }
+
   async stopAgent(alias: string): Promise<void> {
-    await stopByPidFile(this.pidFile(`agent-${alias}`));
+    await stopByPidFile(this.agentPid(alias));
   }
 
   agentRunning(alias: string): boolean {
-    return runningPid(this.pidFile(`agent-${alias}`)) !== undefined;
+    return runningPid(this.agentPid(alias)) !== undefined;
   }
 
   private async readLinkToken(root: string): Promise<string> {
@@ -170,10 +205,12 @@ export class LocalCluster {
 
   /** Stops every process the cluster started: agents, daemons of every node, parent, sshd. */
   async down(): Promise<void> {
+    const nodesDir = join(this.spec.dir, 'nodes');
+    // Agents installed over SSH keep their PID in their node root, where the installer put it.
+    if (existsSync(nodesDir)) for (const alias of readdirSync(nodesDir)) await stopByPidFile(agentPidFile(join(nodesDir, alias)));
     const pids = join(this.spec.dir, 'pids');
     const agentsFirst = existsSync(pids) ? readdirSync(pids).sort((a, b) => Number(b.startsWith('agent')) - Number(a.startsWith('agent'))) : [];
     for (const file of agentsFirst) await stopByPidFile(join(pids, file));
-    const nodesDir = join(this.spec.dir, 'nodes');
     if (existsSync(nodesDir)) {
       for (const alias of readdirSync(nodesDir)) {
         const layout = new NodeLayout(join(nodesDir, alias));

@@ -45,6 +45,9 @@ export const STATUS_LABELS: Record<NodeStatus, string> = {
   unlinking: 'unlinking',
 };
 
+/** The prefix of a node's status detail when its SSH installation stopped at a step. */
+export const INSTALL_FAILED_PREFIX = 'failed at step';
+
 /** The workloads a role runs on an agent, in start order. */
 export const ROLE_DAEMONS: Record<Role, readonly string[]> = {
   mail: ['dovecot', 'postfix'],

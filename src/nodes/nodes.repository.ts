@@ -80,6 +80,14 @@ export class NodesRepository {
     await this.db.insertInto('node_events').values({ node_id: id, at: Date.now(), status, message: detail ?? STATUS_LABELS[status] }).execute();
   }
 
+  async markLinked(id: number, fingerprint: string, tlsVerified: boolean, agentVersion: string | null): Promise<void> {
+    await this.db
+      .updateTable('nodes')
+      .set({ server_cert_fingerprint: fingerprint, tls_verified: tlsVerified ? 1 : 0, agent_version: agentVersion })
+      .where('id', '=', id)
+      .execute();
+  }
+
   async setProfile(id: number, profile: Profile, roles: Role[]): Promise<void> {
     await this.db.updateTable('nodes').set({ profile, roles: JSON.stringify(roles) }).where('id', '=', id).execute();
   }

@@ -2,11 +2,15 @@ import { Type } from '@sinclair/typebox';
 import type { HttpApp } from '../transport/http-app.ts';
 import { requireRole, type ParentContext } from '../parent/parent-context.ts';
 import { PROFILES, ROLES, parseProfile } from './node.model.ts';
+import { NodeInstaller } from './node-installer.ts';
 
 const Alias = Type.String({ format: 'fp-alias' });
 const RoleList = Type.Array(Type.Union(ROLES.map((r) => Type.Literal(r))), { maxItems: ROLES.length });
 
 export function registerNodeRoutes(app: HttpApp, ctx: ParentContext): void {
+  // The installer holds SSH sessions and the agent bundle; only these routes use it.
+  const installer = new NodeInstaller(ctx.nodes, ctx.dataDir);
+
   app.get('/api/nodes', { schema: { tags: ['nodes'], summary: 'All nodes with their live status' } }, async (request) => {
     requireRole(request, 'admin');
     return { nodes: await ctx.nodes.list() };
@@ -42,6 +46,51 @@ export function registerNodeRoutes(app: HttpApp, ctx: ParentContext): void {
       const body = request.body;
       const node = await ctx.nodes.link({ ...body, profile: body.profile ? parseProfile(body.profile) : undefined });
       return reply.status(201).send(node);
+    },
+  );
+
+  app.post(
+    '/api/nodes/add',
+    {
+      schema: {
+        tags: ['nodes'],
+        summary: 'Install a node over SSH (ISPmanager style) and link it; returns at once, the steps show in GET /api/nodes/{alias}',
+        body: Type.Object(
+          {
+            alias: Alias,
+            ssh: Type.Object(
+              {
+                host: Type.String({ format: 'fp-host' }),
+                port: Type.Optional(Type.Integer({ minimum: 1, maximum: 65535, default: 22 })),
+                username: Type.Optional(Type.String({ pattern: '^[a-z_][a-z0-9_-]{0,31}$', default: 'root' })),
+                password: Type.Optional(Type.String({ minLength: 1, maxLength: 1000 })),
+                privateKey: Type.Optional(Type.String({ minLength: 1, maxLength: 20_000, description: 'an OpenSSH or PEM private key' })),
+              },
+              { additionalProperties: false },
+            ),
+            profile: Type.Optional(Type.Union(PROFILES.map((p) => Type.Literal(p)))),
+            roles: Type.Optional(RoleList),
+            address: Type.Optional(Type.String({ format: 'fp-host', description: 'the IPv4 address the node serves on (default: the SSH host)' })),
+            nodeRoot: Type.Optional(Type.String({ maxLength: 200, description: 'the agent state folder (default /var/lib/fleetpanel-agent)' })),
+            installDir: Type.Optional(Type.String({ maxLength: 200, description: 'where the agent and its Node runtime go (default /opt/fleetpanel-agent)' })),
+          },
+          { additionalProperties: false },
+        ),
+      },
+    },
+    async (request, reply) => {
+      requireRole(request, 'admin');
+      const body = request.body;
+      const node = await installer.add({
+        alias: body.alias,
+        ssh: { host: body.ssh.host, port: body.ssh.port ?? 22, username: body.ssh.username ?? 'root', password: body.ssh.password, privateKey: body.ssh.privateKey },
+        profile: body.profile ? parseProfile(body.profile) : undefined,
+        roles: body.roles,
+        address: body.address,
+        nodeRoot: body.nodeRoot,
+        installDir: body.installDir,
+      });
+      return reply.status(202).send(node);
     },
   );
 

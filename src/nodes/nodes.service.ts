@@ -99,23 +99,56 @@ export class NodesService {
     if (await this.repo.byAlias(request.alias)) throw new ConflictError(`the alias '${request.alias}' is already taken`);
     const same = await this.repo.byEndpoint(request.host, port);
     if (same) throw new ConflictError(`${request.host}:${port} is already linked to this parent as '${same.alias}'`);
+    if (request.local && (await this.repo.list()).some((n) => n.is_local === 1)) throw new ConflictError('this parent already has its own node');
 
-    const pin = request.skipTlsVerify ? ({ skipTlsVerify: true } as const) : { fingerprint: decoded.f };
+    const linked = await this.handshake(request.host, port, request.token, request.skipTlsVerify ?? false, request.alias, request.local ?? false);
+    const row = await this.repo.insert({
+      alias: request.alias,
+      host: request.host,
+      agentPort: port,
+      profile,
+      roles,
+      status: 'assigning_roles',
+      isLocal: request.local ?? false,
+      fingerprint: linked.fingerprint,
+      tlsVerified: linked.tlsVerified,
+      agentVersion: linked.version,
+    });
+    await this.repo.setStatus(row.id, 'assigning_roles', `linked by token${request.skipTlsVerify ? ' (TLS not verified)' : ''}`);
+    void this.advance(row.id);
+    return toNodeView((await this.repo.byId(row.id))!);
+  }
+
+  /**
+   * The link handshake with an unlinked agent: pinned to the fingerprint in its token, it checks
+   * what the agent is (a parent's own node is refused), hands it this parent's CA, and signs the
+   * agent's server certificate. Nothing is stored here.
+   */
+  private async handshake(
+    host: string,
+    port: number,
+    token: string,
+    skipTlsVerify: boolean,
+    alias: string,
+    local: boolean,
+  ): Promise<{ fingerprint: string; tlsVerified: boolean; version: string | null }> {
+    const decoded = decodeLinkToken(token);
+    if (!decoded) throw new ValidationError('token', 'is not a Fleetpanel link token (copy it whole from the node)');
+    const pin = skipTlsVerify ? ({ skipTlsVerify: true } as const) : { fingerprint: decoded.f };
     let hello;
     try {
-      hello = await pinnedCall<{ product?: string; linked: boolean; parentName: string | null; parentLocal: boolean }>(request.host, port, 'GET', '/v1/hello', undefined, pin);
+      hello = await pinnedCall<{ product?: string; linked: boolean; parentName: string | null; parentLocal: boolean }>(host, port, 'GET', '/v1/hello', undefined, pin);
     } catch (error) {
-      throw new FleetError('node_unavailable', `cannot reach the agent at ${request.host}:${port}: ${(error as Error).message}`);
+      throw new FleetError('node_unavailable', `cannot reach the agent at ${host}:${port}: ${(error as Error).message}`);
     }
-    if (hello.body.product !== 'fleetpanel-agent') throw new ConflictError(`${request.host}:${port} is not a Fleetpanel agent`);
-    if (hello.body.parentLocal && !request.local) {
-      throw new ConflictError(`${request.host} is a parent's own node; parents cannot be linked to each other, and a parent cannot be linked to itself`);
+    if (hello.body.product !== 'fleetpanel-agent') throw new ConflictError(`${host}:${port} is not a Fleetpanel agent`);
+    if (hello.body.parentLocal && !local) {
+      throw new ConflictError(`${host} is a parent's own node; parents cannot be linked to each other, and a parent cannot be linked to itself`);
     }
-    if (request.local && !hello.body.parentLocal) throw new ConflictError(`the agent at ${request.host} does not run as the parent's own node (start it with --parent-local)`);
-    if (request.local && (await this.repo.list()).some((n) => n.is_local === 1)) throw new ConflictError('this parent already has its own node');
+    if (local && !hello.body.parentLocal) throw new ConflictError(`the agent at ${host} does not run as the parent's own node (start it with --parent-local)`);
     const parentId = await this.parentId;
     const linked = await pinnedCall<{ error?: string; message?: string; publicKeyPem?: string; version?: string }>(
-      request.host,
+      host,
       port,
       'POST',
       '/v1/link',
@@ -126,29 +159,63 @@ export class NodesService {
       const kind = (linked.body.error as FleetError['kind']) ?? 'conflict';
       throw new FleetError(kind, `the node refused to link: ${linked.body.message ?? `HTTP ${linked.status}`}`);
     }
-    const certPem = await this.ca.sign(linked.body.publicKeyPem, `fleetpanel-agent ${request.alias}`, [request.host], 'server');
-    const installed = await pinnedCall<{ message?: string }>(request.host, port, 'PUT', '/v1/tls/certificate', { certPem }, pin, {
+    const certPem = await this.ca.sign(linked.body.publicKeyPem, `fleetpanel-agent ${alias}`, [host], 'server');
+    const installed = await pinnedCall<{ message?: string }>(host, port, 'PUT', '/v1/tls/certificate', { certPem }, pin, {
       caCertPem: this.ca.caCertPem,
       clientCertPem: this.ca.clientCertPem,
       clientKeyPem: this.ca.clientKeyPem,
     });
     if (installed.status >= 400) throw new ConflictError(`the node did not take its certificate: ${installed.body.message ?? installed.status}`);
+    return { fingerprint: decoded.f, tlsVerified: !skipTlsVerify, version: linked.body.version ?? null };
+  }
 
-    const row = await this.repo.insert({
-      alias: request.alias,
-      host: request.host,
-      agentPort: port,
-      profile,
-      roles,
-      status: 'assigning_roles',
-      isLocal: request.local ?? false,
-      fingerprint: decoded.f,
-      tlsVerified: !request.skipTlsVerify,
-      agentVersion: linked.body.version ?? null,
-    });
-    await this.repo.setStatus(row.id, 'assigning_roles', `linked by token${request.skipTlsVerify ? ' (TLS not verified)' : ''}`);
+  /**
+   * Links an agent the SSH installer just started, with the token read over SSH. The node keeps
+   * its status (installing) until the installer has finished its last step.
+   */
+  async linkInstalled(row: NodeRow, token: string): Promise<void> {
+    const linked = await this.handshake(row.host, row.agent_port, token, false, row.alias, false);
+    await this.repo.markLinked(row.id, linked.fingerprint, linked.tlsVerified, linked.version);
+  }
+
+  /** Whether this parent's client certificate is accepted by the node: it is linked to us. */
+  async answersToThisParent(row: NodeRow): Promise<boolean> {
+    try {
+      await this.connections.forRow(row).call('GET', '/v1/health', undefined, 5000);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  /** The data-sync steps the other domains registered, in the order they run. */
+  dataSyncStepNames(): string[] {
+    return this.dataSyncSteps.map((s) => s.name);
+  }
+
+  /** After installation: the normal bring-up (roles -> software -> data -> ready) takes over. */
+  async finishInstall(row: NodeRow, detail: string): Promise<void> {
+    await this.repo.setStatus(row.id, 'assigning_roles', detail);
     void this.advance(row.id);
-    return toNodeView((await this.repo.byId(row.id))!);
+  }
+
+  /**
+   * The row of a node being installed over SSH. A new alias gets a new row; the alias of an
+   * earlier installation of the same host is reused, so re-running `node add` resumes it.
+   */
+  async registerOrResumeInstall(alias: string, host: string, profile: Profile, roles: Role[]): Promise<{ row: NodeRow; resumed: boolean }> {
+    assertValid('alias', alias, checkAlias);
+    assertValid('host', host, checkHost);
+    assertProfileAllowed(false, profile);
+    const existing = await this.repo.byAlias(alias);
+    if (existing) {
+      if (existing.host !== host) throw new ConflictError(`the alias '${alias}' is already taken by ${existing.host}`);
+      if (existing.is_local === 1) throw new ConflictError(`'${alias}' is this parent's own node; it is never installed over SSH`);
+      await this.repo.setProfile(existing.id, profile, roles);
+      await this.repo.setStatus(existing.id, 'installing', 'installation in progress (repeated)');
+      return { row: (await this.repo.byId(existing.id))!, resumed: true };
+    }
+    return { row: await this.registerInstalling(alias, host, profile, roles), resumed: false };
   }
 
   /** Registers a node the SSH installer is about to install, so its progress is visible. */

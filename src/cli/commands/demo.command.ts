@@ -16,7 +16,7 @@ export function demoSpec(): ClusterSpec {
     healthIntervalMs: 5000,
     children: [
       { alias: 'mail1', address: '127.0.10.2', roles: ['mail'], link: 'token' },
-      { alias: 'mail2', address: '127.0.10.3', roles: ['mail'], link: 'token' },
+      { alias: 'mail2', address: '127.0.10.3', roles: ['mail'], link: 'ssh' },
     ],
   };
 }

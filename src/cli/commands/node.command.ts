@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { readStdin, table, type Cli } from '../cli-io.ts';
-import type { NodeView } from '../../nodes/node.model.ts';
+import { readFileSync } from 'node:fs';
+import { INSTALL_FAILED_PREFIX, type NodeView } from '../../nodes/node.model.ts';
 import { FleetError } from '../../core/errors.ts';
 
 function nodeLines(node: NodeView): string {
@@ -27,6 +28,9 @@ export async function waitUntilReady(cli: Cli, alias: string, timeoutMs: number)
     if (line !== last && !cli.json) process.stderr.write(`${alias}: ${line}\n`);
     last = line;
     if (node.status === 'ready') return node;
+    if (node.status === 'installing' && node.statusDetail?.startsWith(INSTALL_FAILED_PREFIX)) {
+      throw new FleetError('conflict', `installing node '${alias}' ${node.statusDetail}; fix it and run 'node add' again to resume`);
+    }
     if (Date.now() > deadline) throw new FleetError('node_unavailable', `node '${alias}' is not ready after ${Math.round(timeoutMs / 1000)} s: ${line}`);
     await new Promise((r) => setTimeout(r, 300));
   }
@@ -81,6 +85,65 @@ export function registerNodeCommands(program: Command, cli: Cli): void {
       const result = options.wait ? await waitUntilReady(cli, linked.alias, Number(options.timeout) * 1000) : linked;
       cli.print(result, nodeLines);
     });
+
+  node
+    .command('add')
+    .description('install a node over SSH (admin user, parent key, agent with its Node runtime, role packages) and link it')
+    .requiredOption('--alias <alias>', 'name of the node in this parent')
+    .requiredOption('--ssh <user@host>', 'where to log in, as root (root@203.0.113.5)')
+    .option('--ssh-port <port>', 'SSH port', '22')
+    .option('--password-stdin', 'read the SSH password from standard input')
+    .option('--key <file>', 'log in with this private key file')
+    .option('--profile <profile>', 'STANDARD, MAIL, WEB, DNS or DATABASE')
+    .option('--roles <roles>', 'comma-separated roles (mail,web,dns,database)')
+    .option('--address <ip>', 'the address the node serves on (default: the SSH host)')
+    .option('--node-root <dir>', 'the agent state folder on the node (default /var/lib/fleetpanel-agent)')
+    .option('--install-dir <dir>', 'where the agent and its Node runtime go (default /opt/fleetpanel-agent)')
+    .option('--no-wait', 'return once the installation has started')
+    .option('--timeout <seconds>', 'how long to wait for the node to become ready', '1200')
+    .action(
+      async (options: {
+        alias: string;
+        ssh: string;
+        sshPort: string;
+        passwordStdin?: boolean;
+        key?: string;
+        profile?: string;
+        roles?: string;
+        address?: string;
+        nodeRoot?: string;
+        installDir?: string;
+        wait: boolean;
+        timeout: string;
+      }) => {
+        const match = /^(?:([^@]+)@)?([^@]+)$/.exec(options.ssh);
+        if (!match) throw new FleetError('validation', `--ssh: must be user@host, got '${options.ssh}'`);
+        if (Boolean(options.passwordStdin) === Boolean(options.key)) throw new FleetError('validation', 'give exactly one of --password-stdin and --key FILE');
+        let privateKey: string | undefined;
+        if (options.key) {
+          try {
+            privateKey = readFileSync(options.key, 'utf8');
+          } catch (error) {
+            throw new FleetError('validation', `--key: cannot read ${options.key}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+          }
+        }
+        const password = options.passwordStdin ? readStdin() : undefined;
+        if (options.passwordStdin && !password) throw new FleetError('validation', '--password-stdin: standard input is empty');
+        const sshPort = Number(options.sshPort);
+        if (!Number.isInteger(sshPort) || sshPort < 1 || sshPort > 65535) throw new FleetError('validation', `--ssh-port: must be 1 to 65535`);
+        const started = await cli.api<NodeView>('POST', '/api/nodes/add', {
+          alias: options.alias,
+          ssh: { host: match[2], port: sshPort, username: match[1] ?? 'root', password, privateKey },
+          profile: options.profile?.toUpperCase(),
+          roles: options.roles ? options.roles.split(',').map((r) => r.trim()).filter(Boolean) : undefined,
+          address: options.address,
+          nodeRoot: options.nodeRoot,
+          installDir: options.installDir,
+        });
+        const result = options.wait ? await waitUntilReady(cli, started.alias, Number(options.timeout) * 1000) : started;
+        cli.print(result, nodeLines);
+      },
+    );
 
   node
     .command('profile <alias> <profile>')
