@@ -5,6 +5,7 @@ import { registerServerCommands } from './commands/server.command.ts';
 import { registerNodeCommands } from './commands/node.command.ts';
 import { registerSessionCommands } from './commands/session.command.ts';
 import { registerDemoCommands } from './commands/demo.command.ts';
+import { registerJobCommands } from './commands/job.command.ts';
 import { registerSysdataCommands } from './commands/sysdata.command.ts';
 
 export const COMMAND_MODULES: ((program: Command, cli: Cli) => void)[] = [
@@ -12,5 +13,6 @@ export const COMMAND_MODULES: ((program: Command, cli: Cli) => void)[] = [
   registerSessionCommands,
   registerNodeCommands,
   registerDemoCommands,
+  registerJobCommands,
   registerSysdataCommands,
 ];

@@ -21,6 +21,8 @@ export interface ParentContext extends AccountServices {
   auth: AuthService;
   nodes: NodesService;
   connections: NodeConnections;
+  /** the durable job engine (src/jobs), attached by its service module */
+  jobs?: import('../jobs/job-engine.ts').JobEngine;
   /** Run when the parent stops (timers, pools). */
   onClose: (() => Promise<void> | void)[];
 }

@@ -52,6 +52,7 @@ export async function startParent(options: ParentOptions): Promise<RunningParent
   const generatedAdminPassword = await auth.ensureAdmin(options.adminPassword);
   const ctx: ParentContext = { db: store.db, dialect: store.dialect, dataDir: options.dataDir, ca, auth, nodes, connections, ...createAccountServices(store.db, nodes, auth), onClose: [] };
   for (const attach of SERVICE_MODULES) await attach(ctx);
+  await ctx.jobs?.start();
 
   const app = createHttpApp();
   await app.register(swagger, {

@@ -3,6 +3,7 @@ import type { HttpApp } from '../transport/http-app.ts';
 import type { ParentContext } from './parent-context.ts';
 import { registerAuthRoutes } from '../auth/auth.routes.ts';
 import { registerNodeRoutes } from '../nodes/nodes.routes.ts';
+import { registerJobRoutes } from '../jobs/jobs.routes.ts';
 import { registerAccountRoutes } from '../accounts/accounts.routes.ts';
 import { registerPasswordPolicyRoutes } from '../passwords/password-policy.routes.ts';
 import { registerUiRoutes } from '../ui/ui.routes.ts';
@@ -11,6 +12,7 @@ import { registerSysdataRoutes } from '../sysdata/sysdata.routes.ts';
 export const ROUTE_MODULES: ((app: HttpApp, ctx: ParentContext) => void)[] = [
   registerAuthRoutes,
   registerNodeRoutes,
+  registerJobRoutes,
   registerAccountRoutes,
   registerPasswordPolicyRoutes,
   registerUiRoutes,

@@ -3,8 +3,10 @@
  * checks and their own members to the context). One line per domain.
  */
 import type { ParentContext } from './parent-context.ts';
+import { attachJobEngine } from '../jobs/jobs.module.ts';
 import { attachSysdata } from '../sysdata/sysdata.parent.ts';
 
 export const SERVICE_MODULES: ((ctx: ParentContext) => Promise<void> | void)[] = [
+  attachJobEngine, // first: later modules register their job types on ctx.jobs
   attachSysdata,
 ];
