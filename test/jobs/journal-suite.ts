@@ -180,6 +180,28 @@ export function journalSuite(name: string, openScratch: () => Promise<ScratchSto
       assert.equal((await jobs.list({ key: 'account:carol' })).length, 2, 'the refused job was never written');
     });
 
+    test('no more jobs run at once than the configured concurrency, whatever their keys', async (t) => {
+      if (!scratch) return t.skip('store not available');
+      const jobs = engine({ concurrency: 2 });
+      const gates = new Map<string, { promise: Promise<void>; resolve(): void }>();
+      jobs.register(
+        defineJob<{ label: string }>({
+          type: 'test.concurrency',
+          onFailure: 'undo',
+          steps: [{ name: 'hold-a-slot', run: async (_ctx, job) => { const gate = deferred(); gates.set(job.data.label, gate); await gate.promise; } }],
+        }),
+      );
+      await jobs.start();
+      const queued = await Promise.all(['m', 'n', 'o'].map((label) => jobs.enqueue({ type: 'test.concurrency', key: `account:${label}`, data: { label } })));
+      await until(() => gates.size === 2, 'two jobs run');
+      await new Promise((r) => setTimeout(r, 150));
+      assert.equal(gates.size, 2, 'the third waits for a free slot');
+      for (const gate of gates.values()) gate.resolve();
+      await until(() => gates.size === 3, 'the third runs once a slot is free');
+      gates.get('o')!.resolve();
+      for (const job of queued) assert.equal((await jobs.waitFor(job.id)).state, 'succeeded');
+    });
+
     test('an unavailable node is waited for with back-off, then the step succeeds', async (t) => {
       if (!scratch) return t.skip('store not available');
       const jobs = engine({ backoffBaseMs: 40, backoffMaxMs: 200 });
