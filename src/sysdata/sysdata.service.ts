@@ -5,7 +5,7 @@
  * node whose list may differ from the parent's has an open de-sync saying since when and why.
  */
 import { randomBytes } from 'node:crypto';
-import { NotFoundError, ValidationError } from '../core/errors.ts';
+import { FleetError, NotFoundError, ValidationError } from '../core/errors.ts';
 import type { NodeRow } from '../nodes/nodes.repository.ts';
 import { digest } from './digest.ts';
 import { DistributedQueryError, runDistributedQuery } from './distributed-query.ts';
@@ -198,10 +198,12 @@ export class SysdataService {
     for (const synchronizer of this.synchronizers.ordered()) {
       const type = synchronizer.type;
       if (!concernsNode(type, node)) continue;
+      let unreachable = false;
       const outcome = await this.lock(type).read(async (): Promise<ReconcileOutcome> => {
         try {
           return await synchronizer.reconcile(node);
         } catch (error) {
+          unreachable = error instanceof FleetError && error.kind === 'node_unavailable';
           return { type, node: node.alias, result: 'failed', error: describe(error) };
         }
       });
@@ -212,7 +214,9 @@ export class SysdataService {
         await repo.registerDesync(node.row.id, node.alias, type, `digest ${outcome.from.slice(0, 12)} instead of ${outcome.to.slice(0, 12)} (${occasion})`);
         await repo.resolveDesyncs(node.row.id, type, `the parent's list was pushed (${occasion})`);
         this.log('system data repaired on a node', { type, node: node.alias, occasion });
-      } else {
+      } else if (!unreachable) {
+        // An unreachable node has not diverged (the health check marks it offline, and it
+        // is brought in line before it is ready again); only a node that answered and failed has.
         await repo.registerDesync(node.row.id, node.alias, type, `${occasion} failed: ${outcome.error}`);
       }
       outcomes.push(outcome);
