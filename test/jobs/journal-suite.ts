@@ -196,9 +196,10 @@ export function journalSuite(name: string, openScratch: () => Promise<ScratchSto
       await until(() => gates.size === 2, 'two jobs run');
       await new Promise((r) => setTimeout(r, 150));
       assert.equal(gates.size, 2, 'the third waits for a free slot');
+      const firstTwo = [...gates.keys()];
       for (const gate of gates.values()) gate.resolve();
       await until(() => gates.size === 3, 'the third runs once a slot is free');
-      gates.get('o')!.resolve();
+      for (const [label, gate] of gates) if (!firstTwo.includes(label)) gate.resolve();
       for (const job of queued) assert.equal((await jobs.waitFor(job.id)).state, 'succeeded');
     });
 
