@@ -9,3 +9,5 @@ export * from './targets.ts';
 export * from './readiness.ts';
 export * from './distributed-query.ts';
 export * from './synchronizer.ts';
+export * from './sysdata.service.ts';
+export * from './sysdata.agent-module.ts';
