@@ -109,7 +109,8 @@ export class NodeInstaller {
     }
 
     const target: SshTarget = { ...request.ssh };
-    const session = await SshSession.connect(target).catch((error: Error) => {
+    const knownHostKey = await this.nodes.knownHostKey(request.alias);
+    const session = await SshSession.connect(target, knownHostKey).catch((error: Error) => {
       throw new FleetError('node_unavailable', error.message);
     });
     this.running.add(request.alias);
@@ -117,6 +118,7 @@ export class NodeInstaller {
     try {
       const facts = await this.preflight(session, request);
       const { row } = await this.nodes.registerOrResumeInstall(request.alias, facts.address, profile, roles);
+      await this.nodes.rememberHostKey(request.alias, session.hostKeyFingerprint);
       const context: InstallContext = {
         row,
         session,
@@ -237,7 +239,7 @@ export class NodeInstaller {
       done = `registered in ${authorizedKeys}`;
     }
     // Proven by logging in with it, so a refused key shows here and not on the first later use.
-    const asAdmin = await SshSession.connect({ host: request.ssh.host, port: request.ssh.port, username: ADMIN_USER, privateKey: key.privateKey });
+    const asAdmin = await SshSession.connect({ host: request.ssh.host, port: request.ssh.port, username: ADMIN_USER, privateKey: key.privateKey }, session.hostKeyFingerprint);
     try {
       const who = (await asAdmin.exec(['id', '-un'])).trim();
       if (who !== ADMIN_USER) throw new Error(`logged in as '${who}', not ${ADMIN_USER}`);

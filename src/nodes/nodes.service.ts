@@ -188,6 +188,15 @@ export class NodesService {
     }
   }
 
+  /** The SSH host key a node presented when it was installed; a later `node add` must see the same. */
+  async knownHostKey(alias: string): Promise<string | undefined> {
+    return (await this.repo.getSetting(`ssh_host_key:${alias}`)) || undefined;
+  }
+
+  async rememberHostKey(alias: string, fingerprint: string): Promise<void> {
+    await this.repo.setSetting(`ssh_host_key:${alias}`, fingerprint);
+  }
+
   /** The data-sync steps the other domains registered, in the order they run. */
   dataSyncStepNames(): string[] {
     return this.dataSyncSteps.map((s) => s.name);
@@ -352,6 +361,8 @@ export class NodesService {
       throw error;
     }
     await this.repo.remove(row.id);
+    // The alias may later name another machine, with another host key.
+    await this.repo.setSetting(`ssh_host_key:${alias}`, '');
     return { alias, token };
   }
 

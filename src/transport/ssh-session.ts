@@ -43,11 +43,18 @@ export class SshSession {
   private constructor(
     private readonly client: Client,
     readonly target: SshTarget,
+    /** SHA-256 of the host key the server presented, as ssh-keygen -lf prints it */
+    readonly hostKeyFingerprint: string,
   ) {}
 
-  static connect(target: SshTarget, timeoutMs = 15_000): Promise<SshSession> {
+  /**
+   * Logs in. With `expectedHostKey` the server must present that key (a node installed before);
+   * without it the key is taken on first use and its fingerprint returned for the caller to keep.
+   */
+  static connect(target: SshTarget, expectedHostKey?: string, timeoutMs = 15_000): Promise<SshSession> {
     return new Promise((resolve, reject) => {
       const client = new Client();
+      let presented = '';
       const config: ConnectConfig = {
         host: target.host,
         port: target.port,
@@ -57,10 +64,19 @@ export class SshSession {
         readyTimeout: timeoutMs,
         // Only the methods the admin gave: no agent forwarding, no keyboard prompts.
         tryKeyboard: false,
+        hostVerifier: (key: Buffer) => {
+          presented = `SHA256:${createHash('sha256').update(key).digest('base64').replace(/=+$/, '')}`;
+          return expectedHostKey === undefined || presented === expectedHostKey;
+        },
       };
-      client.once('ready', () => resolve(new SshSession(client, target)));
+      client.once('ready', () => resolve(new SshSession(client, target, presented)));
       client.once('error', (error: Error & { level?: string }) => {
-        const reason = error.level === 'client-authentication' ? `authentication as ${target.username} failed (wrong password or key)` : error.message;
+        const reason =
+          error.level === 'client-authentication'
+            ? `authentication as ${target.username} failed (wrong password or key)`
+            : expectedHostKey !== undefined && presented !== '' && presented !== expectedHostKey
+              ? `the host key changed (expected ${expectedHostKey}, got ${presented}); if the node was reinstalled, unlink it first`
+              : error.message;
         reject(new Error(`SSH to ${target.username}@${target.host}:${target.port}: ${reason}`));
       });
       client.connect(config);

@@ -4,7 +4,8 @@ import { readFileSync } from 'node:fs';
 import { INSTALL_FAILED_PREFIX, type NodeView } from '../../nodes/node.model.ts';
 import { FleetError } from '../../core/errors.ts';
 
-function nodeLines(node: NodeView): string {
+function nodeLines(node: NodeView & { events?: { at: string; message: string }[] }): string {
+  const recent = (node.events ?? []).slice(0, 10).reverse();
   return [
     `alias:        ${node.alias}${node.local ? ' (parent node)' : ''}`,
     `host:         ${node.host}:${node.agentPort}`,
@@ -15,6 +16,7 @@ function nodeLines(node: NodeView): string {
     `services:     ${node.services.map((s) => `${s.name}${s.running ? '' : ' (stopped)'}`).join(', ') || '-'}`,
     `last check:   ${node.lastCheckAt ?? '-'}`,
     `TLS verified: ${node.tlsVerified ? 'yes' : 'no'}`,
+    ...(recent.length > 0 ? ['recent events:', ...recent.map((e) => `  ${e.at}  ${e.message}`)] : []),
   ].join('\n');
 }
 
