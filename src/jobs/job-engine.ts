@@ -225,9 +225,11 @@ export class JobEngine {
     if (!request.key || request.key.length > 200) throw new ValidationError('key', 'must be 1 to 200 characters');
     const data = request.data ?? {};
     if (typeof data !== 'object' || Array.isArray(data)) throw new ValidationError('data', 'must be a JSON object');
-    const repository = options.transaction ? new JobsRepository(options.transaction) : this.repository;
+    // The job, its steps and its first event are written together: a crash never leaves a job without steps.
+    const inTransaction = <T>(work: (repository: JobsRepository) => Promise<T>): Promise<T> =>
+      options.transaction ? work(new JobsRepository(options.transaction)) : this.repository.transaction(work);
     // The check for a busy key and the insert must not interleave with another enqueue of the key.
-    const view = await this.withKeyLock(request.key, async () => {
+    const view = await this.withKeyLock(request.key, () => inTransaction(async (repository) => {
       const blocking = await repository.firstActiveForKey(request.key);
       if (blocking && request.ifBusy === 'refuse') {
         throw new ConflictError(
@@ -246,7 +248,7 @@ export class JobEngine {
       });
       await repository.addEvent(id, now, null, 'state', blocking ? `queued behind job ${blocking.id} (${blocking.type}) on ${request.key}` : 'queued');
       return toJobView((await repository.job(id))!);
-    });
+    }));
     this.kick();
     return view;
   }
