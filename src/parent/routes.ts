@@ -8,6 +8,7 @@ import { registerAccountRoutes } from '../accounts/accounts.routes.ts';
 import { registerPasswordPolicyRoutes } from '../passwords/password-policy.routes.ts';
 import { registerUiRoutes } from '../ui/ui.routes.ts';
 import { registerSysdataRoutes } from '../sysdata/sysdata.routes.ts';
+import { registerDnsRoutes } from '../dns/dns.routes.ts';
 
 export const ROUTE_MODULES: ((app: HttpApp, ctx: ParentContext) => void)[] = [
   registerAuthRoutes,
@@ -17,4 +18,5 @@ export const ROUTE_MODULES: ((app: HttpApp, ctx: ParentContext) => void)[] = [
   registerPasswordPolicyRoutes,
   registerUiRoutes,
   registerSysdataRoutes,
+  registerDnsRoutes,
 ];

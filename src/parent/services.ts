@@ -5,8 +5,12 @@
 import type { ParentContext } from './parent-context.ts';
 import { attachJobEngine } from '../jobs/jobs.module.ts';
 import { attachSysdata } from '../sysdata/sysdata.parent.ts';
+import { attachWeb } from '../web/web.module.ts';
+import { attachDns } from '../dns/dns.module.ts';
 
 export const SERVICE_MODULES: ((ctx: ParentContext) => Promise<void> | void)[] = [
   attachJobEngine, // first: later modules register their job types on ctx.jobs
   attachSysdata,
+  attachWeb,
+  attachDns,
 ];

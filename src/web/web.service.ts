@@ -1,0 +1,115 @@
+/**
+ * The web workload at the parent: a node's whole web state (the sites of every account placed on
+ * it, plus the host names other services want proxied through it) is computed from the store and
+ * pushed to the node's agent in one PUT, so the node never drifts by missing one change.
+ */
+import { ValidationError } from '../core/errors.ts';
+import { assertValid, checkUsername } from '../core/grammar.ts';
+import type { AccountRecord } from '../accounts/account.model.ts';
+import type { WorkloadService } from '../accounts/workload.ts';
+import type { NodeRow } from '../nodes/nodes.repository.ts';
+import type { NodeConnections } from '../nodes/node-connections.ts';
+import type { Role } from '../nodes/node.model.ts';
+import type { SiteRow, WebRepository } from './web.repository.ts';
+import type { WebProxy } from './web-state.ts';
+import { SerialByKey } from './serial-by-key.ts';
+
+/** What the parent sends: the node decides the document roots itself. */
+export interface WebStateRequest {
+  sites: SiteRow[];
+  proxies: WebProxy[];
+}
+
+/** Host names another service wants this node's nginx to forward (e.g. webmail.<domain> to a mail child). */
+export type WebProxyProvider = (node: NodeRow) => Promise<WebProxy[]>;
+
+export interface WebAgents {
+  putState(node: NodeRow, state: WebStateRequest): Promise<void>;
+  removeAccountData(node: NodeRow, account: string): Promise<void>;
+}
+
+export function webAgentsOver(connections: NodeConnections): WebAgents {
+  return {
+    async putState(node, state) {
+      await connections.forRow(node).call('PUT', '/v1/web/state', state);
+    },
+    async removeAccountData(node, account) {
+      await connections.forRow(node).call('DELETE', `/v1/web/accounts/${encodeURIComponent(account)}`);
+    },
+  };
+}
+
+/** How one account's site differs from the store while a change is under way (the store is written after the node accepted). */
+type SiteOverride = { account: string; site: SiteRow | null };
+
+export const WEB_SYNC_PRIORITY = 50;
+
+export class WebService implements WorkloadService {
+  readonly workload = 'web' as const;
+  private readonly proxyProviders = new Map<string, WebProxyProvider>();
+  private readonly perNode = new SerialByKey();
+
+  constructor(
+    private readonly repo: Pick<WebRepository, 'sitesOnNode'>,
+    private readonly agents: WebAgents,
+  ) {}
+
+  /**
+   * Other services add host names to proxy; call `pushNode` after the provider's answer changes.
+   * One provider per name, so a service that attaches twice is caught at start-up.
+   */
+  addProxyProvider(name: string, provider: WebProxyProvider): void {
+    if (this.proxyProviders.has(name)) throw new Error(`web proxy provider '${name}' is registered twice`);
+    this.proxyProviders.set(name, provider);
+  }
+
+  /** The state the node should serve, from the store, with one account's site replaced or removed. */
+  async desiredState(node: NodeRow, override?: SiteOverride): Promise<WebStateRequest> {
+    let sites = await this.repo.sitesOnNode(node.id);
+    if (override) {
+      sites = sites.filter((site) => site.account !== override.account);
+      if (override.site) sites.push(override.site);
+      sites.sort((a, b) => a.domain.localeCompare(b.domain));
+    }
+    const proxies: WebProxy[] = [];
+    for (const provide of this.proxyProviders.values()) proxies.push(...(await provide(node)));
+    const siteHosts = new Set(sites.flatMap((site) => [site.domain, `www.${site.domain}`]));
+    // A proxy for a name a site serves would make nginx refuse the whole file; the site wins.
+    return { sites, proxies: proxies.filter((proxy) => !siteHosts.has(proxy.domain)) };
+  }
+
+  /** Pushes the node's whole web state; used by the workload hooks, the data-sync step and proxy providers. */
+  pushNode(node: NodeRow, override?: SiteOverride): Promise<void> {
+    return this.perNode.run(String(node.id), async () => this.agents.putState(node, await this.desiredState(node, override)));
+  }
+
+  /** The data-sync step: a node that joins or returns gets the web state it missed. */
+  async syncNode(node: NodeRow): Promise<void> {
+    if (!(JSON.parse(node.roles) as Role[]).includes('web')) return;
+    await this.pushNode(node);
+  }
+
+  provision(account: AccountRecord, node: NodeRow): Promise<void> {
+    return this.pushNode(node, { account: account.username, site: siteOf(account) });
+  }
+
+  suspend(account: AccountRecord, node: NodeRow, suspended: boolean): Promise<void> {
+    return this.pushNode(node, { account: account.username, site: { ...siteOf(account), suspended } });
+  }
+
+  update(account: AccountRecord, node: NodeRow): Promise<void> {
+    return this.pushNode(node, { account: account.username, site: siteOf(account) });
+  }
+
+  /** The vhost goes first, so nginx never serves a document root that is being removed. */
+  async deprovision(account: AccountRecord, node: NodeRow): Promise<void> {
+    const username = assertValid('account', account.username, checkUsername);
+    await this.pushNode(node, { account: username, site: null });
+    await this.agents.removeAccountData(node, username);
+  }
+}
+
+function siteOf(account: AccountRecord): SiteRow {
+  if (!account.domain) throw new ValidationError('domain', 'the account has no main domain');
+  return { account: account.username, domain: account.domain, suspended: account.suspended };
+}
