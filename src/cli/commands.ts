@@ -7,6 +7,7 @@ import { registerSessionCommands } from './commands/session.command.ts';
 import { registerDemoCommands } from './commands/demo.command.ts';
 import { registerJobCommands } from './commands/job.command.ts';
 import { registerSysdataCommands } from './commands/sysdata.command.ts';
+import { registerDnsCommands } from './commands/dns.command.ts';
 
 export const COMMAND_MODULES: ((program: Command, cli: Cli) => void)[] = [
   (program) => registerServerCommands(program),
@@ -15,4 +16,5 @@ export const COMMAND_MODULES: ((program: Command, cli: Cli) => void)[] = [
   registerDemoCommands,
   registerJobCommands,
   registerSysdataCommands,
+  registerDnsCommands,
 ];
