@@ -11,6 +11,7 @@ import { CommandError, run } from '../core/exec.ts';
 import { FleetError, NotFoundError } from '../core/errors.ts';
 import { writeFileAtomic } from '../core/files.ts';
 import { DOVEADM_PORT, mailboxHome, renderDovecotFiles } from './dovecot-config.ts';
+import { launchDaemon } from './daemon-launch.ts';
 import { ensureMailCertificate } from './mail-certificate.ts';
 import { mailPaths, type DovecotPaths } from './mail-paths.ts';
 import { EMPTY_MAIL_STATE, type MailState } from './mail-state.ts';
@@ -94,7 +95,7 @@ export class DovecotDriver implements DaemonDriver {
     if (runningPid(this.paths.pidFile) !== undefined) return;
     await this.check();
     // dovecot forks its master and returns; the master writes master.pid once its listeners are up.
-    await run('dovecot', ['-c', this.paths.configFile]);
+    await launchDaemon('dovecot', ['-c', this.paths.configFile], this.paths.logFile);
     await waitFor(() => runningPid(this.paths.pidFile) !== undefined, 10_000, `dovecot of ${this.context.address} to write its PID file`);
     this.context.log('dovecot started', { pid: runningPid(this.paths.pidFile), address: this.context.address });
   }
@@ -165,6 +166,9 @@ export class DovecotDriver implements DaemonDriver {
    * untouched and merges into the target without deleting anything there, so mail the target
    * received after the domain was rerouted survives. Two-way `sync` would also keep it but
    * writes the target's changes back into the source; `backup` would delete it.
+   * `-f` (full sync) is needed too: the default fast sync skips a folder whose UIDVALIDITY,
+   * UIDNEXT and message count are equal on both sides, which is exactly what a source with one
+   * late message and a target with one new message look like (seen in the daemon test).
    */
   async syncMailboxTo(address: string, targetAddress: string, targetDoveadmPassword: string): Promise<void> {
     // The target's password goes into a private config that includes ours, not onto the
@@ -174,7 +178,7 @@ export class DovecotDriver implements DaemonDriver {
     try {
       for (let attempt = 1; ; attempt++) {
         try {
-          await run('doveadm', ['-c', overlay, 'sync', '-u', address, '-1', `tcp:${targetAddress}:${DOVEADM_PORT}`], { timeoutMs: 30 * 60_000 });
+          await run('doveadm', ['-c', overlay, 'sync', '-u', address, '-1', '-f', `tcp:${targetAddress}:${DOVEADM_PORT}`], { timeoutMs: 30 * 60_000 });
           return;
         } catch (error) {
           if (!(error instanceof CommandError) || !SYNC_RETRY_EXIT_CODES.has(error.exitCode ?? -1) || attempt >= 3) throw error;

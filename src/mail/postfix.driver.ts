@@ -8,6 +8,7 @@ import { runningPid, stopByPidFile, waitFor } from '../agent/daemon-process.ts';
 import { CommandError, run } from '../core/exec.ts';
 import { FleetError } from '../core/errors.ts';
 import { writeFileAtomic } from '../core/files.ts';
+import { launchDaemon } from './daemon-launch.ts';
 import { ensureMailCertificate } from './mail-certificate.ts';
 import { mailPaths, type DovecotPaths, type PostfixPaths } from './mail-paths.ts';
 import { EMPTY_MAIL_STATE, type MailState } from './mail-state.ts';
@@ -75,7 +76,8 @@ export class PostfixDriver implements DaemonDriver {
     if (!existsSync(this.paths.mainCf)) writeRenderedFiles(this.render(EMPTY_MAIL_STATE));
     if (runningPid(this.paths.pidFile) !== undefined) return;
     await this.check();
-    await this.postfix(['start']);
+    // Through launchDaemon like Dovecot, so the master can never hold our stderr pipe open.
+    await launchDaemon('postfix', ['-c', this.paths.configDir, 'start'], this.paths.logFile);
     await waitFor(() => runningPid(this.paths.pidFile) !== undefined, 15_000, `postfix of ${this.context.address} to write its PID file`);
     this.context.log('postfix started', { pid: runningPid(this.paths.pidFile), address: this.context.address });
   }

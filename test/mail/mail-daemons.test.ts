@@ -1,0 +1,254 @@
+/**
+ * Two nodes' real mail instances side by side, as on the local cluster: node A on 127.0.21.2
+ * (the parent, rerouting and proxying one domain) and node B on 127.0.21.3 (the mail child).
+ * Mail goes in over SMTP and comes out over IMAP and POP3; mailboxes move with doveadm sync.
+ */
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, relative } from 'node:path';
+import { isAlive, waitFor } from '../../src/agent/daemon-process.ts';
+import { NodeLayout } from '../../src/agent/node-layout.ts';
+import { ValidationError } from '../../src/core/errors.ts';
+import { MailDriver } from '../../src/mail/mail.driver.ts';
+import { hashMailPassword, type MailState } from '../../src/mail/mail-state.ts';
+import { lookupMailSystemIds } from '../../src/mail/mail-system.ts';
+import { imapClient, imapLoginSucceeds, imapSubjects, pop3Retrieve, sendMail, withImap } from './mail-clients.ts';
+
+const NODE_A = '127.0.21.2';
+const NODE_B = '127.0.21.3';
+
+const ALICE = { address: 'alice@alpha.test', password: 'alice-secret-1' };
+const SAM = { address: 'sam@alpha.test', password: 'sam-secret-1' };
+const TINY = { address: 'tiny@alpha.test', password: 'tiny-secret-1' };
+const BOB = { address: 'bob@moved.test', password: 'bob-secret-1' };
+
+/** Every file below `dir`, with its contents, to prove that a refused state wrote nothing. */
+function snapshot(dir: string): Map<string, string> {
+  const files = new Map<string, string>();
+  const walk = (current: string) => {
+    for (const entry of readdirSync(current, { withFileTypes: true })) {
+      const path = join(current, entry.name);
+      if (entry.isDirectory()) walk(path);
+      else files.set(relative(dir, path), `${statSync(path).mtimeMs} ${readFileSync(path, 'utf8')}`);
+    }
+  };
+  walk(dir);
+  return files;
+}
+
+describe('mail drivers against real Dovecot and Postfix instances', () => {
+  let workDir: string;
+  let nodeA: MailDriver;
+  let nodeB: MailDriver;
+  let layoutA: NodeLayout;
+  let pipeCommand: string;
+  let pipeOutput: string;
+  const started: MailDriver[] = [];
+  const startedPids: number[] = [];
+  const hashes = new Map<string, string>();
+  const hash = (password: string) => {
+    if (!hashes.has(password)) hashes.set(password, hashMailPassword(password));
+    return hashes.get(password)!;
+  };
+
+  const stateA = (overrides: { aliceSuspended?: boolean } = {}): MailState => ({
+    domains: [
+      { domain: 'alpha.test', account: 'alpha', suspended: false },
+      { domain: 'moved.test', account: 'moved', suspended: false, relayTo: NODE_B, proxyTo: NODE_B },
+    ],
+    mailboxes: [
+      { address: ALICE.address, passwordHash: hash(ALICE.password), quotaMb: 50, suspended: overrides.aliceSuspended ?? false },
+      { address: SAM.address, passwordHash: hash(SAM.password), quotaMb: 50, suspended: true },
+      { address: TINY.address, passwordHash: hash(TINY.password), quotaMb: 1, suspended: false },
+    ],
+    forwarders: [{ source: 'info@alpha.test', destinations: [ALICE.address] }],
+    pipeForwarders: [{ source: 'tickets@alpha.test', command: pipeCommand }],
+    trustedNetworks: [],
+  });
+
+  const stateB = (): MailState => ({
+    domains: [
+      { domain: 'moved.test', account: 'moved', suspended: false },
+      { domain: 'alpha.test', account: 'alpha', suspended: false },
+    ],
+    mailboxes: [
+      { address: BOB.address, passwordHash: hash(BOB.password), quotaMb: 50, suspended: false },
+      { address: ALICE.address, passwordHash: hash(ALICE.password), quotaMb: 50, suspended: false },
+    ],
+    forwarders: [],
+    pipeForwarders: [],
+    // The parent's address: logins it proxies here keep the client's address and count as secured.
+    trustedNetworks: [NODE_A],
+  });
+
+  const waitForMessages = (node: MailDriver, address: string, count: number) =>
+    waitFor(async () => (await node.mailboxDigest(address)).messages >= count, 15_000, `${count} message(s) for ${address}`);
+
+  before(async () => {
+    workDir = mkdtempSync(join(tmpdir(), 'fleet-mail-'));
+    // Dovecot and the pipe run as fleetvmail and reach Maildirs by absolute path through here.
+    chmodSync(workDir, 0o711);
+    const ids = await lookupMailSystemIds();
+    pipeOutput = join(workDir, 'pipe-output');
+    mkdirSync(pipeOutput);
+    chownSync(pipeOutput, ids.vmailUid, ids.vmailGid);
+    pipeCommand = join(workDir, 'capture-pipe');
+    writeFileSync(pipeCommand, `#!/bin/sh\ncat > ${pipeOutput}/message.$$\n`, { mode: 0o755 });
+
+    const log = () => undefined;
+    layoutA = new NodeLayout(join(workDir, 'a'));
+    nodeA = new MailDriver({ layout: layoutA, address: NODE_A, log });
+    nodeB = new MailDriver({ layout: new NodeLayout(join(workDir, 'b')), address: NODE_B, log });
+    for (const node of [nodeA, nodeB]) {
+      started.push(node);
+      await node.start();
+      for (const status of await node.status()) if (status.pid !== undefined) startedPids.push(status.pid);
+    }
+    await nodeA.apply(stateA());
+    await nodeB.apply(stateB());
+  });
+
+  after(async () => {
+    for (const node of started) await node.stop().catch(() => undefined);
+    // Belt and braces: whatever is still alive of what this test started goes by its PID.
+    for (const pid of startedPids) {
+      if (isAlive(pid)) process.kill(pid, 'SIGKILL');
+    }
+    if (workDir) rmSync(workDir, { recursive: true, force: true });
+  });
+
+  it('runs both instances on their own addresses', async () => {
+    for (const node of [nodeA, nodeB]) {
+      const statuses = await node.status();
+      assert.deepEqual(statuses.map((s) => [s.name, s.running]), [['dovecot', true], ['postfix', true]]);
+    }
+  });
+
+  it('applies an unchanged state without touching a daemon', async () => {
+    assert.deepEqual(await nodeA.apply(stateA()), { dovecotChanged: false, postfixChanged: false });
+  });
+
+  it('delivers SMTP mail that IMAP (STARTTLS and implicit TLS) and POP3 read back', async () => {
+    await sendMail(NODE_A, { to: ALICE.address, subject: 'hello alice' });
+    await waitForMessages(nodeA, ALICE.address, 1);
+    const login = { host: NODE_A, user: ALICE.address, pass: ALICE.password };
+    assert.deepEqual(await imapSubjects(login), ['hello alice']);
+    assert.deepEqual(await imapSubjects({ ...login, implicitTls: true }), ['hello alice']);
+    const messages = await pop3Retrieve(NODE_A, ALICE.address, ALICE.password);
+    assert.equal(messages.length, 1);
+    assert.match(messages[0]!, /^Subject: hello alice$/m);
+    const ids = await lookupMailSystemIds();
+    assert.equal(statSync(layoutA.mail('alpha.test', 'alice', 'Maildir')).uid, ids.vmailUid);
+  });
+
+  it('refuses a wrong password', async () => {
+    assert.equal(await imapLoginSucceeds({ host: NODE_A, user: ALICE.address, pass: 'wrong' }), false);
+  });
+
+  it('refuses logins of a suspended mailbox over IMAP and POP3, and lets it in again once unsuspended', async () => {
+    assert.equal(await imapLoginSucceeds({ host: NODE_A, user: SAM.address, pass: SAM.password }), false);
+    await assert.rejects(pop3Retrieve(NODE_A, SAM.address, SAM.password), /PASS refused/);
+
+    await nodeA.apply(stateA({ aliceSuspended: true }));
+    assert.equal(await imapLoginSucceeds({ host: NODE_A, user: ALICE.address, pass: ALICE.password }), false);
+    await nodeA.apply(stateA());
+    assert.equal(await imapLoginSucceeds({ host: NODE_A, user: ALICE.address, pass: ALICE.password }), true);
+  });
+
+  it('ends open sessions on kick', async () => {
+    const client = imapClient({ host: NODE_A, user: ALICE.address, pass: ALICE.password });
+    await client.connect();
+    const closed = new Promise<void>((resolve) => client.once('close', () => resolve()));
+    await nodeA.kick([ALICE.address]);
+    await closed;
+    assert.equal(client.usable, false);
+  });
+
+  it('delivers through forwarders and pipe forwarders', async () => {
+    await sendMail(NODE_A, { to: 'info@alpha.test', subject: 'via forwarder' });
+    await sendMail(NODE_A, { to: 'tickets@alpha.test', subject: 'via pipe' });
+    await waitForMessages(nodeA, ALICE.address, 2);
+    await waitFor(() => readdirSync(pipeOutput).length > 0, 15_000, 'the pipe command to run');
+    const piped = readFileSync(join(pipeOutput, readdirSync(pipeOutput)[0]!), 'utf8');
+    assert.match(piped, /^Subject: via pipe$/m);
+    const ids = await lookupMailSystemIds();
+    assert.equal(statSync(join(pipeOutput, readdirSync(pipeOutput)[0]!)).uid, ids.vmailUid, 'the pipe runs as the mail user');
+  });
+
+  it('enforces the quota: a message over it is refused at delivery', async () => {
+    await sendMail(NODE_A, { to: TINY.address, subject: 'too big', text: 'x'.repeat(76).concat('\n').repeat(20_000) });
+    const logFile = layoutA.log('postfix');
+    await waitFor(() => /to=<tiny@alpha\.test>.*status=bounced.*[Qq]uota/.test(readFileSync(logFile, 'utf8')), 15_000, 'the over-quota bounce');
+    assert.equal((await nodeA.mailboxDigest(TINY.address)).messages, 0);
+  });
+
+  it('relays a rerouted domain from node A into the mailbox on node B', async () => {
+    await sendMail(NODE_A, { to: BOB.address, subject: 'for bob via A' });
+    await waitForMessages(nodeB, BOB.address, 1);
+    assert.deepEqual(await imapSubjects({ host: NODE_B, user: BOB.address, pass: BOB.password }), ['for bob via A']);
+  });
+
+  it('proxies IMAP and POP3 logins at node A to the mailbox on node B', async () => {
+    assert.deepEqual(await imapSubjects({ host: NODE_A, user: BOB.address, pass: BOB.password }), ['for bob via A']);
+    const messages = await pop3Retrieve(NODE_A, BOB.address, BOB.password);
+    assert.equal(messages.length, 1);
+    assert.equal(await imapLoginSucceeds({ host: NODE_A, user: BOB.address, pass: 'wrong' }), false, 'node B still checks the password');
+  });
+
+  it('syncs a mailbox with its folders to another node, after which the digests match', async () => {
+    await withImap({ host: NODE_A, user: ALICE.address, pass: ALICE.password }, async (client) => {
+      await client.mailboxCreate('Archive');
+      const lock = await client.getMailboxLock('INBOX');
+      try {
+        await client.messageCopy('1', 'Archive');
+      } finally {
+        lock.release();
+      }
+    });
+    const source = await nodeA.mailboxDigest(ALICE.address);
+    assert.equal(source.messages, 3);
+
+    await nodeA.syncMailboxTo(ALICE.address, NODE_B, nodeB.doveadmPassword());
+    assert.deepEqual(await nodeB.mailboxDigest(ALICE.address), source);
+    assert.deepEqual(await imapSubjects({ host: NODE_B, user: ALICE.address, pass: ALICE.password }, 'Archive'), ['hello alice']);
+  });
+
+  it('keeps mail that only the target has when syncing again, and leaves the source alone', async () => {
+    await sendMail(NODE_B, { to: ALICE.address, subject: 'arrived at B after the reroute' });
+    await waitForMessages(nodeB, ALICE.address, 4);
+    await sendMail(NODE_A, { to: ALICE.address, subject: 'late mail at A' });
+    await waitForMessages(nodeA, ALICE.address, 4);
+    const source = await nodeA.mailboxDigest(ALICE.address);
+
+    await nodeA.syncMailboxTo(ALICE.address, NODE_B, nodeB.doveadmPassword());
+    const target = await nodeB.mailboxDigest(ALICE.address);
+    assert.equal(target.messages, source.messages + 1);
+    for (const guid of source.guids) assert.ok(target.guids.includes(guid), `message ${guid} reached the target`);
+    assert.deepEqual(await nodeA.mailboxDigest(ALICE.address), source, 'the source is not modified');
+    const subjects = await imapSubjects({ host: NODE_B, user: ALICE.address, pass: ALICE.password });
+    assert.ok(subjects.includes('arrived at B after the reroute') && subjects.includes('late mail at A'));
+  });
+
+  it('refuses a sync with a wrong doveadm password', async () => {
+    await assert.rejects(nodeA.syncMailboxTo(ALICE.address, NODE_B, 'not-the-password-of-b'));
+  });
+
+  it('removes a mailbox from the old node after the move', async () => {
+    await nodeA.removeMailbox(ALICE.address);
+    assert.equal(existsSync(layoutA.mail('alpha.test', 'alice')), false);
+    assert.equal((await nodeA.mailboxDigest(ALICE.address)).messages, 0);
+    assert.equal((await nodeB.mailboxDigest(ALICE.address)).messages, 5);
+  });
+
+  it('refuses a newline in a local part with nothing written', async () => {
+    const before = snapshot(join(layoutA.root, 'etc'));
+    const appliedBefore = readFileSync(layoutA.agent('mail', 'applied-state.json'), 'utf8');
+    const bad = stateA();
+    bad.mailboxes.push({ address: 'evil\nuser@alpha.test', passwordHash: hash('x'), quotaMb: 1, suspended: false });
+    await assert.rejects(nodeA.apply(bad), (error: unknown) => error instanceof ValidationError && error.field === 'mailboxes[3].address');
+    assert.deepEqual(snapshot(join(layoutA.root, 'etc')), before);
+    assert.equal(readFileSync(layoutA.agent('mail', 'applied-state.json'), 'utf8'), appliedBefore);
+  });
+});
