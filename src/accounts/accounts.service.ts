@@ -361,7 +361,9 @@ export class AccountsService {
     }
     await this.auth.setSuspended(username, true);
     const removed: TerminationReport['removed'] = [];
-    for (const placement of await this.repo.placements(account.id)) {
+    // The reverse of provisioning: DNS first, so the names stop pointing at what is being removed.
+    const placements = (await this.repo.placements(account.id)).sort((a, b) => WORKLOADS.indexOf(b.workload) - WORKLOADS.indexOf(a.workload));
+    for (const placement of placements) {
       const node = await this.nodeRows.byId(placement.nodeId);
       const service = this.workloads.get(placement.workload);
       if (node && service) {

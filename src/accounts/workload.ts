@@ -29,6 +29,12 @@ export class WorkloadRegistry {
     this.services.set(service.workload, service);
   }
 
+  /** Puts a service in place of the registered one: tests swap the real services for recording fakes. */
+  replace(service: WorkloadService): void {
+    this.services.delete(service.workload);
+    this.register(service);
+  }
+
   get(workload: Workload): WorkloadService | undefined {
     return this.services.get(workload);
   }

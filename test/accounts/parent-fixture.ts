@@ -99,7 +99,11 @@ export class RecordingWorkload implements WorkloadService {
   failNext: WorkloadCall['op'] | null = null;
   lastAccount: AccountRecord | null = null;
 
-  constructor(readonly workload: Workload) {}
+  /** `journal` is shared between services, to see the order of calls across workloads. */
+  constructor(
+    readonly workload: Workload,
+    private readonly journal: WorkloadCall[] = [],
+  ) {}
 
   private record(op: WorkloadCall['op'], account: AccountRecord, node: NodeRow): void {
     this.lastAccount = account;
@@ -107,7 +111,9 @@ export class RecordingWorkload implements WorkloadService {
       this.failNext = null;
       throw new Error(`${this.workload} agent refused ${op}`);
     }
-    this.calls.push({ op, workload: this.workload, account: account.username, node: node.alias });
+    const call = { op, workload: this.workload, account: account.username, node: node.alias };
+    this.calls.push(call);
+    this.journal.push(call);
   }
   async provision(account: AccountRecord, node: NodeRow): Promise<void> {
     this.record('provision', account, node);
