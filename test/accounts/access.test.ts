@@ -13,7 +13,7 @@ const journal: WorkloadCall[] = [];
 const tokens: Record<string, string> = {};
 const snapshot = async () => (await t.api<{ accounts: AccountView[] }>('GET', '/api/accounts', t.adminToken)).body.accounts;
 const create = (token: string, username: string, extra: Record<string, unknown> = {}) =>
-  t.api<AccountView>('POST', '/api/accounts', token, { username, domain: `${username}.example`, password: STRONG, ...extra });
+  t.api<AccountView & { message?: string }>('POST', '/api/accounts', token, { username, domain: `${username}.example`, password: STRONG, ...extra });
 
 before(async () => {
   t = await startTestParent('127.0.32.2');
