@@ -106,7 +106,9 @@ export class DovecotDriver implements DaemonDriver {
 
   async check(): Promise<void> {
     try {
-      await run('doveconf', ['-c', this.paths.configFile, '-n']);
+      // -x reads the `<file` values too: without it a missing certificate or password file
+      // passes the check and only fails at the reload.
+      await run('doveconf', ['-c', this.paths.configFile, '-n', '-x']);
     } catch (error) {
       if (error instanceof CommandError) {
         throw new FleetError('validation', `dovecot rejected its configuration: ${error.stderr.trim()}`, { driver: this.name });

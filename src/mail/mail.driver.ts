@@ -57,10 +57,17 @@ export class MailDriver {
       await this.dovecot.prepare();
       await this.postfix.prepare();
       const state = this.appliedState();
-      writeRenderedFiles(await this.dovecot.render(state));
-      writeRenderedFiles(this.postfix.render(state));
-      await this.dovecot.start();
-      await this.postfix.start();
+      // A newer agent may render the same state differently; an instance that kept running
+      // through the agent's restart picks that up by a reload (start() leaves it alone).
+      const dovecotChanged = writeRenderedFiles(await this.dovecot.render(state)).changedPaths.length > 0;
+      const postfixChanged = writeRenderedFiles(this.postfix.render(state)).changedPaths.length > 0;
+      for (const [driver, changed] of [[this.dovecot, dovecotChanged], [this.postfix, postfixChanged]] as const) {
+        if (changed && (await driver.status()).running) {
+          await driver.check();
+          await driver.reload();
+        }
+        await driver.start();
+      }
     });
   }
 

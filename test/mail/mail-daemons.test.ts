@@ -5,12 +5,12 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { isAlive, waitFor } from '../../src/agent/daemon-process.ts';
 import { NodeLayout } from '../../src/agent/node-layout.ts';
-import { ValidationError } from '../../src/core/errors.ts';
+import { FleetError, ValidationError } from '../../src/core/errors.ts';
 import { MailDriver } from '../../src/mail/mail.driver.ts';
 import { hashMailPassword, type MailState } from '../../src/mail/mail-state.ts';
 import { lookupMailSystemIds } from '../../src/mail/mail-system.ts';
@@ -24,14 +24,14 @@ const SAM = { address: 'sam@alpha.test', password: 'sam-secret-1' };
 const TINY = { address: 'tiny@alpha.test', password: 'tiny-secret-1' };
 const BOB = { address: 'bob@moved.test', password: 'bob-secret-1' };
 
-/** Every file below `dir`, with its contents, to prove that a refused state wrote nothing. */
-function snapshot(dir: string): Map<string, string> {
+/** Every file below `dir`, with its contents (and mtime), to prove that a refused state wrote nothing. */
+function snapshot(dir: string, withMtime = true): Map<string, string> {
   const files = new Map<string, string>();
   const walk = (current: string) => {
     for (const entry of readdirSync(current, { withFileTypes: true })) {
       const path = join(current, entry.name);
       if (entry.isDirectory()) walk(path);
-      else files.set(relative(dir, path), `${statSync(path).mtimeMs} ${readFileSync(path, 'utf8')}`);
+      else files.set(relative(dir, path), `${withMtime ? statSync(path).mtimeMs : ''} ${readFileSync(path, 'utf8')}`);
     }
   };
   walk(dir);
@@ -124,6 +124,12 @@ describe('mail drivers against real Dovecot and Postfix instances', () => {
       const statuses = await node.status();
       assert.deepEqual(statuses.map((s) => [s.name, s.running]), [['dovecot', true], ['postfix', true]]);
     }
+  });
+
+  it('starts idempotently: a second start keeps the running instances', async () => {
+    const pids = (await nodeA.status()).map((s) => s.pid);
+    await nodeA.start();
+    assert.deepEqual((await nodeA.status()).map((s) => s.pid), pids);
   });
 
   it('applies an unchanged state without touching a daemon', async () => {
@@ -250,5 +256,36 @@ describe('mail drivers against real Dovecot and Postfix instances', () => {
     await assert.rejects(nodeA.apply(bad), (error: unknown) => error instanceof ValidationError && error.field === 'mailboxes[3].address');
     assert.deepEqual(snapshot(join(layoutA.root, 'etc')), before);
     assert.equal(readFileSync(layoutA.agent('mail', 'applied-state.json'), 'utf8'), appliedBefore);
+  });
+
+  it('puts the previous files back when a checker refuses the new configuration', async () => {
+    // Without its certificate Dovecot's own checker (doveconf) refuses any configuration.
+    const certificate = layoutA.etc('dovecot', 'tls', 'node.crt');
+    renameSync(certificate, `${certificate}.away`);
+    try {
+      const before = snapshot(join(layoutA.root, 'etc'), false);
+      const changed = stateA();
+      changed.mailboxes[0]!.quotaMb = 60;
+      await assert.rejects(nodeA.apply(changed), (error: unknown) => error instanceof FleetError && error.kind === 'validation' && /dovecot rejected/.test(error.message));
+      assert.deepEqual(snapshot(join(layoutA.root, 'etc'), false), before);
+    } finally {
+      renameSync(`${certificate}.away`, certificate);
+    }
+    assert.deepEqual(await nodeA.apply(stateA()), { dovecotChanged: false, postfixChanged: false });
+  });
+
+  it('consults the sysdata sender table, which apply never overwrites', async () => {
+    const senderAccess = layoutA.etc('postfix', 'fleet-sender-access');
+    writeFileSync(senderAccess, 'blocked@example.net REJECT sender is blacklisted\n');
+    try {
+      await nodeA.apply(stateA({ aliceSuspended: true }));
+      await nodeA.apply(stateA());
+      assert.equal(readFileSync(senderAccess, 'utf8'), 'blocked@example.net REJECT sender is blacklisted\n');
+      await nodeA.reloadPostfix();
+      await assert.rejects(sendMail(NODE_A, { from: 'blocked@example.net', to: ALICE.address, subject: 'spam' }), /blacklisted/);
+    } finally {
+      writeFileSync(senderAccess, '');
+      await nodeA.reloadPostfix();
+    }
   });
 });
