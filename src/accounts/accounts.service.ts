@@ -148,6 +148,8 @@ export class AccountsService {
     if (principal.role === 'user') throw new ForbiddenError(`creating accounts needs the admin or reseller role; you are user '${principal.username}'`);
     const username = assertValid('username', input.username, checkUsername);
     const domain = assertValid('domain', input.domain, checkDomain);
+    // Where an account's mail lives is the admin's decision (cPanel: distribution is for administrators only).
+    if (input.mailNode !== undefined && principal.role !== 'admin') throw new ForbiddenError("only the admin chooses a new account's mail node; yours follow your own");
     const owner = await this.ownerForNewAccount(principal, input.owner);
     const plan = await this.planNamed(input.plan);
     const requestedMailNode = await this.mailNodeForNewAccount(owner, input.mailNode);

@@ -132,9 +132,12 @@ test("a reseller's accounts record it as owner and inherit its mail node unless 
   const cusa = await t.api<AccountView>('GET', '/api/accounts/cusa', tokens.resa);
   assert.equal(cusa.body.owner, 'resa');
   assert.equal(cusa.body.mailNode, null);
-  const local = await create(tokens.resb!, 'cusb2', { mailNode: 'local' });
+  const chosen = await create(tokens.resb!, 'cusb2', { mailNode: 'local' });
+  assert.equal(chosen.status, 403, 'a reseller does not choose where mail lives');
+  const local = await create(t.adminToken, 'cusb2', { owner: 'resb', mailNode: 'local' });
   assert.equal(local.status, 201, JSON.stringify(local.body));
-  assert.equal(local.body.mailNode, null, "'local' keeps the mail at the parent");
+  assert.equal(local.body.owner, 'resb');
+  assert.equal(local.body.mailNode, null, "the admin's 'local' keeps the mail at the parent");
 });
 
 test('a reseller creates accounts only within its limit', async () => {

@@ -188,3 +188,11 @@ test('the CLI creates, lists and shows accounts, reading the password from stand
   assert.equal(plan.status, 0, plan.stderr);
   assert.match((await run(['plan', 'list'])).stdout, /silver\s+1000\s+5\s+1\s+0/);
 });
+
+test('the OpenAPI document describes the account, plan, reseller and password-policy routes', async () => {
+  const doc = await t.api<{ paths: Record<string, unknown> }>('GET', '/api/openapi.json');
+  assert.equal(doc.status, 200);
+  for (const path of ['/api/accounts', '/api/accounts/{username}', '/api/accounts/{username}/suspend', '/api/plans', '/api/resellers/{username}', '/api/password-policy']) {
+    assert.ok(doc.body.paths[path], path);
+  }
+});
