@@ -63,6 +63,8 @@ function describeValidation(request: FastifyRequest, context: string | undefined
 export function createHttpApp(options: FastifyServerOptions & { https?: unknown } = {}): HttpApp {
   const app = Fastify({
     logger: false,
+    // Long values in a path (a 254-character domain) must reach the schema, which names the field.
+    maxParamLength: 2048,
     ...options,
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true }, plugins: [addFormats as never] },
   } as FastifyServerOptions).withTypeProvider<TypeBoxTypeProvider>() as unknown as HttpApp;
