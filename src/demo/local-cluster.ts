@@ -3,7 +3,7 @@
  * nodes on the next ones, each node with its own root folder. `fleetpanel demo` and the
  * end-to-end tests both use it, so the tests exercise exactly what a person runs.
  */
-import { existsSync, mkdirSync, readFileSync, readdirSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { request } from 'undici';
 import { writeFileAtomic, readJsonFile } from '../core/files.ts';
@@ -82,6 +82,8 @@ export class LocalCluster {
   /** Starts what is not running, links what is not linked, waits until every node is ready. */
   async up(log: (line: string) => void = () => undefined): Promise<ClusterInfo> {
     mkdirSync(this.spec.dir, { recursive: true, mode: 0o700 });
+    // Searchable but not listable: Dovecot opens Maildirs below it as the mail user and refuses to start otherwise (mkdtemp makes 0700).
+    chmodSync(this.spec.dir, 0o711);
     const passwordFile = join(this.spec.dir, 'admin-password');
     if (!existsSync(passwordFile)) writeFileAtomic(passwordFile, (this.spec.adminPassword ?? randomPassword()) + '\n', 0o600);
     const password = readFileSync(passwordFile, 'utf8').trim();

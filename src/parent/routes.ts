@@ -9,6 +9,7 @@ import { registerPasswordPolicyRoutes } from '../passwords/password-policy.route
 import { registerUiRoutes } from '../ui/ui.routes.ts';
 import { registerSysdataRoutes } from '../sysdata/sysdata.routes.ts';
 import { registerDnsRoutes } from '../dns/dns.routes.ts';
+import { registerMailRoutes } from '../mail/mail.routes.ts';
 
 export const ROUTE_MODULES: ((app: HttpApp, ctx: ParentContext) => void)[] = [
   registerAuthRoutes,
@@ -19,4 +20,5 @@ export const ROUTE_MODULES: ((app: HttpApp, ctx: ParentContext) => void)[] = [
   registerUiRoutes,
   registerSysdataRoutes,
   registerDnsRoutes,
+  registerMailRoutes,
 ];

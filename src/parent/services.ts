@@ -5,12 +5,14 @@
 import type { ParentContext } from './parent-context.ts';
 import { attachJobEngine } from '../jobs/jobs.module.ts';
 import { attachSysdata } from '../sysdata/sysdata.parent.ts';
+import { attachMail } from '../mail/mail.module.ts';
 import { attachWeb } from '../web/web.module.ts';
 import { attachDns } from '../dns/dns.module.ts';
 
 export const SERVICE_MODULES: ((ctx: ParentContext) => Promise<void> | void)[] = [
   attachJobEngine, // first: later modules register their job types on ctx.jobs
   attachSysdata,
+  attachMail,
   attachWeb,
   attachDns,
 ];

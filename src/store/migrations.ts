@@ -9,6 +9,7 @@ import * as auth from './migrations/002-auth.ts';
 import * as accounts from './migrations/010-accounts.ts';
 import * as passwordPolicies from './migrations/011-password-policies.ts';
 import * as dns from './migrations/020-dns.ts';
+import * as mail from './migrations/025-mail.ts';
 import * as jobs from './migrations/030-jobs.ts';
 import * as sysdata from './migrations/040-sysdata.ts';
 
@@ -18,6 +19,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '010-accounts': accounts,
   '011-password-policies': passwordPolicies,
   '020-dns': dns,
+  '025-mail': mail,
   '030-jobs': jobs,
   '040-sysdata': sysdata,
 };

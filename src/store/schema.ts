@@ -7,7 +7,8 @@ import type { AuthTables } from './migrations/002-auth.ts';
 import type { AccountsTables } from './migrations/010-accounts.ts';
 import type { PasswordPolicyTables } from './migrations/011-password-policies.ts';
 import type { DnsTables } from './migrations/020-dns.ts';
+import type { MailTables } from './migrations/025-mail.ts';
 import type { JobsTables } from './migrations/030-jobs.ts';
 import type { SysdataTables } from './migrations/040-sysdata.ts';
 
-export type Database = NodesTables & AuthTables & AccountsTables & PasswordPolicyTables & DnsTables & JobsTables & SysdataTables;
+export type Database = NodesTables & AuthTables & AccountsTables & PasswordPolicyTables & DnsTables & MailTables & JobsTables & SysdataTables;

@@ -1,0 +1,158 @@
+/**
+ * The mail workload on a node: the parent sends the node's whole MailState (validated again here,
+ * a node never trusts its input) and asks for the per-mailbox operations a move needs (kick,
+ * digest, sync to another node, removal). Dovecot and Postfix are one MailDriver underneath;
+ * they are exposed to the agent as two daemons so `/v1/health` lists both and the sysdata module
+ * finds 'postfix' to reload after it rewrote the access maps.
+ */
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { Type } from '@sinclair/typebox';
+import type { AgentContext, AgentModule } from '../agent/agent-module.ts';
+import type { DaemonDriver, DriverContext, DriverStatus } from '../agent/driver.ts';
+import { requireDaemon } from '../agent/require-daemon.ts';
+import { assertValid, checkDomain, checkEmail, checkLocalPart } from '../core/grammar.ts';
+import { mailboxHome } from './dovecot-config.ts';
+import { MailDriver } from './mail.driver.ts';
+import { mailPaths } from './mail-paths.ts';
+import { domainOf } from './mail-state.ts';
+
+/** Starting it starts the whole mail instance (Dovecot, then Postfix, which delivers to it) from the last applied state. */
+class DovecotDaemon implements DaemonDriver {
+  readonly name = 'dovecot';
+  constructor(readonly mail: MailDriver) {}
+  start(): Promise<void> {
+    return this.mail.start();
+  }
+  /** Postfix goes too: without Dovecot it would only defer every delivery. */
+  stop(): Promise<void> {
+    return this.mail.stop();
+  }
+  check(): Promise<void> {
+    return this.mail.dovecot.check();
+  }
+  reload(): Promise<void> {
+    return this.mail.dovecot.reload();
+  }
+  status(): Promise<DriverStatus> {
+    return this.mail.dovecot.status();
+  }
+}
+
+/** The Postfix half; its reload goes through the MailDriver's queue so it never lands in the middle of a state change. */
+class PostfixDaemon implements DaemonDriver {
+  readonly name = 'postfix';
+  constructor(readonly mail: MailDriver) {}
+  start(): Promise<void> {
+    return this.mail.postfix.start();
+  }
+  stop(): Promise<void> {
+    return this.mail.postfix.stop();
+  }
+  check(): Promise<void> {
+    return this.mail.postfix.check();
+  }
+  reload(): Promise<void> {
+    return this.mail.reloadPostfix();
+  }
+  status(): Promise<DriverStatus> {
+    return this.mail.postfix.status();
+  }
+}
+
+export interface HeldMailbox {
+  address: string;
+  /** Messages in every folder, counted from the Maildir files (so a mailbox the node no longer serves is counted too). */
+  messages: number;
+  /** In the node's applied state (false: only its data is left, e.g. after a move). */
+  configured: boolean;
+}
+
+function countMaildirMessages(maildir: string): number {
+  if (!existsSync(maildir)) return 0;
+  let count = 0;
+  // INBOX is the Maildir itself; every other folder is a '.Name' Maildir inside it.
+  const folders = [maildir, ...readdirSync(maildir).filter((name) => name.startsWith('.') && name !== '.' && name !== '..').map((name) => join(maildir, name))];
+  for (const folder of folders) {
+    if (!statSync(folder).isDirectory()) continue;
+    for (const part of ['cur', 'new']) {
+      const dir = join(folder, part);
+      if (existsSync(dir)) count += readdirSync(dir).length;
+    }
+  }
+  return count;
+}
+
+/** Mailboxes of a domain that this node holds: the configured ones and those whose Maildir is still on disk. */
+export function heldMailboxes(ctx: DriverContext, mail: MailDriver, domain: string): HeldMailbox[] {
+  const paths = mailPaths(ctx.layout).dovecot;
+  const configured = new Set(mail.appliedState().mailboxes.map((m) => m.address).filter((address) => domainOf(address) === domain));
+  const onDisk = existsSync(join(paths.mailRoot, domain))
+    ? readdirSync(join(paths.mailRoot, domain))
+        .filter((local) => checkLocalPart(local) === null)
+        .map((local) => `${local}@${domain}`)
+    : [];
+  return [...new Set([...configured, ...onDisk])].sort().map((address) => ({
+    address,
+    messages: countMaildirMessages(join(mailboxHome(paths, address), 'Maildir')),
+    configured: configured.has(address),
+  }));
+}
+
+const AddressParams = Type.Object({ address: Type.String({ format: 'fp-email' }) });
+
+function mailOf(ctx: AgentContext): MailDriver {
+  return requireDaemon<DovecotDaemon>(ctx, 'dovecot', 'mail').mail;
+}
+
+export const mailAgentModule: AgentModule = {
+  name: 'mail',
+  role: 'mail',
+  daemons: (ctx) => {
+    const mail = new MailDriver(ctx);
+    return [new DovecotDaemon(mail), new PostfixDaemon(mail)];
+  },
+  register(app, ctx) {
+    // The body is checked by validateMailState, which names the exact bad field (mailboxes[2].address).
+    app.put('/v1/mail/state', { schema: { body: Type.Object({}, { additionalProperties: true }) } }, async (request) => mailOf(ctx).apply(request.body));
+
+    app.post(
+      '/v1/mail/kick',
+      { schema: { body: Type.Object({ addresses: Type.Array(Type.String({ format: 'fp-email' }), { maxItems: 100_000 }) }, { additionalProperties: false }) } },
+      async (request) => {
+        await mailOf(ctx).kick(request.body.addresses);
+        return { kicked: request.body.addresses.length };
+      },
+    );
+
+    app.get('/v1/mail/mailboxes', { schema: { querystring: Type.Object({ domain: Type.String({ format: 'fp-domain' }) }) } }, async (request) => {
+      const domain = assertValid('domain', request.query.domain, checkDomain);
+      return { domain, mailboxes: heldMailboxes(ctx, mailOf(ctx), domain) };
+    });
+
+    app.get('/v1/mail/mailboxes/:address/digest', { schema: { params: AddressParams } }, async (request) =>
+      mailOf(ctx).mailboxDigest(assertValid('address', request.params.address, checkEmail)),
+    );
+
+    app.post(
+      '/v1/mail/mailboxes/:address/sync-to',
+      {
+        schema: {
+          params: AddressParams,
+          body: Type.Object({ targetAddress: Type.String({ format: 'fp-ipv4' }), targetDoveadmPassword: Type.String({ minLength: 16, maxLength: 128 }) }, { additionalProperties: false }),
+        },
+      },
+      async (request) => {
+        await mailOf(ctx).syncMailboxTo(request.params.address, request.body.targetAddress, request.body.targetDoveadmPassword);
+        return { synced: request.params.address, to: request.body.targetAddress };
+      },
+    );
+
+    app.delete('/v1/mail/mailboxes/:address', { schema: { params: AddressParams } }, async (request) => {
+      await mailOf(ctx).removeMailbox(request.params.address);
+      return { removed: request.params.address };
+    });
+
+    app.get('/v1/mail/doveadm-password', async () => ({ password: mailOf(ctx).doveadmPassword() }));
+  },
+};

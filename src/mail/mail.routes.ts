@@ -1,0 +1,98 @@
+import { Type } from '@sinclair/typebox';
+import type { HttpApp } from '../transport/http-app.ts';
+import { principalOf, type ParentContext } from '../parent/parent-context.ts';
+import { FleetError } from '../core/errors.ts';
+import { MAX_QUOTA_MB } from './mail-state.ts';
+import type { MailService } from './mail.service.ts';
+
+const Username = Type.String({ format: 'fp-username' });
+const Email = Type.String({ format: 'fp-email' });
+const Password = Type.String({ minLength: 1, maxLength: 1024 });
+const UserParams = Type.Object({ username: Username });
+const MailboxParams = Type.Object({ username: Username, address: Email });
+const SourceParams = Type.Object({ username: Username, source: Email });
+
+function mailOf(ctx: ParentContext): MailService {
+  if (!ctx.mail) throw new FleetError('internal', 'the mail service is not attached to this parent');
+  return ctx.mail;
+}
+
+export function registerMailRoutes(app: HttpApp, ctx: ParentContext): void {
+  app.get(
+    '/api/mail/domains/:domain/account',
+    { schema: { tags: ['mail'], summary: 'The account a mail domain belongs to (the CLI finds the account of an address this way)', params: Type.Object({ domain: Type.String({ format: 'fp-domain' }) }) } },
+    async (request) => mailOf(ctx).accountForAddress(principalOf(request), `postmaster@${request.params.domain}`, 'domain'),
+  );
+
+  app.get('/api/mail/mailboxes', { schema: { tags: ['mail'], summary: 'Every mailbox you may see (from the parent’s store)' } }, async (request) =>
+    mailOf(ctx).listAllMailboxes(principalOf(request)),
+  );
+
+  app.get('/api/mail/forwarders', { schema: { tags: ['mail'], summary: 'Every forwarder you may see' } }, async (request) => mailOf(ctx).listAllForwarders(principalOf(request)));
+
+  app.get(
+    '/api/accounts/:username/mail/mailboxes',
+    { schema: { tags: ['mail'], summary: "The account's mailboxes with message counts, as its mail node holds them", params: UserParams } },
+    async (request) => mailOf(ctx).listMailboxes(principalOf(request), request.params.username),
+  );
+
+  app.post(
+    '/api/accounts/:username/mail/mailboxes',
+    {
+      schema: {
+        tags: ['mail'],
+        summary: "Add a mailbox at the account's domain (within the plan's mailbox count and disk space)",
+        params: UserParams,
+        body: Type.Object({ address: Email, password: Password, quotaMb: Type.Optional(Type.Integer({ minimum: 0, maximum: MAX_QUOTA_MB })) }, { additionalProperties: false }),
+      },
+    },
+    async (request, reply) => reply.status(201).send(await mailOf(ctx).addMailbox(principalOf(request), request.params.username, request.body)),
+  );
+
+  app.delete('/api/accounts/:username/mail/mailboxes/:address', { schema: { tags: ['mail'], summary: 'Remove a mailbox and its mail', params: MailboxParams } }, async (request) =>
+    mailOf(ctx).removeMailbox(principalOf(request), request.params.username, request.params.address),
+  );
+
+  app.put(
+    '/api/accounts/:username/mail/mailboxes/:address/password',
+    { schema: { tags: ['mail'], summary: "Set a mailbox's password (the mail policy of the node holding the account's mail applies)", params: MailboxParams, body: Type.Object({ password: Password }, { additionalProperties: false }) } },
+    async (request) => mailOf(ctx).setMailboxPassword(principalOf(request), request.params.username, request.params.address, request.body.password),
+  );
+
+  app.get('/api/accounts/:username/mail/forwarders', { schema: { tags: ['mail'], summary: "The account's forwarders: to addresses (type forward) and to programs (type pipe)", params: UserParams } }, async (request) =>
+    mailOf(ctx).listForwarders(principalOf(request), request.params.username),
+  );
+
+  app.post(
+    '/api/accounts/:username/mail/forwarders',
+    {
+      schema: {
+        tags: ['mail'],
+        summary: 'Forward an address of the account to other addresses, or pipe its mail to a program (give destinations or pipe)',
+        params: UserParams,
+        body: Type.Object(
+          {
+            source: Email,
+            destinations: Type.Optional(Type.Array(Email, { minItems: 1, maxItems: 50 })),
+            pipe: Type.Optional(Type.String({ format: 'fp-path', maxLength: 1024, description: 'absolute path of the program; it receives the message on standard input' })),
+          },
+          { additionalProperties: false },
+        ),
+      },
+    },
+    async (request, reply) => reply.status(201).send(await mailOf(ctx).addForwarder(principalOf(request), request.params.username, request.body)),
+  );
+
+  app.delete(
+    '/api/accounts/:username/mail/forwarders/:source',
+    {
+      schema: {
+        tags: ['mail'],
+        summary: "Remove the source's forwarders: all, or the one to `destination`, or the pipe to `pipe`",
+        params: SourceParams,
+        querystring: Type.Object({ destination: Type.Optional(Email), pipe: Type.Optional(Type.String({ format: 'fp-path', maxLength: 1024 })) }, { additionalProperties: false }),
+      },
+    },
+    async (request) => mailOf(ctx).removeForwarder(principalOf(request), request.params.username, request.params.source, request.query),
+  );
+}

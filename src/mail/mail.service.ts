@@ -1,0 +1,416 @@
+/**
+ * The mail workload at the parent. A node's whole MailState is derived from the store (the
+ * accounts whose 'mail' placement is the node, their mailboxes and forwarders) and pushed in one
+ * PUT, so a node that missed a change is repaired by the next push. The parent's own node also
+ * routes the domains whose mail lives on a child: Postfix relays them there and Dovecot proxies
+ * their logins there. Other modules (distribution) adjust a node's state before it is pushed
+ * through state contributors.
+ */
+import { ConflictError, FleetError, ForbiddenError, NotFoundError, ValidationError } from '../core/errors.ts';
+import { assertValid, checkEmail, checkIpv4, checkSafePath } from '../core/grammar.ts';
+import type { Principal } from '../auth/principal.ts';
+import type { AccountRecord } from '../accounts/account.model.ts';
+import type { AccountsService } from '../accounts/accounts.service.ts';
+import type { WorkloadService } from '../accounts/workload.ts';
+import type { NodeRow, NodesRepository } from '../nodes/nodes.repository.ts';
+import type { NodeConnections } from '../nodes/node-connections.ts';
+import type { Role } from '../nodes/node.model.ts';
+import type { PasswordPolicyService } from '../passwords/password-policy.service.ts';
+import { SerialByKey } from '../web/serial-by-key.ts';
+import type { HeldMailbox } from './mail.agent-module.ts';
+import type { MailApplyResult, MailboxDigest } from './mail.driver.ts';
+import type { MailRepository, MailboxRow } from './mail.repository.ts';
+import { domainOf, hashMailPassword, MAX_QUOTA_MB, type MailDomain, type MailState } from './mail-state.ts';
+
+/** What the parent needs from a mail node's agent; the only way there is NodeConnections. */
+export interface MailAgents {
+  putState(node: NodeRow, state: MailState): Promise<MailApplyResult>;
+  kick(node: NodeRow, addresses: string[]): Promise<void>;
+  heldMailboxes(node: NodeRow, domain: string): Promise<HeldMailbox[]>;
+  removeMailboxData(node: NodeRow, address: string): Promise<void>;
+  mailboxDigest(node: NodeRow, address: string): Promise<MailboxDigest>;
+  syncMailboxTo(node: NodeRow, address: string, target: NodeRow, targetDoveadmPassword: string): Promise<void>;
+  doveadmPassword(node: NodeRow): Promise<string>;
+}
+
+export function mailAgentsOver(connections: NodeConnections): MailAgents {
+  const mailboxPath = (address: string): string => `/v1/mail/mailboxes/${encodeURIComponent(address)}`;
+  return {
+    putState: (node, state) => connections.forRow(node).call<MailApplyResult>('PUT', '/v1/mail/state', state),
+    async kick(node, addresses) {
+      await connections.forRow(node).call('POST', '/v1/mail/kick', { addresses });
+    },
+    async heldMailboxes(node, domain) {
+      return (await connections.forRow(node).call<{ mailboxes: HeldMailbox[] }>('GET', `/v1/mail/mailboxes?domain=${encodeURIComponent(domain)}`)).mailboxes;
+    },
+    async removeMailboxData(node, address) {
+      await connections.forRow(node).call('DELETE', mailboxPath(address));
+    },
+    mailboxDigest: (node, address) => connections.forRow(node).call<MailboxDigest>('GET', `${mailboxPath(address)}/digest`),
+    async syncMailboxTo(node, address, target, targetDoveadmPassword) {
+      // A large mailbox takes long; the agent's own doveadm timeout (30 min) is the real bound.
+      await connections.forRow(node).call('POST', `${mailboxPath(address)}/sync-to`, { targetAddress: target.host, targetDoveadmPassword }, 31 * 60_000);
+    },
+    async doveadmPassword(node) {
+      return (await connections.forRow(node).call<{ password: string }>('GET', '/v1/mail/doveadm-password')).password;
+    },
+  };
+}
+
+/**
+ * Adds or changes entries of a node's state just before it is pushed (e.g. a child keeping an
+ * account that routes back to the parent during a grace period). It sees the state derived from
+ * the store and may mutate it; the agent validates the result whole.
+ */
+export type MailStateContributor = (node: NodeRow, state: MailState) => Promise<void>;
+
+/** How one account differs from the store while a change is under way (the store is written after every node accepted). */
+type AccountOverride = { accountId: number; suspended: boolean } | { accountId: number; removed: true };
+
+export interface MailboxView {
+  address: string;
+  account: string;
+  quotaMb: number;
+  /** from the node, when the answer came from it */
+  messages?: number;
+}
+
+export interface ForwarderView {
+  source: string;
+  type: 'forward' | 'pipe';
+  /** type 'forward' */
+  destinations?: string[];
+  /** type 'pipe': the program run with the message on its standard input */
+  command?: string;
+}
+
+export interface AddMailboxInput {
+  address: string;
+  password: string;
+  quotaMb?: number;
+}
+
+export interface AddForwarderInput {
+  source: string;
+  destinations?: string[];
+  pipe?: string;
+}
+
+export const MAIL_SYNC_PRIORITY = 40;
+
+const MAX_FORWARDER_DESTINATIONS = 50;
+
+const rolesOf = (node: NodeRow): Role[] => JSON.parse(node.roles) as Role[];
+
+function ipv4Of(node: NodeRow): string {
+  if (checkIpv4(node.host) !== null) {
+    throw new FleetError('validation', `node '${node.alias}' is linked by the host name '${node.host}'; mail routing needs its IPv4 address, so link it by address`, { node: node.alias });
+  }
+  return node.host;
+}
+
+export class MailService implements WorkloadService {
+  readonly workload = 'mail' as const;
+  private readonly contributors: MailStateContributor[] = [];
+  private readonly perNode = new SerialByKey();
+  private readonly perAccount = new SerialByKey();
+
+  constructor(
+    private readonly repo: MailRepository,
+    private readonly accounts: Pick<AccountsService, 'requireAccount' | 'nodeOf' | 'byDomain' | 'list'>,
+    private readonly nodes: Pick<NodesRepository, 'list' | 'byId'>,
+    private readonly passwords: Pick<PasswordPolicyService, 'assertPasswordStrength'>,
+    private readonly agents: MailAgents,
+  ) {}
+
+  addStateContributor(contributor: MailStateContributor): void {
+    this.contributors.push(contributor);
+  }
+
+  // ---- node states
+
+  /**
+   * The whole state the node should hold. A child holds its accounts' domains with mailboxes and
+   * forwarders and trusts the parent's address (proxied logins keep the client's IP); the
+   * parent's own node also routes every domain whose mail is on a child: relay and proxy there.
+   */
+  async nodeState(node: NodeRow, override?: AccountOverride): Promise<MailState> {
+    const nodes = await this.nodes.list();
+    const localNode = nodes.find((n) => n.is_local === 1);
+    const isLocal = node.is_local === 1;
+    let accounts = await this.repo.mailAccounts();
+    if (override) {
+      accounts = 'removed' in override ? accounts.filter((a) => a.accountId !== override.accountId) : accounts.map((a) => (a.accountId === override.accountId ? { ...a, suspended: override.suspended } : a));
+    }
+    const held = accounts.filter((a) => a.nodeId === node.id);
+    const heldIds = held.map((a) => a.accountId);
+    const domains: MailDomain[] = held.map((a) => ({ domain: a.domain, account: a.username, suspended: a.suspended }));
+    if (isLocal) {
+      const byId = new Map(nodes.map((n) => [n.id, n]));
+      for (const account of accounts.filter((a) => a.nodeId !== node.id)) {
+        const child = byId.get(account.nodeId);
+        if (!child) continue;
+        const childAddress = ipv4Of(child);
+        domains.push({ domain: account.domain, account: account.username, suspended: account.suspended, relayTo: childAddress, proxyTo: childAddress });
+      }
+    }
+    const forwarders = new Map<string, string[]>();
+    for (const row of await this.repo.forwarders(heldIds)) forwarders.set(row.source, [...(forwarders.get(row.source) ?? []), row.destination]);
+    const state: MailState = {
+      domains: domains.sort((a, b) => a.domain.localeCompare(b.domain)),
+      mailboxes: (await this.repo.mailboxes(heldIds)).map((m) => ({ address: m.address, passwordHash: m.passwordHash, quotaMb: m.quotaMb, suspended: false })),
+      forwarders: [...forwarders].map(([source, destinations]) => ({ source, destinations })),
+      pipeForwarders: (await this.repo.pipeForwarders(heldIds)).map((p) => ({ source: p.source, command: p.command })),
+      trustedNetworks: !isLocal && localNode ? [ipv4Of(localNode)] : [],
+    };
+    for (const contribute of this.contributors) await contribute(node, state);
+    return state;
+  }
+
+  /** Pushes the node's whole mail state; pushes to one node never overtake each other. */
+  pushNode(node: NodeRow, override?: AccountOverride): Promise<MailApplyResult> {
+    return this.perNode.run(String(node.id), async () => this.agents.putState(node, await this.nodeState(node, override)));
+  }
+
+  /** Pushes every node the account's mail touches: its mail node and, when that is a child, the parent's own node that routes to it. */
+  async pushAccountNodes(account: AccountRecord, override?: AccountOverride): Promise<NodeRow> {
+    const mailNode = await this.accounts.nodeOf(account, 'mail');
+    await this.pushNode(mailNode, override);
+    if (mailNode.is_local !== 1) {
+      const localNode = (await this.nodes.list()).find((n) => n.is_local === 1);
+      if (localNode && rolesOf(localNode).includes('mail')) await this.pushNode(localNode, override);
+    }
+    return mailNode;
+  }
+
+  async mailboxesOf(account: AccountRecord): Promise<MailboxRow[]> {
+    return this.repo.mailboxes([account.id]);
+  }
+
+  /** The data-sync step: a node that joins or returns gets the mail state it missed. */
+  async syncNode(node: NodeRow): Promise<void> {
+    if (!rolesOf(node).includes('mail')) return;
+    await this.pushNode(node);
+  }
+
+  // ---- the workload hooks
+
+  async provision(account: AccountRecord): Promise<void> {
+    await this.pushAccountNodes(account);
+  }
+
+  async suspend(account: AccountRecord, _node: NodeRow, suspended: boolean): Promise<void> {
+    await this.pushAccountNodes(account, { accountId: account.id, suspended });
+  }
+
+  async update(account: AccountRecord): Promise<void> {
+    await this.pushAccountNodes(account);
+  }
+
+  /**
+   * The domain leaves the node's state first (Postfix stops accepting it, open sessions end),
+   * then every Maildir of the domain on the node goes (also those of mailboxes removed earlier
+   * whose data stayed), then the rows. Idempotent: a retry finds less to remove.
+   */
+  async deprovision(account: AccountRecord, node: NodeRow): Promise<void> {
+    await this.perAccount.run(account.username, async () => {
+      const removed = { accountId: account.id, removed: true as const };
+      await this.pushNode(node, removed);
+      if (node.is_local !== 1) {
+        const localNode = (await this.nodes.list()).find((n) => n.is_local === 1);
+        if (localNode && rolesOf(localNode).includes('mail')) await this.pushNode(localNode, removed);
+      }
+      const stored = (await this.repo.mailboxes([account.id])).map((m) => m.address);
+      const held = (await this.agents.heldMailboxes(node, account.domain)).map((m) => m.address);
+      for (const address of new Set([...stored, ...held])) await this.agents.removeMailboxData(node, address);
+      await this.repo.removeAccountMail(account.id);
+    });
+  }
+
+  // ---- mailboxes
+
+  /** The account's mailboxes as its mail node holds them (with message counts). */
+  async listMailboxes(principal: Principal, username: string): Promise<{ proxiedFrom: string; account: string; mailboxes: MailboxView[] }> {
+    const account = await this.accounts.requireAccount(principal, username, 'user');
+    const node = await this.accounts.nodeOf(account, 'mail');
+    const held = new Map((await this.agents.heldMailboxes(node, account.domain)).map((m) => [m.address, m]));
+    const mailboxes = (await this.repo.mailboxes([account.id])).map((m): MailboxView => ({ address: m.address, account: username, quotaMb: m.quotaMb, messages: held.get(m.address)?.messages ?? 0 }));
+    return { proxiedFrom: node.alias, account: username, mailboxes };
+  }
+
+  /** Every mailbox the principal may see, from the store (no node is asked). */
+  async listAllMailboxes(principal: Principal): Promise<{ mailboxes: MailboxView[] }> {
+    const visible = await this.accounts.list(principal);
+    const ids = await this.visibleAccountIds(visible.map((a) => a.username));
+    const names = new Map([...ids].map(([name, id]) => [id, name]));
+    const rows = await this.repo.mailboxes([...ids.values()]);
+    return { mailboxes: rows.map((m) => ({ address: m.address, account: names.get(m.accountId)!, quotaMb: m.quotaMb })) };
+  }
+
+  /** The account a mail address belongs to, by its domain; the same 403 as elsewhere when it is not the principal's. */
+  async accountForAddress(principal: Principal, address: string, field = 'address'): Promise<{ account: string; domain: string }> {
+    const domain = domainOf(assertValid(field, address, checkEmail));
+    const account = await this.accounts.byDomain(domain);
+    if (!account) {
+      if (principal.role === 'admin') throw new NotFoundError('mail domain', domain);
+      throw new ForbiddenError(`no account of yours has the domain '${domain}' (you are ${principal.role} '${principal.username}')`);
+    }
+    await this.accounts.requireAccount(principal, account.username, 'user');
+    return { account: account.username, domain };
+  }
+
+  async addMailbox(principal: Principal, username: string, input: AddMailboxInput): Promise<{ proxiedFrom: string; mailbox: MailboxView }> {
+    const account = await this.accounts.requireAccount(principal, username, 'user');
+    const address = this.addressOfAccount(account, 'address', input.address);
+    const quotaMb = this.quotaFor(account, input.quotaMb);
+    await this.passwords.assertPasswordStrength('mail', input.password, { mailNodeId: account.mailNodeId, userInputs: [address, account.username, account.domain] });
+    const passwordHash = hashMailPassword(input.password);
+    return this.perAccount.run(account.username, async () => {
+      if (await this.repo.mailbox(address)) throw new ConflictError(`the mailbox ${address} already exists`);
+      const count = await this.repo.countMailboxes(account.id);
+      if (count >= account.plan.mailboxes) {
+        throw new ConflictError(`account '${username}' may have at most ${account.plan.mailboxes} mailbox(es) on plan '${account.plan.name}' and has ${count}`);
+      }
+      await this.repo.insertMailbox({ accountId: account.id, address, passwordHash, quotaMb });
+      const node = await this.pushOrUndo(account, () => this.repo.removeMailbox(address));
+      return { proxiedFrom: node.alias, mailbox: { address, account: username, quotaMb } };
+    });
+  }
+
+  async setMailboxPassword(principal: Principal, username: string, rawAddress: string, password: string): Promise<{ proxiedFrom: string; address: string }> {
+    const account = await this.accounts.requireAccount(principal, username, 'user');
+    const address = this.addressOfAccount(account, 'address', rawAddress);
+    await this.passwords.assertPasswordStrength('mail', password, { mailNodeId: account.mailNodeId, userInputs: [address, account.username, account.domain] });
+    const passwordHash = hashMailPassword(password);
+    return this.perAccount.run(account.username, async () => {
+      const existing = await this.requireMailbox(account, address);
+      await this.repo.setMailboxPasswordHash(address, passwordHash);
+      const node = await this.pushOrUndo(account, () => this.repo.setMailboxPasswordHash(address, existing.passwordHash));
+      return { proxiedFrom: node.alias, address };
+    });
+  }
+
+  /** The mailbox leaves the node's state (its sessions end), then its Maildir is deleted, then the row. */
+  async removeMailbox(principal: Principal, username: string, rawAddress: string): Promise<{ proxiedFrom: string; removed: string }> {
+    const account = await this.accounts.requireAccount(principal, username, 'user');
+    const address = this.addressOfAccount(account, 'address', rawAddress);
+    return this.perAccount.run(account.username, async () => {
+      const existing = await this.requireMailbox(account, address);
+      await this.repo.removeMailbox(address);
+      const node = await this.pushOrUndo(account, () => this.repo.insertMailbox(existing));
+      await this.agents.removeMailboxData(node, address);
+      return { proxiedFrom: node.alias, removed: address };
+    });
+  }
+
+  // ---- forwarders
+
+  async listForwarders(principal: Principal, username: string): Promise<{ account: string; forwarders: ForwarderView[] }> {
+    const account = await this.accounts.requireAccount(principal, username, 'user');
+    return { account: username, forwarders: await this.forwarderViews([account.id]) };
+  }
+
+  async listAllForwarders(principal: Principal): Promise<{ forwarders: (ForwarderView & { account: string })[] }> {
+    const ids = await this.visibleAccountIds((await this.accounts.list(principal)).map((a) => a.username));
+    const result: (ForwarderView & { account: string })[] = [];
+    for (const [name, id] of ids) result.push(...(await this.forwarderViews([id])).map((f) => ({ ...f, account: name })));
+    return { forwarders: result };
+  }
+
+  async addForwarder(principal: Principal, username: string, input: AddForwarderInput): Promise<{ proxiedFrom: string; forwarder: ForwarderView }> {
+    const account = await this.accounts.requireAccount(principal, username, 'user');
+    const source = this.addressOfAccount(account, 'source', input.source);
+    if ((input.destinations === undefined) === (input.pipe === undefined)) throw new ValidationError('destinations', 'give either destinations (addresses) or pipe (a program), not both');
+    if (input.pipe !== undefined) {
+      // The program path reaches master.cf as argv; only a plain absolute path is accepted.
+      const command = assertValid('pipe', input.pipe, checkSafePath);
+      return this.perAccount.run(account.username, async () => {
+        if ((await this.repo.pipeForwarders([account.id])).some((p) => p.source === source && p.command === command)) throw new ConflictError(`${source} already pipes to ${command}`);
+        await this.repo.insertPipeForwarder({ accountId: account.id, source, command });
+        const node = await this.pushOrUndo(account, () => this.repo.removePipeForwarders(account.id, source, command).then(() => undefined));
+        return { proxiedFrom: node.alias, forwarder: { source, type: 'pipe', command } };
+      });
+    }
+    const destinations = [...new Set((input.destinations ?? []).map((d, index) => assertValid(`destinations[${index}]`, d, checkEmail)))];
+    if (destinations.length === 0) throw new ValidationError('destinations', 'must name at least one address');
+    if (destinations.length > MAX_FORWARDER_DESTINATIONS) throw new ValidationError('destinations', `must name at most ${MAX_FORWARDER_DESTINATIONS} addresses`);
+    return this.perAccount.run(account.username, async () => {
+      const existing = new Set((await this.repo.forwarders([account.id])).filter((f) => f.source === source).map((f) => f.destination));
+      const added = destinations.filter((d) => !existing.has(d));
+      if (added.length === 0) throw new ConflictError(`${source} already forwards to ${destinations.join(', ')}`);
+      await this.repo.insertForwarders(account.id, source, added);
+      const node = await this.pushOrUndo(account, async () => {
+        for (const destination of added) await this.repo.removeForwarders(account.id, source, destination);
+      });
+      return { proxiedFrom: node.alias, forwarder: { source, type: 'forward', destinations: [...existing, ...added] } };
+    });
+  }
+
+  /** Removes the source's forwarders: all of them, or only one destination or one pipe program. */
+  async removeForwarder(principal: Principal, username: string, rawSource: string, only: { destination?: string; pipe?: string } = {}): Promise<{ proxiedFrom: string; removed: ForwarderView[] }> {
+    const account = await this.accounts.requireAccount(principal, username, 'user');
+    const source = this.addressOfAccount(account, 'source', rawSource);
+    if (only.destination !== undefined) assertValid('destination', only.destination, checkEmail);
+    if (only.pipe !== undefined) assertValid('pipe', only.pipe, checkSafePath);
+    return this.perAccount.run(account.username, async () => {
+      const forwards = only.pipe === undefined ? await this.repo.removeForwarders(account.id, source, only.destination) : [];
+      const pipes = only.destination === undefined ? await this.repo.removePipeForwarders(account.id, source, only.pipe) : [];
+      if (forwards.length === 0 && pipes.length === 0) throw new FleetError('not_found', `${source} has no such forwarder`);
+      const node = await this.pushOrUndo(account, async () => {
+        if (forwards.length > 0) await this.repo.insertForwarders(account.id, source, forwards.map((f) => f.destination));
+        for (const pipe of pipes) await this.repo.insertPipeForwarder(pipe);
+      });
+      const removed: ForwarderView[] = [
+        ...(forwards.length > 0 ? [{ source, type: 'forward' as const, destinations: forwards.map((f) => f.destination) }] : []),
+        ...pipes.map((p) => ({ source, type: 'pipe' as const, command: p.command })),
+      ];
+      return { proxiedFrom: node.alias, removed };
+    });
+  }
+
+  // ---- helpers
+
+  /** A change is in the store before the push; when a node refuses it, the store is put back and the node re-pushed. */
+  private async pushOrUndo(account: AccountRecord, undo: () => Promise<void>): Promise<NodeRow> {
+    try {
+      return await this.pushAccountNodes(account);
+    } catch (error) {
+      await undo();
+      await this.pushAccountNodes(account).catch(() => undefined);
+      throw error;
+    }
+  }
+
+  private addressOfAccount(account: AccountRecord, field: string, address: string): string {
+    assertValid(field, address, checkEmail);
+    if (domainOf(address) !== account.domain) throw new ValidationError(field, `must be an address at the account's domain ${account.domain}`);
+    return address;
+  }
+
+  /** The plan's disk space bounds each mailbox's quota (0 in the plan: no bound); no quota given = the plan's whole space. */
+  private quotaFor(account: AccountRecord, requested: number | undefined): number {
+    const planMb = Math.min(account.plan.diskMb, MAX_QUOTA_MB);
+    if (requested === undefined) return planMb;
+    if (!Number.isInteger(requested) || requested < 0 || requested > MAX_QUOTA_MB) throw new ValidationError('quotaMb', `must be a whole number from 0 (no limit) to ${MAX_QUOTA_MB}`);
+    if (planMb > 0 && (requested === 0 || requested > planMb)) throw new ValidationError('quotaMb', `must be from 1 to ${planMb} MB, the disk space of plan '${account.plan.name}'`);
+    return requested;
+  }
+
+  private async requireMailbox(account: AccountRecord, address: string): Promise<MailboxRow> {
+    const existing = await this.repo.mailbox(address);
+    if (!existing || existing.accountId !== account.id) throw new FleetError('not_found', `account '${account.username}' has no mailbox ${address}`);
+    return existing;
+  }
+
+  private async forwarderViews(accountIds: number[]): Promise<ForwarderView[]> {
+    const grouped = new Map<string, string[]>();
+    for (const row of await this.repo.forwarders(accountIds)) grouped.set(row.source, [...(grouped.get(row.source) ?? []), row.destination]);
+    const forwards = [...grouped].map(([source, destinations]): ForwarderView => ({ source, type: 'forward', destinations }));
+    const pipes = (await this.repo.pipeForwarders(accountIds)).map((p): ForwarderView => ({ source: p.source, type: 'pipe', command: p.command }));
+    return [...forwards, ...pipes].sort((a, b) => a.source.localeCompare(b.source));
+  }
+
+  private visibleAccountIds(usernames: string[]): Promise<Map<string, number>> {
+    return this.repo.accountIds(usernames);
+  }
+}
