@@ -12,6 +12,7 @@ import { registerPasswordPolicyCommands } from './commands/password-policy.comma
 import { registerJobCommands } from './commands/job.command.ts';
 import { registerSysdataCommands } from './commands/sysdata.command.ts';
 import { registerDnsCommands } from './commands/dns.command.ts';
+import { registerMailCommands } from './commands/mail.command.ts';
 
 export const COMMAND_MODULES: ((program: Command, cli: Cli) => void)[] = [
   (program) => registerServerCommands(program),
@@ -25,4 +26,5 @@ export const COMMAND_MODULES: ((program: Command, cli: Cli) => void)[] = [
   registerJobCommands,
   registerSysdataCommands,
   registerDnsCommands,
+  registerMailCommands,
 ];
