@@ -64,7 +64,7 @@ export function createHttpApp(options: FastifyServerOptions & { https?: unknown 
   const app = Fastify({
     logger: false,
     // Long values in a path (a 254-character domain) must reach the schema, which names the field.
-    maxParamLength: 2048,
+    routerOptions: { maxParamLength: 2048 },
     ...options,
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true }, plugins: [addFormats as never] },
   } as FastifyServerOptions).withTypeProvider<TypeBoxTypeProvider>() as unknown as HttpApp;

@@ -92,11 +92,6 @@ test('every bad value in every field is refused with a 400 naming the field, and
         assert.ok(result.status === 404 || result.status === 400, label);
         continue;
       }
-      // Fastify's router refuses a path segment over 100 characters before any route runs.
-      if (path !== request.path('x') && bad.length > 100) {
-        assert.equal(result.status, 414, label);
-        continue;
-      }
       assert.equal(result.status, 400, label);
       assert.equal(result.body.field, request.field, label);
       assert.match(String(result.body.message), new RegExp(`^${request.field}: `), label);
