@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { request } from 'undici';
 import { LocalCluster, type ClusterSpec } from '../../demo/local-cluster.ts';
 import { REPO_ROOT } from '../../demo/processes.ts';
+import { seedSampleData } from '../../demo/sample-data.ts';
 import { saveContext, table, type Cli } from '../cli-io.ts';
 import { run } from '../../core/exec.ts';
 import type { NodeView } from '../../nodes/node.model.ts';
@@ -34,8 +35,15 @@ export function registerDemoCommands(program: Command, cli: Cli): void {
       const cluster = new LocalCluster(demoSpec());
       const info = await cluster.up(progress);
       saveContext({ url: info.url, token: info.token });
+      const samples = await seedSampleData(cluster, info.token, progress);
       cli.print(
-        { url: info.url, username: info.username, password: info.password, nodes: info.nodes.map((n) => ({ alias: n.alias, address: n.address })) },
+        {
+          url: info.url,
+          username: info.username,
+          password: info.password,
+          nodes: info.nodes.map((n) => ({ alias: n.alias, address: n.address })),
+          sampleAccounts: samples,
+        },
         () =>
           [
             `Fleetpanel is running.`,
@@ -43,7 +51,10 @@ export function registerDemoCommands(program: Command, cli: Cli): void {
             `  API document:   ${info.url}/api/openapi.json`,
             `  admin login:    ${info.username} / ${info.password}`,
             `  nodes:          ${info.nodes.map((n) => `${n.alias} ${n.address}`).join(', ')}`,
-            `The CLI is logged in: try ./fleetpanel node list`,
+            `  sample accounts (panel and mailbox share the password):`,
+            ...samples.map((s) => `    ${s.account} / ${s.password}  ${s.domain}, mailbox ${s.mailbox}, mail on ${s.mailNode}`),
+            `The CLI is logged in: try ./fleetpanel node list, ./fleetpanel account list`,
+            `Mail: swaks --server ${info.parentAddress}:25 --to ${samples[0]?.mailbox ?? 'info@alice.example'}; read it over IMAP/POP3 at ${info.parentAddress}`,
           ].join('\n'),
       );
     });
