@@ -1,6 +1,7 @@
 /** Every command group of the CLI. One line per domain. */
 import type { Command } from 'commander';
 import type { Cli } from './cli-io.ts';
+import { registerDistributionCommands } from './commands/distribution.command.ts';
 import { registerServerCommands } from './commands/server.command.ts';
 import { registerNodeCommands } from './commands/node.command.ts';
 import { registerSessionCommands } from './commands/session.command.ts';
@@ -27,4 +28,5 @@ export const COMMAND_MODULES: ((program: Command, cli: Cli) => void)[] = [
   registerSysdataCommands,
   registerDnsCommands,
   registerMailCommands,
+  registerDistributionCommands, // after node: it adds node accounts|cleanup|force-dedistribute
 ];

@@ -1,6 +1,7 @@
 /** Every route module of the parent API. One line per domain. */
 import type { HttpApp } from '../transport/http-app.ts';
 import type { ParentContext } from './parent-context.ts';
+import { registerDistributionRoutes } from '../distribution/distribution.routes.ts';
 import { registerAuthRoutes } from '../auth/auth.routes.ts';
 import { registerNodeRoutes } from '../nodes/nodes.routes.ts';
 import { registerJobRoutes } from '../jobs/jobs.routes.ts';
@@ -21,4 +22,5 @@ export const ROUTE_MODULES: ((app: HttpApp, ctx: ParentContext) => void)[] = [
   registerSysdataRoutes,
   registerDnsRoutes,
   registerMailRoutes,
+  registerDistributionRoutes,
 ];

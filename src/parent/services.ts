@@ -8,6 +8,7 @@ import { attachSysdata } from '../sysdata/sysdata.parent.ts';
 import { attachMail } from '../mail/mail.module.ts';
 import { attachWeb } from '../web/web.module.ts';
 import { attachDns } from '../dns/dns.module.ts';
+import { attachDistribution } from '../distribution/distribution.module.ts';
 
 export const SERVICE_MODULES: ((ctx: ParentContext) => Promise<void> | void)[] = [
   attachJobEngine, // first: later modules register their job types on ctx.jobs
@@ -15,4 +16,5 @@ export const SERVICE_MODULES: ((ctx: ParentContext) => Promise<void> | void)[] =
   attachMail,
   attachWeb,
   attachDns,
+  attachDistribution, // after mail and DNS, whose services it moves accounts between
 ];

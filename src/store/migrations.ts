@@ -12,6 +12,7 @@ import * as dns from './migrations/020-dns.ts';
 import * as mail from './migrations/025-mail.ts';
 import * as jobs from './migrations/030-jobs.ts';
 import * as sysdata from './migrations/040-sysdata.ts';
+import * as distribution from './migrations/050-distribution.ts';
 
 const MIGRATIONS: Record<string, Migration> = {
   '001-nodes': nodes,
@@ -22,6 +23,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '025-mail': mail,
   '030-jobs': jobs,
   '040-sysdata': sysdata,
+  '050-distribution': distribution,
 };
 
 class ListedMigrations implements MigrationProvider {

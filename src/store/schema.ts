@@ -10,5 +10,6 @@ import type { DnsTables } from './migrations/020-dns.ts';
 import type { MailTables } from './migrations/025-mail.ts';
 import type { JobsTables } from './migrations/030-jobs.ts';
 import type { SysdataTables } from './migrations/040-sysdata.ts';
+import type { DistributionTables } from './migrations/050-distribution.ts';
 
-export type Database = NodesTables & AuthTables & AccountsTables & PasswordPolicyTables & DnsTables & MailTables & JobsTables & SysdataTables;
+export type Database = NodesTables & AuthTables & AccountsTables & PasswordPolicyTables & DnsTables & MailTables & JobsTables & SysdataTables & DistributionTables;

@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { readStdin, table, type Cli } from '../cli-io.ts';
 import { FleetError } from '../../core/errors.ts';
 import type { AccountView } from '../../accounts/account.model.ts';
+import { moveMail } from './distribution.command.ts';
 import type { TerminationReport } from '../../accounts/accounts.service.ts';
 
 function accountLines(account: AccountView): string {
@@ -68,7 +69,17 @@ export function registerAccountCommands(program: Command, cli: Cli): void {
     .option('--ipv6 <on|off>', 'turn IPv6 on or off')
     .option('--password-stdin', 'read a new password from standard input')
     .option('--owner <owner>', "'admin' or a reseller (admin only)")
-    .action(async (username: string, options: { plan?: string; ipv6?: string; passwordStdin?: boolean; owner?: string }) => {
+    .option('--mail-node <alias>', "move the account's mail to this child node, or back with 'local' (admin; runs a job)")
+    .option('--drop-pipe-forwarders', 'with --mail-node: remove pipe-to-program forwarders, which a distributed account cannot have')
+    .option('--grace <duration>', "with --mail-node local: how long the child keeps routing to the parent (default 7d)")
+    .option('--no-wait', 'with --mail-node: return once the job is queued')
+    .action(async (username: string, options: { plan?: string; ipv6?: string; passwordStdin?: boolean; owner?: string; mailNode?: string; dropPipeForwarders?: boolean; grace?: string; wait: boolean }) => {
+      // A mail move is a job of its own; the other changes are applied first, in one request.
+      const otherChanges = options.plan !== undefined || options.ipv6 !== undefined || options.passwordStdin || options.owner !== undefined;
+      if (options.mailNode !== undefined && !otherChanges) {
+        await moveMail(cli, username, { mailNode: options.mailNode, dropPipeForwarders: options.dropPipeForwarders, grace: options.grace, wait: options.wait });
+        return;
+      }
       const changes = {
         plan: options.plan,
         ipv6: options.ipv6 === undefined ? undefined : parseOnOff(options.ipv6, 'ipv6'),
@@ -76,6 +87,7 @@ export function registerAccountCommands(program: Command, cli: Cli): void {
         owner: options.owner,
       };
       cli.print(await cli.api<AccountView>('PUT', path(username), changes), accountLines);
+      if (options.mailNode !== undefined) await moveMail(cli, username, { mailNode: options.mailNode, dropPipeForwarders: options.dropPipeForwarders, grace: options.grace, wait: options.wait });
     });
 
   for (const [name, description] of [
