@@ -16,6 +16,7 @@ import type { MailAgents, MailService } from '../mail/mail.service.ts';
 import type { MailboxDigest } from '../mail/mail.driver.ts';
 import type { PipeForwarderRow } from '../mail/mail.repository.ts';
 import type { DistributionRepository } from './distribution.repository.ts';
+import { testPoint } from './test-points.ts';
 import { checkDedistribute, checkDistribute, missingGuids, type NodeFacts } from './distribution-rules.ts';
 
 export const DISTRIBUTE_JOB = 'mail.distribute';
@@ -164,6 +165,7 @@ export function moveMailJob(direction: MoveDirection, mover: MailMover): JobDefi
       {
         name: 'plan',
         async run(ctx, job) {
+          await testPoint(`${direction}:plan`);
           const account = await mover.account(job.data);
           const source = await mover.node(job.data.sourceNodeId);
           const target = await mover.node(job.data.targetNodeId);
@@ -212,6 +214,7 @@ export function moveMailJob(direction: MoveDirection, mover: MailMover): JobDefi
             await ctx.progress(`removed the stale copy ${target.alias} kept from an earlier move`);
           }
           await deps.repo.setCopy(job.data.accountId, target.id, 'staging');
+          await testPoint(`${direction}:prepare`);
           await deps.mail.pushNode(target);
           await ctx.progress(`${target.alias} holds the account's domain and mailboxes, nothing routed to it yet`);
         },
@@ -236,6 +239,7 @@ export function moveMailJob(direction: MoveDirection, mover: MailMover): JobDefi
           const target = await mover.node(job.data.targetNodeId);
           await deps.repo.setMailNode(account.id, target.id, target.is_local === 1);
           await deps.repo.setCopy(account.id, source.id, 'draining');
+          await testPoint(`${direction}:route`);
           // Target first: it must serve the domain before the source starts relaying to it.
           await mover.pushBoth(target, source);
           await deps.refreshZone(await mover.account(job.data));
@@ -260,10 +264,11 @@ export function moveMailJob(direction: MoveDirection, mover: MailMover): JobDefi
         },
       },
       {
-        name: 'cut over',
+        name: 'cut-over',
         async run(ctx, job) {
           const source = await mover.node(job.data.sourceNodeId);
           const mailboxes = job.data.mailboxes ?? [];
+          await testPoint(`${direction}:cut-over`);
           if (mailboxes.length > 0) await deps.agents.kick(source, mailboxes);
           await ctx.progress(`ended open IMAP/POP3 sessions of ${mailboxes.length} mailbox(es) on ${source.alias}`);
         },
@@ -280,6 +285,7 @@ export function moveMailJob(direction: MoveDirection, mover: MailMover): JobDefi
           for (const address of addresses) {
             if (copied.includes(address)) continue;
             if (ctx.signal.aborted) throw ctx.signal.reason;
+            await testPoint(`${direction}:copy`);
             await mover.syncMailbox(source, address, target, password);
             copied.push(address);
             await ctx.checkpoint({ copied });
@@ -295,6 +301,7 @@ export function moveMailJob(direction: MoveDirection, mover: MailMover): JobDefi
           const target = await mover.node(job.data.targetNodeId);
           const verified: string[] = [];
           const addresses = job.data.mailboxes ?? [];
+          await testPoint(`${direction}:verify`);
           for (const address of addresses) {
             const held = await mover.digest(source, address);
             let copy = await mover.digest(target, address);
@@ -324,6 +331,7 @@ export function moveMailJob(direction: MoveDirection, mover: MailMover): JobDefi
             for (const address of job.data.verified ?? []) {
               if (cleaned.includes(address)) continue;
               await deps.agents.removeMailboxData(source, address);
+              await testPoint(`${direction}:clean`);
               cleaned.push(address);
               await ctx.checkpoint({ cleaned });
             }
@@ -350,7 +358,7 @@ export function childCleanupJob(mover: MailMover): JobDefinition<ChildCleanupDat
     onFailure: 'hold',
     steps: [
       {
-        name: 'remove copy',
+        name: 'remove-copy',
         async run(ctx, job) {
           const holder = await mover.node(job.data.nodeId);
           const copy = (await deps.repo.copiesOfAccount(job.data.accountId)).find((c) => c.nodeId === holder.id);

@@ -1,0 +1,128 @@
+/**
+ * What moving a mailbox costs against copying its files: a local cluster (parent on
+ * 127.0.38.101, a mail child on .102), one mailbox of BENCH_MESSAGES (10,000) messages written
+ * into the parent's Maildir, then in the same run `cp -a` of that Maildir and the whole
+ * mail.distribute job (plan to clean), with its copy + verify steps timed from the journal.
+ * Prints seconds and the ratios. Also, on the distributed account: IMAP login + LIST through the
+ * parent's proxy against direct to the child (BENCH_LOGINS, 200), p50 and ratio.
+ */
+import { execFileSync } from 'node:child_process';
+import { chownSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { LocalCluster } from '../src/demo/local-cluster.ts';
+import { NodeLayout } from '../src/agent/node-layout.ts';
+import { mailPaths } from '../src/mail/mail-paths.ts';
+import { mailboxHome } from '../src/mail/dovecot-config.ts';
+import { imapClient, sendMail } from '../test/mail/mail-clients.ts';
+import type { JobDetail } from '../src/jobs/index.ts';
+
+const PARENT = '127.0.38.101';
+const CHILD = '127.0.38.102';
+const MESSAGES = Number(process.env.BENCH_MESSAGES ?? 10_000);
+const LOGINS = Number(process.env.BENCH_LOGINS ?? 200);
+const PASSWORD = 'violet-tugboat-marmalade-91';
+const MAIL_PASSWORD = 'copper-lantern-orchard-57';
+const DOMAIN = 'bench-move.test';
+const ADDRESS = `box@${DOMAIN}`;
+
+const dir = mkdtempSync(join(tmpdir(), 'fleetpanel-bench-migration-'));
+const cluster = new LocalCluster({ dir, parentAddress: PARENT, parentAlias: 'parent', healthIntervalMs: 1000, children: [{ alias: 'mailbench', address: CHILD, roles: ['mail'], link: 'token' }] });
+
+async function api<T>(token: string, method: string, path: string, body?: unknown): Promise<T> {
+  const response = await fetch(`${cluster.url}${path}`, { method, headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) }, body: body === undefined ? undefined : JSON.stringify(body) });
+  const parsed = (await response.json()) as T & { message?: string };
+  if (response.status >= 400) throw new Error(`${method} ${path}: ${response.status} ${parsed.message}`);
+  return parsed;
+}
+
+function percentile(sorted: number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+}
+
+async function loginAndList(host: string): Promise<number> {
+  const started = performance.now();
+  const client = imapClient({ host, user: ADDRESS, pass: MAIL_PASSWORD });
+  await client.connect();
+  await client.list();
+  await client.logout();
+  return performance.now() - started;
+}
+
+async function main(): Promise<void> {
+  const info = await cluster.up();
+  const token = info.token;
+  await api(token, 'POST', '/api/accounts', { username: 'benchmove', domain: DOMAIN, password: PASSWORD });
+  await api(token, 'POST', '/api/accounts/benchmove/mail/mailboxes', { address: ADDRESS, password: MAIL_PASSWORD, quotaMb: 0 }).catch(() =>
+    api(token, 'POST', '/api/accounts/benchmove/mail/mailboxes', { address: ADDRESS, password: MAIL_PASSWORD }),
+  );
+  // One real delivery creates the Maildir with Dovecot's owner; the rest are written beside it.
+  await sendMail(PARENT, { to: ADDRESS, subject: 'first' });
+  const home = mailboxHome(mailPaths(new NodeLayout(cluster.nodeRoot('parent'))).dovecot, ADDRESS);
+  const maildir = join(home, 'Maildir');
+  for (let i = 0; i < 100 && !(readdirSync(join(maildir, 'new'), { withFileTypes: true }).length + readdirSync(join(maildir, 'cur')).length); i++) await new Promise((r) => setTimeout(r, 200));
+  const owner = statSync(maildir);
+  const body = `${'x'.repeat(76)}\n`.repeat(40);
+  const now = Math.floor(Date.now() / 1000);
+  for (let i = 1; i < MESSAGES; i++) {
+    const file = join(maildir, 'cur', `${now}.M${i}P1.bench:2,S`);
+    writeFileSync(file, `From: tester@example.net\nTo: ${ADDRESS}\nSubject: bench-${i}\nMessage-ID: <bench-${i}@${DOMAIN}>\nDate: ${new Date().toUTCString()}\n\n${body}`);
+    chownSync(file, owner.uid, owner.gid);
+  }
+  // Dovecot indexes the new files once, as it would a mailbox that grew over the years.
+  execFileSync('du', ['-sh', maildir], { stdio: 'inherit' });
+
+  const copyTarget = join(dir, 'cp-target');
+  mkdirSync(copyTarget);
+  let started = performance.now();
+  execFileSync('cp', ['-a', maildir, copyTarget]);
+  const cpSeconds = (performance.now() - started) / 1000;
+
+  started = performance.now();
+  const { job } = await api<{ job: { id: number } }>(token, 'POST', '/api/accounts/benchmove/mail-node', { mailNode: 'mailbench' });
+  let detail: JobDetail;
+  for (;;) {
+    detail = await api<JobDetail>(token, 'GET', `/api/jobs/${job.id}`);
+    if (['succeeded', 'rolled_back', 'held', 'failed'].includes(detail.state)) break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  const jobSeconds = (performance.now() - started) / 1000;
+  if (detail.state !== 'succeeded') throw new Error(`job ${job.id} ${detail.state}: ${detail.error}`);
+  const stepSeconds = (name: string): number => {
+    const step = detail.steps.find((s) => s.name === name)!;
+    return (Date.parse(step.finishedAt!) - Date.parse(step.startedAt!)) / 1000;
+  };
+  const copySeconds = stepSeconds('copy');
+  const verifySeconds = stepSeconds('verify');
+  console.log(`mail migration of ${MESSAGES} messages (one mailbox, ${execFileSync('du', ['-sh', copyTarget]).toString().split('\t')[0]})`);
+  console.log(`  cp -a of the Maildir:            ${cpSeconds.toFixed(2)} s`);
+  console.log(`  distribute job, copy step:       ${copySeconds.toFixed(2)} s  (${(copySeconds / cpSeconds).toFixed(1)}x cp -a)`);
+  console.log(`  distribute job, verify step:     ${verifySeconds.toFixed(2)} s`);
+  console.log(`  distribute job, plan to clean:   ${jobSeconds.toFixed(2)} s  (${(jobSeconds / cpSeconds).toFixed(1)}x cp -a)`);
+
+  const proxied: number[] = [];
+  const direct: number[] = [];
+  for (let i = 0; i < 10; i++) {
+    await loginAndList(PARENT);
+    await loginAndList(CHILD);
+  }
+  for (let i = 0; i < LOGINS; i++) {
+    // Interleaved, so both see the same machine load.
+    proxied.push(await loginAndList(PARENT));
+    direct.push(await loginAndList(CHILD));
+  }
+  proxied.sort((a, b) => a - b);
+  direct.sort((a, b) => a - b);
+  console.log(`IMAP login + LIST + LOGOUT, ${LOGINS} each, interleaved`);
+  console.log(`  through the parent's proxy:  p50 ${percentile(proxied, 50).toFixed(1)} ms  p99 ${percentile(proxied, 99).toFixed(1)} ms`);
+  console.log(`  direct to the child:         p50 ${percentile(direct, 50).toFixed(1)} ms  p99 ${percentile(direct, 99).toFixed(1)} ms`);
+  console.log(`  ratio proxy/direct (p50):    ${(percentile(proxied, 50) / percentile(direct, 50)).toFixed(2)}`);
+}
+
+try {
+  await main();
+} finally {
+  await cluster.down();
+  if (!process.env.FLEETPANEL_KEEP_TEST_DIRS) rmSync(dir, { recursive: true, force: true });
+}
