@@ -47,6 +47,7 @@ export interface ChildCleanupData extends Record<string, unknown> {
   accountId: number;
   nodeId: number;
   removed?: string[];
+  closing?: boolean;
 }
 
 export interface MoveMailDeps {
@@ -363,11 +364,16 @@ export function childCleanupJob(mover: MailMover): JobDefinition<ChildCleanupDat
           const holder = await mover.node(job.data.nodeId);
           const copy = (await deps.repo.copiesOfAccount(job.data.accountId)).find((c) => c.nodeId === holder.id);
           if (!copy) return;
-          if (copy.phase !== 'grace') throw new ConflictError(`the copy of '${job.data.account}' on '${holder.alias}' is part of a move under way (${copy.phase}); it is not removed`);
+          // 'draining' is this job's own doing when it runs again after a crash.
+          if (copy.phase !== 'grace' && !(copy.phase === 'draining' && job.data.closing)) throw new ConflictError(`the copy of '${job.data.account}' on '${holder.alias}' is part of a move under way (${copy.phase}); it is not removed`);
           const account = await mover.account(job.data);
           const mailNodeId = await deps.repo.mailNodeId(account.id);
           if (mailNodeId === holder.id) throw new ConflictError(`'${holder.alias}' serves the mail of '${account.username}'; only a copy kept after a move back can be removed`);
           const keeper = await mover.node(mailNodeId!);
+          // Reading the copy needs its logins unproxied (see mail-copies.ts); mail still relays to the keeper.
+          await ctx.checkpoint({ closing: true });
+          await deps.repo.setCopy(account.id, holder.id, 'draining');
+          await deps.mail.pushNode(holder);
           const held = (await deps.agents.heldMailboxes(holder, account.domain)).map((m) => m.address);
           const addresses = [...new Set([...(await mover.addressesOf(account)), ...held])];
           const removed = [...(job.data.removed ?? [])];
