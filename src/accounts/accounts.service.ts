@@ -2,6 +2,7 @@
  * Accounts: creating them with every workload placed and provisioned (or none), changing,
  * suspending and terminating them, and deciding who may see or touch which one.
  */
+import { SerialByKey } from '../core/serial-by-key.ts';
 import { ConflictError, FleetError, ForbiddenError, NotFoundError, ValidationError } from '../core/errors.ts';
 import { assertValid, checkAlias, checkDomain, checkUsername } from '../core/grammar.ts';
 import type { Principal } from '../auth/principal.ts';
@@ -41,21 +42,6 @@ export interface TerminationReport {
 
 const LOCAL_MAIL_NODE = 'local';
 
-/** Runs tasks of one key one after the other, so a limit check and the insert it guards cannot interleave. */
-class KeyedQueue {
-  private readonly tails = new Map<string, Promise<unknown>>();
-  run<T>(key: string, task: () => Promise<T>): Promise<T> {
-    const previous = this.tails.get(key) ?? Promise.resolve();
-    const next = previous.then(task, task);
-    const tail = next.catch(() => undefined);
-    this.tails.set(key, tail);
-    void tail.then(() => {
-      if (this.tails.get(key) === tail) this.tails.delete(key);
-    });
-    return next;
-  }
-}
-
 const toCandidate = (row: NodeRow): PlacementCandidate => ({ id: row.id, alias: row.alias, roles: JSON.parse(row.roles) as Role[], status: row.status, local: row.is_local === 1 });
 
 function describeFailure(error: unknown): { kind: FleetError['kind']; message: string } {
@@ -64,7 +50,7 @@ function describeFailure(error: unknown): { kind: FleetError['kind']; message: s
 }
 
 export class AccountsService {
-  private readonly creations = new KeyedQueue();
+  private readonly creations = new SerialByKey();
 
   constructor(
     private readonly repo: AccountsRepository,

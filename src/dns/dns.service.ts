@@ -19,7 +19,7 @@ import type { WorkloadService } from '../accounts/workload.ts';
 import type { NodeRow, NodesRepository } from '../nodes/nodes.repository.ts';
 import type { NodeConnections } from '../nodes/node-connections.ts';
 import type { Role } from '../nodes/node.model.ts';
-import { SerialByKey } from '../web/serial-by-key.ts';
+import { SerialByKey } from '../core/serial-by-key.ts';
 import type { DnsRepository, UserRecord } from './dns.repository.ts';
 import { DEFAULT_TTL, defaultZoneRecords, validateZoneRecord, validateZoneRecords, type RecordType, type ZoneRecord } from './zone-record.ts';
 

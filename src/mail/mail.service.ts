@@ -16,7 +16,7 @@ import type { NodeRow, NodesRepository } from '../nodes/nodes.repository.ts';
 import type { NodeConnections } from '../nodes/node-connections.ts';
 import type { Role } from '../nodes/node.model.ts';
 import type { PasswordPolicyService } from '../passwords/password-policy.service.ts';
-import { SerialByKey } from '../web/serial-by-key.ts';
+import { SerialByKey } from '../core/serial-by-key.ts';
 import type { HeldMailbox } from './mail.agent-module.ts';
 import type { MailApplyResult, MailboxDigest } from './mail.driver.ts';
 import type { MailRepository, MailboxRow } from './mail.repository.ts';

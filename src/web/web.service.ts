@@ -12,7 +12,7 @@ import type { NodeConnections } from '../nodes/node-connections.ts';
 import type { Role } from '../nodes/node.model.ts';
 import type { SiteRow, WebRepository } from './web.repository.ts';
 import type { WebProxy } from './web-state.ts';
-import { SerialByKey } from './serial-by-key.ts';
+import { SerialByKey } from '../core/serial-by-key.ts';
 
 /** What the parent sends: the node decides the document roots itself. */
 export interface WebStateRequest {
