@@ -277,6 +277,42 @@ describe('mail distribution', () => {
     await assertExactlyOnce(address, sent);
   });
 
+  test('a move cancelled after the route (mail already arriving at the child) is undone: everything is back on the parent exactly once and the child keeps nothing', async () => {
+    const domain = 'undo-move.test';
+    const address = `box@${domain}`;
+    await createAccount('undomove', domain);
+    await addMailbox('undomove', address);
+    const sent = ['undo-0', 'undo-1', 'undo-2'];
+    for (const subject of sent) await sendMail(PARENT, { to: address, subject });
+    await assertExactlyOnce(address, sent);
+
+    writeFileSync(pointFile, 'pause:distribute:verify');
+    const job = await moveMail('undomove', 'mail1');
+    const deadline = Date.now() + 60_000;
+    while ((await api<JobView>('GET', `/api/jobs/${job.id}`)).body.currentStep !== 'verify') {
+      if (Date.now() > deadline) assert.fail('the job did not reach verify');
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+    // Routed: these reach the child only.
+    for (const subject of ['undo-late-0', 'undo-late-1']) {
+      sent.push(subject);
+      await sendMail(PARENT, { to: address, subject });
+    }
+    const late = Date.now() + 30_000;
+    while (maildirFiles('mail1', domain).length < 5) {
+      if (Date.now() > late) assert.fail('the late mail did not reach mail1');
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+    assert.equal((await api('POST', `/api/jobs/${job.id}/cancel`)).status, 200);
+    const { rmSync } = await import('node:fs');
+    rmSync(pointFile, { force: true });
+    const settled = await waitJob(job.id);
+    assert.equal(settled.state, 'rolled_back', settled.error ?? '');
+    assert.equal((await accountView('undomove')).mailNode, null);
+    await assertExactlyOnce(address, sent);
+    assert.deepEqual(maildirFiles('mail1', domain), [], "the child's copy is gone once everything in it was back on the parent");
+  });
+
   test('restrictions: each refusal is clear and changes nothing', async () => {
     await createAccount('rules', 'rules-site.test');
     await addMailbox('rules', 'box@rules-site.test');
