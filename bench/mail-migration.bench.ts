@@ -7,7 +7,7 @@
  * parent's proxy against direct to the child (BENCH_LOGINS, 200), p50 and ratio.
  */
 import { execFileSync } from 'node:child_process';
-import { chownSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -61,7 +61,9 @@ async function main(): Promise<void> {
   await sendMail(PARENT, { to: ADDRESS, subject: 'first' });
   const home = mailboxHome(mailPaths(new NodeLayout(cluster.nodeRoot('parent'))).dovecot, ADDRESS);
   const maildir = join(home, 'Maildir');
-  for (let i = 0; i < 100 && !(readdirSync(join(maildir, 'new'), { withFileTypes: true }).length + readdirSync(join(maildir, 'cur')).length); i++) await new Promise((r) => setTimeout(r, 200));
+  const delivered = (): number => ['new', 'cur'].reduce((sum, part) => sum + (existsSync(join(maildir, part)) ? readdirSync(join(maildir, part)).length : 0), 0);
+  for (let i = 0; i < 150 && delivered() === 0; i++) await new Promise((r) => setTimeout(r, 200));
+  if (delivered() === 0) throw new Error(`the first message did not reach ${maildir}`);
   const owner = statSync(maildir);
   const body = `${'x'.repeat(76)}\n`.repeat(40);
   const now = Math.floor(Date.now() / 1000);
@@ -70,8 +72,6 @@ async function main(): Promise<void> {
     writeFileSync(file, `From: tester@example.net\nTo: ${ADDRESS}\nSubject: bench-${i}\nMessage-ID: <bench-${i}@${DOMAIN}>\nDate: ${new Date().toUTCString()}\n\n${body}`);
     chownSync(file, owner.uid, owner.gid);
   }
-  // Dovecot indexes the new files once, as it would a mailbox that grew over the years.
-  execFileSync('du', ['-sh', maildir], { stdio: 'inherit' });
 
   const copyTarget = join(dir, 'cp-target');
   mkdirSync(copyTarget);
@@ -98,7 +98,7 @@ async function main(): Promise<void> {
   console.log(`mail migration of ${MESSAGES} messages (one mailbox, ${execFileSync('du', ['-sh', copyTarget]).toString().split('\t')[0]})`);
   console.log(`  cp -a of the Maildir:            ${cpSeconds.toFixed(2)} s`);
   console.log(`  distribute job, copy step:       ${copySeconds.toFixed(2)} s  (${(copySeconds / cpSeconds).toFixed(1)}x cp -a)`);
-  console.log(`  distribute job, verify step:     ${verifySeconds.toFixed(2)} s`);
+  console.log(`  distribute job, verify step:     ${verifySeconds.toFixed(2)} s  (${detail.events.filter((e) => e.step === 'verify' && e.kind === 'progress').map((e) => e.message).join('; ')})`);
   console.log(`  distribute job, plan to clean:   ${jobSeconds.toFixed(2)} s  (${(jobSeconds / cpSeconds).toFixed(1)}x cp -a)`);
 
   const proxied: number[] = [];
