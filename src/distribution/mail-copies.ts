@@ -23,15 +23,10 @@ export interface MailCopy {
 export function addMailCopies(state: MailState, copies: readonly MailCopy[], nodeAddress: string): void {
   for (const copy of copies) {
     if (!state.domains.some((d) => d.domain === copy.domain)) {
-      // A staging copy serves nothing yet; a draining one hands every delivery and login to the mail node.
-      const routeTo = copy.phase === 'staging' || copy.mailNodeAddress === nodeAddress ? {} : { relayTo: copy.mailNodeAddress, ...(copy.phase === 'grace' ? { proxyTo: copy.mailNodeAddress } : {}) };
+      // A staging copy serves nothing yet; draining and grace copies hand every delivery and
+      // login to the mail node (the mail driver keeps doveadm local, so the copy stays readable).
+      const routeTo = copy.phase === 'staging' || copy.mailNodeAddress === nodeAddress ? {} : { relayTo: copy.mailNodeAddress, proxyTo: copy.mailNodeAddress };
       state.domains.push({ domain: copy.domain, account: copy.account, suspended: copy.suspended, ...routeTo });
-    } else if (copy.phase === 'draining') {
-      // Dovecot hands doveadm commands for a proxied domain to the proxy's host too (with this
-      // node's doveadm password, which that host refuses), so while a copy is read for a sync,
-      // digest or removal its logins are served here from the copy instead of proxied.
-      const entry = state.domains.find((d) => d.domain === copy.domain)!;
-      delete entry.proxyTo;
     }
     const listed = new Set(state.mailboxes.map((m) => m.address));
     for (const mailbox of copy.mailboxes) if (!listed.has(mailbox.address)) state.mailboxes.push(mailbox);

@@ -180,7 +180,7 @@ export class DovecotDriver implements DaemonDriver {
     try {
       for (let attempt = 1; ; attempt++) {
         try {
-          await run('doveadm', ['-c', overlay, 'sync', '-u', address, '-1', '-f', `tcp:${targetAddress}:${DOVEADM_PORT}`], { timeoutMs: 30 * 60_000 });
+          await run('doveadm', ['-c', overlay, '-o', 'doveadm_port=0', 'sync', '-u', address, '-1', '-f', `tcp:${targetAddress}:${DOVEADM_PORT}`], { timeoutMs: 30 * 60_000 });
           return;
         } catch (error) {
           if (!(error instanceof CommandError) || !SYNC_RETRY_EXIT_CODES.has(error.exitCode ?? -1) || attempt >= 3) throw error;
@@ -195,8 +195,13 @@ export class DovecotDriver implements DaemonDriver {
     rmSync(mailboxHome(this.paths, address), { recursive: true, force: true });
   }
 
+  /**
+   * doveadm_port=0 keeps every command on this instance: with a doveadm port configured, Dovecot
+   * would forward commands for a proxied domain to the proxy's host with our doveadm password,
+   * which that host refuses, and the copy here could not be read, synced or removed.
+   */
   private doveadm(args: string[]): Promise<{ stdout: string; stderr: string }> {
-    return run('doveadm', ['-c', this.paths.configFile, ...args]);
+    return run('doveadm', ['-c', this.paths.configFile, '-o', 'doveadm_port=0', ...args]);
   }
 }
 

@@ -324,6 +324,10 @@ export class MailService implements WorkloadService {
     if (input.pipe !== undefined) {
       // The program path reaches master.cf as argv; only a plain absolute path is accepted.
       const command = assertValid('pipe', input.pipe, checkSafePath);
+      if (account.mailNodeId !== null) {
+        const child = await this.accounts.nodeOf(account, 'mail');
+        throw new ConflictError(`pipe-to-program forwarders are not allowed on ${account.username}: its mail lives on the child node '${child.alias}' (forward to an address instead)`);
+      }
       return this.perAccount.run(account.username, async () => {
         if ((await this.repo.pipeForwarders([account.id])).some((p) => p.source === source && p.command === command)) throw new ConflictError(`${source} already pipes to ${command}`);
         await this.repo.insertPipeForwarder({ accountId: account.id, source, command });

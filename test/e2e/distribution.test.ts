@@ -340,6 +340,10 @@ describe('mail distribution', () => {
     const ipv6 = await api('PUT', '/api/accounts/rules', { ipv6: true });
     assert.equal(ipv6.status, 400);
     assert.match(ipv6.body.message ?? '', /child node/);
+    const pipeWhileDistributed = await api('POST', '/api/accounts/rules/mail/forwarders', { source: 'box@rules-site.test', pipe: '/usr/bin/true' });
+    assert.equal(pipeWhileDistributed.status, 409);
+    assert.match(pipeWhileDistributed.body.message ?? '', /pipe-to-program forwarders are not allowed on rules: its mail lives on the child node 'mail1'/);
+    assert.deepEqual((await api<{ forwarders: unknown[] }>('GET', '/api/accounts/rules/mail/forwarders')).body.forwarders, []);
     refused = await fixture.cli(['account', 'modify', 'rules', '--mail-node', 'mail2']);
     assert.notEqual(refused.code, 0);
     assert.match(refused.stderr, /one child per workload and its mail is on 'mail1'/);
