@@ -14,6 +14,9 @@ import type { DistributionRepository, MailCopyPhase } from './distribution.repos
 import { checkDedistribute, checkDistribute, missingGuids } from './distribution-rules.ts';
 import { CHILD_CLEANUP_JOB, DEDISTRIBUTE_JOB, DISTRIBUTE_JOB, nodeFacts, type MailMover, type MoveMailData } from './move-mail.job.ts';
 
+/** Jobs a forced dedistribution may give up: they only move or clean the account's mail. */
+const MAIL_MOVE_JOBS: readonly string[] = [DISTRIBUTE_JOB, DEDISTRIBUTE_JOB, CHILD_CLEANUP_JOB];
+
 export const DEFAULT_GRACE_SECONDS = 7 * 86_400;
 const LOCAL = 'local';
 
@@ -53,6 +56,8 @@ export interface LostMailReport {
 
 export interface ForcedDedistributionReport {
   node: string;
+  /** moves of these accounts that were given up, not undone */
+  abandonedJobs: number[];
   accounts: { username: string; revoked: 'applied' | 'recorded, applied when the node answers'; mailboxes: LostMailReport[] }[];
 }
 
@@ -166,11 +171,24 @@ export class DistributionService {
       const onChild = (await this.repo.mailNodeId(account.id)) === child.id || (await this.repo.copiesOfAccount(account.id)).some((c) => c.nodeId === child.id);
       if (!onChild) throw new ConflictError(`account '${username}' is not distributed to '${alias}' and '${alias}' keeps no copy of it`);
       const active = (await this.jobs.list({ key: `account:${username}` })).find((j) => ACTIVE_JOB_STATES.includes(j.state));
-      if (active) throw new ConflictError(`job ${active.id} (${active.type}) is ${active.state} on account '${username}'; cancel it with \`fleetpanel job cancel ${active.id}\` first`, { job: active.id });
+      if (active && !MAIL_MOVE_JOBS.includes(active.type)) {
+        throw new ConflictError(`job ${active.id} (${active.type}) is ${active.state} on account '${username}'; let it finish or cancel it with \`fleetpanel job cancel ${active.id}\` first`, { job: active.id });
+      }
       accounts.push(account);
     }
 
-    const report: ForcedDedistributionReport = { node: alias, accounts: [] };
+    // A move of these accounts cannot finish or be undone without the child, which is gone: the
+    // move is given up where it stands and the forced dedistribution below takes over its state.
+    const abandoned: number[] = [];
+    for (const account of accounts) {
+      const active = (await this.jobs.list({ key: `account:${account.username}` })).find((j) => ACTIVE_JOB_STATES.includes(j.state));
+      if (active) {
+        await this.jobs.abandon(active.id, principal.username, `forced dedistribution of '${account.username}' from '${alias}'`);
+        abandoned.push(active.id);
+      }
+    }
+
+    const report: ForcedDedistributionReport = { node: alias, abandonedJobs: abandoned, accounts: [] };
     for (const account of accounts) {
       await this.repo.setMailNode(account.id, local.id, true);
       for (const copy of await this.repo.copiesOfAccount(account.id)) await this.repo.removeCopy(account.id, copy.nodeId);

@@ -321,7 +321,35 @@ export class JobEngine {
       const changed = await this.repository.updateJobIn(id, [state], { state: 'rolling_back', attempts: 0, run_after: 0, retrying_since: null, cancel_requested: 1, updated_at: now });
       if (changed) await this.repository.addEvent(id, now, null, 'state', `cancelled by ${by}; undoing`);
     } else if (state !== 'rolling_back') {
-      throw new ConflictError(`job ${id} has already ${state === 'succeeded' ? 'succeeded' : 'been rolled back'}; there is nothing to cancel`, { job: id });
+      throw new ConflictError(`job ${id} has already ${state === 'succeeded' ? 'succeeded' : state === 'abandoned' ? 'been abandoned' : 'been rolled back'}; there is nothing to cancel`, { job: id });
+    }
+    this.changed(id);
+    this.kick();
+    return toJobView(await this.requireJob(id));
+  }
+
+  /**
+   * Gives a job up where it stands, without running any undo: for a job whose undo needs a node
+   * that is gone for good. The caller takes responsibility for the state the job left behind (a
+   * forced dedistribution does). A step in flight is asked to stop and given `graceMs` to do so.
+   */
+  async abandon(id: number, by: string, reason: string, graceMs = 60_000): Promise<JobView> {
+    const row = await this.requireJob(id);
+    const from: JobState[] = ['queued', 'running', 'rolling_back', 'held', 'failed'];
+    if (!from.includes(row.state as JobState)) throw new ConflictError(`job ${id} is ${row.state}; only a job that has not ended can be abandoned`, { job: id });
+    const now = Date.now();
+    const message = `abandoned by ${by}: ${reason}; nothing was undone`;
+    const changed = await this.repository.transaction(async (repository) => {
+      if (!(await repository.updateJobIn(id, from, { state: 'abandoned', error: message, error_kind: 'conflict', run_after: 0, retrying_since: null, updated_at: now, finished_at: now }))) return false;
+      await repository.updateStepsIn(id, ['pending'], { state: 'skipped' });
+      await repository.addEvent(id, now, row.current_step, 'state', message);
+      return true;
+    });
+    if (!changed) return this.abandon(id, by, reason, graceMs);
+    const inFlight = this.running.get(id);
+    if (inFlight) {
+      inFlight.abort.abort(new JobCancelled(by));
+      await Promise.race([inFlight.done, new Promise((resolve) => setTimeout(resolve, graceMs).unref())]);
     }
     this.changed(id);
     this.kick();

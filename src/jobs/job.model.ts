@@ -5,7 +5,7 @@
  */
 import type { ErrorKind } from '../core/errors.ts';
 
-export const JOB_STATES = ['queued', 'running', 'succeeded', 'failed', 'rolling_back', 'rolled_back', 'held'] as const;
+export const JOB_STATES = ['queued', 'running', 'succeeded', 'failed', 'rolling_back', 'rolled_back', 'held', 'abandoned'] as const;
 export type JobState = (typeof JOB_STATES)[number];
 
 export const STEP_STATES = ['pending', 'running', 'done', 'failed', 'undoing', 'undone', 'skipped'] as const;
@@ -19,7 +19,11 @@ export const ACTIVE_JOB_STATES: readonly JobState[] = ['queued', 'running', 'rol
 /** States the engine works on by itself (the others wait for an admin or are over). */
 export const WORKABLE_JOB_STATES: readonly JobState[] = ['queued', 'running', 'rolling_back'];
 /** States in which a job has stopped moving: over, or waiting for an admin. */
-export const SETTLED_JOB_STATES: readonly JobState[] = ['succeeded', 'rolled_back', 'held', 'failed'];
+export const SETTLED_JOB_STATES: readonly JobState[] = ['succeeded', 'rolled_back', 'held', 'failed', 'abandoned'];
+/**
+ * `abandoned`: an admin gave the job up without undoing it, because its undo needs a node that is
+ * gone for good (a forced dedistribution takes over from there). Its key is free again.
+ */
 
 export type JobData = Record<string, unknown>;
 

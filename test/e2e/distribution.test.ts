@@ -277,6 +277,49 @@ describe('mail distribution', () => {
     await assertExactlyOnce(address, sent);
   });
 
+  test('a move waiting for a child that is gone for good is abandoned by a forced dedistribution: the parent serves its own copy at once and nothing is undone against the dead child', async () => {
+    const domain = 'gone-child.test';
+    const address = `box@${domain}`;
+    await createAccount('gonechild', domain);
+    await addMailbox('gonechild', address);
+    const sent = ['gone-0', 'gone-1', 'gone-2'];
+    for (const subject of sent) await sendMail(PARENT, { to: address, subject });
+    await assertExactlyOnce(address, sent);
+
+    writeFileSync(pointFile, 'pause:distribute:copy');
+    const job = await moveMail('gonechild', 'mail2');
+    const deadline = Date.now() + 60_000;
+    while ((await api<JobView>('GET', `/api/jobs/${job.id}`)).body.currentStep !== 'copy') {
+      if (Date.now() > deadline) assert.fail('the job did not reach the copy');
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+    await stopChild('mail2');
+    const { rmSync } = await import('node:fs');
+    rmSync(pointFile, { force: true });
+    try {
+      const waitingSince = Date.now();
+      while ((await api<JobView>('GET', `/api/jobs/${job.id}`)).body.errorKind !== 'node_unavailable') {
+        if (Date.now() - waitingSince > 60_000) assert.fail('the job did not start waiting for mail2');
+        await new Promise((resolve) => setTimeout(resolve, 200));
+      }
+      const forced = await fixture.cli(['--json', 'node', 'force-dedistribute', 'mail2', 'gonechild', '--accept-data-loss']);
+      assert.equal(forced.code, 0, forced.stderr);
+      const report = JSON.parse(forced.stdout) as ForcedDedistributionReport;
+      assert.deepEqual(report.abandonedJobs, [job.id]);
+      const abandoned = (await api<JobView>('GET', `/api/jobs/${job.id}`)).body;
+      assert.equal(abandoned.state, 'abandoned');
+      assert.match(abandoned.error ?? '', /nothing was undone/);
+      assert.equal((await accountView('gonechild')).mailNode, null);
+      // The parent never gave its copy away (clean had not run): every message is there, once.
+      await assertExactlyOnce(address, sent);
+      sent.push('gone-after');
+      await sendMail(PARENT, { to: address, subject: 'gone-after' });
+      await assertExactlyOnce(address, sent);
+    } finally {
+      fixture.cluster.startAgent('mail2', fixture.address('mail2'), false);
+    }
+  });
+
   test('a move cancelled after the route (mail already arriving at the child) is undone: everything is back on the parent exactly once and the child keeps nothing', async () => {
     const domain = 'undo-move.test';
     const address = `box@${domain}`;

@@ -236,6 +236,46 @@ export function journalSuite(name: string, openScratch: () => Promise<ScratchSto
       assert.equal(finished.error, null, 'a success clears the error of the waits');
     });
 
+    test('abandon gives up a job waiting for a node that is gone, runs no undo, and frees its key', async (t) => {
+      if (!scratch) return t.skip('store not available');
+      const jobs = engine({ backoffBaseMs: 20, backoffMaxMs: 40 });
+      const undone: string[] = [];
+      let copyAttempts = 0;
+      jobs.register({
+        type: 'test.abandon',
+        onFailure: 'undo',
+        steps: [
+          { name: 'route', run: async () => ({ routed: true }), undo: async () => void undone.push('route') },
+          {
+            name: 'copy',
+            run: async () => {
+              copyAttempts++;
+              throw new NodeUnavailableError('mail1', 'connection refused');
+            },
+            undo: async () => void undone.push('copy'),
+          },
+          { name: 'clean', run: async () => undefined },
+        ],
+      });
+      jobs.register({ type: 'test.after-abandon', onFailure: 'undo', steps: [{ name: 'only', run: async () => ({ ran: true }) }] });
+      await jobs.start();
+      const job = await jobs.enqueue({ type: 'test.abandon', key: 'account:gus' });
+      await until(() => copyAttempts >= 2, 'the copy step has waited for the node');
+      const abandoned = await jobs.abandon(job.id, 'admin', 'node mail1 is gone', 5000);
+      assert.equal(abandoned.state, 'abandoned');
+      assert.match(abandoned.error!, /abandoned by admin: node mail1 is gone; nothing was undone/);
+      const attemptsAtAbandon = copyAttempts;
+      const next = await jobs.enqueue({ type: 'test.after-abandon', key: 'account:gus', ifBusy: 'refuse' });
+      assert.equal((await jobs.waitFor(next.id)).state, 'succeeded');
+      await new Promise((r) => setTimeout(r, 150));
+      assert.deepEqual(undone, [], 'no undo ran');
+      assert.equal(copyAttempts, attemptsAtAbandon, 'the abandoned step is not tried again');
+      const detail = await jobs.get(job.id);
+      assert.equal(detail.state, 'abandoned');
+      assert.equal(detail.steps.find((s) => s.name === 'clean')!.state, 'skipped');
+      await assert.rejects(jobs.abandon(job.id, 'admin', 'again'), (e: unknown) => e instanceof ConflictError && /only a job that has not ended/.test(e.message));
+    });
+
     test('a node that stays away past the max age ends the job; ordinary errors stop after maxAttempts', async (t) => {
       if (!scratch) return t.skip('store not available');
       const jobs = engine({ nodeUnavailableMaxAgeMs: 150, maxAttempts: 2 });

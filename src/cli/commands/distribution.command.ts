@@ -65,7 +65,7 @@ function nodeAccountsLines(view: NodeAccountsView): string {
 }
 
 function forcedReportLines(report: ForcedDedistributionReport): string {
-  const lines: string[] = [];
+  const lines: string[] = report.abandonedJobs.map((id) => `job ${id} (a move of one of these accounts) was abandoned, not undone`);
   for (const account of report.accounts) {
     lines.push(`${account.username}: served by the parent now; credentials on ${report.node}: ${account.revoked}`);
     for (const mailbox of account.mailboxes) {
