@@ -55,6 +55,22 @@ export function clusterSpecFor(options: TestClusterOptions, dir: string): Constr
 }
 
 /** Runs `./fleetpanel args…` against a parent, as a person's shell would. */
+export interface ApiResult<T> {
+  status: number;
+  body: T & { message?: string; field?: string; error?: string };
+}
+
+/** One call of the parent's API as a client sees it: status and parsed body, never a throw. */
+export async function callApi<T = Record<string, unknown>>(url: string, method: string, path: string, body: unknown, token: string): Promise<ApiResult<T>> {
+  const response = await fetch(`${url}${path}`, {
+    method,
+    headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await response.text();
+  return { status: response.status, body: (text ? JSON.parse(text) : {}) as ApiResult<T>['body'] };
+}
+
 export function runCli(url: string, token: string, args: string[], input?: string): Promise<CliResult> {
   return new Promise((resolve) => {
     const child = execFile(

@@ -9,7 +9,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { useTestCluster } from './cluster-fixture.ts';
+import { useTestCluster, callApi, type ApiResult } from './cluster-fixture.ts';
 import { imapClient, imapLoginSucceeds, imapSubjects, sendMail } from '../mail/mail-clients.ts';
 import { NodeLayout } from '../../src/agent/node-layout.ts';
 import { AGENT_MODULES } from '../../src/agent/modules.ts';
@@ -33,19 +33,8 @@ const fixture = useTestCluster({
   ],
 });
 
-interface ApiResult<T> {
-  status: number;
-  body: T & { message?: string; error?: string };
-}
-
-async function api<T = Record<string, unknown>>(method: string, path: string, body?: unknown, token = fixture.info.token): Promise<ApiResult<T>> {
-  const response = await fetch(`${fixture.info.url}${path}`, {
-    method,
-    headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await response.text();
-  return { status: response.status, body: (text ? JSON.parse(text) : {}) as ApiResult<T>['body'] };
+function api<T = Record<string, unknown>>(method: string, path: string, body?: unknown, token = fixture.info.token): Promise<ApiResult<T>> {
+  return callApi<T>(fixture.info.url, method, path, body, token);
 }
 
 async function createAccount(username: string, domain: string, extra: Record<string, unknown> = {}, token?: string): Promise<void> {

@@ -9,7 +9,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { useTestCluster } from './cluster-fixture.ts';
+import { useTestCluster, callApi, type ApiResult } from './cluster-fixture.ts';
 import { imapLoginSucceeds, imapSubjects, pop3Retrieve, sendMail } from '../mail/mail-clients.ts';
 import { NodeLayout } from '../../src/agent/node-layout.ts';
 import { mailPaths } from '../../src/mail/mail-paths.ts';
@@ -29,19 +29,8 @@ const fixture = useTestCluster({
   ],
 });
 
-interface ApiResult<T> {
-  status: number;
-  body: T & { message?: string; field?: string };
-}
-
-async function api<T = Record<string, unknown>>(method: string, path: string, body?: unknown, token = fixture.info.token): Promise<ApiResult<T>> {
-  const response = await fetch(`${fixture.info.url}${path}`, {
-    method,
-    headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await response.text();
-  return { status: response.status, body: (text ? JSON.parse(text) : {}) as ApiResult<T>['body'] };
+function api<T = Record<string, unknown>>(method: string, path: string, body?: unknown, token = fixture.info.token): Promise<ApiResult<T>> {
+  return callApi<T>(fixture.info.url, method, path, body, token);
 }
 
 async function login(username: string): Promise<string> {

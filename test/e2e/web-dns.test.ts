@@ -8,7 +8,7 @@ import { before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { chmodSync, existsSync, readFileSync } from 'node:fs';
-import { useTestCluster } from './cluster-fixture.ts';
+import { useTestCluster, callApi, type ApiResult } from './cluster-fixture.ts';
 import { probe } from '../web/http-probe.ts';
 import { NodeLayout } from '../../src/agent/node-layout.ts';
 import { SUSPENSION_PAGE, SUSPENSION_STATUS } from '../../src/web/nginx-config.ts';
@@ -21,19 +21,8 @@ const SITE = 'webby-site.test';
 
 const fixture = useTestCluster({ block: '127.0.36', children: [{ alias: 'mail1', roles: ['mail'], link: 'token' }] });
 
-interface ApiResult<T> {
-  status: number;
-  body: T & { message?: string; field?: string };
-}
-
-async function api<T = Record<string, unknown>>(method: string, path: string, body?: unknown, token = fixture.info.token): Promise<ApiResult<T>> {
-  const response = await fetch(`${fixture.info.url}${path}`, {
-    method,
-    headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await response.text();
-  return { status: response.status, body: (text ? JSON.parse(text) : {}) as ApiResult<T>['body'] };
+function api<T = Record<string, unknown>>(method: string, path: string, body?: unknown, token = fixture.info.token): Promise<ApiResult<T>> {
+  return callApi<T>(fixture.info.url, method, path, body, token);
 }
 
 async function login(username: string): Promise<string> {
