@@ -6,9 +6,11 @@
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { useTestCluster } from './cluster-fixture.ts';
 import { imapSubjects, sendMail } from '../mail/mail-clients.ts';
 import { RoundcubeSession } from '../mail/roundcube-client.ts';
+import { NodeLayout } from '../../src/agent/node-layout.ts';
 
 const BLOCK = '127.0.39';
 const PARENT = `${BLOCK}.1`;
@@ -37,7 +39,7 @@ async function waitForSubject(address: string, subject: string): Promise<void> {
 }
 
 describe('webmail', () => {
-  test('Roundcube at webmail.<domain> on the mail child and through the parent shows the mailbox; a wrong password is refused', async () => {
+  test('Roundcube at webmail.<domain> on the mail child and through the parent shows the mailbox, a wrong password is refused, and after the move back the parent serves it', async () => {
     const domain = 'webmail-far.test';
     const address = `reader@${domain}`;
     const subject = `webmail check ${Date.now()}`;
@@ -59,5 +61,15 @@ describe('webmail', () => {
       const intruder = new RoundcubeSession(connectTo, `webmail.${domain}`);
       assert.equal(await intruder.login(address, 'not-the-password-at-all'), false, `a wrong password ${where}`);
     }
+
+    // Back on the parent: its own Roundcube serves the name the forward used to take.
+    const back = await fixture.cli(['account', 'modify', 'wmfar', '--mail-node', 'local', '--grace', '2s']);
+    assert.equal(back.code, 0, back.stderr);
+    const parentLayout = new NodeLayout(fixture.cluster.nodeRoot('parent'));
+    assert.match(readFileSync(parentLayout.etc('nginx', 'servers.d', 'webmail.conf'), 'utf8'), new RegExp(`server_name [^;]*webmail\\.${domain.replace(/\./g, '\\.')}`));
+    assert.ok(!readFileSync(parentLayout.etc('nginx', 'nginx.conf'), 'utf8').includes(`server_name webmail.${domain};`), 'the forward to the child is gone');
+    const session = new RoundcubeSession(PARENT, `webmail.${domain}`);
+    assert.equal(await session.login(address, MAIL_PASSWORD), true, 'login on the parent after the move back');
+    assert.deepEqual(await session.inboxSubjects(), [subject], 'inbox on the parent after the move back');
   });
 });
