@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 DEBIAN_PACKAGES=(dovecot-imapd dovecot-pop3d dovecot-lmtpd postfix nginx pdns-server pdns-backend-sqlite3
-  openssh-server nftables dnsutils swaks iproute2 sqlite3 cron)
+  openssh-server nftables dnsutils swaks iproute2 sqlite3 cron php-fpm roundcube-core roundcube-sqlite3)
 
 missing=()
 for pkg in "${DEBIAN_PACKAGES[@]}"; do
@@ -19,6 +19,8 @@ if [ ${#missing[@]} -gt 0 ]; then
   chmod 755 /usr/sbin/policy-rc.d
   trap 'rm -f /usr/sbin/policy-rc.d' EXIT
   echo 'postfix postfix/main_mailer_type select No configuration' | debconf-set-selections
+  # Webmail: every node writes its own Roundcube config and SQLite database; the packaged one is unused.
+  echo 'roundcube-core roundcube/dbconfig-install boolean false' | debconf-set-selections
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -q >/dev/null
   apt-get install -y -q "${missing[@]}" >/dev/null

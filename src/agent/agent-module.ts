@@ -17,8 +17,17 @@ export interface AgentModule {
   readonly name: string;
   /** The role this module serves; a module without a role (system data) runs on every node. */
   readonly role?: Role;
-  /** The daemon instances the module runs while its role is assigned. */
-  daemons?(ctx: DriverContext): DaemonDriver[];
+  /** The daemon instances the module runs while its role is assigned (they may depend on the other roles). */
+  daemons?(ctx: AgentContext): DaemonDriver[];
   /** Routes under /v1/<name>/… */
   register(app: HttpApp, ctx: AgentContext): void;
+}
+
+/**
+ * A context for building a stopped agent's daemons only to stop them by their PID files (test
+ * and demo teardown): no daemon is running, and no role is assumed, so every daemon a module
+ * could contribute is listed.
+ */
+export function teardownContext(driver: DriverContext): AgentContext {
+  return { ...driver, roles: () => [], daemon: () => undefined };
 }

@@ -11,6 +11,7 @@ import { runningPid, startBackground, startCliBackground, stopByPidFile } from '
 import { waitFor } from '../agent/daemon-process.ts';
 import { NodeLayout } from '../agent/node-layout.ts';
 import { AGENT_MODULES } from '../agent/modules.ts';
+import { teardownContext } from '../agent/agent-module.ts';
 import type { NodeView, Role } from '../nodes/node.model.ts';
 import { agentPidFile, supervisedAgentArgv } from '../nodes/agent-install-layout.ts';
 import { ensureAdminKey, startChildSshd } from './child-sshd.ts';
@@ -218,7 +219,7 @@ export class LocalCluster {
         const layout = new NodeLayout(join(nodesDir, alias));
         const address = readJsonFile<{ address?: string }>(layout.agent('node.json'), {}).address ?? '127.0.0.1';
         for (const module of AGENT_MODULES) {
-          for (const daemon of module.daemons?.({ layout, address, log: () => undefined }) ?? []) {
+          for (const daemon of module.daemons?.(teardownContext({ layout, address, log: () => undefined })) ?? []) {
             await daemon.stop().catch(() => undefined);
           }
         }

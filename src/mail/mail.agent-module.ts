@@ -105,6 +105,16 @@ function mailOf(ctx: AgentContext): MailDriver {
   return requireDaemon<DovecotDaemon>(ctx, 'dovecot', 'mail').mail;
 }
 
+/** The running mail instance, if any: the webmail module serves the domains of its applied state. */
+export function mailDriverOf(ctx: AgentContext): MailDriver | undefined {
+  return ctx.daemon<DovecotDaemon>('dovecot')?.mail;
+}
+
+/** Lets the webmail daemon follow the mail domains without the mail module depending on it. */
+interface FollowsMailState extends DaemonDriver {
+  refreshServers(): Promise<unknown>;
+}
+
 export const mailAgentModule: AgentModule = {
   name: 'mail',
   role: 'mail',
@@ -114,7 +124,12 @@ export const mailAgentModule: AgentModule = {
   },
   register(app, ctx) {
     // The body is checked by validateMailState, which names the exact bad field (mailboxes[2].address).
-    app.put('/v1/mail/state', { schema: { body: Type.Object({}, { additionalProperties: true }) } }, async (request) => mailOf(ctx).apply(request.body));
+    app.put('/v1/mail/state', { schema: { body: Type.Object({}, { additionalProperties: true }) } }, async (request) => {
+      const result = await mailOf(ctx).apply(request.body);
+      // webmail.<domain> must appear and disappear with the domain's mailboxes on this node.
+      await ctx.daemon<FollowsMailState>('webmail')?.refreshServers();
+      return result;
+    });
 
     app.post(
       '/v1/mail/kick',

@@ -112,6 +112,7 @@ function ipv4Of(node: NodeRow): string {
 export class MailService implements WorkloadService {
   readonly workload = 'mail' as const;
   private readonly contributors: MailStateContributor[] = [];
+  private readonly pushListeners: ((node: NodeRow) => Promise<void>)[] = [];
   private readonly perNode = new SerialByKey();
   private readonly perAccount = new SerialByKey();
 
@@ -167,9 +168,16 @@ export class MailService implements WorkloadService {
     return state;
   }
 
+  /** Called after a node accepted a new mail state (webmail follows where each domain's mail is). */
+  onNodePushed(listener: (node: NodeRow) => Promise<void>): void {
+    this.pushListeners.push(listener);
+  }
+
   /** Pushes the node's whole mail state; pushes to one node never overtake each other. */
-  pushNode(node: NodeRow, override?: AccountOverride): Promise<MailApplyResult> {
-    return this.perNode.run(String(node.id), async () => this.agents.putState(node, await this.nodeState(node, override)));
+  async pushNode(node: NodeRow, override?: AccountOverride): Promise<MailApplyResult> {
+    const result = await this.perNode.run(String(node.id), async () => this.agents.putState(node, await this.nodeState(node, override)));
+    for (const listener of this.pushListeners) await listener(node);
+    return result;
   }
 
   /** Pushes every node the account's mail touches: its mail node and, when that is a child, the parent's own node that routes to it. */

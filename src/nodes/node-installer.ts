@@ -297,6 +297,8 @@ export class NodeInstaller {
       `[ $had_guard = 1 ] || { printf '#!/bin/sh\\nexit 101\\n' > "$guard"; chmod 755 "$guard"; }`,
       `trap '[ $had_guard = 1 ] || rm -f "$guard"' EXIT`,
       "echo 'postfix postfix/main_mailer_type select No configuration' | debconf-set-selections",
+      // Every node writes its own Roundcube config and SQLite database; the packaged one is unused.
+      "echo 'roundcube-core roundcube/dbconfig-install boolean false' | debconf-set-selections",
       'export DEBIAN_FRONTEND=noninteractive',
       'apt-get update -q',
       `apt-get install -y -q ${missing.map(shellQuote).join(' ')}`,

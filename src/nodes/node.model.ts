@@ -50,7 +50,7 @@ export const INSTALL_FAILED_PREFIX = 'failed at step';
 
 /** The workloads a role runs on an agent, in start order. */
 export const ROLE_DAEMONS: Record<Role, readonly string[]> = {
-  mail: ['dovecot', 'postfix'],
+  mail: ['dovecot', 'postfix', 'webmail'],
   web: ['nginx'],
   dns: ['pdns'],
   database: [],
@@ -58,7 +58,9 @@ export const ROLE_DAEMONS: Record<Role, readonly string[]> = {
 
 /** Debian packages each role needs on a node (software synchronisation installs the missing ones). */
 export const ROLE_PACKAGES: Record<Role, readonly string[]> = {
-  mail: ['dovecot-imapd', 'dovecot-pop3d', 'dovecot-lmtpd', 'postfix'],
+  // php-fpm before roundcube-core: given in one apt-get call, it satisfies the `php` dependency
+  // that would otherwise pull in Apache's PHP module.
+  mail: ['dovecot-imapd', 'dovecot-pop3d', 'dovecot-lmtpd', 'postfix', 'php-fpm', 'roundcube-core', 'roundcube-sqlite3'],
   web: ['nginx'],
   dns: ['pdns-server', 'pdns-backend-sqlite3'],
   database: ['mariadb-server'],

@@ -8,6 +8,7 @@ import { attachSysdata } from '../sysdata/sysdata.parent.ts';
 import { attachMail } from '../mail/mail.module.ts';
 import { attachWeb } from '../web/web.module.ts';
 import { attachDns } from '../dns/dns.module.ts';
+import { attachWebmail } from '../webmail/webmail.parent.ts';
 import { attachDistribution } from '../distribution/distribution.module.ts';
 
 export const SERVICE_MODULES: ((ctx: ParentContext) => Promise<void> | void)[] = [
@@ -15,6 +16,7 @@ export const SERVICE_MODULES: ((ctx: ParentContext) => Promise<void> | void)[] =
   attachSysdata,
   attachMail,
   attachWeb,
+  attachWebmail, // after mail and web: it forwards a child's webmail host through the parent's nginx
   attachDns,
   attachDistribution, // after mail and DNS, whose services it moves accounts between
 ];

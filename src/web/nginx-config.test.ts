@@ -14,6 +14,7 @@ const input = (overrides: Partial<NginxConfigInput> = {}): NginxConfigInput => (
     certificate: `${ROOT}/etc/nginx/tls/node.crt`,
     certificateKey: `${ROOT}/etc/nginx/tls/node.key`,
     mimeTypes: '/etc/nginx/mime.types',
+    extraServersDir: `${ROOT}/etc/nginx/servers.d`,
   },
   state: {
     sites: [
@@ -92,6 +93,10 @@ describe('renderNginxConfig', () => {
 
   it('is deterministic', () => {
     assert.equal(renderNginxConfig(input()), config);
+  });
+
+  it('includes the server blocks other modules of the node write (webmail)', () => {
+    assert.match(renderNginxConfig(input()), /^ {4}include \/srv\/node\/etc\/nginx\/servers\.d\/\*\.conf;$/m);
   });
 
   it('refuses unsafe node paths and addresses', () => {

@@ -15,6 +15,11 @@ export interface NginxPaths {
   certificate: string;
   certificateKey: string;
   mimeTypes: string;
+  /**
+   * Folder of extra server blocks other agent modules write (webmail). One nginx per node address
+   * must serve every host name on :80, so they join this instance rather than run their own.
+   */
+  extraServersDir: string;
 }
 
 export interface NginxConfigInput {
@@ -118,6 +123,9 @@ export function renderNginxConfig(input: NginxConfigInput): string {
     ];
     http.push('', `# forwarded to node ${proxy.upstream}`, 'server {', ...indent(body, 1), '}');
   }
+
+  // A glob that matches nothing is accepted by nginx, so the folder may be empty or missing.
+  http.push('', '# server blocks written by other modules of this node (webmail)', `include ${paths.extraServersDir}/*.conf;`);
 
   const lines = [
     '# Written by the Fleetpanel agent; changes here are overwritten.',

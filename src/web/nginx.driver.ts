@@ -51,6 +51,7 @@ export class NginxDriver implements DaemonDriver {
       certificate: layout.etc('nginx', 'tls', 'node.crt'),
       certificateKey: layout.etc('nginx', 'tls', 'node.key'),
       mimeTypes: options.mimeTypes ?? '/etc/nginx/mime.types',
+      extraServersDir: layout.etc('nginx', 'servers.d'),
     };
     this.nginx = options.nginxBinary ?? 'nginx';
     this.openssl = options.opensslBinary ?? 'openssl';

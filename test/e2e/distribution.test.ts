@@ -13,6 +13,7 @@ import { useTestCluster, callApi, type ApiResult } from './cluster-fixture.ts';
 import { imapClient, imapLoginSucceeds, imapSubjects, sendMail } from '../mail/mail-clients.ts';
 import { NodeLayout } from '../../src/agent/node-layout.ts';
 import { AGENT_MODULES } from '../../src/agent/modules.ts';
+import { teardownContext } from '../../src/agent/agent-module.ts';
 import type { JobView } from '../../src/jobs/index.ts';
 import type { NodeAccountsView, ForcedDedistributionReport } from '../../src/distribution/distribution.service.ts';
 
@@ -109,7 +110,7 @@ async function waitParentDown(pid: number): Promise<void> {
 async function stopChild(alias: string): Promise<void> {
   await fixture.cluster.stopAgent(alias);
   const layout = new NodeLayout(fixture.cluster.nodeRoot(alias));
-  for (const module of AGENT_MODULES) for (const daemon of module.daemons?.({ layout, address: fixture.address(alias), log: () => undefined }) ?? []) await daemon.stop().catch(() => undefined);
+  for (const module of AGENT_MODULES) for (const daemon of module.daemons?.(teardownContext({ layout, address: fixture.address(alias), log: () => undefined })) ?? []) await daemon.stop().catch(() => undefined);
 }
 
 /** Message files in a node's Maildirs for a domain (every folder, cur and new). */

@@ -1,0 +1,154 @@
+/**
+ * The files behind one node's webmail, as pure functions of validated input: Roundcube's
+ * config.inc.php, the php-fpm instance that runs it, and the nginx server block that serves
+ * webmail.<domain> for the mail domains this node holds. Several nodes share one machine in the
+ * local cluster, so every path (socket, pid, logs, database) lies under the node's own root.
+ */
+import { assertValid, checkDomain, checkSafePath } from '../core/grammar.ts';
+import { checkNodeAddress } from '../web/web-state.ts';
+
+/** Debian's Roundcube: public_html holds index.php and the static files (skins, program/js). */
+export const ROUNDCUBE_DOCUMENT_ROOT = '/var/lib/roundcube/public_html';
+/**
+ * Files of the package's config folder that every node's config folder links to: Roundcube
+ * reads them from its config path, which is the node's folder only (see renderWebmailServer).
+ */
+export const ROUNDCUBE_PACKAGED_CONFIG = ['/etc/roundcube/defaults.inc.php', '/etc/roundcube/mimetypes.php'];
+export const WEBMAIL_PRODUCT_NAME = 'Fleetpanel Webmail';
+
+export interface WebmailPaths {
+  /** Roundcube's config folder for this node (config.inc.php, defaults.inc.php link). */
+  configDir: string;
+  /** SQLite database, temp and log folders: written by www-data. */
+  databaseFile: string;
+  tempDir: string;
+  logDir: string;
+  phpFpmConfig: string;
+  phpFpmPidFile: string;
+  phpFpmErrorLog: string;
+  phpFpmSocket: string;
+}
+
+export interface RoundcubeConfigInput {
+  address: string;
+  paths: WebmailPaths;
+  /** 24 characters, random per node: Roundcube encrypts the IMAP password in the session with it. */
+  desKey: string;
+}
+
+/** A PHP single-quoted string literal; the inputs are checked already, this is the last guard. */
+function phpString(value: string): string {
+  if (/['\\\n\r]/.test(value)) throw new Error(`refusing to put ${JSON.stringify(value)} into PHP source`);
+  return `'${value}'`;
+}
+
+function assertPaths(paths: WebmailPaths): void {
+  for (const [name, path] of Object.entries(paths)) assertValid(`paths.${name}`, path, checkSafePath);
+}
+
+export function renderRoundcubeConfig(input: RoundcubeConfigInput): string {
+  const { address, paths } = input;
+  assertValid('address', address, checkNodeAddress);
+  assertPaths(paths);
+  if (!/^[A-Za-z0-9+/]{24}$/.test(input.desKey)) throw new Error('desKey must be 24 base64 characters');
+  const host = address.includes(':') ? `[${address}]` : address;
+  const lines = [
+    '<?php',
+    '// Written by the Fleetpanel agent; changes here are overwritten.',
+    '$config = [];',
+    `$config['db_dsnw'] = ${phpString(`sqlite:///${paths.databaseFile}?mode=0640`)};`,
+    // The node's own Dovecot: it serves the domains held here and proxies the others itself. It
+    // refuses plaintext logins without TLS, so STARTTLS; its certificate is the node's own
+    // self-signed one, and the connection never leaves the node, hence no peer verification.
+    `$config['imap_host'] = ${phpString(`tls://${host}:143`)};`,
+    "$config['imap_conn_options'] = ['ssl' => ['verify_peer' => false, 'verify_peer_name' => false, 'allow_self_signed' => true]];",
+    `$config['smtp_host'] = ${phpString(`${host}:25`)};`,
+    // Port 25 of the node's Postfix takes local mail without authentication.
+    "$config['smtp_user'] = '';",
+    "$config['smtp_pass'] = '';",
+    `$config['temp_dir'] = ${phpString(`${paths.tempDir}/`)};`,
+    `$config['log_dir'] = ${phpString(`${paths.logDir}/`)};`,
+    `$config['des_key'] = ${phpString(input.desKey)};`,
+    `$config['product_name'] = ${phpString(WEBMAIL_PRODUCT_NAME)};`,
+    "$config['support_url'] = '';",
+    "$config['skin'] = 'elastic';",
+    "$config['plugins'] = [];",
+    "$config['enable_spellcheck'] = false;",
+    // Users type their full address; no domain is appended.
+    "$config['username_domain'] = '';",
+    '',
+  ];
+  return lines.join('\n');
+}
+
+export function renderPhpFpmConfig(input: { paths: WebmailPaths; user: string }): string {
+  assertPaths(input.paths);
+  if (!/^[a-z_][a-z0-9_-]{0,31}$/.test(input.user)) throw new Error('user must be a system user name');
+  const { paths } = input;
+  return [
+    '; Written by the Fleetpanel agent; changes here are overwritten.',
+    '[global]',
+    `pid = ${paths.phpFpmPidFile}`,
+    `error_log = ${paths.phpFpmErrorLog}`,
+    'daemonize = yes',
+    '',
+    '[webmail]',
+    `user = ${input.user}`,
+    `group = ${input.user}`,
+    `listen = ${paths.phpFpmSocket}`,
+    // nginx's workers run as the same user and are the only clients of the socket.
+    `listen.owner = ${input.user}`,
+    `listen.group = ${input.user}`,
+    'listen.mode = 0660',
+    'pm = ondemand',
+    'pm.max_children = 8',
+    'pm.process_idle_timeout = 30s',
+    'catch_workers_output = yes',
+    'php_admin_value[upload_max_filesize] = 25M',
+    'php_admin_value[post_max_size] = 26M',
+    'php_admin_flag[session.auto_start] = off',
+    '',
+  ].join('\n');
+}
+
+export interface WebmailServerInput {
+  address: string;
+  paths: WebmailPaths;
+  /** Mail domains whose mailboxes this node holds; each is served as webmail.<domain>. */
+  domains: string[];
+}
+
+/** The server block for the node's nginx, or null when the node holds no mail domain. */
+export function renderWebmailServer(input: WebmailServerInput): string | null {
+  const { address, paths } = input;
+  assertValid('address', address, checkNodeAddress);
+  assertPaths(paths);
+  const hosts = [...new Set(input.domains.map((domain, index) => `webmail.${assertValid(`domains[${index}]`, domain, checkDomain)}`))].sort();
+  if (hosts.length === 0) return null;
+  for (const host of hosts) assertValid('host', host, checkDomain);
+  const listenHost = address.includes(':') ? `[${address}]` : address;
+  return [
+    '# Written by the Fleetpanel agent (webmail module); changes here are overwritten.',
+    'server {',
+    `    listen ${listenHost}:80;`,
+    `    listen ${listenHost}:443 ssl;`,
+    `    server_name ${hosts.join(' ')};`,
+    `    root ${ROUNDCUBE_DOCUMENT_ROOT};`,
+    '    index index.php;',
+    '    client_max_body_size 26m;',
+    // Roundcube's own folders are not below public_html, but a symlinked config must never be served.
+    '    location ~ /\\. { deny all; }',
+    '    location ~ \\.php$ {',
+    '        try_files $uri =404;',
+    '        include /etc/nginx/fastcgi_params;',
+    '        fastcgi_param SCRIPT_FILENAME $document_root$fastcgi_script_name;',
+    // Both variables: RCUBE_CONFIG_PATH picks the folder, ROUNDCUBE_CONFIG_DIR keeps Debian's
+    // /etc/roundcube from being appended after it (its config.inc.php would win).
+    `        fastcgi_param RCUBE_CONFIG_PATH ${paths.configDir}/;`,
+    `        fastcgi_param ROUNDCUBE_CONFIG_DIR ${paths.configDir};`,
+    `        fastcgi_pass unix:${paths.phpFpmSocket};`,
+    '    }',
+    '}',
+    '',
+  ].join('\n');
+}

@@ -1,0 +1,178 @@
+/**
+ * The webmail of one node: a php-fpm instance of its own (`php-fpm8.2 --fpm-config <conf>`, so
+ * several nodes share one machine) running Roundcube with a per-node configuration, and the
+ * server block that the node's nginx includes. The PID file named in the config is the only
+ * handle on the instance.
+ */
+import { randomBytes } from 'node:crypto';
+import { chownSync, existsSync, mkdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { userInfo } from 'node:os';
+import { basename } from 'node:path';
+import type { DaemonDriver, DriverContext, DriverStatus } from '../agent/driver.ts';
+import { runningPid, stopByPidFile, waitFor } from '../agent/daemon-process.ts';
+import { CommandError, run } from '../core/exec.ts';
+import { FleetError } from '../core/errors.ts';
+import { writeFileAtomic, writeIfChanged } from '../core/files.ts';
+import { launchDaemon } from '../mail/daemon-launch.ts';
+import { ROUNDCUBE_PACKAGED_CONFIG, renderPhpFpmConfig, renderRoundcubeConfig, renderWebmailServer, type WebmailPaths } from './webmail-config.ts';
+
+export const WEBMAIL_DAEMON = 'webmail';
+const WEB_USER = 'www-data';
+
+export interface WebmailDriverOptions {
+  phpFpmBinary?: string;
+  /** The node's nginx, reloaded after the server block changed; absent while it is not running. */
+  nginx: () => DaemonDriver | undefined;
+  /** Mail domains whose mailboxes this node holds, read fresh on every refresh. */
+  heldDomains: () => string[];
+}
+
+export class WebmailDriver implements DaemonDriver {
+  readonly name = WEBMAIL_DAEMON;
+  readonly paths: WebmailPaths;
+  /** Where the node's nginx picks up extra server blocks (NginxPaths.extraServersDir). */
+  readonly serverFile: string;
+  private readonly desKeyFile: string;
+  private readonly phpFpm: string;
+  /** Only root can hand the files to www-data; an unprivileged agent runs php-fpm as itself. */
+  private readonly asRoot = userInfo().uid === 0;
+
+  constructor(
+    private readonly context: DriverContext,
+    private readonly options: WebmailDriverOptions,
+  ) {
+    const { layout } = context;
+    this.paths = {
+      configDir: layout.etc('webmail', 'roundcube'),
+      databaseFile: layout.lib('webmail', 'db', 'roundcube.sqlite'),
+      tempDir: layout.lib('webmail', 'temp'),
+      logDir: layout.lib('webmail', 'logs'),
+      phpFpmConfig: layout.etc('webmail', 'php-fpm.conf'),
+      phpFpmPidFile: layout.run('webmail', 'php-fpm.pid'),
+      phpFpmErrorLog: layout.log('webmail-php-fpm'),
+      phpFpmSocket: layout.run('webmail', 'php-fpm.sock'),
+    };
+    this.serverFile = layout.etc('nginx', 'servers.d', 'webmail.conf');
+    this.desKeyFile = layout.lib('webmail', 'des-key');
+    this.phpFpm = options.phpFpmBinary ?? 'php-fpm8.2';
+  }
+
+  private user(): string {
+    return this.asRoot ? WEB_USER : userInfo().username;
+  }
+
+  /** Folders Roundcube writes as www-data: its database, temp files and logs. */
+  private ensureFolders(): void {
+    mkdirSync(this.context.layout.run('webmail'), { recursive: true });
+    mkdirSync(this.paths.configDir, { recursive: true });
+    mkdirSync(this.context.layout.etc('nginx', 'servers.d'), { recursive: true });
+    // Traversable, so www-data reaches its own folders below it.
+    mkdirSync(this.context.layout.lib('webmail'), { recursive: true, mode: 0o755 });
+    for (const dir of [this.context.layout.lib('webmail', 'db'), this.paths.tempDir, this.paths.logDir]) {
+      mkdirSync(dir, { recursive: true, mode: 0o750 });
+      if (this.asRoot) this.giveToWebUser(dir);
+    }
+  }
+
+  private giveToWebUser(path: string): void {
+    const { uid, gid } = webUserIds();
+    chownSync(path, uid, gid);
+  }
+
+  /** Random per node and kept across restarts, so sessions survive an agent restart. */
+  private desKey(): string {
+    if (!existsSync(this.desKeyFile)) writeFileAtomic(this.desKeyFile, randomBytes(18).toString('base64'), 0o600);
+    return readFileSync(this.desKeyFile, 'utf8').trim();
+  }
+
+  private writeConfiguration(): void {
+    this.ensureFolders();
+    const configFile = `${this.paths.configDir}/config.inc.php`;
+    // Holds the DES key: readable by the PHP workers only.
+    writeIfChanged(configFile, renderRoundcubeConfig({ address: this.context.address, paths: this.paths, desKey: this.desKey() }), 0o640);
+    if (this.asRoot) chownSync(configFile, 0, webUserIds().gid);
+    for (const packaged of ROUNDCUBE_PACKAGED_CONFIG) {
+      const link = `${this.paths.configDir}/${basename(packaged)}`;
+      if (!existsSync(link)) symlinkSync(packaged, link);
+    }
+    writeIfChanged(this.paths.phpFpmConfig, renderPhpFpmConfig({ paths: this.paths, user: this.user() }));
+  }
+
+  async start(): Promise<void> {
+    this.writeConfiguration();
+    if (runningPid(this.paths.phpFpmPidFile) === undefined) {
+      await this.check();
+      rmSync(this.paths.phpFpmSocket, { force: true });
+      await launchDaemon(this.phpFpm, ['--fpm-config', this.paths.phpFpmConfig], this.paths.phpFpmErrorLog);
+      await waitFor(() => runningPid(this.paths.phpFpmPidFile) !== undefined && existsSync(this.paths.phpFpmSocket), 10_000, `php-fpm of ${this.context.address} to listen`);
+      this.context.log('webmail php-fpm started', { pid: runningPid(this.paths.phpFpmPidFile), address: this.context.address });
+    }
+    await this.refreshServers();
+  }
+
+  /** The server block goes first, so nginx stops sending requests to a socket that is going away. */
+  async stop(): Promise<void> {
+    if (existsSync(this.serverFile)) {
+      rmSync(this.serverFile, { force: true });
+      await this.options.nginx()?.reload();
+    }
+    await stopByPidFile(this.paths.phpFpmPidFile);
+  }
+
+  async check(): Promise<void> {
+    try {
+      await run(this.phpFpm, ['--fpm-config', this.paths.phpFpmConfig, '-t']);
+    } catch (error) {
+      if (error instanceof CommandError) throw new FleetError('validation', `php-fpm rejected its configuration: ${error.stderr.trim()}`, { driver: this.name });
+      throw error;
+    }
+  }
+
+  /** SIGUSR2 makes the php-fpm master re-read its configuration and replace its workers gracefully. */
+  async reload(): Promise<void> {
+    this.writeConfiguration();
+    const pid = runningPid(this.paths.phpFpmPidFile);
+    if (pid !== undefined) process.kill(pid, 'SIGUSR2');
+  }
+
+  async status(): Promise<DriverStatus> {
+    const pid = runningPid(this.paths.phpFpmPidFile);
+    return { name: this.name, running: pid !== undefined, ...(pid !== undefined ? { pid } : {}) };
+  }
+
+  /**
+   * Serves webmail.<domain> for exactly the mail domains held here; called after every mail
+   * state change. nginx checks the whole configuration on reload, and the web driver checks its
+   * candidate with this file included, so a bad block is refused before it is live.
+   */
+  async refreshServers(): Promise<{ changed: boolean }> {
+    const rendered = renderWebmailServer({ address: this.context.address, paths: this.paths, domains: this.options.heldDomains() });
+    let changed: boolean;
+    if (rendered === null) {
+      changed = existsSync(this.serverFile);
+      rmSync(this.serverFile, { force: true });
+    } else {
+      changed = writeIfChanged(this.serverFile, rendered);
+    }
+    const nginx = this.options.nginx();
+    if (changed && nginx) {
+      await nginx.check();
+      await nginx.reload();
+    }
+    return { changed };
+  }
+}
+
+let cachedWebUser: { uid: number; gid: number } | undefined;
+
+function webUserIds(): { uid: number; gid: number } {
+  if (!cachedWebUser) {
+    const line = readFileSync('/etc/passwd', 'utf8')
+      .split('\n')
+      .find((entry) => entry.startsWith(`${WEB_USER}:`));
+    if (!line) throw new FleetError('validation', `the system user ${WEB_USER} is missing; install nginx or php-fpm first`);
+    const [, , uid, gid] = line.split(':');
+    cachedWebUser = { uid: Number(uid), gid: Number(gid) };
+  }
+  return cachedWebUser;
+}

@@ -1,0 +1,29 @@
+/**
+ * Webmail at the parent. Every mail node serves webmail.<domain> for the domains it holds (the
+ * agent's webmail module); for a domain whose mail is on a child, the parent's own nginx forwards
+ * webmail.<domain> to that child, so a browser with a cached DNS answer (the parent's address)
+ * still reaches the webmail that holds the mailboxes.
+ */
+import type { ParentContext } from '../parent/parent-context.ts';
+import type { NodeRow } from '../nodes/nodes.repository.ts';
+import type { Role } from '../nodes/node.model.ts';
+import type { MailState } from '../mail/mail-state.ts';
+import type { WebProxy } from '../web/web-state.ts';
+
+/** The webmail host names a node forwards: those of the domains its mail state proxies to a child. */
+export function webmailProxies(state: Pick<MailState, 'domains'>): WebProxy[] {
+  return state.domains.flatMap((domain) => (domain.proxyTo === undefined ? [] : [{ domain: `webmail.${domain.domain}`, upstream: domain.proxyTo }]));
+}
+
+const servesWeb = (node: NodeRow): boolean => (JSON.parse(node.roles) as Role[]).includes('web');
+
+export function attachWebmail(ctx: ParentContext): void {
+  const { mail, web } = ctx;
+  if (!mail || !web) throw new Error('webmail needs the mail and web services: attach it after them');
+  // Only the parent's own node routes domains to children; a child's mail state proxies nothing.
+  web.addProxyProvider('webmail', async (node) => (node.is_local === 1 && servesWeb(node) ? webmailProxies(await mail.nodeState(node)) : []));
+  // A domain moved to or from a child changes the parent's mail state first; its webmail host follows.
+  mail.onNodePushed(async (node) => {
+    if (node.is_local === 1 && servesWeb(node)) await web.pushNode(node);
+  });
+}

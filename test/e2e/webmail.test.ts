@@ -1,0 +1,75 @@
+/**
+ * Webmail on a real cluster: the parent on 127.0.39.1 (every role) and a mail-only child on .2.
+ * An account's mail is distributed to the child; Roundcube is logged in to at webmail.<domain>
+ * on the child's address (where DNS sends users) and on the parent's address (a cached DNS
+ * answer: the parent's nginx forwards to the child), and both list the message sent over SMTP.
+ */
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { useTestCluster } from './cluster-fixture.ts';
+import { imapSubjects, sendMail } from '../mail/mail-clients.ts';
+import { RoundcubeSession } from '../mail/roundcube-client.ts';
+import { NodeLayout } from '../../src/agent/node-layout.ts';
+
+const BLOCK = '127.0.39';
+const PARENT = `${BLOCK}.1`;
+const CHILD = `${BLOCK}.2`;
+const PASSWORD = 'violet-tugboat-marmalade-91';
+const MAIL_PASSWORD = 'copper-lantern-orchard-57';
+
+const fixture = useTestCluster({ block: BLOCK, children: [{ alias: 'mail1', roles: ['mail'], link: 'token' }] });
+
+async function api(method: string, path: string, body?: unknown): Promise<{ status: number; body: Record<string, unknown> }> {
+  const response = await fetch(`${fixture.info.url}${path}`, {
+    method,
+    headers: { authorization: `Bearer ${fixture.info.token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await response.text();
+  return { status: response.status, body: (text ? JSON.parse(text) : {}) as Record<string, unknown> };
+}
+
+async function waitForSubject(address: string, subject: string): Promise<void> {
+  const deadline = Date.now() + 30_000;
+  while (!(await imapSubjects({ host: CHILD, user: address, pass: MAIL_PASSWORD }).catch((): string[] => [])).includes(subject)) {
+    if (Date.now() > deadline) assert.fail(`${subject} did not arrive in ${address} on the child`);
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+}
+
+describe('webmail', () => {
+  test('Roundcube at webmail.<domain> on the mail child and through the parent shows the mailbox, a wrong password is refused, and after the move back the parent serves it', async () => {
+    const domain = 'webmail-far.test';
+    const address = `reader@${domain}`;
+    const subject = `webmail check ${Date.now()}`;
+    const created = await api('POST', '/api/accounts', { username: 'wmfar', domain, password: PASSWORD });
+    assert.equal(created.status, 201, String(created.body.message));
+    const mailbox = await api('POST', '/api/accounts/wmfar/mail/mailboxes', { address, password: MAIL_PASSWORD });
+    assert.equal(mailbox.status, 201, String(mailbox.body.message));
+    const moved = await fixture.cli(['account', 'modify', 'wmfar', '--mail-node', 'mail1']);
+    assert.equal(moved.code, 0, moved.stderr);
+
+    // Sent to the parent, as a sender with a cached MX would: it relays to the child.
+    await sendMail(PARENT, { to: address, subject });
+    await waitForSubject(address, subject);
+
+    for (const [where, connectTo] of [['on the child', CHILD], ['through the parent', PARENT]] as const) {
+      const session = new RoundcubeSession(connectTo, `webmail.${domain}`);
+      assert.equal(await session.login(address, MAIL_PASSWORD), true, `login ${where}`);
+      assert.deepEqual(await session.inboxSubjects(), [subject], `inbox ${where}`);
+      const intruder = new RoundcubeSession(connectTo, `webmail.${domain}`);
+      assert.equal(await intruder.login(address, 'not-the-password-at-all'), false, `a wrong password ${where}`);
+    }
+
+    // Back on the parent: its own Roundcube serves the name the forward used to take.
+    const back = await fixture.cli(['account', 'modify', 'wmfar', '--mail-node', 'local', '--grace', '2s']);
+    assert.equal(back.code, 0, back.stderr);
+    const parentLayout = new NodeLayout(fixture.cluster.nodeRoot('parent'));
+    assert.match(readFileSync(parentLayout.etc('nginx', 'servers.d', 'webmail.conf'), 'utf8'), new RegExp(`server_name [^;]*webmail\\.${domain.replace(/\./g, '\\.')}`));
+    assert.ok(!readFileSync(parentLayout.etc('nginx', 'nginx.conf'), 'utf8').includes(`server_name webmail.${domain};`), 'the forward to the child is gone');
+    const session = new RoundcubeSession(PARENT, `webmail.${domain}`);
+    assert.equal(await session.login(address, MAIL_PASSWORD), true, 'login on the parent after the move back');
+    assert.deepEqual(await session.inboxSubjects(), [subject], 'inbox on the parent after the move back');
+  });
+});
