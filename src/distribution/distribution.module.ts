@@ -60,6 +60,15 @@ export function attachDistribution(ctx: ParentContext): void {
   jobs.register(childCleanupJob(mover));
 
   mail.addStateContributor(async (node: NodeRow, state: MailState) => {
+    // While another node's copy of an account is synced into this one (its mail node), this node
+    // holds the account's incoming mail: a delivery racing doveadm sync can be stored twice.
+    for (const draining of await repo.drainingCopies()) {
+      if (draining.nodeId === node.id || (await repo.mailNodeId(draining.accountId)) !== node.id) continue;
+      const name = await repo.accountName(draining.accountId);
+      const account = name === undefined ? undefined : await accountsRepo.byUsername(name);
+      const entry = account && state.domains.find((d) => d.domain === account.domain);
+      if (entry && entry.relayTo === undefined) entry.holdDelivery = true;
+    }
     const copies = await repo.copiesOnNode(node.id);
     if (copies.length === 0) return;
     const local = await localNode();

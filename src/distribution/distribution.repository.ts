@@ -68,6 +68,12 @@ export class DistributionRepository {
     return rows.map(toCopy);
   }
 
+  /** Copies being read for a move: their account's mail node holds deliveries meanwhile. */
+  async drainingCopies(): Promise<MailCopyRow[]> {
+    const rows = await this.db.selectFrom('mail_copies').selectAll().where('phase', '=', 'draining').execute();
+    return rows.map(toCopy);
+  }
+
   async copiesOfAccount(accountId: number): Promise<MailCopyRow[]> {
     const rows = await this.db.selectFrom('mail_copies').selectAll().where('account_id', '=', accountId).execute();
     return rows.map(toCopy);

@@ -23,10 +23,15 @@ export interface MailCopy {
 export function addMailCopies(state: MailState, copies: readonly MailCopy[], nodeAddress: string): void {
   for (const copy of copies) {
     if (!state.domains.some((d) => d.domain === copy.domain)) {
-      // A staging copy serves nothing yet; draining and grace copies hand every delivery and
-      // login to the mail node (the mail driver keeps doveadm local, so the copy stays readable).
-      const routeTo = copy.phase === 'staging' || copy.mailNodeAddress === nodeAddress ? {} : { relayTo: copy.mailNodeAddress, proxyTo: copy.mailNodeAddress };
+      // A staging copy serves nothing yet; a draining one hands every delivery to the mail node
+      // and a grace one every delivery and login.
+      const routeTo = copy.phase === 'staging' || copy.mailNodeAddress === nodeAddress ? {} : { relayTo: copy.mailNodeAddress, ...(copy.phase === 'grace' ? { proxyTo: copy.mailNodeAddress } : {}) };
       state.domains.push({ domain: copy.domain, account: copy.account, suspended: copy.suspended, ...routeTo });
+    } else if (copy.phase === 'draining') {
+      // While a copy is being read for a sync, digest or removal its logins are served here from
+      // the copy rather than proxied: the move's verification reads exactly what users see here.
+      const entry = state.domains.find((d) => d.domain === copy.domain)!;
+      delete entry.proxyTo;
     }
     const listed = new Set(state.mailboxes.map((m) => m.address));
     for (const mailbox of copy.mailboxes) if (!listed.has(mailbox.address)) state.mailboxes.push(mailbox);

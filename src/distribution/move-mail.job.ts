@@ -228,7 +228,8 @@ export function moveMailJob(direction: MoveDirection, mover: MailMover): JobDefi
             for (const address of await mover.addressesOf(account, job.data.mailboxes)) await mover.removeCopyIfSafe(target, source, address);
             await deps.repo.removeCopy(job.data.accountId, target.id);
           }
-          await deps.mail.pushNode(target);
+          // The source is pushed too: it held deliveries while the target's copy drained into it.
+          await mover.pushBoth(target, source);
           await ctx.progress(`${target.alias} no longer holds the account`);
         },
       },
@@ -373,7 +374,8 @@ export function childCleanupJob(mover: MailMover): JobDefinition<ChildCleanupDat
           // Reading the copy needs its logins unproxied (see mail-copies.ts); mail still relays to the keeper.
           await ctx.checkpoint({ closing: true });
           await deps.repo.setCopy(account.id, holder.id, 'draining');
-          await deps.mail.pushNode(holder);
+          // The keeper holds deliveries while the copy drains into it (see the state contributor).
+          await mover.pushBoth(keeper, holder);
           const held = (await deps.agents.heldMailboxes(holder, account.domain)).map((m) => m.address);
           const addresses = [...new Set([...(await mover.addressesOf(account)), ...held])];
           const removed = [...(job.data.removed ?? [])];
@@ -384,7 +386,7 @@ export function childCleanupJob(mover: MailMover): JobDefinition<ChildCleanupDat
             await ctx.checkpoint({ removed });
           }
           await deps.repo.removeCopy(account.id, holder.id);
-          await deps.mail.pushNode(holder);
+          await mover.pushBoth(keeper, holder);
           await ctx.progress(`removed ${removed.length} mailbox(es) of ${account.username} from ${holder.alias}`);
         },
       },

@@ -26,6 +26,12 @@ export interface MailDomain {
   relayTo?: string;
   /** IMAP/POP3 logins of this domain's mailboxes are proxied to that node address. */
   proxyTo?: string;
+  /**
+   * Mail for the domain is accepted but kept in Postfix's hold queue, and delivered when the hold
+   * is lifted: while another node's copy of the mailboxes is synced in, a delivery racing the
+   * sync could be stored twice.
+   */
+  holdDelivery?: boolean;
 }
 
 export interface MailMailbox {
@@ -123,7 +129,7 @@ export function validateMailState(input: unknown): MailState {
   const domainNames = new Set<string>();
   const domains = asArray('domains', root.domains).map((raw, index): MailDomain => {
     const field = `domains[${index}]`;
-    const item = asObject(field, raw, ['domain', 'account', 'suspended', 'relayTo', 'proxyTo']);
+    const item = asObject(field, raw, ['domain', 'account', 'suspended', 'relayTo', 'proxyTo', 'holdDelivery']);
     const domain = assertValid(`${field}.domain`, item.domain, checkDomain);
     requireUnique(`${field}.domain`, domainNames, domain);
     const relayTo = optional(`${field}.relayTo`, item.relayTo, checkIpv4);
@@ -134,6 +140,7 @@ export function validateMailState(input: unknown): MailState {
       suspended: asBoolean(`${field}.suspended`, item.suspended),
       ...(relayTo !== undefined ? { relayTo } : {}),
       ...(proxyTo !== undefined ? { proxyTo } : {}),
+      ...(item.holdDelivery !== undefined && asBoolean(`${field}.holdDelivery`, item.holdDelivery) ? { holdDelivery: true } : {}),
     };
   });
 

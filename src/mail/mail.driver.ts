@@ -112,6 +112,9 @@ export class MailDriver {
       writeFileAtomic(this.paths.appliedState, `${JSON.stringify(state, null, 2)}\n`, 0o600);
       if (dovecotChanged) await this.dovecot.reload();
       if (postfixChanged) await this.postfix.reload();
+      // Mail held for a domain whose hold was lifted is delivered now rather than never.
+      const stillHeld = new Set(state.domains.filter((d) => d.holdDelivery === true).map((d) => d.domain));
+      if (before.domains.some((d) => d.holdDelivery === true && !stillHeld.has(d.domain))) await this.postfix.releaseHeld();
       // Refusing new logins is not enough: a suspended (or moved) mailbox's open sessions end too.
       const stillLocal = new Set(localLogins(state));
       const lostLogin = localLogins(before).filter((address) => !stillLocal.has(address));

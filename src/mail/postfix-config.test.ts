@@ -2,7 +2,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { NodeLayout } from '../agent/node-layout.ts';
 import { mailPaths } from './mail-paths.ts';
-import type { MailState } from './mail-state.ts';
+import { validateMailState, type MailState } from './mail-state.ts';
 import { pipeServiceName, renderPostfixFiles, type PostfixRenderInput } from './postfix-config.ts';
 
 const HASH = '{SHA512-CRYPT}$6$salt$hash';
@@ -93,5 +93,21 @@ describe('renderPostfixFiles', () => {
     assert.equal(pipeServiceName('/a'), pipeServiceName('/a'));
     assert.notEqual(pipeServiceName('/a'), pipeServiceName('/b'));
     assert.match(pipeServiceName('/a'), /^pipe-[0-9a-f]{12}$/);
+  });
+});
+
+describe('delivery hold', () => {
+  it('puts a held domain into the hold queue through the recipient map, and only that domain', () => {
+    const held: MailState = { ...state, domains: [{ domain: 'example.com', account: 'alice', suspended: false, holdDelivery: true }, state.domains[1]!] };
+    const files = renderPostfixFiles({ ...input, state: held });
+    assert.match(files.internalRecipients, /^example\.com HOLD mailboxes are being copied in$/m);
+    assert.doesNotMatch(files.internalRecipients, /moved\.example\.org/);
+    assert.doesNotMatch(renderPostfixFiles(input).internalRecipients, /HOLD/);
+  });
+
+  it('accepts holdDelivery only as a boolean', () => {
+    const base = { domains: [{ domain: 'x.example', account: 'alice', suspended: false, holdDelivery: 'yes' }], mailboxes: [], forwarders: [], pipeForwarders: [], trustedNetworks: [] };
+    assert.throws(() => validateMailState(base), /domains\[0\]\.holdDelivery/);
+    assert.equal(validateMailState({ ...base, domains: [{ ...base.domains[0], holdDelivery: true }] }).domains[0]!.holdDelivery, true);
   });
 });

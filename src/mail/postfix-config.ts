@@ -180,6 +180,7 @@ export function renderPostfixFiles(input: PostfixRenderInput): PostfixFiles {
     internalRecipients: table([
       [PIPE_DOMAIN_SUFFIX, 'REJECT'],
       [`.${PIPE_DOMAIN_SUFFIX}`, 'REJECT'],
+      ...state.domains.filter((d) => d.holdDelivery === true).map((d): [string, string] => [d.domain, 'HOLD mailboxes are being copied in']),
     ]),
   };
 }

@@ -108,6 +108,13 @@ export class PostfixDriver implements DaemonDriver {
     await this.postfix(['reload']);
   }
 
+  /** Moves every message in the hold queue back to delivery (postsuper -H ALL), then flushes. */
+  async releaseHeld(): Promise<void> {
+    if (runningPid(this.paths.pidFile) === undefined) return;
+    await run('postsuper', ['-c', this.paths.configDir, '-H', 'ALL']);
+    await this.postfix(['flush']);
+  }
+
   async status(): Promise<DriverStatus> {
     const pid = runningPid(this.paths.pidFile);
     return { name: this.name, running: pid !== undefined, ...(pid !== undefined ? { pid } : {}) };
