@@ -7,7 +7,7 @@
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { useTestCluster, callApi, type ApiResult } from './cluster-fixture.ts';
@@ -135,6 +135,20 @@ function maildirFiles(alias: string, domain: string): string[] {
   return files.filter((f) => f.includes(`/${domain}/`)).sort();
 }
 
+/** Starts moving an account's mail to a child, and stops that child (agent and daemons) once the move reaches its copy step. */
+async function distributeThenLoseChildAtCopy(username: string, child: string): Promise<JobView> {
+  writeFileSync(pointFile, 'pause:distribute:copy');
+  const job = await moveMail(username, child);
+  const deadline = Date.now() + 60_000;
+  while ((await api<JobView>('GET', `/api/jobs/${job.id}`)).body.currentStep !== 'copy') {
+    if (Date.now() > deadline) assert.fail('the job did not reach the copy');
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  await stopChild(child);
+  rmSync(pointFile, { force: true });
+  return job;
+}
+
 describe('mail distribution', () => {
   test('while mail arrives every 100 ms and an IMAP client stays logged in, the account moves to a child and back: every message exactly once, IMAP through the parent works', async () => {
     const domain = 'live-move.test';
@@ -250,16 +264,7 @@ describe('mail distribution', () => {
     await assertExactlyOnce(address, sent);
     const before = maildirFiles('parent', domain);
 
-    writeFileSync(pointFile, 'pause:distribute:copy');
-    const job = await moveMail('childdown', 'mail2');
-    const deadline = Date.now() + 60_000;
-    while ((await api<JobView>('GET', `/api/jobs/${job.id}`)).body.currentStep !== 'copy') {
-      if (Date.now() > deadline) assert.fail('the job did not reach the copy');
-      await new Promise((resolve) => setTimeout(resolve, 200));
-    }
-    await stopChild('mail2');
-    const { rmSync } = await import('node:fs');
-    rmSync(pointFile, { force: true });
+    const job = await distributeThenLoseChildAtCopy('childdown', 'mail2');
     // The copy cannot reach mail2: the job waits for it (not undone), and the parent's Maildir is as it was.
     await new Promise((resolve) => setTimeout(resolve, 5000));
     const waiting = (await api<JobView>('GET', `/api/jobs/${job.id}`)).body;
@@ -284,16 +289,7 @@ describe('mail distribution', () => {
     for (const subject of sent) await sendMail(PARENT, { to: address, subject });
     await assertExactlyOnce(address, sent);
 
-    writeFileSync(pointFile, 'pause:distribute:copy');
-    const job = await moveMail('gonechild', 'mail2');
-    const deadline = Date.now() + 60_000;
-    while ((await api<JobView>('GET', `/api/jobs/${job.id}`)).body.currentStep !== 'copy') {
-      if (Date.now() > deadline) assert.fail('the job did not reach the copy');
-      await new Promise((resolve) => setTimeout(resolve, 200));
-    }
-    await stopChild('mail2');
-    const { rmSync } = await import('node:fs');
-    rmSync(pointFile, { force: true });
+    const job = await distributeThenLoseChildAtCopy('gonechild', 'mail2');
     try {
       const waitingSince = Date.now();
       while ((await api<JobView>('GET', `/api/jobs/${job.id}`)).body.errorKind !== 'node_unavailable') {
@@ -345,7 +341,6 @@ describe('mail distribution', () => {
       await new Promise((resolve) => setTimeout(resolve, 200));
     }
     assert.equal((await api('POST', `/api/jobs/${job.id}/cancel`)).status, 200);
-    const { rmSync } = await import('node:fs');
     rmSync(pointFile, { force: true });
     const settled = await waitJob(job.id);
     assert.equal(settled.state, 'rolled_back', settled.error ?? '');
@@ -402,7 +397,6 @@ describe('mail distribution', () => {
     const second = await api('POST', '/api/accounts/rules/mail-node', { mailNode: 'local' });
     assert.equal(second.status, 409);
     assert.match(second.body.message ?? '', /account:rules/);
-    const { rmSync } = await import('node:fs');
     rmSync(pointFile, { force: true });
     assert.equal((await waitJob(first.id)).state, 'succeeded');
 
