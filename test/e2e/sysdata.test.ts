@@ -9,7 +9,8 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { connect, createServer, type Server } from 'node:net';
+import type { Server } from 'node:net';
+import { listen, tryConnect } from '../sysdata/net-probe.ts';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { waitFor } from '../../src/agent/daemon-process.ts';
@@ -34,29 +35,6 @@ const NODES = [
 type Alias = (typeof NODES)[number]['alias'];
 
 const BLOCK_2555 = { id: 'block-2555', action: 'deny', protocol: 'tcp', port: 2555, source: '0.0.0.0/0' };
-
-function tryConnect(host: string, port: number): Promise<string> {
-  return new Promise((resolve) => {
-    const socket = connect({ host, port, timeout: 3000 });
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve('connected');
-    });
-    socket.once('timeout', () => {
-      socket.destroy();
-      resolve('timeout');
-    });
-    socket.once('error', (error: NodeJS.ErrnoException) => resolve(error.code ?? error.message));
-  });
-}
-
-function listen(host: string, port: number): Promise<Server> {
-  return new Promise((resolve, reject) => {
-    const server = createServer((socket) => socket.end());
-    server.once('error', reject);
-    server.listen(port, host, () => resolve(server));
-  });
-}
 
 /** Runs the real CLI against the cluster; resolves with its exit code and output. */
 function cli(info: ClusterInfo, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {

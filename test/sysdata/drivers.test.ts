@@ -8,7 +8,8 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, appendFileSync, rmSync, writeFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createServer, connect, type Server } from 'node:net';
+import type { Server } from 'node:net';
+import { listen, tryConnect } from './net-probe.ts';
 import { CommandError, run } from '../../src/core/exec.ts';
 import { ValidationError } from '../../src/core/errors.ts';
 import { NodeLayout } from '../../src/agent/node-layout.ts';
@@ -37,30 +38,6 @@ function newLayout(): NodeLayout {
 after(() => {
   for (const root of roots) rmSync(root, { recursive: true, force: true });
 });
-
-/** Resolves 'connected' or the error code; the deny rules reject, so nothing waits for a timeout. */
-function tryConnect(host: string, port: number, localAddress?: string): Promise<string> {
-  return new Promise((resolve) => {
-    const socket = connect({ host, port, localAddress, timeout: 3000 });
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve('connected');
-    });
-    socket.once('timeout', () => {
-      socket.destroy();
-      resolve('timeout');
-    });
-    socket.once('error', (error: NodeJS.ErrnoException) => resolve(error.code ?? error.message));
-  });
-}
-
-function listen(host: string, port: number): Promise<Server> {
-  return new Promise((resolve, reject) => {
-    const server = createServer((socket) => socket.end());
-    server.once('error', reject);
-    server.listen(port, host, () => resolve(server));
-  });
-}
 
 async function deleteTableIfPresent(name: string): Promise<void> {
   await run('nft', ['delete', 'table', 'inet', name]).catch(() => undefined);
