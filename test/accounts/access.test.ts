@@ -7,6 +7,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startTestParent, RecordingWorkload, STRONG, type TestParent, type WorkloadCall } from './parent-fixture.ts';
 import type { AccountView } from '../../src/accounts/account.model.ts';
+import { TEST_NET } from '../test-net.ts';
 
 let t: TestParent;
 const journal: WorkloadCall[] = [];
@@ -16,7 +17,7 @@ const create = (token: string, username: string, extra: Record<string, unknown> 
   t.api<AccountView & { message?: string }>('POST', '/api/accounts', token, { username, domain: `${username}.example`, password: STRONG, ...extra });
 
 before(async () => {
-  t = await startTestParent('127.0.32.2');
+  t = await startTestParent(`${TEST_NET}.32.2`);
   for (const w of ['mail', 'web', 'dns'] as const) t.parent.ctx.workloads.replace(new RecordingWorkload(w, journal));
   await t.addNode('parent', ['mail', 'web', 'dns'], { local: true });
   await t.addNode('mx1', ['mail']);

@@ -7,6 +7,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startTestParent, RecordingWorkload, STRONG, type TestParent, type WorkloadCall } from './parent-fixture.ts';
 import { ValidationError } from '../../src/core/errors.ts';
+import { TEST_NET } from '../test-net.ts';
 
 const BAD_VALUES: Record<string, string> = {
   newline: 'evil\nexample',
@@ -33,7 +34,7 @@ let t: TestParent;
 const journal: WorkloadCall[] = [];
 
 before(async () => {
-  t = await startTestParent('127.0.32.4');
+  t = await startTestParent(`${TEST_NET}.32.4`);
   for (const w of ['mail', 'web', 'dns'] as const) t.parent.ctx.workloads.replace(new RecordingWorkload(w, journal));
   await t.addNode('parent', ['mail', 'web', 'dns'], { local: true });
   assert.equal((await t.api('POST', '/api/accounts', t.adminToken, { username: 'alice', domain: 'alice.example', password: STRONG })).status, 201);

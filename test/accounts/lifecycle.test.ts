@@ -9,6 +9,7 @@ import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { startTestParent, RecordingWorkload, STRONG, type TestParent, type WorkloadCall } from './parent-fixture.ts';
 import type { AccountView } from '../../src/accounts/account.model.ts';
+import { TEST_NET } from '../test-net.ts';
 
 let t: TestParent;
 const journal: WorkloadCall[] = [];
@@ -18,7 +19,7 @@ const dns = new RecordingWorkload('dns', journal);
 const callsFor = (account: string) => journal.filter((c) => c.account === account);
 
 before(async () => {
-  t = await startTestParent('127.0.32.1');
+  t = await startTestParent(`${TEST_NET}.32.1`);
   for (const service of [dns, web, mail]) t.parent.ctx.workloads.replace(service);
   await t.addNode('parent', ['mail', 'web', 'dns'], { local: true });
   await t.addNode('mx1', ['mail']);

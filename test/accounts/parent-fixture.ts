@@ -13,6 +13,7 @@ import type { Role } from '../../src/nodes/node.model.ts';
 import type { WorkloadService } from '../../src/accounts/workload.ts';
 import type { AccountRecord, Workload } from '../../src/accounts/account.model.ts';
 import type { NodeRow } from '../../src/nodes/nodes.repository.ts';
+import { TEST_NET } from '../test-net.ts';
 
 export const ADMIN_PASSWORD = 'admin-quartz-lantern-meadow-42';
 /** Strong enough for the default policy (zxcvbn 3). */
@@ -35,7 +36,7 @@ export interface TestParent {
 }
 
 export async function startTestParent(host: string): Promise<TestParent> {
-  if (!host.startsWith('127.0.32.')) throw new Error('account tests use 127.0.32.x only');
+  if (!host.startsWith(`${TEST_NET}.32.`)) throw new Error(`account tests use ${TEST_NET}.32.x only`);
   const dataDir = mkdtempSync(join(tmpdir(), 'fp-accounts-'));
   const parent = await startParent({ dataDir, host, port: 0, adminPassword: ADMIN_PASSWORD, healthIntervalMs: 3_600_000 });
   // No agents here: keep the health loop from marking the hand-written nodes offline.

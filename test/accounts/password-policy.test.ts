@@ -9,6 +9,7 @@ import { startTestParent, RecordingWorkload, STRONG, WEAK, type TestParent } fro
 import type { NodeRow } from '../../src/nodes/nodes.repository.ts';
 import type { PolicyView } from '../../src/passwords/password-policy.service.ts';
 import { ValidationError } from '../../src/core/errors.ts';
+import { TEST_NET } from '../test-net.ts';
 
 let t: TestParent;
 let mx1: NodeRow;
@@ -18,7 +19,7 @@ const MEDIUM = 'orange-cat';
 const SCORE_3 = 'tulip-rocket';
 
 before(async () => {
-  t = await startTestParent('127.0.32.3');
+  t = await startTestParent(`${TEST_NET}.32.3`);
   for (const w of ['mail', 'web', 'dns'] as const) t.parent.ctx.workloads.replace(new RecordingWorkload(w));
   parentNode = await t.addNode('parent', ['mail', 'web', 'dns'], { local: true });
   mx1 = await t.addNode('mx1', ['mail']);

@@ -11,8 +11,9 @@ import { NodeLayout } from '../../src/agent/node-layout.ts';
 import { run } from '../../src/core/exec.ts';
 import { PowerDnsDriver } from '../../src/dns/powerdns.driver.ts';
 import { defaultZoneRecords, type ZoneRecord } from '../../src/dns/zone-record.ts';
+import { TEST_NET } from '../test-net.ts';
 
-const DNS_ADDRESS = '127.0.22.2';
+const DNS_ADDRESS = `${TEST_NET}.22.2`;
 const ZONE = 'example.com';
 
 async function dig(type: string, name: string, transport: 'udp' | 'tcp' = 'udp'): Promise<string[]> {

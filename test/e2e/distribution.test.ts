@@ -17,8 +17,9 @@ import { AGENT_MODULES } from '../../src/agent/modules.ts';
 import { teardownContext } from '../../src/agent/agent-module.ts';
 import type { JobView } from '../../src/jobs/index.ts';
 import type { NodeAccountsView, ForcedDedistributionReport } from '../../src/distribution/distribution.service.ts';
+import { TEST_NET } from '../test-net.ts';
 
-const BLOCK = '127.0.38';
+const BLOCK = `${TEST_NET}.38`;
 const PARENT = `${BLOCK}.1`;
 const PASSWORD = 'violet-tugboat-marmalade-91';
 const MAIL_PASSWORD = 'copper-lantern-orchard-57';

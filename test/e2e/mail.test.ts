@@ -14,15 +14,16 @@ import { imapLoginSucceeds, imapSubjects, pop3Retrieve, sendMail } from '../mail
 import { NodeLayout } from '../../src/agent/node-layout.ts';
 import { mailPaths } from '../../src/mail/mail-paths.ts';
 import type { ForwarderView, MailboxView } from '../../src/mail/mail.service.ts';
+import { TEST_NET } from '../test-net.ts';
 
-const PARENT = '127.0.37.1';
+const PARENT = `${TEST_NET}.37.1`;
 const PASSWORD = 'violet-tugboat-marmalade-91';
 const MAIL_PASSWORD = 'copper-lantern-orchard-57';
 const DOMAIN = 'mailer-site.test';
 const ALICE = `alice@${DOMAIN}`;
 
 const fixture = useTestCluster({
-  block: '127.0.37',
+  block: `${TEST_NET}.37`,
   children: [
     { alias: 'mail1', roles: ['mail'], link: 'token' },
     { alias: 'mail2', roles: ['mail'], link: 'token' },

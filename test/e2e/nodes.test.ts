@@ -18,6 +18,7 @@ import { CertificateAuthority } from '../../src/transport/ca.ts';
 import { REPO_ROOT } from '../../src/demo/processes.ts';
 import { agentPidFile } from '../../src/nodes/agent-install-layout.ts';
 import type { NodeView } from '../../src/nodes/node.model.ts';
+import { TEST_NET } from '../test-net.ts';
 
 type NodeDetail = NodeView & { events: { at: string; status: string; message: string }[] };
 
@@ -69,14 +70,14 @@ function assertOneLineFailure(result: CliResult, exitCode: number, reason: RegEx
 
 describe('nodes on a real local cluster', () => {
   const alpha = useTestCluster({
-    block: '127.0.30',
+    block: `${TEST_NET}.30`,
     parentAlias: 'alpha',
     children: [
       { alias: 'mail1', roles: ['mail'], link: 'token' },
       { alias: 'mail2', roles: ['mail'], link: 'ssh' },
     ],
   });
-  const beta = useTestCluster({ block: '127.0.31', parentAlias: 'beta' });
+  const beta = useTestCluster({ block: `${TEST_NET}.31`, parentAlias: 'beta' });
 
   const node = async (alias: string): Promise<NodeDetail> => alpha.cluster.api<NodeDetail>(alpha.info.token, 'GET', `/api/nodes/${alias}`);
   const parentIdentity = (): { caCertPem: string; clientCertPem: string; clientKeyPem: string } => {
@@ -98,7 +99,7 @@ describe('nodes on a real local cluster', () => {
       ['mail2', 'ready'],
     ]);
     const shown = JSON.parse((await alpha.cli(['node', 'show', 'mail2', '--json'])).stdout) as NodeView;
-    assert.equal(shown.host, '127.0.30.3');
+    assert.equal(shown.host, `${TEST_NET}.30.3`);
     assert.equal(shown.profile, 'MAIL');
     assert.deepEqual(shown.roles, ['mail']);
     assert.equal(shown.tlsVerified, true);
@@ -137,7 +138,7 @@ describe('nodes on a real local cluster', () => {
     assert.ok(readFileSync('/home/fleetmaster/.ssh/authorized_keys', 'utf8').includes(parentKey));
 
     const again = await alpha.cli([
-      'node', 'add', '--alias', 'mail2', '--ssh', 'root@127.0.30.3', '--key', join(alpha.dir, 'ssh', 'admin_ed25519'), '--roles', 'mail',
+      'node', 'add', '--alias', 'mail2', '--ssh', `root@${TEST_NET}.30.3`, '--key', join(alpha.dir, 'ssh', 'admin_ed25519'), '--roles', 'mail',
       '--node-root', alpha.cluster.nodeRoot('mail2'), '--install-dir', installDir, '--json',
     ]);
     assert.equal(again.code, 0, again.stderr);
@@ -185,18 +186,18 @@ describe('nodes on a real local cluster', () => {
   });
 
   test('a second parent cannot link or install a linked child, and parents cannot be linked as nodes', async () => {
-    const anyToken = encodeLinkToken({ a: '127.0.30.2:7443', f: 'sha256:00', s: 'guessed' });
-    const stolen = await beta.cli(['node', 'link', '--alias', 'stolen', '--host', '127.0.30.2', '--token-stdin', '--skip-tls-verify'], anyToken);
+    const anyToken = encodeLinkToken({ a: `${TEST_NET}.30.2:7443`, f: 'sha256:00', s: 'guessed' });
+    const stolen = await beta.cli(['node', 'link', '--alias', 'stolen', '--host', `${TEST_NET}.30.2`, '--token-stdin', '--skip-tls-verify'], anyToken);
     assertOneLineFailure(stolen, 6, /already linked to parent alpha; a node takes orders from one parent only/);
 
     const agentConfig = readFileSync(join(alpha.cluster.installDir('mail2'), 'agent.json'), 'utf8');
-    const overSsh = await beta.cli(['node', 'add', '--alias', 'stolen2', '--ssh', 'root@127.0.30.3', '--key', join(alpha.dir, 'ssh', 'admin_ed25519'), '--roles', 'mail']);
+    const overSsh = await beta.cli(['node', 'add', '--alias', 'stolen2', '--ssh', `root@${TEST_NET}.30.3`, '--key', join(alpha.dir, 'ssh', 'admin_ed25519'), '--roles', 'mail']);
     assertOneLineFailure(overSsh, 6, /already linked to parent alpha/);
     assert.equal(readFileSync(join(alpha.cluster.installDir('mail2'), 'agent.json'), 'utf8'), agentConfig, 'the node was not touched');
 
-    const parentAsNode = await beta.cli(['node', 'link', '--alias', 'alpha', '--host', '127.0.30.1', '--token-stdin', '--skip-tls-verify'], anyToken);
+    const parentAsNode = await beta.cli(['node', 'link', '--alias', 'alpha', '--host', `${TEST_NET}.30.1`, '--token-stdin', '--skip-tls-verify'], anyToken);
     assertOneLineFailure(parentAsNode, 6, /parents cannot be linked to each other/);
-    const itself = await beta.cli(['node', 'add', '--alias', 'me', '--ssh', 'root@127.0.31.1', '--password-stdin'], 'secret');
+    const itself = await beta.cli(['node', 'add', '--alias', 'me', '--ssh', `root@${TEST_NET}.31.1`, '--password-stdin'], 'secret');
     assertOneLineFailure(itself, 6, /this parent's own node/);
 
     const betaNodes = JSON.parse((await beta.cli(['node', 'list', '--json'])).stdout) as NodeView[];
@@ -228,12 +229,12 @@ describe('nodes on a real local cluster', () => {
 
   test('CLI refusals exit non-zero with a one-line reason', async () => {
     assertOneLineFailure(await alpha.cli(['node', 'show', 'nosuch']), 5, /node 'nosuch' does not exist/);
-    assertOneLineFailure(await alpha.cli(['node', 'add', '--alias', 'bad alias!', '--ssh', 'root@127.0.30.9', '--password-stdin'], 'x'), 2, /alias/);
-    assertOneLineFailure(await alpha.cli(['node', 'add', '--alias', 'x'.repeat(51), '--ssh', 'root@127.0.30.9', '--password-stdin'], 'x'), 2, /alias/);
-    assertOneLineFailure(await alpha.cli(['node', 'add', '--alias', 'mail3', '--ssh', 'root@127.0.30.3']), 2, /exactly one of --password-stdin and --key/);
-    assertOneLineFailure(await alpha.cli(['node', 'add', '--alias', 'mail3', '--ssh', 'root@127.0.30.3', '--password-stdin'], 'wrong'), 7, /authentication as root failed/);
-    assertOneLineFailure(await alpha.cli(['node', 'add', '--alias', 'mail1', '--ssh', 'root@127.0.30.3', '--key', join(alpha.dir, 'ssh', 'admin_ed25519')]), 6, /alias 'mail1' is already taken/);
-    assertOneLineFailure(await alpha.cli(['node', 'link', '--alias', 'mail1', '--host', '127.0.30.2', '--token-stdin'], encodeLinkToken({ a: '127.0.30.2:7443', f: 'x', s: 'y' })), 6, /already taken/);
+    assertOneLineFailure(await alpha.cli(['node', 'add', '--alias', 'bad alias!', '--ssh', `root@${TEST_NET}.30.9`, '--password-stdin'], 'x'), 2, /alias/);
+    assertOneLineFailure(await alpha.cli(['node', 'add', '--alias', 'x'.repeat(51), '--ssh', `root@${TEST_NET}.30.9`, '--password-stdin'], 'x'), 2, /alias/);
+    assertOneLineFailure(await alpha.cli(['node', 'add', '--alias', 'mail3', '--ssh', `root@${TEST_NET}.30.3`]), 2, /exactly one of --password-stdin and --key/);
+    assertOneLineFailure(await alpha.cli(['node', 'add', '--alias', 'mail3', '--ssh', `root@${TEST_NET}.30.3`, '--password-stdin'], 'wrong'), 7, /authentication as root failed/);
+    assertOneLineFailure(await alpha.cli(['node', 'add', '--alias', 'mail1', '--ssh', `root@${TEST_NET}.30.3`, '--key', join(alpha.dir, 'ssh', 'admin_ed25519')]), 6, /alias 'mail1' is already taken/);
+    assertOneLineFailure(await alpha.cli(['node', 'link', '--alias', 'mail1', '--host', `${TEST_NET}.30.2`, '--token-stdin'], encodeLinkToken({ a: `${TEST_NET}.30.2:7443`, f: 'x', s: 'y' })), 6, /already taken/);
     assertOneLineFailure(await alpha.cli(['node', 'profile', 'alpha', 'MAIL']), 6, /must keep the STANDARD profile/);
     assertOneLineFailure(await alpha.cli(['node', 'profile', 'mail1', 'NOPE']), 2, /profile: must be one of/);
     assertOneLineFailure(await alpha.cli(['node', 'unlink', 'alpha']), 6, /cannot be unlinked/);
@@ -245,7 +246,7 @@ describe('nodes on a real local cluster', () => {
     const unlinked = await alpha.cli(['node', 'unlink', 'mail1', '--json']);
     assert.equal(unlinked.code, 0, unlinked.stderr);
     const token = readFileSync(join(alpha.cluster.nodeRoot('mail1'), 'agent', 'link-token.txt'), 'utf8').trim();
-    const relinked = await alpha.cli(['node', 'link', '--alias', 'mail1', '--host', '127.0.30.2', '--roles', 'mail', '--token-stdin', '--json'], token);
+    const relinked = await alpha.cli(['node', 'link', '--alias', 'mail1', '--host', `${TEST_NET}.30.2`, '--roles', 'mail', '--token-stdin', '--json'], token);
     assert.equal(relinked.code, 0, relinked.stderr);
     assert.equal((JSON.parse(relinked.stdout) as NodeView).status, 'ready');
   });

@@ -21,9 +21,10 @@ import { hashMailPassword, type MailState } from '../../src/mail/mail-state.ts';
 import { createHttpApp, type HttpApp } from '../../src/transport/http-app.ts';
 import { digest } from '../../src/sysdata/digest.ts';
 import { sysdataAgentModule, type SysdataListResponse } from '../../src/sysdata/sysdata.agent-module.ts';
+import { TEST_NET } from '../test-net.ts';
 
-const MAIL_NODES = ['127.0.34.12', '127.0.34.13'];
-const SPAMMER_CLIENT = '127.0.34.21';
+const MAIL_NODES = [`${TEST_NET}.34.12`, `${TEST_NET}.34.13`];
+const SPAMMER_CLIENT = `${TEST_NET}.34.21`;
 const RECIPIENT = 'alice@alpha.test';
 
 /** One SMTP dialogue up to RCPT TO; returns the reply to RCPT (where Postfix applies its restrictions). */
@@ -163,7 +164,7 @@ describe('mail blacklist and whitelist over real SMTP', () => {
 
   test('a node without the mail role refuses the mail lists and holds none', async () => {
     const layout = new NodeLayout(join(workDir, 'web-only'));
-    const webOnly = mountAgentModule(layout, '127.0.34.14', ['web'], undefined);
+    const webOnly = mountAgentModule(layout, `${TEST_NET}.34.14`, ['web'], undefined);
     try {
       const refused = await put(webOnly, 'blacklist', [{ id: 'bl-x', kind: 'sender', value: '@bad.test' }]);
       assert.equal(refused.status, 409);

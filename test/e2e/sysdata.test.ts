@@ -23,10 +23,11 @@ import { nodeDigest } from '../../src/sysdata/driver.ts';
 import { FirewallDriver, firewallTableName } from '../../src/sysdata/firewall.driver.ts';
 import { SchedulerDriver } from '../../src/sysdata/scheduler.driver.ts';
 import type { ChangeResult, ListView, TypeSyncStatus } from '../../src/sysdata/sysdata.service.ts';
+import { TEST_NET } from '../test-net.ts';
 
-const PARENT = '127.0.34.1';
-const CHILD1 = '127.0.34.2';
-const CHILD2 = '127.0.34.3';
+const PARENT = `${TEST_NET}.34.1`;
+const CHILD1 = `${TEST_NET}.34.2`;
+const CHILD2 = `${TEST_NET}.34.3`;
 const NODES = [
   { alias: 'parent', address: PARENT },
   { alias: 'child1', address: CHILD1 },

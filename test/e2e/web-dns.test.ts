@@ -13,13 +13,14 @@ import { probe } from '../web/http-probe.ts';
 import { NodeLayout } from '../../src/agent/node-layout.ts';
 import { SUSPENSION_PAGE, SUSPENSION_STATUS } from '../../src/web/nginx-config.ts';
 import type { RecordView, ZoneView } from '../../src/dns/dns.service.ts';
+import { TEST_NET } from '../test-net.ts';
 
-const PARENT = '127.0.36.1';
-const MAIL_CHILD = '127.0.36.2';
+const PARENT = `${TEST_NET}.36.1`;
+const MAIL_CHILD = `${TEST_NET}.36.2`;
 const PASSWORD = 'violet-tugboat-marmalade-91';
 const SITE = 'webby-site.test';
 
-const fixture = useTestCluster({ block: '127.0.36', children: [{ alias: 'mail1', roles: ['mail'], link: 'token' }] });
+const fixture = useTestCluster({ block: `${TEST_NET}.36`, children: [{ alias: 'mail1', roles: ['mail'], link: 'token' }] });
 
 function api<T = Record<string, unknown>>(method: string, path: string, body?: unknown, token = fixture.info.token): Promise<ApiResult<T>> {
   return callApi<T>(fixture.info.url, method, path, body, token);

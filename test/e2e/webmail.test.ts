@@ -11,8 +11,9 @@ import { useTestCluster } from './cluster-fixture.ts';
 import { imapSubjects, sendMail } from '../mail/mail-clients.ts';
 import { RoundcubeSession } from '../mail/roundcube-client.ts';
 import { NodeLayout } from '../../src/agent/node-layout.ts';
+import { TEST_NET } from '../test-net.ts';
 
-const BLOCK = '127.0.39';
+const BLOCK = `${TEST_NET}.39`;
 const PARENT = `${BLOCK}.1`;
 const CHILD = `${BLOCK}.2`;
 const PASSWORD = 'violet-tugboat-marmalade-91';

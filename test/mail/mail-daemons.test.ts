@@ -15,9 +15,10 @@ import { MailDriver } from '../../src/mail/mail.driver.ts';
 import { hashMailPassword, type MailState } from '../../src/mail/mail-state.ts';
 import { lookupMailSystemIds } from '../../src/mail/mail-system.ts';
 import { imapClient, imapLoginSucceeds, imapSubjects, pop3Retrieve, sendMail, withImap } from './mail-clients.ts';
+import { TEST_NET } from '../test-net.ts';
 
-const NODE_A = '127.0.21.2';
-const NODE_B = '127.0.21.3';
+const NODE_A = `${TEST_NET}.21.2`;
+const NODE_B = `${TEST_NET}.21.3`;
 
 const ALICE = { address: 'alice@alpha.test', password: 'alice-secret-1' };
 const SAM = { address: 'sam@alpha.test', password: 'sam-secret-1' };

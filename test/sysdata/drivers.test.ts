@@ -19,12 +19,13 @@ import { FirewallDriver, firewallTableName } from '../../src/sysdata/firewall.dr
 import { SchedulerDriver } from '../../src/sysdata/scheduler.driver.ts';
 import { createAccessMapDrivers } from '../../src/sysdata/access-map.driver.ts';
 import type { AccessEntry, FirewallRule, ScheduledTask } from '../../src/sysdata/types.ts';
+import { TEST_NET } from '../test-net.ts';
 
-const NODE_A = '127.0.23.2';
-const NODE_B = '127.0.23.3';
-const OUTSIDER = '127.0.23.9';
-const INSIDER = '127.0.23.10';
-const SENTINEL_TABLE = 'fleetpanel_test_sentinel';
+const NODE_A = `${TEST_NET}.23.2`;
+const NODE_B = `${TEST_NET}.23.3`;
+const OUTSIDER = `${TEST_NET}.23.9`;
+const INSIDER = `${TEST_NET}.23.10`;
+const SENTINEL_TABLE = `fleetpanel_test_sentinel_${TEST_NET.replace('.', '_')}`;
 
 const roots: string[] = [];
 function newLayout(): NodeLayout {
@@ -61,7 +62,7 @@ describe('firewall driver (real nftables)', () => {
     // Left over from an interrupted run: start from nothing.
     for (const name of [nodeA.tableName, nodeB.tableName, SENTINEL_TABLE]) await deleteTableIfPresent(name);
     await run('nft', ['-f', '-'], {
-      input: `table inet ${SENTINEL_TABLE} {\n chain probe {\n  ip daddr 127.0.23.250 tcp dport 9 counter accept comment "someone else's"\n }\n}\n`,
+      input: `table inet ${SENTINEL_TABLE} {\n chain probe {\n  ip daddr ${TEST_NET}.23.250 tcp dport 9 counter accept comment "someone else's"\n }\n}\n`,
     });
     for (const [host, port] of [
       [NODE_A, 2555],
@@ -82,8 +83,8 @@ describe('firewall driver (real nftables)', () => {
   });
 
   test('the table name is derived from the node address', () => {
-    assert.equal(firewallTableName(NODE_A), 'fleetpanel_127_0_23_2');
-    assert.equal(nodeA.tableName, 'fleetpanel_127_0_23_2');
+    assert.equal(firewallTableName(NODE_A), `fleetpanel_${NODE_A.replaceAll('.', '_')}`);
+    assert.equal(nodeA.tableName, `fleetpanel_${NODE_A.replaceAll('.', '_')}`);
   });
 
   test('a node without a table reads back as an empty list', async () => {
@@ -179,7 +180,7 @@ describe('scheduler driver (cron.d file)', () => {
     await driver.apply(tasks);
     assert.equal(driver.cronFilePath, layout.etc('cron.d', 'fleetpanel'));
     const text = readFileSync(driver.cronFilePath, 'utf8');
-    assert.match(text, /^# Fleetpanel scheduler of node 127\.0\.23\.2\./);
+    assert.ok(text.startsWith(`# Fleetpanel scheduler of node ${NODE_A}.`), text);
     assert.match(text, /^SHELL=\/bin\/sh$/m);
     assert.match(text, /^30 2 \* \* 1-5 root \/usr\/local\/bin\/backup --to '\/srv\/backup dir' && echo done$/m);
     assert.match(text, /^@daily www-data find \/tmp -mtime \+7 -delete$/m);

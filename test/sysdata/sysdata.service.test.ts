@@ -14,6 +14,7 @@ import { DistributedQueryError } from '../../src/sysdata/distributed-query.ts';
 import { ConflictError } from '../../src/core/errors.ts';
 import type { SystemDataType } from '../../src/sysdata/types.ts';
 import type { NodeStatus, Role } from '../../src/nodes/node.model.ts';
+import { TEST_NET } from '../test-net.ts';
 
 /** Nodes that keep their lists in memory; `failing` refuses every apply. */
 class FakeAgents implements SysdataAgents {
@@ -44,7 +45,7 @@ describe('SysdataService', () => {
   let service: SysdataService;
 
   const addNode = async (alias: string, status: NodeStatus, roles: Role[] = ['mail']): Promise<void> => {
-    await nodes.insert({ alias, host: `127.0.99.${alias.length}`, agentPort: 7443, profile: 'STANDARD', roles, status, isLocal: false, fingerprint: null, tlsVerified: true, agentVersion: null });
+    await nodes.insert({ alias, host: `${TEST_NET}.99.${alias.length}`, agentPort: 7443, profile: 'STANDARD', roles, status, isLocal: false, fingerprint: null, tlsVerified: true, agentVersion: null });
   };
   const setStatus = async (alias: string, status: NodeStatus): Promise<void> => {
     await nodes.setStatus((await nodes.byAlias(alias))!.id, status, null);

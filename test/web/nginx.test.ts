@@ -13,9 +13,10 @@ import { NginxDriver } from '../../src/web/nginx.driver.ts';
 import { SUSPENSION_STATUS } from '../../src/web/nginx-config.ts';
 import type { WebState } from '../../src/web/web-state.ts';
 import { probe } from './http-probe.ts';
+import { TEST_NET } from '../test-net.ts';
 
-const FRONT_ADDRESS = '127.0.22.2';
-const MAIL_NODE_ADDRESS = '127.0.22.3';
+const FRONT_ADDRESS = `${TEST_NET}.22.2`;
+const MAIL_NODE_ADDRESS = `${TEST_NET}.22.3`;
 
 describe('nginx driver against real instances', () => {
   let workDir: string;
@@ -103,7 +104,7 @@ describe('nginx driver against real instances', () => {
       [{ sites: [{ ...site, domain: 'evil.com;' }], proxies: [] }, /sites\[0\]\.domain/],
       [{ sites: [{ ...site, domain: 'evil.com\n}' }], proxies: [] }, /sites\[0\]\.domain/],
       [{ sites: [site, { ...site, documentRoot: `${frontLayout.www('alice')}/../../etc` }], proxies: [] }, /sites\[1\]\.documentRoot/],
-      [{ sites: [], proxies: [{ domain: 'webmail.example.com', upstream: '127.0.22.3; include /etc/passwd' }] }, /proxies\[0\]\.upstream/],
+      [{ sites: [], proxies: [{ domain: 'webmail.example.com', upstream: `${TEST_NET}.22.3; include /etc/passwd` }] }, /proxies\[0\]\.upstream/],
     ];
     for (const [state, field] of badStates) {
       await assert.rejects(front.apply(state), field);
