@@ -95,11 +95,11 @@ async function main(changes: number): Promise<void> {
         indexes.slice(batch, batch + 10).map(async (index) => {
           const linkToken = readFileSync(new NodeLayout(agentRoot(dir, index)).agent('link-token.txt'), 'utf8').trim();
           // The database role has no daemon in these agents and no mail lists: only firewall and scheduler apply.
-          await parent.ctx.nodes.link({ alias: `a${index}`, host: agentAddress(index), token: linkToken, roles: ['database'] });
+          await parent.services.nodes.link({ alias: `a${index}`, host: agentAddress(index), token: linkToken, roles: ['database'] });
         }),
       );
     }
-    await waitFor(async () => (await parent.ctx.nodes.list()).every((node) => node.status === 'ready'), 300_000, `all ${AGENTS} nodes to be ready`);
+    await waitFor(async () => (await parent.services.nodes.list()).every((node) => node.status === 'ready'), 300_000, `all ${AGENTS} nodes to be ready`);
     process.stderr.write(`${AGENTS} agents linked and ready in ${((Date.now() - linkStarted) / 1000).toFixed(1)} s\n`);
 
     const cronFiles = indexes.map((index) => new SchedulerDriver({ layout: new NodeLayout(agentRoot(dir, index)), address: agentAddress(index) }).cronFilePath);

@@ -1,6 +1,9 @@
 import { Type } from '@sinclair/typebox';
 import type { HttpApp } from '../transport/http-app.ts';
-import { principalOf, requireRole, type ParentContext } from '../parent/parent-context.ts';
+import { principalOf, requireRole } from '../auth/guards.ts';
+import type { AccountsService } from './accounts.service.ts';
+import type { PlansService } from './plans.service.ts';
+import type { ResellersService } from './resellers.service.ts';
 
 const Username = Type.String({ format: 'fp-username' });
 const UserParams = Type.Object({ username: Username });
@@ -8,9 +11,9 @@ const PlanName = Type.String({ minLength: 1, maxLength: 32, pattern: '^[a-z][a-z
 const Password = Type.String({ minLength: 1, maxLength: 1024 });
 const Quota = Type.Integer({ minimum: 0, maximum: 10_000_000 });
 
-export function registerAccountRoutes(app: HttpApp, ctx: ParentContext): void {
+export function registerAccountRoutes(app: HttpApp, { accounts, plans, resellers }: { accounts: AccountsService; plans: PlansService; resellers: ResellersService }): void {
   app.get('/api/accounts', { schema: { tags: ['accounts'], summary: 'The accounts you may see: all (admin), your own and your customers (reseller), yours (user)' } }, async (request) => ({
-    accounts: await ctx.accounts.list(principalOf(request)),
+    accounts: await accounts.list(principalOf(request)),
   }));
 
   app.post(
@@ -33,10 +36,10 @@ export function registerAccountRoutes(app: HttpApp, ctx: ParentContext): void {
         ),
       },
     },
-    async (request, reply) => reply.status(201).send(await ctx.accounts.create(principalOf(request), request.body)),
+    async (request, reply) => reply.status(201).send(await accounts.create(principalOf(request), request.body)),
   );
 
-  app.get('/api/accounts/:username', { schema: { tags: ['accounts'], params: UserParams } }, async (request) => ctx.accounts.show(principalOf(request), request.params.username));
+  app.get('/api/accounts/:username', { schema: { tags: ['accounts'], params: UserParams } }, async (request) => accounts.show(principalOf(request), request.params.username));
 
   app.put(
     '/api/accounts/:username',
@@ -51,32 +54,32 @@ export function registerAccountRoutes(app: HttpApp, ctx: ParentContext): void {
         ),
       },
     },
-    async (request) => ctx.accounts.modify(principalOf(request), request.params.username, request.body),
+    async (request) => accounts.modify(principalOf(request), request.params.username, request.body),
   );
 
   app.post('/api/accounts/:username/suspend', { schema: { tags: ['accounts'], params: UserParams } }, async (request) =>
-    ctx.accounts.setSuspended(principalOf(request), request.params.username, true),
+    accounts.setSuspended(principalOf(request), request.params.username, true),
   );
   app.post('/api/accounts/:username/unsuspend', { schema: { tags: ['accounts'], params: UserParams } }, async (request) =>
-    ctx.accounts.setSuspended(principalOf(request), request.params.username, false),
+    accounts.setSuspended(principalOf(request), request.params.username, false),
   );
 
   app.delete(
     '/api/accounts/:username',
     { schema: { tags: ['accounts'], summary: "Terminate: remove the account's data from every node that holds a part of it, then the account", params: UserParams } },
-    async (request) => ctx.accounts.terminate(principalOf(request), request.params.username),
+    async (request) => accounts.terminate(principalOf(request), request.params.username),
   );
 
   // ---- plans
 
   app.get('/api/plans', { schema: { tags: ['plans'] } }, async (request) => {
     requireRole(request, 'admin', 'reseller');
-    return { plans: await ctx.plans.list() };
+    return { plans: await plans.list() };
   });
 
   app.get('/api/plans/:name', { schema: { tags: ['plans'], params: Type.Object({ name: PlanName }) } }, async (request) => {
     requireRole(request, 'admin', 'reseller');
-    return ctx.plans.show(request.params.name);
+    return plans.show(request.params.name);
   });
 
   app.post(
@@ -90,7 +93,7 @@ export function registerAccountRoutes(app: HttpApp, ctx: ParentContext): void {
     },
     async (request, reply) => {
       requireRole(request, 'admin');
-      return reply.status(201).send(await ctx.plans.add(request.body));
+      return reply.status(201).send(await plans.add(request.body));
     },
   );
 
@@ -98,10 +101,10 @@ export function registerAccountRoutes(app: HttpApp, ctx: ParentContext): void {
 
   app.get('/api/resellers', { schema: { tags: ['resellers'] } }, async (request) => {
     requireRole(request, 'admin');
-    return { resellers: await ctx.resellers.list() };
+    return { resellers: await resellers.list() };
   });
 
-  app.get('/api/resellers/:username', { schema: { tags: ['resellers'], params: UserParams } }, async (request) => ctx.resellers.show(principalOf(request), request.params.username));
+  app.get('/api/resellers/:username', { schema: { tags: ['resellers'], params: UserParams } }, async (request) => resellers.show(principalOf(request), request.params.username));
 
   app.put(
     '/api/resellers/:username',
@@ -115,12 +118,12 @@ export function registerAccountRoutes(app: HttpApp, ctx: ParentContext): void {
     },
     async (request) => {
       requireRole(request, 'admin');
-      return ctx.resellers.grant(request.params.username, request.body.maxAccounts);
+      return resellers.grant(request.params.username, request.body.maxAccounts);
     },
   );
 
   app.delete('/api/resellers/:username', { schema: { tags: ['resellers'], summary: 'Withdraw reseller privileges (it must own no accounts)', params: UserParams } }, async (request) => {
     requireRole(request, 'admin');
-    return ctx.resellers.withdraw(request.params.username);
+    return resellers.withdraw(request.params.username);
   });
 }

@@ -1,12 +1,29 @@
 /**
- * The agent on its own, without the CLI: this is the entry that scripts/bundle-agent.sh (and the
- * SSH installer) bundle into one .mjs, so a node runs the agent with nothing but a Node binary.
- * It takes its settings from a JSON file written by the installer, or from flags.
+ * The agent on its own, without the CLI, and the one list of the workloads an agent runs.
+ * scripts/bundle-agent.sh (and the SSH installer) bundle `runAgentMain` into one .mjs, so a node
+ * runs the agent with nothing but a Node binary; it takes its settings from a JSON file written
+ * by the installer, or from flags. Importing this file starts nothing: the CLI's `agent` command
+ * and the demo read AGENT_MODULES from here.
  */
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { startAgent } from './agent.server.ts';
 import { superviseSelf } from './supervisor.ts';
+import type { AgentModule } from './agent-module.ts';
+import { sysdataAgentModule } from '../sysdata/sysdata.agent-module.ts';
+import { mailAgentModule } from '../mail/mail.agent-module.ts';
+import { webAgentModule } from '../web/web.agent-module.ts';
+import { dnsAgentModule } from '../dns/dns.agent-module.ts';
+import { webmailAgentModule } from '../webmail/webmail.agent-module.ts';
+
+/** Every module the agent runs. One line per area; the order is the daemon start order. */
+export const AGENT_MODULES: AgentModule[] = [
+  sysdataAgentModule,
+  mailAgentModule,
+  webAgentModule,
+  webmailAgentModule, // after web: it reuses the node's nginx when the web role runs one
+  dnsAgentModule,
+];
 
 /** What the SSH installer writes to <install dir>/agent.json. */
 export interface AgentConfigFile {
@@ -43,6 +60,7 @@ async function main(): Promise<void> {
   const agent = await startAgent({
     root,
     address,
+    modules: AGENT_MODULES,
     port: Number(values.port ?? fromFile.port ?? DEFAULT_PORT),
     parentLocal: values['parent-local'] ?? false,
     allowedParentId: fromFile.allowedParentId,
@@ -54,7 +72,10 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((error: unknown) => {
-  console.error(`fleetpanel-agent: ${(error as Error).message}`);
-  process.exit(1);
-});
+/** The bundled agent's entry: runs until SIGINT/SIGTERM, exits 1 with one line when it cannot start. */
+export function runAgentMain(): void {
+  main().catch((error: unknown) => {
+    console.error(`fleetpanel-agent: ${(error as Error).message}`);
+    process.exit(1);
+  });
+}

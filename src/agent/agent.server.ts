@@ -14,7 +14,6 @@ import { publicKeyOf } from '../transport/ca.ts';
 import { ROLE_PACKAGES, ROLES, type Role } from '../nodes/node.model.ts';
 import type { DaemonDriver } from './driver.ts';
 import type { AgentContext, AgentModule } from './agent-module.ts';
-import { AGENT_MODULES } from './modules.ts';
 import { ensurePackages } from './packages.ts';
 import { VERSION } from '../core/version.ts';
 
@@ -26,7 +25,8 @@ export interface AgentOptions {
   parentLocal?: boolean;
   /** Set by the SSH installer: only the parent that installed this node may link it. */
   allowedParentId?: string;
-  modules?: AgentModule[];
+  /** the workloads this agent runs, in daemon start order (agent.main.ts holds the default list) */
+  modules: AgentModule[];
   /** Serve a plain-HTTP /v1/ping on this port too (benchmarks compare it with the mTLS call). */
   plainPort?: number;
   log?: (message: string, fields?: Record<string, unknown>) => void;
@@ -49,7 +49,7 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
   const link = new LinkState(layout, options.parentLocal ?? false);
   const serveAddress = `${options.address}:${options.port}`;
   const tls = await link.tls([options.address]);
-  const modules = options.modules ?? AGENT_MODULES;
+  const modules = options.modules;
   const rolesFile = layout.agent('roles.json');
   const roles = (): Role[] => readJsonFile<Role[]>(rolesFile, []);
   const running = new Map<string, DaemonDriver>();

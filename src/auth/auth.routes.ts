@@ -1,8 +1,9 @@
 import { Type } from '@sinclair/typebox';
 import type { HttpApp } from '../transport/http-app.ts';
-import { principalOf, type ParentContext } from '../parent/parent-context.ts';
+import { principalOf } from './guards.ts';
+import type { AuthService } from './auth.service.ts';
 
-export function registerAuthRoutes(app: HttpApp, ctx: ParentContext): void {
+export function registerAuthRoutes(app: HttpApp, auth: AuthService): void {
   app.post(
     '/api/session',
     {
@@ -13,7 +14,7 @@ export function registerAuthRoutes(app: HttpApp, ctx: ParentContext): void {
       },
     },
     async (request, reply) => {
-      const session = await ctx.auth.login(request.body.username, request.body.password);
+      const session = await auth.login(request.body.username, request.body.password);
       return reply.status(201).send(session);
     },
   );
@@ -29,7 +30,7 @@ export function registerAuthRoutes(app: HttpApp, ctx: ParentContext): void {
     },
     async (request, reply) => {
       const principal = principalOf(request);
-      const issued = await ctx.auth.issueToken(principal.username, request.body.label, request.body.ttlHours ? request.body.ttlHours * 3600_000 : null);
+      const issued = await auth.issueToken(principal.username, request.body.label, request.body.ttlHours ? request.body.ttlHours * 3600_000 : null);
       return reply.status(201).send(issued);
     },
   );

@@ -1,18 +1,13 @@
 /** Admin routes of mail distribution; each reads the principal, calls DistributionService and returns. */
 import { Type } from '@sinclair/typebox';
 import type { HttpApp } from '../transport/http-app.ts';
-import { principalOf, type ParentContext } from '../parent/parent-context.ts';
+import { principalOf } from '../auth/guards.ts';
 import type { DistributionService } from './distribution.service.ts';
 
 const Username = Type.String({ format: 'fp-username' });
 const Alias = Type.String({ format: 'fp-alias' });
 
-export function registerDistributionRoutes(app: HttpApp, ctx: ParentContext): void {
-  const service = (): DistributionService => {
-    if (!ctx.distribution) throw new Error('distribution is not attached');
-    return ctx.distribution;
-  };
-
+export function registerDistributionRoutes(app: HttpApp, distribution: DistributionService): void {
   app.post(
     '/api/accounts/:username/mail-node',
     {
@@ -30,19 +25,19 @@ export function registerDistributionRoutes(app: HttpApp, ctx: ParentContext): vo
         ),
       },
     },
-    async (request, reply) => reply.status(202).send({ job: await service().changeMailNode(principalOf(request), request.params.username, request.body) }),
+    async (request, reply) => reply.status(202).send({ job: await distribution.changeMailNode(principalOf(request), request.params.username, request.body) }),
   );
 
   app.get(
     '/api/nodes/:alias/distributed-accounts',
     { schema: { tags: ['distribution'], summary: 'Accounts whose mail the node serves or of which it keeps a copy (admin)', params: Type.Object({ alias: Alias }) } },
-    async (request) => service().accountsOnNode(principalOf(request), request.params.alias),
+    async (request) => distribution.accountsOnNode(principalOf(request), request.params.alias),
   );
 
   app.post(
     '/api/nodes/:alias/distributed-accounts/:username/cleanup',
     { schema: { tags: ['distribution'], summary: 'Remove the copy a node keeps after a move back, before its grace period ends (admin)', params: Type.Object({ alias: Alias, username: Username }) } },
-    async (request, reply) => reply.status(202).send({ job: await service().cleanupChildCopy(principalOf(request), request.params.alias, request.params.username) }),
+    async (request, reply) => reply.status(202).send({ job: await distribution.cleanupChildCopy(principalOf(request), request.params.alias, request.params.username) }),
   );
 
   app.post(
@@ -55,6 +50,6 @@ export function registerDistributionRoutes(app: HttpApp, ctx: ParentContext): vo
         body: Type.Object({ usernames: Type.Array(Username, { minItems: 1, maxItems: 1000 }), acceptDataLoss: Type.Boolean() }, { additionalProperties: false }),
       },
     },
-    async (request) => service().forceDedistribute(principalOf(request), request.params.alias, request.body.usernames, request.body.acceptDataLoss),
+    async (request) => distribution.forceDedistribute(principalOf(request), request.params.alias, request.body.usernames, request.body.acceptDataLoss),
   );
 }

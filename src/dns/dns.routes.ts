@@ -1,7 +1,6 @@
 import { Type } from '@sinclair/typebox';
 import type { HttpApp } from '../transport/http-app.ts';
-import { principalOf, type ParentContext } from '../parent/parent-context.ts';
-import { FleetError } from '../core/errors.ts';
+import { principalOf } from '../auth/guards.ts';
 import type { DnsService } from './dns.service.ts';
 import { MAX_TTL, MIN_TTL, RECORD_TYPES, TXT_TOTAL_LIMIT } from './zone-record.ts';
 
@@ -18,28 +17,23 @@ const RecordBody = Type.Object(
   { additionalProperties: false },
 );
 
-function dnsOf(ctx: ParentContext): DnsService {
-  if (!ctx.dns) throw new FleetError('internal', 'the DNS service is not attached to this parent');
-  return ctx.dns;
-}
-
-export function registerDnsRoutes(app: HttpApp, ctx: ParentContext): void {
+export function registerDnsRoutes(app: HttpApp, dns: DnsService): void {
   app.get(
     '/api/accounts/:username/dns/records',
     { schema: { tags: ['dns'], summary: "The account's zone as its DNS node serves it now; user records carry an id", params: UserParams } },
-    async (request) => dnsOf(ctx).listRecords(principalOf(request), request.params.username),
+    async (request) => dns.listRecords(principalOf(request), request.params.username),
   );
 
   app.post(
     '/api/accounts/:username/dns/records',
     { schema: { tags: ['dns'], summary: 'Add a record to the account zone (not at the names Fleetpanel manages)', params: UserParams, body: RecordBody } },
-    async (request, reply) => reply.status(201).send(await dnsOf(ctx).addRecord(principalOf(request), request.params.username, request.body)),
+    async (request, reply) => reply.status(201).send(await dns.addRecord(principalOf(request), request.params.username, request.body)),
   );
 
   app.delete(
     '/api/accounts/:username/dns/records/:id',
     { schema: { tags: ['dns'], summary: 'Remove a record the user added', params: RecordParams } },
-    async (request) => dnsOf(ctx).removeRecord(principalOf(request), request.params.username, request.params.id),
+    async (request) => dns.removeRecord(principalOf(request), request.params.username, request.params.id),
   );
 
   app.put(
@@ -52,6 +46,6 @@ export function registerDnsRoutes(app: HttpApp, ctx: ParentContext): void {
         body: Type.Object({ address: Type.Union([Type.String({ format: 'fp-ipv6' }), Type.Null()]) }, { additionalProperties: false }),
       },
     },
-    async (request) => dnsOf(ctx).setNodeIpv6(principalOf(request), request.params.alias, request.body.address),
+    async (request) => dns.setNodeIpv6(principalOf(request), request.params.alias, request.body.address),
   );
 }

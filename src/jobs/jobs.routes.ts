@@ -1,18 +1,13 @@
 /** The job journal over HTTP: list, detail, events to watch, and the admin's cancel and retry. */
 import { Type } from '@sinclair/typebox';
 import type { HttpApp } from '../transport/http-app.ts';
-import { principalOf, requireRole, type ParentContext } from '../parent/parent-context.ts';
+import { principalOf, requireRole } from '../auth/guards.ts';
 import type { Principal } from '../auth/principal.ts';
-import { FleetError, NotFoundError } from '../core/errors.ts';
+import { NotFoundError } from '../core/errors.ts';
 import { JOB_STATES } from './job.model.ts';
 import type { JobEngine } from './job-engine.ts';
 
 const JobId = Type.Object({ id: Type.Integer({ minimum: 1 }) });
-
-function engineOf(ctx: ParentContext): JobEngine {
-  if (!ctx.jobs) throw new FleetError('internal', 'the job engine is not attached to this parent');
-  return ctx.jobs;
-}
 
 /** A job the principal may not see answers as absent, so its existence does not leak. */
 async function requireVisible(engine: JobEngine, principal: Principal, id: number): Promise<void> {
@@ -22,7 +17,7 @@ async function requireVisible(engine: JobEngine, principal: Principal, id: numbe
   if (!job || !keys.includes(job.key)) throw new NotFoundError('job', String(id));
 }
 
-export function registerJobRoutes(app: HttpApp, ctx: ParentContext): void {
+export function registerJobRoutes(app: HttpApp, engine: JobEngine): void {
   app.get(
     '/api/jobs',
     {
@@ -37,14 +32,12 @@ export function registerJobRoutes(app: HttpApp, ctx: ParentContext): void {
       },
     },
     async (request) => {
-      const engine = engineOf(ctx);
       const keys = await engine.keysVisibleTo(principalOf(request));
       return { jobs: await engine.list(request.query, keys) };
     },
   );
 
   app.get('/api/jobs/:id', { schema: { tags: ['jobs'], summary: 'One job with its steps and events', params: JobId } }, async (request) => {
-    const engine = engineOf(ctx);
     await requireVisible(engine, principalOf(request), request.params.id);
     return engine.get(request.params.id);
   });
@@ -63,7 +56,6 @@ export function registerJobRoutes(app: HttpApp, ctx: ParentContext): void {
       },
     },
     async (request) => {
-      const engine = engineOf(ctx);
       await requireVisible(engine, principalOf(request), request.params.id);
       return engine.events(request.params.id, request.query.after ?? 0, request.query.waitMs ?? 0);
     },
@@ -71,11 +63,11 @@ export function registerJobRoutes(app: HttpApp, ctx: ParentContext): void {
 
   app.post('/api/jobs/:id/cancel', { schema: { tags: ['jobs'], summary: 'Cancel a job: it stops and its done steps are undone', params: JobId } }, async (request) => {
     const admin = requireRole(request, 'admin');
-    return engineOf(ctx).cancel(request.params.id, admin.username);
+    return engine.cancel(request.params.id, admin.username);
   });
 
   app.post('/api/jobs/:id/retry', { schema: { tags: ['jobs'], summary: 'Retry a held job (its failed step) or a failed one (its undo)', params: JobId } }, async (request) => {
     const admin = requireRole(request, 'admin');
-    return engineOf(ctx).retry(request.params.id, admin.username);
+    return engine.retry(request.params.id, admin.username);
   });
 }

@@ -1,7 +1,6 @@
 import { Type } from '@sinclair/typebox';
 import type { HttpApp } from '../transport/http-app.ts';
-import { principalOf, type ParentContext } from '../parent/parent-context.ts';
-import { FleetError } from '../core/errors.ts';
+import { principalOf } from '../auth/guards.ts';
 import { MAX_QUOTA_MB } from './mail-state.ts';
 import type { MailService } from './mail.service.ts';
 
@@ -12,28 +11,23 @@ const UserParams = Type.Object({ username: Username });
 const MailboxParams = Type.Object({ username: Username, address: Email });
 const SourceParams = Type.Object({ username: Username, source: Email });
 
-function mailOf(ctx: ParentContext): MailService {
-  if (!ctx.mail) throw new FleetError('internal', 'the mail service is not attached to this parent');
-  return ctx.mail;
-}
-
-export function registerMailRoutes(app: HttpApp, ctx: ParentContext): void {
+export function registerMailRoutes(app: HttpApp, mail: MailService): void {
   app.get(
     '/api/mail/domains/:domain/account',
     { schema: { tags: ['mail'], summary: 'The account a mail domain belongs to (the CLI finds the account of an address this way)', params: Type.Object({ domain: Type.String({ format: 'fp-domain' }) }) } },
-    async (request) => mailOf(ctx).accountForAddress(principalOf(request), `postmaster@${request.params.domain}`, 'domain'),
+    async (request) => mail.accountForAddress(principalOf(request), `postmaster@${request.params.domain}`, 'domain'),
   );
 
   app.get('/api/mail/mailboxes', { schema: { tags: ['mail'], summary: 'Every mailbox you may see (from the parent’s store)' } }, async (request) =>
-    mailOf(ctx).listAllMailboxes(principalOf(request)),
+    mail.listAllMailboxes(principalOf(request)),
   );
 
-  app.get('/api/mail/forwarders', { schema: { tags: ['mail'], summary: 'Every forwarder you may see' } }, async (request) => mailOf(ctx).listAllForwarders(principalOf(request)));
+  app.get('/api/mail/forwarders', { schema: { tags: ['mail'], summary: 'Every forwarder you may see' } }, async (request) => mail.listAllForwarders(principalOf(request)));
 
   app.get(
     '/api/accounts/:username/mail/mailboxes',
     { schema: { tags: ['mail'], summary: "The account's mailboxes with message counts, as its mail node holds them", params: UserParams } },
-    async (request) => mailOf(ctx).listMailboxes(principalOf(request), request.params.username),
+    async (request) => mail.listMailboxes(principalOf(request), request.params.username),
   );
 
   app.post(
@@ -46,21 +40,21 @@ export function registerMailRoutes(app: HttpApp, ctx: ParentContext): void {
         body: Type.Object({ address: Email, password: Password, quotaMb: Type.Optional(Type.Integer({ minimum: 0, maximum: MAX_QUOTA_MB })) }, { additionalProperties: false }),
       },
     },
-    async (request, reply) => reply.status(201).send(await mailOf(ctx).addMailbox(principalOf(request), request.params.username, request.body)),
+    async (request, reply) => reply.status(201).send(await mail.addMailbox(principalOf(request), request.params.username, request.body)),
   );
 
   app.delete('/api/accounts/:username/mail/mailboxes/:address', { schema: { tags: ['mail'], summary: 'Remove a mailbox and its mail', params: MailboxParams } }, async (request) =>
-    mailOf(ctx).removeMailbox(principalOf(request), request.params.username, request.params.address),
+    mail.removeMailbox(principalOf(request), request.params.username, request.params.address),
   );
 
   app.put(
     '/api/accounts/:username/mail/mailboxes/:address/password',
     { schema: { tags: ['mail'], summary: "Set a mailbox's password (the mail policy of the node holding the account's mail applies)", params: MailboxParams, body: Type.Object({ password: Password }, { additionalProperties: false }) } },
-    async (request) => mailOf(ctx).setMailboxPassword(principalOf(request), request.params.username, request.params.address, request.body.password),
+    async (request) => mail.setMailboxPassword(principalOf(request), request.params.username, request.params.address, request.body.password),
   );
 
   app.get('/api/accounts/:username/mail/forwarders', { schema: { tags: ['mail'], summary: "The account's forwarders: to addresses (type forward) and to programs (type pipe)", params: UserParams } }, async (request) =>
-    mailOf(ctx).listForwarders(principalOf(request), request.params.username),
+    mail.listForwarders(principalOf(request), request.params.username),
   );
 
   app.post(
@@ -80,7 +74,7 @@ export function registerMailRoutes(app: HttpApp, ctx: ParentContext): void {
         ),
       },
     },
-    async (request, reply) => reply.status(201).send(await mailOf(ctx).addForwarder(principalOf(request), request.params.username, request.body)),
+    async (request, reply) => reply.status(201).send(await mail.addForwarder(principalOf(request), request.params.username, request.body)),
   );
 
   app.delete(
@@ -93,6 +87,6 @@ export function registerMailRoutes(app: HttpApp, ctx: ParentContext): void {
         querystring: Type.Object({ destination: Type.Optional(Email), pipe: Type.Optional(Type.String({ format: 'fp-path', maxLength: 1024 })) }, { additionalProperties: false }),
       },
     },
-    async (request) => mailOf(ctx).removeForwarder(principalOf(request), request.params.username, request.params.source, request.query),
+    async (request) => mail.removeForwarder(principalOf(request), request.params.username, request.params.source, request.query),
   );
 }

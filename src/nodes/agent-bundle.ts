@@ -1,5 +1,5 @@
 /**
- * The agent as it travels to a node: src/agent/agent.main.ts and everything it imports in one
+ * The agent as it travels to a node: src/agent/agent.main.ts (its runAgentMain) and everything it imports in one
  * .mjs file, so the node needs no node_modules, no npm and no internet access; the Node binary
  * the parent runs on goes with it.
  */
@@ -23,7 +23,8 @@ export async function buildAgentBundle(outFile: string): Promise<AgentBundle> {
   const esbuild = await import('esbuild');
   mkdirSync(dirname(outFile), { recursive: true });
   await esbuild.build({
-    entryPoints: [AGENT_ENTRY],
+    // agent.main.ts starts nothing when imported (the CLI reads its module list); the bundle calls it.
+    stdin: { contents: `import { runAgentMain } from ${JSON.stringify(AGENT_ENTRY)};\nrunAgentMain();\n`, resolveDir: dirname(AGENT_ENTRY), sourcefile: 'fleetpanel-agent.ts', loader: 'ts' },
     outfile: outFile,
     bundle: true,
     platform: 'node',

@@ -1,24 +1,25 @@
 import { Type } from '@sinclair/typebox';
 import type { HttpApp } from '../transport/http-app.ts';
-import { requireRole, type ParentContext } from '../parent/parent-context.ts';
+import { requireRole } from '../auth/guards.ts';
+import type { NodesService } from './nodes.service.ts';
 import { PROFILES, ROLES, parseProfile } from './node.model.ts';
 import { NodeInstaller } from './node-installer.ts';
 
 const Alias = Type.String({ format: 'fp-alias' });
 const RoleList = Type.Array(Type.Union(ROLES.map((r) => Type.Literal(r))), { maxItems: ROLES.length });
 
-export function registerNodeRoutes(app: HttpApp, ctx: ParentContext): void {
+export function registerNodeRoutes(app: HttpApp, { nodes, dataDir }: { nodes: NodesService; dataDir: string }): void {
   // The installer holds SSH sessions and the agent bundle; only these routes use it.
-  const installer = new NodeInstaller(ctx.nodes, ctx.dataDir);
+  const installer = new NodeInstaller(nodes, dataDir);
 
   app.get('/api/nodes', { schema: { tags: ['nodes'], summary: 'All nodes with their live status' } }, async (request) => {
     requireRole(request, 'admin');
-    return { nodes: await ctx.nodes.list() };
+    return { nodes: await nodes.list() };
   });
 
   app.get('/api/nodes/:alias', { schema: { tags: ['nodes'], params: Type.Object({ alias: Alias }) } }, async (request) => {
     requireRole(request, 'admin');
-    return ctx.nodes.show(request.params.alias);
+    return nodes.show(request.params.alias);
   });
 
   app.post(
@@ -44,7 +45,7 @@ export function registerNodeRoutes(app: HttpApp, ctx: ParentContext): void {
     async (request, reply) => {
       requireRole(request, 'admin');
       const body = request.body;
-      const node = await ctx.nodes.link({ ...body, profile: body.profile ? parseProfile(body.profile) : undefined });
+      const node = await nodes.link({ ...body, profile: body.profile ? parseProfile(body.profile) : undefined });
       return reply.status(201).send(node);
     },
   );
@@ -99,7 +100,7 @@ export function registerNodeRoutes(app: HttpApp, ctx: ParentContext): void {
     { schema: { tags: ['nodes'], params: Type.Object({ alias: Alias }), body: Type.Object({ profile: Type.String({ maxLength: 16 }) }) } },
     async (request) => {
       requireRole(request, 'admin');
-      return ctx.nodes.setProfile(request.params.alias, parseProfile(request.body.profile));
+      return nodes.setProfile(request.params.alias, parseProfile(request.body.profile));
     },
   );
 
@@ -108,7 +109,7 @@ export function registerNodeRoutes(app: HttpApp, ctx: ParentContext): void {
     { schema: { tags: ['nodes'], params: Type.Object({ alias: Alias }), body: Type.Object({ enabled: Type.Boolean() }) } },
     async (request) => {
       requireRole(request, 'admin');
-      return ctx.nodes.setEnabled(request.params.alias, request.body.enabled);
+      return nodes.setEnabled(request.params.alias, request.body.enabled);
     },
   );
 
@@ -123,7 +124,7 @@ export function registerNodeRoutes(app: HttpApp, ctx: ParentContext): void {
     },
     async (request) => {
       requireRole(request, 'admin');
-      return ctx.nodes.unlink(request.params.alias, request.body.token ?? 'leave');
+      return nodes.unlink(request.params.alias, request.body.token ?? 'leave');
     },
   );
 }

@@ -1,22 +1,39 @@
 /**
  * The parent: the store, the CA, the services and the HTTP API (with its OpenAPI document at
- * /api/openapi.json). It is the only place users log in.
+ * /api/openapi.json). It is the only place users log in. Every domain plugs in through its
+ * `<domain>.parent.ts` (a build function taking only the collaborators it uses, and its routes);
+ * this file is the one place that builds them in order and registers their routes.
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import swagger from '@fastify/swagger';
-import { openStore } from '../store/database.ts';
+import { openStore, type Store } from '../store/database.ts';
 import { CertificateAuthority } from '../transport/ca.ts';
 import { createHttpApp, type HttpApp } from '../transport/http-app.ts';
-import { AuthService } from '../auth/auth.service.ts';
-import { NodesRepository } from '../nodes/nodes.repository.ts';
-import { NodeConnections } from '../nodes/node-connections.ts';
-import { NodesService } from '../nodes/nodes.service.ts';
-import { createAccountServices } from '../accounts/accounts.module.ts';
-import type { ParentContext } from './parent-context.ts';
-import { ROUTE_MODULES } from './routes.ts';
-import { SERVICE_MODULES } from './services.ts';
 import { VERSION } from '../core/version.ts';
+import type { AuthService } from '../auth/auth.service.ts';
+import type { NodesService } from '../nodes/nodes.service.ts';
+import type { NodeConnections } from '../nodes/node-connections.ts';
+import type { PasswordPolicyService } from '../passwords/password-policy.service.ts';
+import type { AccountServices } from '../accounts/accounts.parent.ts';
+import type { JobEngine } from '../jobs/job-engine.ts';
+import type { SysdataService } from '../sysdata/sysdata.service.ts';
+import type { MailService } from '../mail/mail.service.ts';
+import type { WebService } from '../web/web.service.ts';
+import type { DnsService } from '../dns/dns.service.ts';
+import type { DistributionService } from '../distribution/distribution.service.ts';
+import { buildAuth, registerAuthRoutes } from '../auth/auth.parent.ts';
+import { buildNodes, registerNodeRoutes } from '../nodes/nodes.parent.ts';
+import { buildPasswordPolicy, registerPasswordPolicyRoutes } from '../passwords/password-policy.parent.ts';
+import { buildAccounts, registerAccountRoutes } from '../accounts/accounts.parent.ts';
+import { buildJobs, registerJobRoutes } from '../jobs/jobs.parent.ts';
+import { buildSysdata, registerSysdataRoutes } from '../sysdata/sysdata.parent.ts';
+import { buildMail, registerMailRoutes } from '../mail/mail.parent.ts';
+import { buildWeb } from '../web/web.parent.ts';
+import { buildWebmail } from '../webmail/webmail.parent.ts';
+import { buildDns, registerDnsRoutes } from '../dns/dns.parent.ts';
+import { buildDistribution, registerDistributionRoutes } from '../distribution/distribution.parent.ts';
+import { registerUiRoutes } from '../ui/ui.routes.ts';
 
 export interface ParentOptions {
   dataDir: string;
@@ -29,10 +46,25 @@ export interface ParentOptions {
   adminPassword?: string;
 }
 
+/** Every service the parent built; the tests reach into them too. */
+export interface ParentServices extends AccountServices {
+  db: Store;
+  auth: AuthService;
+  nodes: NodesService;
+  connections: NodeConnections;
+  passwords: PasswordPolicyService;
+  jobs: JobEngine;
+  sysdata: SysdataService;
+  mail: MailService;
+  web: WebService;
+  dns: DnsService;
+  distribution: DistributionService;
+}
+
 export interface RunningParent {
   url: string;
   app: HttpApp;
-  ctx: ParentContext;
+  services: ParentServices;
   /** The admin password, when this start created the admin login. */
   generatedAdminPassword: string | null;
   stop(): Promise<void>;
@@ -45,14 +77,29 @@ export async function startParent(options: ParentOptions): Promise<RunningParent
   const store = await openStore(options.database ?? join(options.dataDir, 'fleetpanel.sqlite'));
   const name = options.name ?? options.host;
   const ca = await CertificateAuthority.open(join(options.dataDir, 'ca'), name);
-  const repo = new NodesRepository(store.db);
-  const connections = new NodeConnections(repo, { caCertPem: ca.caCertPem, clientCertPem: ca.clientCertPem, clientKeyPem: ca.clientKeyPem });
-  const nodes = new NodesService(repo, connections, ca, name, options.healthIntervalMs ?? 5000);
-  const auth = new AuthService(store.db);
+  const db = store.db;
+  /** Run when the parent stops (timers, pools), in the order the services were built. */
+  const closers: (() => Promise<void> | void)[] = [];
+  const onClose = (close: () => Promise<void> | void): void => void closers.push(close);
+
+  const { nodes, connections } = buildNodes({ db, ca, parentName: name, healthIntervalMs: options.healthIntervalMs ?? 5000 });
+  const auth = buildAuth({ db });
   const generatedAdminPassword = await auth.ensureAdmin(options.adminPassword);
-  const ctx: ParentContext = { db: store.db, dialect: store.dialect, dataDir: options.dataDir, ca, auth, nodes, connections, ...createAccountServices(store.db, nodes, auth), onClose: [] };
-  for (const attach of SERVICE_MODULES) await attach(ctx);
-  await ctx.jobs?.start();
+  const passwords = buildPasswordPolicy({ db, nodes });
+  const { accounts, plans, resellers, workloads } = buildAccounts({ db, auth, passwords, nodes });
+  // First among the domains: those built after it register their job types on it.
+  const jobs = buildJobs({ db, onClose });
+  const sysdata = buildSysdata({ db, nodes, connections, onClose });
+  const mail = buildMail({ db, accounts, passwords, workloads, nodes, connections });
+  const web = buildWeb({ db, workloads, nodes, connections });
+  // After mail and web: it forwards a child's webmail host through the parent's nginx.
+  buildWebmail({ mail, web });
+  const dns = buildDns({ db, accounts, workloads, nodes, connections });
+  // After mail and DNS, whose services it moves accounts between.
+  const distribution = buildDistribution({ db, jobs, mail, dns, nodes, connections, onClose });
+  const services: ParentServices = { db, auth, nodes, connections, passwords, accounts, plans, resellers, workloads, jobs, sysdata, mail, web, dns, distribution };
+  // Started once every domain has registered its job types, so its start-up check sees them all.
+  await jobs.start();
 
   const app = createHttpApp();
   await app.register(swagger, {
@@ -69,7 +116,16 @@ export async function startParent(options: ParentOptions): Promise<RunningParent
     request.principal = await auth.authenticate(header?.startsWith('Bearer ') ? header.slice(7).trim() : undefined);
   });
   app.get('/api/health', { schema: { tags: ['meta'], summary: 'Liveness of the parent' } }, async () => ({ ok: true, version: VERSION }));
-  for (const register of ROUTE_MODULES) register(app, ctx);
+  registerAuthRoutes(app, auth);
+  registerNodeRoutes(app, { nodes, dataDir: options.dataDir });
+  registerJobRoutes(app, jobs);
+  registerAccountRoutes(app, { accounts, plans, resellers });
+  registerPasswordPolicyRoutes(app, passwords);
+  registerUiRoutes(app);
+  registerSysdataRoutes(app, sysdata);
+  registerDnsRoutes(app, dns);
+  registerMailRoutes(app, mail);
+  registerDistributionRoutes(app, distribution);
   app.get('/api/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 
   await app.listen({ host: options.host, port: options.port });
@@ -77,12 +133,12 @@ export async function startParent(options: ParentOptions): Promise<RunningParent
   return {
     url: `http://${options.host}:${options.port}`,
     app,
-    ctx,
+    services,
     generatedAdminPassword,
     async stop() {
       nodes.stop();
       await app.close();
-      for (const close of ctx.onClose) await close();
+      for (const close of closers) await close();
       await connections.closeAll();
       await store.close();
     },

@@ -1,17 +1,18 @@
 import { Type } from '@sinclair/typebox';
 import type { HttpApp } from '../transport/http-app.ts';
-import { requireRole, type ParentContext } from '../parent/parent-context.ts';
+import { requireRole } from '../auth/guards.ts';
+import type { PasswordPolicyService } from './password-policy.service.ts';
 import { PASSWORD_KINDS, MAX_SCORE, MIN_SCORE } from './password-policy.model.ts';
 
 const NodeQuery = Type.Object({ node: Type.Optional(Type.String({ format: 'fp-alias' })) }, { additionalProperties: false });
 
-export function registerPasswordPolicyRoutes(app: HttpApp, ctx: ParentContext): void {
+export function registerPasswordPolicyRoutes(app: HttpApp, passwords: PasswordPolicyService): void {
   app.get(
     '/api/password-policy',
     { schema: { tags: ['passwords'], summary: "Minimum password strength per kind on a node (the parent's when no node is named)", querystring: NodeQuery } },
     async (request) => {
       requireRole(request, 'admin');
-      return ctx.passwords.show(request.query.node);
+      return passwords.show(request.query.node);
     },
   );
 
@@ -33,7 +34,7 @@ export function registerPasswordPolicyRoutes(app: HttpApp, ctx: ParentContext): 
     },
     async (request) => {
       requireRole(request, 'admin');
-      return ctx.passwords.set(request.body.node, request.body.kind, request.body.minScore);
+      return passwords.set(request.body.node, request.body.kind, request.body.minScore);
     },
   );
 }

@@ -1,21 +1,17 @@
 /**
- * Wires system data into the parent: the service on the context, its synchronizers as a
- * data-sync step (a joining or returning node gets every list before it is ready), and the
- * periodic digest check (FLEETPANEL_SYSDATA_CHECK_INTERVAL_MS, 60 s by default).
+ * How system data plugs into the parent: the service, its synchronizers as a data-sync step (a
+ * joining or returning node gets every list before it is ready), the periodic digest check
+ * (FLEETPANEL_SYSDATA_CHECK_INTERVAL_MS, 60 s by default) and the admin routes.
  */
-import type { ParentContext } from '../parent/parent-context.ts';
+import type { Store } from '../store/database.ts';
 import { NodesRepository } from '../nodes/nodes.repository.ts';
+import type { NodesService } from '../nodes/nodes.service.ts';
 import type { NodeConnections } from '../nodes/node-connections.ts';
-import { FleetError } from '../core/errors.ts';
 import { SysdataRepository } from './sysdata.repository.ts';
 import { DEFAULT_SYSDATA_CHECK_INTERVAL_MS, SysdataService, type SysdataAgents } from './sysdata.service.ts';
 import type { SysdataListResponse } from './sysdata.agent-module.ts';
 
-declare module '../parent/parent-context.ts' {
-  interface ParentContext {
-    sysdata?: SysdataService;
-  }
-}
+export { registerSysdataRoutes } from './sysdata.routes.ts';
 
 /** Runs before workload data: the firewall decides what can reach the node at all. */
 export const SYSDATA_SYNC_PRIORITY = 10;
@@ -42,21 +38,23 @@ export function checkIntervalFromEnvironment(): number {
   return value;
 }
 
-export function attachSysdata(ctx: ParentContext): void {
-  const nodesRepo = new NodesRepository(ctx.db);
-  const service = new SysdataService({
-    repo: new SysdataRepository(ctx.db),
-    nodeRows: () => nodesRepo.list(),
-    agents: agentsOverMtls(ctx.connections),
-    log: (message, fields) => console.log(JSON.stringify({ at: new Date().toISOString(), message, ...fields })),
-  });
-  ctx.sysdata = service;
-  ctx.nodes.addDataSyncStep({ name: 'sysdata', priority: SYSDATA_SYNC_PRIORITY, sync: (row) => service.syncJoiningNode(row) });
-  service.startPeriodicCheck(checkIntervalFromEnvironment());
-  ctx.onClose.push(() => service.stop());
+export interface SysdataDeps {
+  db: Store;
+  nodes: Pick<NodesService, 'addDataSyncStep'>;
+  connections: NodeConnections;
+  onClose: (close: () => Promise<void> | void) => void;
 }
 
-export function sysdataOf(ctx: ParentContext): SysdataService {
-  if (!ctx.sysdata) throw new FleetError('internal', 'the system-data service is not attached to this parent');
-  return ctx.sysdata;
+export function buildSysdata(deps: SysdataDeps): SysdataService {
+  const nodesRepo = new NodesRepository(deps.db);
+  const service = new SysdataService({
+    repo: new SysdataRepository(deps.db),
+    nodeRows: () => nodesRepo.list(),
+    agents: agentsOverMtls(deps.connections),
+    log: (message, fields) => console.log(JSON.stringify({ at: new Date().toISOString(), message, ...fields })),
+  });
+  deps.nodes.addDataSyncStep({ name: 'sysdata', priority: SYSDATA_SYNC_PRIORITY, sync: (row) => service.syncJoiningNode(row) });
+  service.startPeriodicCheck(checkIntervalFromEnvironment());
+  deps.onClose(() => service.stop());
+  return service;
 }

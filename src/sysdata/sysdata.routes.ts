@@ -1,8 +1,8 @@
 /** The system-data API (admin only). Each route checks the caller and hands over to the service. */
 import { Type, type TSchema } from '@sinclair/typebox';
 import type { HttpApp } from '../transport/http-app.ts';
-import { requireRole, type ParentContext } from '../parent/parent-context.ts';
-import { sysdataOf } from './sysdata.parent.ts';
+import { requireRole } from '../auth/guards.ts';
+import type { SysdataService } from './sysdata.service.ts';
 import { SYSTEM_DATA_TYPES, type SystemDataType } from './types.ts';
 
 const ItemId = Type.String({ minLength: 1, maxLength: 48, pattern: '^[A-Za-z0-9][A-Za-z0-9_.-]*$' });
@@ -41,20 +41,20 @@ const NEW_ITEM_SCHEMAS: Record<SystemDataType, TSchema> = {
 const TypeParam = Type.Union(SYSTEM_DATA_TYPES.map((t) => Type.Literal(t)));
 const TAGS = ['sysdata'];
 
-export function registerSysdataRoutes(app: HttpApp, ctx: ParentContext): void {
+export function registerSysdataRoutes(app: HttpApp, sysdata: SysdataService): void {
   app.get('/api/sysdata/status', { schema: { tags: TAGS, summary: 'Per type and node: in sync, or de-synced since when and why' } }, async (request) => {
     requireRole(request, 'admin');
-    return { types: await sysdataOf(ctx).status() };
+    return { types: await sysdata.status() };
   });
 
   app.post('/api/sysdata/check', { schema: { tags: TAGS, summary: "Compare every ready node's digests with the parent's now and repair drift" } }, async (request) => {
     requireRole(request, 'admin');
-    return { outcomes: await sysdataOf(ctx).checkAll() };
+    return { outcomes: await sysdata.checkAll() };
   });
 
   app.get('/api/sysdata/policy', { schema: { tags: TAGS, summary: 'Readiness policy: the share of target nodes (percent) that must be ready for a change' } }, async (request) => {
     requireRole(request, 'admin');
-    return { policy: await sysdataOf(ctx).policy() };
+    return { policy: await sysdata.policy() };
   });
 
   app.put(
@@ -69,14 +69,14 @@ export function registerSysdataRoutes(app: HttpApp, ctx: ParentContext): void {
     },
     async (request) => {
       requireRole(request, 'admin');
-      return { policy: await sysdataOf(ctx).setPolicy(request.params.type, request.body.percent) };
+      return { policy: await sysdata.setPolicy(request.params.type, request.body.percent) };
     },
   );
 
   for (const type of SYSTEM_DATA_TYPES) {
     app.get(`/api/sysdata/${type}`, { schema: { tags: TAGS, summary: `The parent's ${type} list and its digest` } }, async (request) => {
       requireRole(request, 'admin');
-      return sysdataOf(ctx).list(type);
+      return sysdata.list(type);
     });
 
     app.post(
@@ -84,7 +84,7 @@ export function registerSysdataRoutes(app: HttpApp, ctx: ParentContext): void {
       { schema: { tags: TAGS, summary: `Add one ${type} item on every ready target node (a distributed query)`, body: NEW_ITEM_SCHEMAS[type] } },
       async (request, reply) => {
         requireRole(request, 'admin');
-        return reply.status(201).send(await sysdataOf(ctx).add(type, request.body as Record<string, unknown>));
+        return reply.status(201).send(await sysdata.add(type, request.body as Record<string, unknown>));
       },
     );
 
@@ -99,7 +99,7 @@ export function registerSysdataRoutes(app: HttpApp, ctx: ParentContext): void {
       },
       async (request) => {
         requireRole(request, 'admin');
-        return sysdataOf(ctx).replace(type, request.body.items);
+        return sysdata.replace(type, request.body.items);
       },
     );
 
@@ -108,7 +108,7 @@ export function registerSysdataRoutes(app: HttpApp, ctx: ParentContext): void {
       { schema: { tags: TAGS, summary: `Remove one ${type} item from every ready target node`, params: Type.Object({ id: ItemId }) } },
       async (request) => {
         requireRole(request, 'admin');
-        return sysdataOf(ctx).remove(type, request.params.id);
+        return sysdata.remove(type, request.params.id);
       },
     );
   }

@@ -4,10 +4,11 @@
  * webmail.<domain> to that child, so a browser with a cached DNS answer (the parent's address)
  * still reaches the webmail that holds the mailboxes.
  */
-import type { ParentContext } from '../parent/parent-context.ts';
 import type { NodeRow } from '../nodes/nodes.repository.ts';
 import type { Role } from '../nodes/node.model.ts';
 import type { MailState } from '../mail/mail-state.ts';
+import type { MailService } from '../mail/mail.service.ts';
+import type { WebService } from '../web/web.service.ts';
 import type { WebProxy } from '../web/web-state.ts';
 
 /** The webmail host names a node forwards: those of the domains its mail state proxies to a child. */
@@ -17,9 +18,8 @@ export function webmailProxies(state: Pick<MailState, 'domains'>): WebProxy[] {
 
 const servesWeb = (node: NodeRow): boolean => (JSON.parse(node.roles) as Role[]).includes('web');
 
-export function attachWebmail(ctx: ParentContext): void {
-  const { mail, web } = ctx;
-  if (!mail || !web) throw new Error('webmail needs the mail and web services: attach it after them');
+/** Webmail has no service of its own at the parent: building it connects mail to web. */
+export function buildWebmail({ mail, web }: { mail: Pick<MailService, 'nodeState' | 'onNodePushed'>; web: Pick<WebService, 'addProxyProvider' | 'pushNode'> }): void {
   // Only the parent's own node routes domains to children; a child's mail state proxies nothing.
   web.addProxyProvider('webmail', async (node) => (node.is_local === 1 && servesWeb(node) ? webmailProxies(await mail.nodeState(node)) : []));
   // A domain moved to or from a child changes the parent's mail state first; its webmail host follows.

@@ -18,7 +18,7 @@ const create = (token: string, username: string, extra: Record<string, unknown> 
 
 before(async () => {
   t = await startTestParent(`${TEST_NET}.32.2`);
-  for (const w of ['mail', 'web', 'dns'] as const) t.parent.ctx.workloads.replace(new RecordingWorkload(w, journal));
+  for (const w of ['mail', 'web', 'dns'] as const) t.parent.services.workloads.replace(new RecordingWorkload(w, journal));
   await t.addNode('parent', ['mail', 'web', 'dns'], { local: true });
   await t.addNode('mx1', ['mail']);
   // Two resellers (one with its mail on mx1, limited to 2 accounts), each with a customer, and an admin-owned user.
@@ -44,7 +44,7 @@ test('no token, an unknown token, an expired token and a wrong password get 401 
   const unknown = await t.api('GET', '/api/accounts', 'fp_not-a-real-token');
   assert.equal(unknown.status, 401);
   assert.match(String(unknown.body.message), /not valid/);
-  const expired = await t.parent.ctx.auth.issueToken('cusa', 'test', -1000);
+  const expired = await t.parent.services.auth.issueToken('cusa', 'test', -1000);
   const late = await t.api('GET', '/api/accounts', expired.token);
   assert.equal(late.status, 401);
   assert.match(String(late.body.message), /expired/);

@@ -35,7 +35,7 @@ const journal: WorkloadCall[] = [];
 
 before(async () => {
   t = await startTestParent(`${TEST_NET}.32.4`);
-  for (const w of ['mail', 'web', 'dns'] as const) t.parent.ctx.workloads.replace(new RecordingWorkload(w, journal));
+  for (const w of ['mail', 'web', 'dns'] as const) t.parent.services.workloads.replace(new RecordingWorkload(w, journal));
   await t.addNode('parent', ['mail', 'web', 'dns'], { local: true });
   assert.equal((await t.api('POST', '/api/accounts', t.adminToken, { username: 'alice', domain: 'alice.example', password: STRONG })).status, 201);
   assert.equal((await t.api('PUT', '/api/resellers/alice', t.adminToken, {})).status, 200);
@@ -46,7 +46,7 @@ after(async () => {
 
 /** What could change: accounts, plans, resellers, logins, and the calls made to workloads. */
 async function state(): Promise<string> {
-  const db = t.parent.ctx.db;
+  const db = t.parent.services.db;
   return JSON.stringify({
     accounts: await db.selectFrom('accounts').selectAll().orderBy('id').execute(),
     plans: await db.selectFrom('plans').selectAll().orderBy('id').execute(),
@@ -111,14 +111,14 @@ test('the services check the grammars themselves too, for callers that do not co
       ['username', { ...good, username: bad }],
       ['domain', { ...good, domain: bad }],
     ] as const) {
-      await assert.rejects(t.parent.ctx.accounts.create(admin, input), (error: unknown) => error instanceof ValidationError && error.field === field, `${field} with ${valueName}`);
+      await assert.rejects(t.parent.services.accounts.create(admin, input), (error: unknown) => error instanceof ValidationError && error.field === field, `${field} with ${valueName}`);
     }
     if (valueName !== 'upper case') {
-      await assert.rejects(t.parent.ctx.plans.add({ name: bad, diskMb: 1, mailboxes: 1, domains: 1 }), ValidationError, `plan name with ${valueName}`);
+      await assert.rejects(t.parent.services.plans.add({ name: bad, diskMb: 1, mailboxes: 1, domains: 1 }), ValidationError, `plan name with ${valueName}`);
     }
   }
-  await assert.rejects(t.parent.ctx.accounts.create(admin, { ...good, username: 'a'.repeat(17) }), /username: must start with a lower-case letter/);
-  await assert.rejects(t.parent.ctx.accounts.create(admin, { ...good, username: '1abc' }), ValidationError);
+  await assert.rejects(t.parent.services.accounts.create(admin, { ...good, username: 'a'.repeat(17) }), /username: must start with a lower-case letter/);
+  await assert.rejects(t.parent.services.accounts.create(admin, { ...good, username: '1abc' }), ValidationError);
   assert.equal(await state(), before);
 });
 

@@ -20,7 +20,7 @@ const callsFor = (account: string) => journal.filter((c) => c.account === accoun
 
 before(async () => {
   t = await startTestParent(`${TEST_NET}.32.1`);
-  for (const service of [dns, web, mail]) t.parent.ctx.workloads.replace(service);
+  for (const service of [dns, web, mail]) t.parent.services.workloads.replace(service);
   await t.addNode('parent', ['mail', 'web', 'dns'], { local: true });
   await t.addNode('mx1', ['mail']);
 });
@@ -148,7 +148,7 @@ test('terminate removes the account from every node that holds a part of it, or 
 });
 
 test('no ready node with a role: creation is refused with the reason and nothing is stored', async () => {
-  await t.parent.ctx.db.updateTable('nodes').set({ status: 'offline' }).where('alias', '=', 'parent').execute();
+  await t.parent.services.db.updateTable('nodes').set({ status: 'offline' }).where('alias', '=', 'parent').execute();
   try {
     const refused = await t.api('POST', '/api/accounts', t.adminToken, { username: 'frank', domain: 'frank.example', password: STRONG });
     assert.equal(refused.status, 503);
@@ -156,7 +156,7 @@ test('no ready node with a role: creation is refused with the reason and nothing
     assert.match(String(refused.body.message), /no ready node has the web role \(the parent's own node 'parent' is offline\)/);
     assert.equal((await t.api('GET', '/api/accounts/frank', t.adminToken)).status, 404);
   } finally {
-    await t.parent.ctx.db.updateTable('nodes').set({ status: 'ready' }).where('alias', '=', 'parent').execute();
+    await t.parent.services.db.updateTable('nodes').set({ status: 'ready' }).where('alias', '=', 'parent').execute();
   }
 });
 

@@ -40,7 +40,7 @@ export async function startTestParent(host: string): Promise<TestParent> {
   const dataDir = mkdtempSync(join(tmpdir(), 'fp-accounts-'));
   const parent = await startParent({ dataDir, host, port: 0, adminPassword: ADMIN_PASSWORD, healthIntervalMs: 3_600_000 });
   // No agents here: keep the health loop from marking the hand-written nodes offline.
-  parent.ctx.nodes.stop();
+  parent.services.nodes.stop();
   const url = `http://${host}:${(parent.app.server.address() as AddressInfo).port}`;
   const api = async <T,>(method: string, path: string, token?: string, body?: unknown): Promise<ApiResult<T>> => {
     const response = await fetch(`${url}${path}`, {
@@ -56,7 +56,7 @@ export async function startTestParent(host: string): Promise<TestParent> {
     if (result.status !== 201) throw new Error(`login of ${username} failed: ${result.status} ${result.body.message}`);
     return result.body.token;
   };
-  const nodes = new NodesRepository(parent.ctx.db);
+  const nodes = new NodesRepository(parent.services.db);
   const addNode = async (alias: string, roles: Role[], options: { local?: boolean; status?: string } = {}): Promise<NodeRow> => {
     const row = await nodes.insert({
       alias,

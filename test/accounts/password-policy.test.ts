@@ -20,7 +20,7 @@ const SCORE_3 = 'tulip-rocket';
 
 before(async () => {
   t = await startTestParent(`${TEST_NET}.32.3`);
-  for (const w of ['mail', 'web', 'dns'] as const) t.parent.ctx.workloads.replace(new RecordingWorkload(w));
+  for (const w of ['mail', 'web', 'dns'] as const) t.parent.services.workloads.replace(new RecordingWorkload(w));
   parentNode = await t.addNode('parent', ['mail', 'web', 'dns'], { local: true });
   mx1 = await t.addNode('mx1', ['mail']);
 });
@@ -59,7 +59,7 @@ test("the parent's setting per kind applies; lowering one kind leaves the others
   assert.equal(set.status, 200);
   assert.deepEqual(set.body.kinds.find((k) => k.kind === 'account'), { kind: 'account', minScore: 1, source: 'parent', from: 'parent' });
   assert.equal((await t.api('POST', '/api/accounts', t.adminToken, { username: 'medium', domain: 'medium.example', password: MEDIUM })).status, 201);
-  const passwords = t.parent.ctx.passwords;
+  const passwords = t.parent.services.passwords;
   await passwords.assertPasswordStrength('account', MEDIUM);
   const ftp = await refusal(passwords.assertPasswordStrength('ftp', MEDIUM, { field: 'ftpPassword' }));
   assert.equal(ftp.field, 'ftpPassword');
@@ -74,7 +74,7 @@ test("a mail child's mail and mailing-list settings apply to accounts whose mail
   assert.equal(shown.body.node, 'mx1');
   assert.deepEqual(shown.body.kinds.map((k) => `${k.kind}:${k.minScore}:${k.from}`), ['account:1:parent', 'mail:4:node mx1', 'mailinglist:0:node mx1', 'ftp:0:node mx1']);
 
-  const passwords = t.parent.ctx.passwords;
+  const passwords = t.parent.services.passwords;
   const onChild = { mailNodeId: mx1.id };
   // mail: the child's 4 for its accounts, the parent's 3 for the others
   const strict = await refusal(passwords.assertPasswordStrength('mail', SCORE_3, { ...onChild, field: 'mailboxPassword' }));

@@ -11,7 +11,6 @@ import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { openStore, type OpenedStore } from '../../src/store/database.ts';
 import { createHttpApp, type HttpApp } from '../../src/transport/http-app.ts';
-import type { ParentContext } from '../../src/parent/parent-context.ts';
 import type { PrincipalRole } from '../../src/auth/principal.ts';
 import { JobEngine, type JobDetail, type JobView } from '../../src/jobs/index.ts';
 import { registerJobRoutes } from '../../src/jobs/jobs.routes.ts';
@@ -57,7 +56,7 @@ before(async () => {
     const [role, username] = (request.headers.authorization ?? '').replace(/^Bearer /, '').split(':');
     if (role && username) request.principal = { role: role as PrincipalRole, username };
   });
-  registerJobRoutes(app, { jobs: engine } as unknown as ParentContext);
+  registerJobRoutes(app, engine);
   await app.listen({ host: '127.0.0.1', port: 0 });
   url = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
 });

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { startParent } from '../../parent/parent.server.ts';
 import { startAgent } from '../../agent/agent.server.ts';
+import { AGENT_MODULES } from '../../agent/agent.main.ts';
 import { superviseSelf } from '../../agent/supervisor.ts';
 import { FleetError } from '../../core/errors.ts';
 import { DEFAULT_AGENT_PORT } from '../../nodes/nodes.service.ts';
@@ -63,6 +64,7 @@ export function registerServerCommands(program: Command): void {
       const agent = await startAgent({
         root: options.root,
         address: options.address,
+        modules: AGENT_MODULES,
         port: Number(options.port),
         parentLocal: options.parentLocal,
         plainPort: options.plainPort ? Number(options.plainPort) : undefined,

@@ -1,10 +1,15 @@
 /**
- * Wires mail distribution into the parent: the move jobs, the state contributor that keeps a
+ * How mail distribution plugs into the parent: the move jobs, the state contributor that keeps a
  * moving or lingering copy known to its node's Dovecot, the node-usage check (a node keeping a
- * copy cannot be unlinked under it) and the maintenance timer (grace periods, revocations, digests).
- * Attached after the mail and DNS modules, whose services it uses.
+ * copy cannot be unlinked under it), the maintenance timer (grace periods, revocations, digests)
+ * and the admin routes. Built after the job engine, mail and DNS, whose services it uses.
  */
-import type { ParentContext } from '../parent/parent-context.ts';
+import type { Store } from '../store/database.ts';
+import type { JobEngine } from '../jobs/job-engine.ts';
+import type { NodesService } from '../nodes/nodes.service.ts';
+import type { NodeConnections } from '../nodes/node-connections.ts';
+import type { MailService } from '../mail/mail.service.ts';
+import type { DnsService } from '../dns/dns.service.ts';
 import { AccountsRepository } from '../accounts/accounts.repository.ts';
 import { NodesRepository, type NodeRow } from '../nodes/nodes.repository.ts';
 import { MailRepository } from '../mail/mail.repository.ts';
@@ -15,11 +20,16 @@ import { DistributionService } from './distribution.service.ts';
 import { addMailCopies, type MailCopy } from './mail-copies.ts';
 import { childCleanupJob, MailMover, moveMailJob } from './move-mail.job.ts';
 
-declare module '../parent/parent-context.ts' {
-  interface ParentContext {
-    /** moving accounts' mail between the parent and its mail children (issue 5) */
-    distribution?: DistributionService;
-  }
+export { registerDistributionRoutes } from './distribution.routes.ts';
+
+export interface DistributionDeps {
+  db: Store;
+  jobs: JobEngine;
+  mail: MailService;
+  dns: Pick<DnsService, 'refreshZone'>;
+  nodes: Pick<NodesService, 'addUsage'>;
+  connections: NodeConnections;
+  onClose: (close: () => Promise<void> | void) => void;
 }
 
 function positiveMsFromEnv(name: string, fallback: number): number {
@@ -28,13 +38,12 @@ function positiveMsFromEnv(name: string, fallback: number): number {
   return value;
 }
 
-export function attachDistribution(ctx: ParentContext): void {
-  const { jobs, mail, dns } = ctx;
-  if (!jobs || !mail) throw new Error('distribution needs the job engine and the mail workload attached before it');
-  const repo = new DistributionRepository(ctx.db);
-  const accountsRepo = new AccountsRepository(ctx.db);
-  const nodesRepo = new NodesRepository(ctx.db);
-  const mailRepo = new MailRepository(ctx.db);
+export function buildDistribution(deps: DistributionDeps): DistributionService {
+  const { jobs, mail, dns } = deps;
+  const repo = new DistributionRepository(deps.db);
+  const accountsRepo = new AccountsRepository(deps.db);
+  const nodesRepo = new NodesRepository(deps.db);
+  const mailRepo = new MailRepository(deps.db);
   const localNode = async (): Promise<NodeRow | undefined> => (await nodesRepo.list()).find((n) => n.is_local === 1);
 
   const mover = new MailMover({
@@ -43,7 +52,7 @@ export function attachDistribution(ctx: ParentContext): void {
     localNode,
     repo,
     mail,
-    agents: mailAgentsOver(ctx.connections),
+    agents: mailAgentsOver(deps.connections),
     pipeForwarders: {
       list: (accountId) => mailRepo.pipeForwarders([accountId]),
       remove: async (row) => {
@@ -52,7 +61,7 @@ export function attachDistribution(ctx: ParentContext): void {
       restore: (row) => mailRepo.insertPipeForwarder(row),
     },
     refreshZone: async (account) => {
-      await dns?.refreshZone(account);
+      await dns.refreshZone(account);
     },
   });
   jobs.register(moveMailJob('distribute', mover));
@@ -85,13 +94,12 @@ export function attachDistribution(ctx: ParentContext): void {
     addMailCopies(state, found, node.host);
   });
 
-  ctx.nodes.addUsage(async (node) => {
+  deps.nodes.addUsage(async (node) => {
     const names = await Promise.all((await repo.copiesOnNode(node.id)).map((c) => repo.accountName(c.accountId)));
     return names.flatMap((name) => (name === undefined ? [] : [`${name} (mail copy)`]));
   });
 
   const service = new DistributionService(repo, mover, jobs, nodesRepo);
-  ctx.distribution = service;
 
   // Maintenance: each pass is cheap when nothing is due; a failing pass is retried by the next.
   const tickMs = positiveMsFromEnv('FLEETPANEL_DISTRIBUTION_TICK_MS', 30_000);
@@ -114,5 +122,6 @@ export function attachDistribution(ctx: ParentContext): void {
     })();
   }, tickMs);
   timer.unref();
-  ctx.onClose.push(() => clearInterval(timer));
+  deps.onClose(() => clearInterval(timer));
+  return service;
 }
