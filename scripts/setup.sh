@@ -5,7 +5,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 DEBIAN_PACKAGES=(dovecot-imapd dovecot-pop3d dovecot-lmtpd postfix nginx pdns-server pdns-backend-sqlite3
-  openssh-server nftables dnsutils swaks iproute2 sqlite3 cron php-fpm roundcube-core roundcube-sqlite3)
+  openssh-server nftables dnsutils swaks iproute2 sqlite3 cron php-fpm roundcube-core roundcube-sqlite3
+  mariadb-server php8.2-fpm php8.2-mysql wordpress)
 
 missing=()
 for pkg in "${DEBIAN_PACKAGES[@]}"; do
@@ -14,7 +15,9 @@ done
 if [ ${#missing[@]} -gt 0 ]; then
   echo "setup: installing Debian packages: ${missing[*]}"
   # Debian starts a daemon on install; the cluster runs its own instances on node addresses,
-  # so nothing may start on the default ports.
+  # so nothing may start on the default ports. policy-rc.d also keeps mariadb-server's maintainer
+  # scripts from stopping or restarting a MariaDB the machine already runs (each node runs its own
+  # mariadbd with --defaults-file; the packaged /etc/mysql and /var/lib/mysql are left alone).
   printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d
   chmod 755 /usr/sbin/policy-rc.d
   trap 'rm -f /usr/sbin/policy-rc.d' EXIT

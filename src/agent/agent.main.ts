@@ -15,6 +15,7 @@ import { mailAgentModule } from '../mail/mail.agent-module.ts';
 import { webAgentModule } from '../web/web.agent-module.ts';
 import { dnsAgentModule } from '../dns/dns.agent-module.ts';
 import { webmailAgentModule } from '../webmail/webmail.agent-module.ts';
+import { databasesAgentModule } from '../databases/databases.agent-module.ts';
 
 /** Every module the agent runs. One line per area; the order is the daemon start order. */
 export const AGENT_MODULES: AgentModule[] = [
@@ -23,6 +24,7 @@ export const AGENT_MODULES: AgentModule[] = [
   webAgentModule,
   webmailAgentModule, // after web: it reuses the node's nginx when the web role runs one
   dnsAgentModule,
+  databasesAgentModule,
 ];
 
 /** What the SSH installer writes to <install dir>/agent.json. */

@@ -53,7 +53,7 @@ export const ROLE_DAEMONS: Record<Role, readonly string[]> = {
   mail: ['dovecot', 'postfix', 'webmail'],
   web: ['nginx'],
   dns: ['pdns'],
-  database: [],
+  database: ['mariadb'],
 };
 
 /** Debian packages each role needs on a node (software synchronisation installs the missing ones). */
