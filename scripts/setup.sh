@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 
 DEBIAN_PACKAGES=(dovecot-imapd dovecot-pop3d dovecot-lmtpd postfix nginx pdns-server pdns-backend-sqlite3
   openssh-server nftables dnsutils swaks iproute2 sqlite3 cron php-fpm roundcube-core roundcube-sqlite3
-  mariadb-server php8.2-fpm php8.2-mysql wordpress)
+  mariadb-server php8.2-fpm php8.2-mysql wordpress pebble)
 
 missing=()
 for pkg in "${DEBIAN_PACKAGES[@]}"; do
