@@ -15,6 +15,9 @@ import { ROLE_PACKAGES, ROLES, type Role } from '../nodes/node.model.ts';
 import type { DaemonDriver } from './driver.ts';
 import type { AgentContext, AgentModule } from './agent-module.ts';
 import { ensurePackages } from './packages.ts';
+import { Watchdog, watchdogSettingsFromEnv } from './watchdog.ts';
+import { restartPolicyFromEnv } from './restart-policy.ts';
+import { registerServiceRoutes, serviceReports } from './services.routes.ts';
 import { VERSION } from '../core/version.ts';
 
 export interface AgentOptions {
@@ -60,6 +63,14 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
     roles,
     daemon: <T extends DaemonDriver>(name: string) => running.get(name) as T | undefined,
   };
+  const stoppedFile = layout.agent('stopped-services.json');
+  const watchdog = new Watchdog(() => running, watchdogSettingsFromEnv(process.env, restartPolicyFromEnv(process.env)), log, {
+    has: (name) => readJsonFile<string[]>(stoppedFile, []).includes(name),
+    set: (name, stopped) => {
+      const others = readJsonFile<string[]>(stoppedFile, []).filter((n) => n !== name);
+      writeFileAtomic(stoppedFile, JSON.stringify(stopped ? [...others, name].sort() : others));
+    },
+  });
 
   const parent = link.parent();
   const app = createHttpApp({
@@ -148,8 +159,7 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
   });
 
   app.get('/v1/health', async () => {
-    const services = [];
-    for (const daemon of running.values()) services.push(await daemon.status());
+    const services = await serviceReports(running, watchdog);
     return { version: VERSION, roles: roles(), services, time: new Date().toISOString() };
   });
 
@@ -161,13 +171,15 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
   const startDaemons = async (): Promise<void> => {
     const wanted = daemonsForRoles(roles());
     for (const daemon of wanted) {
-      await daemon.start();
+      // What the admin stopped stays stopped until the admin starts it.
+      if (watchdog.wantsRunning(daemon.name)) await daemon.start();
       running.set(daemon.name, daemon);
     }
     for (const [name, daemon] of running) {
       if (!wanted.some((d) => d.name === name)) {
-        await daemon.stop();
+        // Out of the map first, so the watchdog does not take the stop for a crash.
         running.delete(name);
+        await daemon.stop();
       }
     }
   };
@@ -195,6 +207,7 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
   });
 
   for (const module of modules) module.register(app, ctx);
+  registerServiceRoutes(app, running, watchdog);
 
   // Daemons of the roles assigned before a restart come back with the agent.
   if (link.parent()) {
@@ -205,6 +218,7 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
     }
   }
 
+  watchdog.start();
   await app.listen({ host: options.address, port: options.port });
   // The token is written only once the agent listens, so whoever reads it can link at once.
   let token: string | null = null;
@@ -220,6 +234,7 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
     token,
     app,
     async stop() {
+      watchdog.stop();
       await app.close();
       await plain?.close();
     },

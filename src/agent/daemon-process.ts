@@ -56,3 +56,31 @@ export async function stopByPidFile(pidFile: string, timeoutMs = 10_000): Promis
   }
   rmSync(pidFile, { force: true });
 }
+
+/**
+ * Kills what is left of a daemon instance: its master and everything in its process group.
+ * Every daemon the agent runs detaches into a session of its own (setsid), so its master's PID is
+ * also its group's id; killing only the master would leave nginx workers or Dovecot login
+ * processes holding the ports, and the next start would fail with "address in use". Works on a
+ * stopped (SIGSTOP) master too, and on a group whose leader is already gone.
+ */
+export async function killInstance(pid: number | undefined, timeoutMs = 5000): Promise<void> {
+  if (pid === undefined || pid <= 1 || pid === process.pid) return;
+  for (const target of [-pid, pid]) {
+    try {
+      process.kill(target, 'SIGKILL');
+    } catch {
+      /* no such group or process: nothing left there */
+    }
+  }
+  await waitFor(() => !isAlive(pid) && !groupAlive(pid), timeoutMs, `the processes of pid ${pid} to go`).catch(() => undefined);
+}
+
+function groupAlive(pgid: number): boolean {
+  try {
+    process.kill(-pgid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -10,6 +10,14 @@ export interface DriverStatus {
   running: boolean;
   pid?: number;
   detail?: string;
+  /** messages waiting in the daemon's queue (Postfix) */
+  queued?: number;
+}
+
+/** One protocol check of a daemon (an SMTP banner, a DNS answer, a database ping); throws when the daemon does not answer properly. */
+export interface DaemonProbe {
+  readonly what: string;
+  run(timeoutMs: number): Promise<void>;
 }
 
 /** A daemon instance that belongs to one node and is bound to that node's address. */
@@ -24,6 +32,12 @@ export interface DaemonDriver {
   /** Makes the running instance pick up new configuration without dropping connections. */
   reload(): Promise<void>;
   status(): Promise<DriverStatus>;
+  /** How the watchdog asks the running daemon whether it answers (none: the PID is all it watches). */
+  probes?(): DaemonProbe[];
+  /** The daemon's own log, whose last lines explain a failed daemon. */
+  logFilePath?(): string;
+  /** Run by the watchdog after it restarted this daemon (a delivery target flushes the mail waiting for it). */
+  afterRestart?(): Promise<void>;
 }
 
 export interface DriverContext {

@@ -6,7 +6,8 @@
 import { spawn } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
-import type { DaemonDriver, DriverContext, DriverStatus } from '../agent/driver.ts';
+import type { DaemonDriver, DaemonProbe, DriverContext, DriverStatus } from '../agent/driver.ts';
+import { dnsProbe } from '../agent/probes.ts';
 import { isAlive, runningPid, stopByPidFile, waitFor } from '../agent/daemon-process.ts';
 import { CommandError, run } from '../core/exec.ts';
 import { FleetError, NotFoundError } from '../core/errors.ts';
@@ -162,6 +163,15 @@ export class PowerDnsDriver implements DaemonDriver {
   async status(): Promise<DriverStatus> {
     const pid = runningPid(this.pidFile);
     return { name: this.name, running: pid !== undefined, ...(pid !== undefined ? { pid } : {}) };
+  }
+
+  /** A SOA query for a name it does not serve: REFUSED is an answer, silence is not. */
+  probes(): DaemonProbe[] {
+    return [dnsProbe({ what: 'dns answer', host: this.context.address, port: this.dnsPort, name: 'fleetpanel-watchdog.invalid' })];
+  }
+
+  logFilePath(): string {
+    return this.logFile;
   }
 
   async listZones(): Promise<string[]> {

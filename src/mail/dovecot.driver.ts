@@ -5,7 +5,8 @@
 import { randomBytes } from 'node:crypto';
 import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import type { DaemonDriver, DriverContext, DriverStatus } from '../agent/driver.ts';
+import type { DaemonDriver, DaemonProbe, DriverContext, DriverStatus } from '../agent/driver.ts';
+import { greetingProbe } from '../agent/probes.ts';
 import { runningPid, stopByPidFile, waitFor } from '../agent/daemon-process.ts';
 import { CommandError, run } from '../core/exec.ts';
 import { FleetError, NotFoundError } from '../core/errors.ts';
@@ -125,6 +126,19 @@ export class DovecotDriver implements DaemonDriver {
   async status(): Promise<DriverStatus> {
     const pid = runningPid(this.paths.pidFile);
     return { name: this.name, running: pid !== undefined, ...(pid !== undefined ? { pid } : {}) };
+  }
+
+  /** A login process answering on each protocol: with its master stopped, Dovecot spawns none and the greeting never comes. */
+  probes(): DaemonProbe[] {
+    const host = this.context.address;
+    return [
+      greetingProbe({ what: 'imap greeting', host, port: 143, expect: /^\* OK/, bye: 'a LOGOUT\r\n' }),
+      greetingProbe({ what: 'pop3 greeting', host, port: 110, expect: /^\+OK/, bye: 'QUIT\r\n' }),
+    ];
+  }
+
+  logFilePath(): string {
+    return this.paths.logFile;
   }
 
   doveadmPassword(): string {

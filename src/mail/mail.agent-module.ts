@@ -9,7 +9,7 @@ import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { Type } from '@sinclair/typebox';
 import type { AgentContext, AgentModule } from '../agent/agent-module.ts';
-import type { DaemonDriver, DriverContext, DriverStatus } from '../agent/driver.ts';
+import type { DaemonDriver, DaemonProbe, DriverContext, DriverStatus } from '../agent/driver.ts';
 import { requireDaemon } from '../agent/require-daemon.ts';
 import { assertValid, checkDomain, checkEmail, checkLocalPart } from '../core/grammar.ts';
 import { mailboxHome } from './dovecot-config.ts';
@@ -24,9 +24,9 @@ class DovecotDaemon implements DaemonDriver {
   start(): Promise<void> {
     return this.mail.start();
   }
-  /** Postfix goes too: without Dovecot it would only defer every delivery. */
+  /** Dovecot alone: Postfix keeps accepting and queues what it cannot deliver until Dovecot is back. */
   stop(): Promise<void> {
-    return this.mail.stop();
+    return this.mail.dovecot.stop();
   }
   check(): Promise<void> {
     return this.mail.dovecot.check();
@@ -36,6 +36,16 @@ class DovecotDaemon implements DaemonDriver {
   }
   status(): Promise<DriverStatus> {
     return this.mail.dovecot.status();
+  }
+  probes(): DaemonProbe[] {
+    return this.mail.dovecot.probes();
+  }
+  logFilePath(): string {
+    return this.mail.dovecot.logFilePath();
+  }
+  /** Dovecot is Postfix's delivery target: what Postfix deferred while it was down goes in now, not at the next retry. */
+  afterRestart(): Promise<void> {
+    return this.mail.postfix.flush();
   }
 }
 
@@ -57,6 +67,12 @@ class PostfixDaemon implements DaemonDriver {
   }
   status(): Promise<DriverStatus> {
     return this.mail.postfix.status();
+  }
+  probes(): DaemonProbe[] {
+    return this.mail.postfix.probes();
+  }
+  logFilePath(): string {
+    return this.mail.postfix.logFilePath();
   }
 }
 

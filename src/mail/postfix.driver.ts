@@ -2,8 +2,10 @@
  * The Postfix instance of one node, run with its own config directory (`postfix -c <dir>`),
  * queue, data directory and log file; the master.pid in its queue is the only handle on it.
  */
-import { chownSync, existsSync, mkdirSync } from 'node:fs';
-import type { DaemonDriver, DriverContext, DriverStatus } from '../agent/driver.ts';
+import { chownSync, existsSync, mkdirSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import type { DaemonDriver, DaemonProbe, DriverContext, DriverStatus } from '../agent/driver.ts';
+import { greetingProbe } from '../agent/probes.ts';
 import { runningPid, stopByPidFile, waitFor } from '../agent/daemon-process.ts';
 import { CommandError, run } from '../core/exec.ts';
 import { FleetError } from '../core/errors.ts';
@@ -115,12 +117,55 @@ export class PostfixDriver implements DaemonDriver {
     await this.postfix(['flush']);
   }
 
+  /**
+   * Delivers the queue now (postqueue -f with this instance's configuration): mail deferred while
+   * its delivery target (this node's Dovecot) was down would otherwise wait for the next retry,
+   * minutes away.
+   */
+  async flush(): Promise<void> {
+    if (runningPid(this.paths.pidFile) === undefined) return;
+    await run('postqueue', ['-c', this.paths.configDir, '-f']);
+  }
+
   async status(): Promise<DriverStatus> {
     const pid = runningPid(this.paths.pidFile);
-    return { name: this.name, running: pid !== undefined, ...(pid !== undefined ? { pid } : {}) };
+    return { name: this.name, running: pid !== undefined, ...(pid !== undefined ? { pid } : {}), queued: countQueued(this.paths.queueDir) };
+  }
+
+  probes(): DaemonProbe[] {
+    return [greetingProbe({ what: 'smtp banner', host: this.context.address, port: 25, expect: /^220[ -]/, bye: 'QUIT\r\n' })];
+  }
+
+  logFilePath(): string {
+    return this.paths.logFile;
   }
 
   private postfix(args: string[]): Promise<{ stdout: string; stderr: string }> {
     return run('postfix', ['-c', this.paths.configDir, ...args]);
   }
+}
+
+/** Messages in the queues that still have to go somewhere (hold included: it waits for a release). */
+const QUEUES = ['incoming', 'active', 'deferred', 'hold', 'maildrop'];
+
+function countQueued(queueDir: string): number {
+  let count = 0;
+  const walk = (dir: string): void => {
+    for (const entry of readdirSync(dir, { withFileTypes: true })) {
+      if (entry.isDirectory()) walk(join(dir, entry.name));
+      else count++;
+    }
+  };
+  for (const queue of QUEUES) {
+    const dir = join(queueDir, queue);
+    // Postfix may be renaming a file between the listing and the look at it; a miss is a miss.
+    if (existsSync(dir)) {
+      try {
+        walk(dir);
+      } catch {
+        /* a file moved on under us */
+      }
+    }
+  }
+  return count;
 }

@@ -4,7 +4,8 @@
  */
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { userInfo } from 'node:os';
-import type { DaemonDriver, DriverContext, DriverStatus } from '../agent/driver.ts';
+import type { DaemonDriver, DaemonProbe, DriverContext, DriverStatus } from '../agent/driver.ts';
+import { httpProbe } from '../agent/probes.ts';
 import { runningPid, stopByPidFile, waitFor } from '../agent/daemon-process.ts';
 import { CommandError, run } from '../core/exec.ts';
 import { FleetError } from '../core/errors.ts';
@@ -121,6 +122,14 @@ export class NginxDriver implements DaemonDriver {
   async status(): Promise<DriverStatus> {
     const pid = runningPid(this.paths.pidFile);
     return { name: this.name, running: pid !== undefined, ...(pid !== undefined ? { pid } : {}) };
+  }
+
+  probes(): DaemonProbe[] {
+    return [httpProbe({ what: 'http answer', host: this.context.address, port: 80 })];
+  }
+
+  logFilePath(): string {
+    return this.paths.errorLog;
   }
 
   /**

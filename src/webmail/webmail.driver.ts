@@ -8,7 +8,8 @@ import { randomBytes } from 'node:crypto';
 import { chownSync, existsSync, mkdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { basename } from 'node:path';
-import type { DaemonDriver, DriverContext, DriverStatus } from '../agent/driver.ts';
+import type { DaemonDriver, DaemonProbe, DriverContext, DriverStatus } from '../agent/driver.ts';
+import { greetingProbe } from '../agent/probes.ts';
 import { runningPid, stopByPidFile, waitFor } from '../agent/daemon-process.ts';
 import { CommandError, run } from '../core/exec.ts';
 import { FleetError } from '../core/errors.ts';
@@ -138,6 +139,15 @@ export class WebmailDriver implements DaemonDriver {
   async status(): Promise<DriverStatus> {
     const pid = runningPid(this.paths.phpFpmPidFile);
     return { name: this.name, running: pid !== undefined, ...(pid !== undefined ? { pid } : {}) };
+  }
+
+  /** The pool accepts on its socket. */
+  probes(): DaemonProbe[] {
+    return [greetingProbe({ what: 'php-fpm socket', host: this.context.address, port: this.paths.phpFpmSocket })];
+  }
+
+  logFilePath(): string {
+    return this.paths.phpFpmErrorLog;
   }
 
   /**
