@@ -1,8 +1,12 @@
-/** All SQL of the job journal. The same queries run on SQLite and PostgreSQL. */
+/**
+ * All SQL of the job journal, and its transitions. The same queries run on SQLite and PostgreSQL.
+ * Each transition is one transaction: a parent killed at any point leaves all of it or none. The
+ * wording of the events is the caller's; the repository only records it.
+ */
 import type { Selectable, Updateable } from 'kysely';
 import type { Store } from '../store/database.ts';
 import type { JobsTables } from '../store/migrations/030-jobs.ts';
-import { ACTIVE_JOB_STATES, type JobEventView, type JobState, type StepState } from './job.model.ts';
+import { ACTIVE_JOB_STATES, type JobData, type JobEventView, type JobState, type StepState } from './job.model.ts';
 
 export type JobRow = Selectable<JobsTables['jobs']>;
 export type JobStepRow = Selectable<JobsTables['job_steps']>;
@@ -18,6 +22,21 @@ export interface NewJob {
   createdBy: string | null;
   now: number;
 }
+
+/** A line of a job's history, written with the change it describes. */
+export interface JournalEvent {
+  step: string | null;
+  kind: JobEventView['kind'];
+  message: string;
+}
+
+/** The states a job stops moving in: over, or waiting for an admin. */
+export type SettledState = 'succeeded' | 'rolled_back' | 'abandoned' | 'held' | 'failed';
+
+/** A job in one of these is over: its pending steps will never run, and it has a finish time. */
+const OVER_STATES: readonly SettledState[] = ['succeeded', 'rolled_back', 'abandoned'];
+
+export type StepPhase = 'run' | 'undo';
 
 export interface JobFilter {
   key?: string;
@@ -112,5 +131,91 @@ export class JobsRepository {
 
   async addEvent(jobId: number, at: number, step: string | null, kind: JobEventView['kind'], message: string): Promise<void> {
     await this.db.insertInto('job_events').values({ job_id: jobId, at, step, kind, message }).execute();
+  }
+
+  // ---- journal transitions
+
+  /** Moves a job that is still in one of `fromStates` and records why; says whether it moved. */
+  transition(id: number, fromStates: readonly JobState[], patch: JobPatch, event: JournalEvent, now: number): Promise<boolean> {
+    return this.transaction(async (repository) => {
+      if (!(await repository.updateJobIn(id, fromStates, { ...patch, updated_at: now }))) return false;
+      await repository.addEvent(id, now, event.step, event.kind, event.message);
+      return true;
+    });
+  }
+
+  /**
+   * Stops a job that is still in one of `fromStates`: over (succeeded, rolled back, abandoned:
+   * its pending steps are skipped and it gets a finish time) or waiting for an admin (held,
+   * failed: its pending steps wait for a retry). Says whether it moved.
+   */
+  settle(id: number, fromStates: readonly JobState[], state: SettledState, patch: JobPatch, event: JournalEvent, now: number): Promise<boolean> {
+    const over = OVER_STATES.includes(state);
+    return this.transaction(async (repository) => {
+      if (!(await repository.updateJobIn(id, fromStates, { ...patch, state, updated_at: now, ...(over ? { finished_at: now } : {}) }))) return false;
+      if (over) await repository.updateStepsIn(id, ['pending'], { state: 'skipped' });
+      await repository.addEvent(id, now, event.step, event.kind, event.message);
+      return true;
+    });
+  }
+
+  /** This parent instance takes a job over (after a restart, whoever claimed it before). */
+  async claim(id: number, lockedBy: string, event: JournalEvent, now: number): Promise<void> {
+    await this.transaction(async (repository) => {
+      await repository.updateJob(id, { locked_by: lockedBy, updated_at: now });
+      await repository.addEvent(id, now, event.step, event.kind, event.message);
+    });
+  }
+
+  /** A step (or its undo) starts: the step's mark and the job's current step and attempt are one write. */
+  async startStep(step: JobStepRow, phase: StepPhase, attempt: number, lockedBy: string, event: JournalEvent, now: number): Promise<void> {
+    await this.transaction(async (repository) => {
+      const stepPatch: JobStepPatch =
+        phase === 'run' ? { state: 'running', attempts: step.attempts + 1, started_at: step.started_at ?? now, finished_at: null } : { state: 'undoing', attempts: step.attempts + 1 };
+      await repository.updateStep(step.job_id, step.position, stepPatch);
+      await repository.updateJob(step.job_id, { current_step: step.name, attempts: attempt, locked_by: lockedBy, updated_at: now });
+      await repository.addEvent(step.job_id, now, event.step, event.kind, event.message);
+    });
+  }
+
+  /**
+   * A step is done (or undone). Its output, merged into the job's `data`, and its mark are one
+   * write: a crash leaves both or neither. Without `result` (an undo with nothing to undo) the
+   * job itself is not touched.
+   */
+  async finishStep(step: JobStepRow, phase: StepPhase, result: { data: JobData; output?: JobData } | null, event: JournalEvent, now: number): Promise<void> {
+    await this.transaction(async (repository) => {
+      if (phase === 'run') {
+        await repository.updateStep(step.job_id, step.position, { state: 'done', finished_at: now, error: null, output: JSON.stringify(result?.output ?? {}) });
+      } else {
+        await repository.updateStep(step.job_id, step.position, { state: 'undone', finished_at: now });
+      }
+      if (result) {
+        const cleared: JobPatch = phase === 'run' ? { error: null, error_kind: null } : {};
+        await repository.updateJob(step.job_id, { ...cleared, data: JSON.stringify(result.data), attempts: 0, retrying_since: null, updated_at: now });
+      }
+      await repository.addEvent(step.job_id, now, event.step, event.kind, event.message);
+    });
+  }
+
+  /**
+   * A step (or undo) failed and runs again at `retryAt`. While rolling back, the job's error stays
+   * the reason for the rollback; the undo's own error is on the step.
+   */
+  async scheduleRetry(step: JobStepRow, phase: StepPhase, error: { message: string; kind: string }, retry: { at: number; failingSince: number }, event: JournalEvent, now: number): Promise<void> {
+    await this.transaction(async (repository) => {
+      await repository.updateStep(step.job_id, step.position, { state: phase === 'run' ? 'failed' : 'undoing', error: error.message });
+      const shown: JobPatch = phase === 'run' ? { error: error.message, error_kind: error.kind } : {};
+      await repository.updateJob(step.job_id, { ...shown, run_after: retry.at, retrying_since: retry.failingSince, updated_at: now });
+      await repository.addEvent(step.job_id, now, event.step, event.kind, event.message);
+    });
+  }
+
+  /** A step (or undo) failed for good; what the job does next is a transition of its own. */
+  async failStep(step: JobStepRow, error: string, event: JournalEvent | null, now: number): Promise<void> {
+    await this.transaction(async (repository) => {
+      await repository.updateStep(step.job_id, step.position, { state: 'failed', finished_at: now, error });
+      if (event) await repository.addEvent(step.job_id, now, event.step, event.kind, event.message);
+    });
   }
 }

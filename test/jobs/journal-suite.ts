@@ -236,6 +236,41 @@ export function journalSuite(name: string, openScratch: () => Promise<ScratchSto
       assert.equal(finished.error, null, 'a success clears the error of the waits');
     });
 
+    test('the journal\'s times and the retry schedule come from the injected clock', async (t) => {
+      if (!scratch) return t.skip('store not available');
+      const start = Date.parse('2031-05-04T03:02:01.000Z');
+      let now = start;
+      const jobs = engine({ backoffBaseMs: 20, clock: { now: () => new Date(now) } });
+      let runs = 0;
+      jobs.register({
+        type: 'test.clocked',
+        onFailure: 'undo',
+        steps: [
+          {
+            name: 'reach-node',
+            run: async () => {
+              runs += 1;
+              if (runs === 1) throw new NodeUnavailableError('mail1', 'connection refused');
+            },
+          },
+        ],
+      });
+      await jobs.start();
+      const job = await jobs.enqueue({ type: 'test.clocked', key: 'account:clock' });
+      assert.equal(job.createdAt, '2031-05-04T03:02:01.000Z');
+      await until(async () => (await jobs.get(job.id)).retryAt !== null, 'the failed step is scheduled again');
+      assert.equal((await jobs.get(job.id)).retryAt, '2031-05-04T03:02:01.020Z', 'the back-off is counted from the clock');
+      // Real time passes, the clock does not: the retry is not due.
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      assert.equal(runs, 1);
+      now = start + 5000;
+      const finished = await jobs.waitFor(job.id);
+      assert.equal(finished.state, 'succeeded');
+      assert.equal(runs, 2);
+      assert.equal(finished.finishedAt, '2031-05-04T03:02:06.000Z');
+      assert.ok((await jobs.get(job.id)).events.every((event) => event.at.startsWith('2031-05-04T03:02:0')), 'every event is stamped by the clock');
+    });
+
     test('abandon gives up a job waiting for a node that is gone, runs no undo, and frees its key', async (t) => {
       if (!scratch) return t.skip('store not available');
       const jobs = engine({ backoffBaseMs: 20, backoffMaxMs: 40 });
