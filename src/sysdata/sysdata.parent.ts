@@ -18,7 +18,7 @@ export const SYSDATA_SYNC_PRIORITY = 10;
 
 const DIGEST_TIMEOUT_MS = 10_000;
 
-export function agentsOverMtls(connections: NodeConnections): SysdataAgents {
+function agentsOverMtls(connections: NodeConnections): SysdataAgents {
   return {
     async apply(node, type, items) {
       await connections.forRow(node).call('PUT', `/v1/sysdata/${type}`, { items });
@@ -30,7 +30,7 @@ export function agentsOverMtls(connections: NodeConnections): SysdataAgents {
   };
 }
 
-export function checkIntervalFromEnvironment(): number {
+function checkIntervalFromEnvironment(): number {
   const text = process.env.FLEETPANEL_SYSDATA_CHECK_INTERVAL_MS;
   if (text === undefined || text === '') return DEFAULT_SYSDATA_CHECK_INTERVAL_MS;
   const value = Number(text);
