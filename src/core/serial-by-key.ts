@@ -18,3 +18,12 @@ export class SerialByKey {
     return next;
   }
 }
+
+/** One line of tasks, for a driver whose every change touches the same files and daemon. */
+export class SerialQueue {
+  private readonly lines = new SerialByKey();
+
+  run<T>(task: () => Promise<T>): Promise<T> {
+    return this.lines.run('all', task);
+  }
+}

@@ -7,6 +7,7 @@ import { existsSync } from 'node:fs';
 import type { DriverContext, DriverStatus } from '../agent/driver.ts';
 import { ValidationError } from '../core/errors.ts';
 import { readJsonFile, writeFileAtomic } from '../core/files.ts';
+import { SerialQueue } from '../core/serial-by-key.ts';
 import { assertValid, checkEmail, checkHostname, checkIpv4 } from '../core/grammar.ts';
 import { loginEnabledAddresses } from './dovecot-config.ts';
 import { DovecotDriver, type MailboxDigest } from './dovecot.driver.ts';
@@ -33,7 +34,7 @@ export class MailDriver {
   readonly hostname: string;
   private readonly paths: MailPaths;
   /** One change at a time per node: two applies must never interleave their writes and rollbacks. */
-  private queue: Promise<unknown> = Promise.resolve();
+  private readonly changes = new SerialQueue();
 
   constructor(
     private readonly context: DriverContext,
@@ -53,7 +54,7 @@ export class MailDriver {
 
   /** Renders the last applied state (so a restart comes back as it was) and starts Dovecot, then Postfix, which delivers to it. */
   start(): Promise<void> {
-    return this.serialized(async () => {
+    return this.changes.run(async () => {
       await this.dovecot.prepare();
       await this.postfix.prepare();
       const state = this.appliedState();
@@ -72,7 +73,7 @@ export class MailDriver {
   }
 
   stop(): Promise<void> {
-    return this.serialized(async () => {
+    return this.changes.run(async () => {
       await this.postfix.stop();
       await this.dovecot.stop();
     });
@@ -83,7 +84,7 @@ export class MailDriver {
   }
 
   apply(input: unknown): Promise<MailApplyResult> {
-    return this.serialized(async () => {
+    return this.changes.run(async () => {
       const state = validateMailState(input);
       this.refuseSelfReferences(state);
       const before = this.appliedState();
@@ -126,7 +127,7 @@ export class MailDriver {
 
   /** For the sysdata driver, after it rewrote fleet-client-access.cidr or fleet-sender-access. */
   reloadPostfix(): Promise<void> {
-    return this.serialized(async () => {
+    return this.changes.run(async () => {
       await this.postfix.check();
       await this.postfix.reload();
     });
@@ -169,11 +170,6 @@ export class MailDriver {
     });
   }
 
-  private serialized<T>(task: () => Promise<T>): Promise<T> {
-    const result = this.queue.then(task, task);
-    this.queue = result.catch(() => undefined);
-    return result;
-  }
 }
 
 /** Mailboxes whose logins this node serves itself: enabled, and their domain not proxied elsewhere. */

@@ -10,6 +10,7 @@
  */
 import { CommandError, run } from '../core/exec.ts';
 import { writeFileAtomic } from '../core/files.ts';
+import { SerialQueue } from '../core/serial-by-key.ts';
 import type { NodeLayout } from '../agent/node-layout.ts';
 import { sortById } from './digest.ts';
 import { verifyApplied, type SystemDataDriver } from './driver.ts';
@@ -199,7 +200,8 @@ export interface FirewallDriverOptions extends FirewallLayoutOptions {
 export class FirewallDriver implements SystemDataDriver<'firewall'> {
   readonly type = 'firewall' as const;
   readonly tableName: string;
-  private queue: Promise<unknown> = Promise.resolve();
+  /** Two applies on one node must not interleave their write and their read-back. */
+  private readonly applies = new SerialQueue();
 
   constructor(private readonly options: FirewallDriverOptions) {
     this.tableName = firewallTableName(options.address);
@@ -211,8 +213,7 @@ export class FirewallDriver implements SystemDataDriver<'firewall'> {
   }
 
   apply(rules: readonly FirewallRule[]): Promise<void> {
-    // Two applies on one node must not interleave their write and their read-back.
-    const next = this.queue.then(async () => {
+    return this.applies.run(async () => {
       // Validated here as well: the renderer relies on the grammar to keep the script well-formed.
       const valid = validateList('firewall', rules);
       writeFileAtomic(this.scriptPath, renderFirewall(this.options, valid), 0o600);
@@ -220,8 +221,6 @@ export class FirewallDriver implements SystemDataDriver<'firewall'> {
       await run('nft', ['-f', this.scriptPath]);
       await verifyApplied(this, valid);
     });
-    this.queue = next.catch(() => undefined);
-    return next;
   }
 
   async read(): Promise<FirewallRule[]> {
