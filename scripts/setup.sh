@@ -40,3 +40,7 @@ if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.j
   echo "setup: installing npm packages"
   npm ci --no-audit --no-fund --loglevel=error
 fi
+
+# The compiled CLI, parent and agent (dist/cli): the launcher builds it when src/ is newer than
+# the last build, so asking for the version is the whole step, and does nothing when it is current.
+./fleetpanel --version >/dev/null

@@ -3,7 +3,6 @@
  * the environment, or the saved context), `--json` output, and a one-line reason with the exit
  * code of the error's kind on failure.
  */
-import { request } from 'undici';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { readFileSync } from 'node:fs';
@@ -46,24 +45,16 @@ export class Cli {
 
   async api<T>(method: 'GET' | 'POST' | 'PUT' | 'DELETE', path: string, body?: unknown): Promise<T> {
     const { url, token } = this.context();
-    let response;
+    let response: { status: number; text: string };
     try {
-      response = await request(`${url}${path}`, {
-        method,
-        headers: {
-          ...(token ? { authorization: `Bearer ${token}` } : {}),
-          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-        },
-        body: body === undefined ? undefined : JSON.stringify(body),
-      });
+      response = await send(method, `${url}${path}`, token, body === undefined ? undefined : JSON.stringify(body));
     } catch (error) {
       throw new FleetError('node_unavailable', `cannot reach the parent at ${url}: ${(error as Error).message}`);
     }
-    const text = await response.body.text();
-    const parsed = text ? (JSON.parse(text) as unknown) : undefined;
-    if (response.statusCode >= 400) {
+    const parsed = response.text ? (JSON.parse(response.text) as unknown) : undefined;
+    if (response.status >= 400) {
       const payload = (parsed ?? {}) as { error?: string; message?: string };
-      throw new FleetError((payload.error as ErrorKind) ?? kindForStatus(response.statusCode), payload.message ?? `HTTP ${response.statusCode}`);
+      throw new FleetError((payload.error as ErrorKind) ?? kindForStatus(response.status), payload.message ?? `HTTP ${response.status}`);
     }
     return parsed as T;
   }
@@ -81,6 +72,35 @@ export class Cli {
     process.stderr.write(`fleetpanel: ${message.split('\n')[0]}\n`);
     process.exit(exitCodeForKind(kind));
   }
+}
+
+/**
+ * One request through Node's http/https modules. Not undici or fetch: loading either costs a
+ * command more than the rest of its start (issue 10), and a command makes a call or two.
+ */
+async function send(method: string, url: string, token: string, body: string | undefined): Promise<{ status: number; text: string }> {
+  const target = new URL(url);
+  const { request } = target.protocol === 'https:' ? await import('node:https') : await import('node:http');
+  return new Promise((resolve, reject) => {
+    const outgoing = request(
+      target,
+      {
+        method,
+        headers: {
+          ...(token ? { authorization: `Bearer ${token}` } : {}),
+          ...(body === undefined ? {} : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) }),
+        },
+      },
+      (incoming) => {
+        const chunks: Buffer[] = [];
+        incoming.on('data', (chunk: Buffer) => chunks.push(chunk));
+        incoming.on('end', () => resolve({ status: incoming.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
+        incoming.on('error', reject);
+      },
+    );
+    outgoing.on('error', reject);
+    outgoing.end(body);
+  });
 }
 
 export function readStdin(): string {

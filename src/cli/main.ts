@@ -1,7 +1,7 @@
 /** The `fleetpanel` command line. */
 import { Command, CommanderError } from 'commander';
 import { Cli, type GlobalOptions } from './cli-io.ts';
-import { COMMAND_MODULES } from './commands.ts';
+import { groupsFor } from './commands.ts';
 import { VERSION } from '../core/version.ts';
 import { FleetError } from '../core/errors.ts';
 
@@ -16,7 +16,8 @@ program
   .exitOverride()
   .configureOutput({ outputError: () => undefined });
 const cli = new Cli(() => program.opts<GlobalOptions>());
-for (const register of COMMAND_MODULES) register(program, cli);
+const registers = await Promise.all(groupsFor(process.argv.slice(2)).map((group) => group.load()));
+for (const register of registers) register(program, cli);
 
 try {
   await program.parseAsync(process.argv);

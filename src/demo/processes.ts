@@ -11,6 +11,8 @@ import { runningPid, stopByPidFile } from '../agent/daemon-process.ts';
 
 export const REPO_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const CLI_ENTRY = join(REPO_ROOT, 'src', 'cli', 'main.ts');
+/** ./fleetpanel: runs the compiled CLI, rebuilt first when src/ changed since the last build */
+export const CLI_LAUNCHER = join(REPO_ROOT, 'fleetpanel');
 
 export function startBackground(pidFile: string, logFile: string, file: string, args: string[], env: NodeJS.ProcessEnv = process.env): number {
   const existing = runningPid(pidFile);
@@ -24,9 +26,13 @@ export function startBackground(pidFile: string, logFile: string, file: string, 
   return child.pid!;
 }
 
-/** Runs `fleetpanel <args>` in the background through the same Node and tsx as this process. */
+/**
+ * Runs `fleetpanel <args>` in the background as an administrator would: through the launcher,
+ * which execs Node on the compiled build (same PID), so the parent and agents of the demo and
+ * of the tests run the code of this checkout as it is now, without compiling at each start.
+ */
 export function startCliBackground(pidFile: string, logFile: string, args: string[]): number {
-  return startBackground(pidFile, logFile, process.execPath, ['--import', 'tsx', CLI_ENTRY, ...args], { ...process.env, NODE_OPTIONS: '' });
+  return startBackground(pidFile, logFile, CLI_LAUNCHER, args, { ...process.env, NODE_OPTIONS: '' });
 }
 
 export { stopByPidFile, runningPid };

@@ -12,7 +12,8 @@ import { assertProfileAllowed, resolveProfileAndRoles, type NodeStatus, type Nod
 import { toNodeView, type NodeRow, type NodesRepository } from './nodes.repository.ts';
 import type { NodeConnections } from './node-connections.ts';
 
-export const DEFAULT_AGENT_PORT = 7443;
+export { DEFAULT_AGENT_PORT } from './agent-port.ts';
+import { DEFAULT_AGENT_PORT } from './agent-port.ts';
 
 /** Something the parent pushes to a node in its data-sync phase (system data, workloads). */
 export interface DataSyncStep {

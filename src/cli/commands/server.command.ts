@@ -1,11 +1,9 @@
+// The parent and the agent are imported when their command runs: `agent` does not load the
+// parent's store and services, and neither loads for any other command.
 import type { Command } from 'commander';
-import { startParent } from '../../parent/parent.server.ts';
-import { startAgent } from '../../agent/agent.server.ts';
-import { AGENT_MODULES } from '../../agent/agent.main.ts';
-import { superviseSelf } from '../../agent/supervisor.ts';
 import { FleetError } from '../../core/errors.ts';
-import { DEFAULT_AGENT_PORT } from '../../nodes/nodes.service.ts';
 import { readFileSync } from 'node:fs';
+import { DEFAULT_AGENT_PORT } from '../../nodes/agent-port.ts';
 
 function parseListen(value: string): { host: string; port: number } {
   const match = /^(.+):(\d+)$/.exec(value);
@@ -33,6 +31,7 @@ export function registerServerCommands(program: Command): void {
     .option('--admin-password-file <file>', 'set the admin password from this file')
     .action(async (options: { data: string; listen: string; database?: string; name?: string; healthInterval: string; adminPasswordFile?: string }) => {
       const { host, port } = parseListen(options.listen);
+      const { startParent } = await import('../../parent/parent.server.ts');
       const parent = await startParent({
         dataDir: options.data,
         database: options.database,
@@ -58,9 +57,11 @@ export function registerServerCommands(program: Command): void {
     .option('--supervise', 'run under a supervisor that restarts the agent if it dies')
     .action(async (options: { root: string; address: string; port: string; parentLocal?: boolean; plainPort?: string; supervise?: boolean }) => {
       if (options.supervise) {
-        superviseSelf();
+        (await import('../../agent/supervisor.ts')).superviseSelf();
         return;
       }
+      const { startAgent } = await import('../../agent/agent.server.ts');
+      const { AGENT_MODULES } = await import('../../agent/agent.main.ts');
       const agent = await startAgent({
         root: options.root,
         address: options.address,
