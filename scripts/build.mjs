@@ -93,4 +93,5 @@ for (const entry of readdirSync(dist)) {
   const folder = join(dist, entry);
   if (Date.now() - statSync(folder).mtimeMs > OLD_BUILD_MS) rmSync(folder, { recursive: true, force: true });
 }
-console.error(`fleetpanel: built ${relative(root, outdir)}`);
+// The launcher builds silently: a command's output (one line of reason on failure) stays its own.
+if (!process.argv.includes('--quiet')) console.error(`fleetpanel: built ${relative(root, outdir)}`);
