@@ -8,12 +8,12 @@ import type { Store } from '../store/database.ts';
 import type { JobEngine } from '../jobs/job-engine.ts';
 import type { NodesService } from '../nodes/nodes.service.ts';
 import type { NodeConnections } from '../nodes/node-connections.ts';
-import type { MailService } from '../mail/mail.service.ts';
+import type { MailStatePusher } from '../mail/mail-state-pusher.ts';
 import type { DnsService } from '../dns/dns.service.ts';
 import { AccountsRepository } from '../accounts/accounts.repository.ts';
 import { NodesRepository, type NodeRow } from '../nodes/nodes.repository.ts';
 import { MailRepository } from '../mail/mail.repository.ts';
-import { mailAgentsOver } from '../mail/mail.service.ts';
+import { mailAgentsOver } from '../mail/mail-agents.ts';
 import type { MailState } from '../mail/mail-state.ts';
 import { DistributionRepository } from './distribution.repository.ts';
 import { DistributionService } from './distribution.service.ts';
@@ -25,7 +25,7 @@ export { registerDistributionRoutes } from './distribution.routes.ts';
 export interface DistributionDeps {
   db: Store;
   jobs: JobEngine;
-  mail: MailService;
+  mailStates: MailStatePusher;
   dns: Pick<DnsService, 'refreshZone'>;
   nodes: Pick<NodesService, 'addUsage'>;
   connections: NodeConnections;
@@ -39,7 +39,7 @@ function positiveMsFromEnv(name: string, fallback: number): number {
 }
 
 export function buildDistribution(deps: DistributionDeps): DistributionService {
-  const { jobs, mail, dns } = deps;
+  const { jobs, mailStates, dns } = deps;
   const repo = new DistributionRepository(deps.db);
   const accountsRepo = new AccountsRepository(deps.db);
   const nodesRepo = new NodesRepository(deps.db);
@@ -51,7 +51,7 @@ export function buildDistribution(deps: DistributionDeps): DistributionService {
     nodeById: (id) => nodesRepo.byId(id),
     localNode,
     repo,
-    mail,
+    mail: mailStates,
     agents: mailAgentsOver(deps.connections),
     pipeForwarders: {
       list: (accountId) => mailRepo.pipeForwarders([accountId]),
@@ -68,7 +68,7 @@ export function buildDistribution(deps: DistributionDeps): DistributionService {
   jobs.register(moveMailJob('dedistribute', mover));
   jobs.register(childCleanupJob(mover));
 
-  mail.addStateContributor(async (node: NodeRow, state: MailState) => {
+  mailStates.addStateContributor(async (node: NodeRow, state: MailState) => {
     // While another node's copy of an account is synced into this one (its mail node), this node
     // holds the account's incoming mail: a delivery racing doveadm sync can be stored twice.
     for (const draining of await repo.drainingCopies()) {
@@ -88,7 +88,7 @@ export function buildDistribution(deps: DistributionDeps): DistributionService {
       const mailNodeId = account && (await repo.mailNodeId(account.id));
       const mailNode = mailNodeId === undefined ? undefined : await nodesRepo.byId(mailNodeId);
       if (!account || !mailNode) continue;
-      const mailboxes = (await mail.mailboxesOf(account)).map((m) => ({ address: m.address, passwordHash: m.passwordHash, quotaMb: m.quotaMb, suspended: account.suspended }));
+      const mailboxes = (await mailStates.mailboxesOf(account)).map((m) => ({ address: m.address, passwordHash: m.passwordHash, quotaMb: m.quotaMb, suspended: account.suspended }));
       found.push({ domain: account.domain, account: account.username, suspended: account.suspended, phase: copy.phase, mailboxes, mailNodeAddress: mailNode.host, parentAddress: local?.host });
     }
     addMailCopies(state, found, node.host);

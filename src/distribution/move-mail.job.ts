@@ -12,7 +12,8 @@ import { ConflictError, FleetError, NodeUnavailableError, NotFoundError } from '
 import { defineJob, type JobDefinition, type StepContext } from '../jobs/index.ts';
 import type { AccountRecord } from '../accounts/account.model.ts';
 import type { NodeRow } from '../nodes/nodes.repository.ts';
-import type { MailAgents, MailService } from '../mail/mail.service.ts';
+import type { MailAgents } from '../mail/mail-agents.ts';
+import type { MailStatePusher } from '../mail/mail-state-pusher.ts';
 import type { MailboxDigest } from '../mail/mail.driver.ts';
 import type { PipeForwarderRow } from '../mail/mail.repository.ts';
 import type { DistributionRepository } from './distribution.repository.ts';
@@ -55,7 +56,7 @@ export interface MoveMailDeps {
   nodeById(id: number): Promise<NodeRow | undefined>;
   localNode(): Promise<NodeRow | undefined>;
   repo: DistributionRepository;
-  mail: Pick<MailService, 'pushNode' | 'mailboxesOf'>;
+  mail: Pick<MailStatePusher, 'pushNode' | 'mailboxesOf'>;
   agents: MailAgents;
   pipeForwarders: {
     list(accountId: number): Promise<PipeForwarderRow[]>;

@@ -1,71 +1,22 @@
 /**
- * The mail workload at the parent. A node's whole MailState is derived from the store (the
- * accounts whose 'mail' placement is the node, their mailboxes and forwarders) and pushed in one
- * PUT, so a node that missed a change is repaired by the next push. The parent's own node also
- * routes the domains whose mail lives on a child: Postfix relays them there and Dovecot proxies
- * their logins there. Other modules (distribution) adjust a node's state before it is pushed
- * through state contributors.
+ * The mail workload at the parent, as accounts and their users see it: the workload hooks
+ * (provision, suspend, update, deprovision) and the mailboxes and forwarders. Every change is
+ * written to the store, then pushed to the nodes by the MailStatePusher; a node that refuses it
+ * puts the store back.
  */
 import { ConflictError, FleetError, ForbiddenError, NotFoundError, ValidationError } from '../core/errors.ts';
-import { assertValid, checkEmail, checkIpv4, checkSafePath } from '../core/grammar.ts';
+import { assertValid, checkEmail, checkSafePath } from '../core/grammar.ts';
+import { SerialByKey } from '../core/serial-by-key.ts';
 import type { Principal } from '../auth/principal.ts';
 import type { AccountRecord } from '../accounts/account.model.ts';
 import type { AccountsService } from '../accounts/accounts.service.ts';
 import type { WorkloadService } from '../accounts/workload.ts';
-import type { NodeRow, NodesRepository } from '../nodes/nodes.repository.ts';
-import type { NodeConnections } from '../nodes/node-connections.ts';
-import type { Role } from '../nodes/node.model.ts';
+import type { NodeRow } from '../nodes/nodes.repository.ts';
 import type { PasswordPolicyService } from '../passwords/password-policy.service.ts';
-import { SerialByKey } from '../core/serial-by-key.ts';
-import type { HeldMailbox } from './mail.agent-module.ts';
-import type { MailApplyResult, MailboxDigest } from './mail.driver.ts';
+import type { MailAgents } from './mail-agents.ts';
+import type { MailStatePusher } from './mail-state-pusher.ts';
 import type { MailRepository, MailboxRow } from './mail.repository.ts';
-import { domainOf, hashMailPassword, MAX_QUOTA_MB, type MailDomain, type MailState } from './mail-state.ts';
-
-/** What the parent needs from a mail node's agent; the only way there is NodeConnections. */
-export interface MailAgents {
-  putState(node: NodeRow, state: MailState): Promise<MailApplyResult>;
-  kick(node: NodeRow, addresses: string[]): Promise<void>;
-  heldMailboxes(node: NodeRow, domain: string): Promise<HeldMailbox[]>;
-  removeMailboxData(node: NodeRow, address: string): Promise<void>;
-  mailboxDigest(node: NodeRow, address: string): Promise<MailboxDigest>;
-  syncMailboxTo(node: NodeRow, address: string, target: NodeRow, targetDoveadmPassword: string): Promise<void>;
-  doveadmPassword(node: NodeRow): Promise<string>;
-}
-
-export function mailAgentsOver(connections: NodeConnections): MailAgents {
-  const mailboxPath = (address: string): string => `/v1/mail/mailboxes/${encodeURIComponent(address)}`;
-  return {
-    putState: (node, state) => connections.forRow(node).call<MailApplyResult>('PUT', '/v1/mail/state', state),
-    async kick(node, addresses) {
-      await connections.forRow(node).call('POST', '/v1/mail/kick', { addresses });
-    },
-    async heldMailboxes(node, domain) {
-      return (await connections.forRow(node).call<{ mailboxes: HeldMailbox[] }>('GET', `/v1/mail/mailboxes?domain=${encodeURIComponent(domain)}`)).mailboxes;
-    },
-    async removeMailboxData(node, address) {
-      await connections.forRow(node).call('DELETE', mailboxPath(address));
-    },
-    mailboxDigest: (node, address) => connections.forRow(node).call<MailboxDigest>('GET', `${mailboxPath(address)}/digest`),
-    async syncMailboxTo(node, address, target, targetDoveadmPassword) {
-      // A large mailbox takes long; the agent's own doveadm timeout (30 min) is the real bound.
-      await connections.forRow(node).call('POST', `${mailboxPath(address)}/sync-to`, { targetAddress: target.host, targetDoveadmPassword }, 31 * 60_000);
-    },
-    async doveadmPassword(node) {
-      return (await connections.forRow(node).call<{ password: string }>('GET', '/v1/mail/doveadm-password')).password;
-    },
-  };
-}
-
-/**
- * Adds or changes entries of a node's state just before it is pushed (e.g. a child keeping an
- * account that routes back to the parent during a grace period). It sees the state derived from
- * the store and may mutate it; the agent validates the result whole.
- */
-export type MailStateContributor = (node: NodeRow, state: MailState) => Promise<void>;
-
-/** How one account differs from the store while a change is under way (the store is written after every node accepted). */
-type AccountOverride = { accountId: number; suspended: boolean } | { accountId: number; removed: true };
+import { domainOf, hashMailPassword, MAX_QUOTA_MB } from './mail-state.ts';
 
 export interface MailboxView {
   address: string;
@@ -96,123 +47,32 @@ export interface AddForwarderInput {
   pipe?: string;
 }
 
-export const MAIL_SYNC_PRIORITY = 40;
-
 const MAX_FORWARDER_DESTINATIONS = 50;
-
-const rolesOf = (node: NodeRow): Role[] => JSON.parse(node.roles) as Role[];
-
-function ipv4Of(node: NodeRow): string {
-  if (checkIpv4(node.host) !== null) {
-    throw new FleetError('validation', `node '${node.alias}' is linked by the host name '${node.host}'; mail routing needs its IPv4 address, so link it by address`, { node: node.alias });
-  }
-  return node.host;
-}
 
 export class MailService implements WorkloadService {
   readonly workload = 'mail' as const;
-  private readonly contributors: MailStateContributor[] = [];
-  private readonly pushListeners: ((node: NodeRow) => Promise<void>)[] = [];
-  private readonly perNode = new SerialByKey();
   private readonly perAccount = new SerialByKey();
 
   constructor(
     private readonly repo: MailRepository,
     private readonly accounts: Pick<AccountsService, 'requireAccount' | 'nodeOf' | 'byDomain' | 'list'>,
-    private readonly nodes: Pick<NodesRepository, 'list' | 'byId'>,
+    private readonly states: Pick<MailStatePusher, 'pushRouted' | 'pushAccountNodes'>,
     private readonly passwords: Pick<PasswordPolicyService, 'assertPasswordStrength'>,
-    private readonly agents: MailAgents,
+    private readonly agents: Pick<MailAgents, 'heldMailboxes' | 'removeMailboxData'>,
   ) {}
-
-  addStateContributor(contributor: MailStateContributor): void {
-    this.contributors.push(contributor);
-  }
-
-  // ---- node states
-
-  /**
-   * The whole state the node should hold. A child holds its accounts' domains with mailboxes and
-   * forwarders and trusts the parent's address (proxied logins keep the client's IP); the
-   * parent's own node also routes every domain whose mail is on a child: relay and proxy there.
-   */
-  async nodeState(node: NodeRow, override?: AccountOverride): Promise<MailState> {
-    const nodes = await this.nodes.list();
-    const localNode = nodes.find((n) => n.is_local === 1);
-    const isLocal = node.is_local === 1;
-    let accounts = await this.repo.mailAccounts();
-    if (override) {
-      accounts = 'removed' in override ? accounts.filter((a) => a.accountId !== override.accountId) : accounts.map((a) => (a.accountId === override.accountId ? { ...a, suspended: override.suspended } : a));
-    }
-    const held = accounts.filter((a) => a.nodeId === node.id);
-    const heldIds = held.map((a) => a.accountId);
-    const domains: MailDomain[] = held.map((a) => ({ domain: a.domain, account: a.username, suspended: a.suspended }));
-    if (isLocal) {
-      const byId = new Map(nodes.map((n) => [n.id, n]));
-      for (const account of accounts.filter((a) => a.nodeId !== node.id)) {
-        const child = byId.get(account.nodeId);
-        if (!child) continue;
-        const childAddress = ipv4Of(child);
-        domains.push({ domain: account.domain, account: account.username, suspended: account.suspended, relayTo: childAddress, proxyTo: childAddress });
-      }
-    }
-    const forwarders = new Map<string, string[]>();
-    for (const row of await this.repo.forwarders(heldIds)) forwarders.set(row.source, [...(forwarders.get(row.source) ?? []), row.destination]);
-    const state: MailState = {
-      domains: domains.sort((a, b) => a.domain.localeCompare(b.domain)),
-      mailboxes: (await this.repo.mailboxes(heldIds)).map((m) => ({ address: m.address, passwordHash: m.passwordHash, quotaMb: m.quotaMb, suspended: false })),
-      forwarders: [...forwarders].map(([source, destinations]) => ({ source, destinations })),
-      pipeForwarders: (await this.repo.pipeForwarders(heldIds)).map((p) => ({ source: p.source, command: p.command })),
-      trustedNetworks: !isLocal && localNode ? [ipv4Of(localNode)] : [],
-    };
-    for (const contribute of this.contributors) await contribute(node, state);
-    return state;
-  }
-
-  /** Called after a node accepted a new mail state (webmail follows where each domain's mail is). */
-  onNodePushed(listener: (node: NodeRow) => Promise<void>): void {
-    this.pushListeners.push(listener);
-  }
-
-  /** Pushes the node's whole mail state; pushes to one node never overtake each other. */
-  async pushNode(node: NodeRow, override?: AccountOverride): Promise<MailApplyResult> {
-    const result = await this.perNode.run(String(node.id), async () => this.agents.putState(node, await this.nodeState(node, override)));
-    for (const listener of this.pushListeners) await listener(node);
-    return result;
-  }
-
-  /** Pushes every node the account's mail touches: its mail node and, when that is a child, the parent's own node that routes to it. */
-  async pushAccountNodes(account: AccountRecord, override?: AccountOverride): Promise<NodeRow> {
-    const mailNode = await this.accounts.nodeOf(account, 'mail');
-    await this.pushNode(mailNode, override);
-    if (mailNode.is_local !== 1) {
-      const localNode = (await this.nodes.list()).find((n) => n.is_local === 1);
-      if (localNode && rolesOf(localNode).includes('mail')) await this.pushNode(localNode, override);
-    }
-    return mailNode;
-  }
-
-  async mailboxesOf(account: AccountRecord): Promise<MailboxRow[]> {
-    return this.repo.mailboxes([account.id]);
-  }
-
-  /** The data-sync step: a node that joins or returns gets the mail state it missed. */
-  async syncNode(node: NodeRow): Promise<void> {
-    if (!rolesOf(node).includes('mail')) return;
-    await this.pushNode(node);
-  }
 
   // ---- the workload hooks
 
   async provision(account: AccountRecord): Promise<void> {
-    await this.pushAccountNodes(account);
+    await this.states.pushAccountNodes(account);
   }
 
   async suspend(account: AccountRecord, _node: NodeRow, suspended: boolean): Promise<void> {
-    await this.pushAccountNodes(account, { accountId: account.id, suspended });
+    await this.states.pushAccountNodes(account, { accountId: account.id, suspended });
   }
 
   async update(account: AccountRecord): Promise<void> {
-    await this.pushAccountNodes(account);
+    await this.states.pushAccountNodes(account);
   }
 
   /**
@@ -222,12 +82,7 @@ export class MailService implements WorkloadService {
    */
   async deprovision(account: AccountRecord, node: NodeRow): Promise<void> {
     await this.perAccount.run(account.username, async () => {
-      const removed = { accountId: account.id, removed: true as const };
-      await this.pushNode(node, removed);
-      if (node.is_local !== 1) {
-        const localNode = (await this.nodes.list()).find((n) => n.is_local === 1);
-        if (localNode && rolesOf(localNode).includes('mail')) await this.pushNode(localNode, removed);
-      }
+      await this.states.pushRouted(node, { accountId: account.id, removed: true });
       const stored = (await this.repo.mailboxes([account.id])).map((m) => m.address);
       const held = (await this.agents.heldMailboxes(node, account.domain)).map((m) => m.address);
       for (const address of new Set([...stored, ...held])) await this.agents.removeMailboxData(node, address);
@@ -385,10 +240,10 @@ export class MailService implements WorkloadService {
   /** A change is in the store before the push; when a node refuses it, the store is put back and the node re-pushed. */
   private async pushOrUndo(account: AccountRecord, undo: () => Promise<void>): Promise<NodeRow> {
     try {
-      return await this.pushAccountNodes(account);
+      return await this.states.pushAccountNodes(account);
     } catch (error) {
       await undo();
-      await this.pushAccountNodes(account).catch(() => undefined);
+      await this.states.pushAccountNodes(account).catch(() => undefined);
       throw error;
     }
   }

@@ -19,6 +19,7 @@ import type { AccountServices } from '../accounts/accounts.parent.ts';
 import type { JobEngine } from '../jobs/job-engine.ts';
 import type { SysdataService } from '../sysdata/sysdata.service.ts';
 import type { MailService } from '../mail/mail.service.ts';
+import type { MailStatePusher } from '../mail/mail-state-pusher.ts';
 import type { WebService } from '../web/web.service.ts';
 import type { DnsService } from '../dns/dns.service.ts';
 import type { DistributionService } from '../distribution/distribution.service.ts';
@@ -56,6 +57,7 @@ export interface ParentServices extends AccountServices {
   jobs: JobEngine;
   sysdata: SysdataService;
   mail: MailService;
+  mailStates: MailStatePusher;
   web: WebService;
   dns: DnsService;
   distribution: DistributionService;
@@ -90,14 +92,14 @@ export async function startParent(options: ParentOptions): Promise<RunningParent
   // First among the domains: those built after it register their job types on it.
   const jobs = buildJobs({ db, onClose });
   const sysdata = buildSysdata({ db, nodes, connections, onClose });
-  const mail = buildMail({ db, accounts, passwords, workloads, nodes, connections });
+  const { mail, mailStates } = buildMail({ db, accounts, passwords, workloads, nodes, connections });
   const web = buildWeb({ db, workloads, nodes, connections });
   // After mail and web: it forwards a child's webmail host through the parent's nginx.
-  buildWebmail({ mail, web });
+  buildWebmail({ mail: mailStates, web });
   const dns = buildDns({ db, accounts, workloads, nodes, connections });
   // After mail and DNS, whose services it moves accounts between.
-  const distribution = buildDistribution({ db, jobs, mail, dns, nodes, connections, onClose });
-  const services: ParentServices = { db, auth, nodes, connections, passwords, accounts, plans, resellers, workloads, jobs, sysdata, mail, web, dns, distribution };
+  const distribution = buildDistribution({ db, jobs, mailStates, dns, nodes, connections, onClose });
+  const services: ParentServices = { db, auth, nodes, connections, passwords, accounts, plans, resellers, workloads, jobs, sysdata, mail, mailStates, web, dns, distribution };
   // Started once every domain has registered its job types, so its start-up check sees them all.
   await jobs.start();
 

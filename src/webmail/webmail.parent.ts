@@ -7,7 +7,7 @@
 import type { NodeRow } from '../nodes/nodes.repository.ts';
 import type { Role } from '../nodes/node.model.ts';
 import type { MailState } from '../mail/mail-state.ts';
-import type { MailService } from '../mail/mail.service.ts';
+import type { MailStatePusher } from '../mail/mail-state-pusher.ts';
 import type { WebService } from '../web/web.service.ts';
 import type { WebProxy } from '../web/web-state.ts';
 
@@ -19,7 +19,7 @@ export function webmailProxies(state: Pick<MailState, 'domains'>): WebProxy[] {
 const servesWeb = (node: NodeRow): boolean => (JSON.parse(node.roles) as Role[]).includes('web');
 
 /** Webmail has no service of its own at the parent: building it connects mail to web. */
-export function buildWebmail({ mail, web }: { mail: Pick<MailService, 'nodeState' | 'onNodePushed'>; web: Pick<WebService, 'addProxyProvider' | 'pushNode'> }): void {
+export function buildWebmail({ mail, web }: { mail: Pick<MailStatePusher, 'nodeState' | 'onNodePushed'>; web: Pick<WebService, 'addProxyProvider' | 'pushNode'> }): void {
   // Only the parent's own node routes domains to children; a child's mail state proxies nothing.
   web.addProxyProvider('webmail', async (node) => (node.is_local === 1 && servesWeb(node) ? webmailProxies(await mail.nodeState(node)) : []));
   // A domain moved to or from a child changes the parent's mail state first; its webmail host follows.

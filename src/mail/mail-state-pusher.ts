@@ -1,0 +1,138 @@
+/**
+ * What each mail node should hold, and the push that puts it there. A node's whole MailState is
+ * derived from the store (the accounts whose 'mail' placement is the node, their mailboxes and
+ * forwarders) and pushed in one PUT, so a node that missed a change is repaired by the next push.
+ * The parent's own node also routes the domains whose mail lives on a child: Postfix relays them
+ * there and Dovecot proxies their logins there. Other modules (distribution) adjust a node's
+ * state before it is pushed through state contributors, and follow pushes through listeners.
+ */
+import { FleetError } from '../core/errors.ts';
+import { checkIpv4 } from '../core/grammar.ts';
+import { SerialByKey } from '../core/serial-by-key.ts';
+import type { AccountRecord } from '../accounts/account.model.ts';
+import type { AccountsService } from '../accounts/accounts.service.ts';
+import type { NodeRow, NodesRepository } from '../nodes/nodes.repository.ts';
+import type { Role } from '../nodes/node.model.ts';
+import type { MailAgents } from './mail-agents.ts';
+import type { MailApplyResult } from './mail.driver.ts';
+import type { MailRepository, MailboxRow } from './mail.repository.ts';
+import type { MailDomain, MailState } from './mail-state.ts';
+
+/**
+ * Adds or changes entries of a node's state just before it is pushed (e.g. a child keeping an
+ * account that routes back to the parent during a grace period). It sees the state derived from
+ * the store and may mutate it; the agent validates the result whole.
+ */
+export type MailStateContributor = (node: NodeRow, state: MailState) => Promise<void>;
+
+/** How one account differs from the store while a change is under way (the store is written after every node accepted). */
+export type AccountOverride = { accountId: number; suspended: boolean } | { accountId: number; removed: true };
+
+/** Where the mail state comes in a returning node's data sync (the mail service's step). */
+export const MAIL_SYNC_PRIORITY = 40;
+
+const rolesOf = (node: NodeRow): Role[] => JSON.parse(node.roles) as Role[];
+
+function ipv4Of(node: NodeRow): string {
+  if (checkIpv4(node.host) !== null) {
+    throw new FleetError('validation', `node '${node.alias}' is linked by the host name '${node.host}'; mail routing needs its IPv4 address, so link it by address`, { node: node.alias });
+  }
+  return node.host;
+}
+
+function localNodeOf(nodes: readonly NodeRow[]): NodeRow | undefined {
+  return nodes.find((n) => n.is_local === 1);
+}
+
+export class MailStatePusher {
+  private readonly contributors: MailStateContributor[] = [];
+  private readonly pushListeners: ((node: NodeRow) => Promise<void>)[] = [];
+  private readonly perNode = new SerialByKey();
+
+  constructor(
+    private readonly repo: Pick<MailRepository, 'mailAccounts' | 'mailboxes' | 'forwarders' | 'pipeForwarders'>,
+    private readonly accounts: Pick<AccountsService, 'nodeOf'>,
+    private readonly nodes: Pick<NodesRepository, 'list'>,
+    private readonly agents: Pick<MailAgents, 'putState'>,
+  ) {}
+
+  addStateContributor(contributor: MailStateContributor): void {
+    this.contributors.push(contributor);
+  }
+
+  /** Called after a node accepted a new mail state (webmail follows where each domain's mail is). */
+  onNodePushed(listener: (node: NodeRow) => Promise<void>): void {
+    this.pushListeners.push(listener);
+  }
+
+  /** The account's mailboxes as the store holds them (the entries its node state carries). */
+  mailboxesOf(account: AccountRecord): Promise<MailboxRow[]> {
+    return this.repo.mailboxes([account.id]);
+  }
+
+  /**
+   * The whole state the node should hold. A child holds its accounts' domains with mailboxes and
+   * forwarders and trusts the parent's address (proxied logins keep the client's IP); the
+   * parent's own node also routes every domain whose mail is on a child: relay and proxy there.
+   */
+  async nodeState(node: NodeRow, override?: AccountOverride): Promise<MailState> {
+    const nodes = await this.nodes.list();
+    const localNode = localNodeOf(nodes);
+    const isLocal = node.is_local === 1;
+    let accounts = await this.repo.mailAccounts();
+    if (override) {
+      accounts = 'removed' in override ? accounts.filter((a) => a.accountId !== override.accountId) : accounts.map((a) => (a.accountId === override.accountId ? { ...a, suspended: override.suspended } : a));
+    }
+    const held = accounts.filter((a) => a.nodeId === node.id);
+    const heldIds = held.map((a) => a.accountId);
+    const domains: MailDomain[] = held.map((a) => ({ domain: a.domain, account: a.username, suspended: a.suspended }));
+    if (isLocal) {
+      const byId = new Map(nodes.map((n) => [n.id, n]));
+      for (const account of accounts.filter((a) => a.nodeId !== node.id)) {
+        const child = byId.get(account.nodeId);
+        if (!child) continue;
+        const childAddress = ipv4Of(child);
+        domains.push({ domain: account.domain, account: account.username, suspended: account.suspended, relayTo: childAddress, proxyTo: childAddress });
+      }
+    }
+    const forwarders = new Map<string, string[]>();
+    for (const row of await this.repo.forwarders(heldIds)) forwarders.set(row.source, [...(forwarders.get(row.source) ?? []), row.destination]);
+    const state: MailState = {
+      domains: domains.sort((a, b) => a.domain.localeCompare(b.domain)),
+      mailboxes: (await this.repo.mailboxes(heldIds)).map((m) => ({ address: m.address, passwordHash: m.passwordHash, quotaMb: m.quotaMb, suspended: false })),
+      forwarders: [...forwarders].map(([source, destinations]) => ({ source, destinations })),
+      pipeForwarders: (await this.repo.pipeForwarders(heldIds)).map((p) => ({ source: p.source, command: p.command })),
+      trustedNetworks: !isLocal && localNode ? [ipv4Of(localNode)] : [],
+    };
+    for (const contribute of this.contributors) await contribute(node, state);
+    return state;
+  }
+
+  /** Pushes the node's whole mail state; pushes to one node never overtake each other. */
+  async pushNode(node: NodeRow, override?: AccountOverride): Promise<MailApplyResult> {
+    const result = await this.perNode.run(String(node.id), async () => this.agents.putState(node, await this.nodeState(node, override)));
+    for (const listener of this.pushListeners) await listener(node);
+    return result;
+  }
+
+  /** Pushes a mail node and, when it is a child, the parent's own node that routes its domains to it. */
+  async pushRouted(mailNode: NodeRow, override?: AccountOverride): Promise<void> {
+    await this.pushNode(mailNode, override);
+    if (mailNode.is_local === 1) return;
+    const localNode = localNodeOf(await this.nodes.list());
+    if (localNode && rolesOf(localNode).includes('mail')) await this.pushNode(localNode, override);
+  }
+
+  /** Pushes every node the account's mail touches; returns its mail node. */
+  async pushAccountNodes(account: AccountRecord, override?: AccountOverride): Promise<NodeRow> {
+    const mailNode = await this.accounts.nodeOf(account, 'mail');
+    await this.pushRouted(mailNode, override);
+    return mailNode;
+  }
+
+  /** The data-sync step: a node that joins or returns gets the mail state it missed. */
+  async syncNode(node: NodeRow): Promise<void> {
+    if (!rolesOf(node).includes('mail')) return;
+    await this.pushNode(node);
+  }
+}
