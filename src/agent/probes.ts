@@ -83,7 +83,11 @@ export function greetingProbe(options: GreetingProbeOptions): DaemonProbe {
   };
 }
 
-/** Any HTTP answer counts (a 404 for an unknown host is an nginx that works). */
+/**
+ * Any HTTP answer counts (a 404 for an unknown host is an nginx that works), and so does the
+ * server closing the connection it accepted: nginx answers a host it does not serve with 444,
+ * a close without a response. A wedged server neither answers nor closes, and times out.
+ */
 export function httpProbe(options: { what: string; host: string; port: number; path?: string }): DaemonProbe {
   return {
     what: options.what,
@@ -97,7 +101,7 @@ export function httpProbe(options: { what: string; host: string; port: number; p
               res.resume();
               resolve();
             });
-            req.once('error', reject);
+            req.once('error', (error: NodeJS.ErrnoException) => (error.code === 'ECONNRESET' ? resolve() : reject(error)));
             req.setTimeout(timeoutMs, () => req.destroy(new Error(`${options.what}: no answer within ${timeoutMs} ms`)));
             req.end();
           }),
