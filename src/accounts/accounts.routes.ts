@@ -4,6 +4,7 @@ import { principalOf, requireRole } from '../auth/guards.ts';
 import type { AccountsService } from './accounts.service.ts';
 import type { PlansService } from './plans.service.ts';
 import type { ResellersService } from './resellers.service.ts';
+import { AccountViewSchema, PlanViewSchema, ResellerViewSchema } from './account.schemas.ts';
 
 const Username = Type.String({ format: 'fp-username' });
 const UserParams = Type.Object({ username: Username });
@@ -12,7 +13,7 @@ const Password = Type.String({ minLength: 1, maxLength: 1024 });
 const Quota = Type.Integer({ minimum: 0, maximum: 10_000_000 });
 
 export function registerAccountRoutes(app: HttpApp, { accounts, plans, resellers }: { accounts: AccountsService; plans: PlansService; resellers: ResellersService }): void {
-  app.get('/api/accounts', { schema: { tags: ['accounts'], summary: 'The accounts you may see: all (admin), your own and your customers (reseller), yours (user)' } }, async (request) => ({
+  app.get('/api/accounts', { schema: { tags: ['accounts'], summary: 'The accounts you may see: all (admin), your own and your customers (reseller), yours (user)', response: { 200: Type.Object({ accounts: Type.Array(AccountViewSchema) }) } } }, async (request) => ({
     accounts: await accounts.list(principalOf(request)),
   }));
 
@@ -39,7 +40,7 @@ export function registerAccountRoutes(app: HttpApp, { accounts, plans, resellers
     async (request, reply) => reply.status(201).send(await accounts.create(principalOf(request), request.body)),
   );
 
-  app.get('/api/accounts/:username', { schema: { tags: ['accounts'], params: UserParams } }, async (request) => accounts.show(principalOf(request), request.params.username));
+  app.get('/api/accounts/:username', { schema: { tags: ['accounts'], params: UserParams, response: { 200: AccountViewSchema } } }, async (request) => accounts.show(principalOf(request), request.params.username));
 
   app.put(
     '/api/accounts/:username',
@@ -72,7 +73,7 @@ export function registerAccountRoutes(app: HttpApp, { accounts, plans, resellers
 
   // ---- plans
 
-  app.get('/api/plans', { schema: { tags: ['plans'] } }, async (request) => {
+  app.get('/api/plans', { schema: { tags: ['plans'], response: { 200: Type.Object({ plans: Type.Array(PlanViewSchema) }) } } }, async (request) => {
     requireRole(request, 'admin', 'reseller');
     return { plans: await plans.list() };
   });
@@ -99,12 +100,12 @@ export function registerAccountRoutes(app: HttpApp, { accounts, plans, resellers
 
   // ---- resellers
 
-  app.get('/api/resellers', { schema: { tags: ['resellers'] } }, async (request) => {
+  app.get('/api/resellers', { schema: { tags: ['resellers'], response: { 200: Type.Object({ resellers: Type.Array(ResellerViewSchema) }) } } }, async (request) => {
     requireRole(request, 'admin');
     return { resellers: await resellers.list() };
   });
 
-  app.get('/api/resellers/:username', { schema: { tags: ['resellers'], params: UserParams } }, async (request) => resellers.show(principalOf(request), request.params.username));
+  app.get('/api/resellers/:username', { schema: { tags: ['resellers'], params: UserParams, response: { 200: ResellerViewSchema } } }, async (request) => resellers.show(principalOf(request), request.params.username));
 
   app.put(
     '/api/resellers/:username',

@@ -2,6 +2,7 @@ import { Type } from '@sinclair/typebox';
 import type { HttpApp } from '../transport/http-app.ts';
 import { principalOf } from './guards.ts';
 import type { AuthService } from './auth.service.ts';
+import { PrincipalSchema, SessionSchema } from './auth.schemas.ts';
 
 export function registerAuthRoutes(app: HttpApp, auth: AuthService): void {
   app.post(
@@ -11,6 +12,7 @@ export function registerAuthRoutes(app: HttpApp, auth: AuthService): void {
         tags: ['auth'],
         summary: 'Log in with a user name and password; returns a bearer token',
         body: Type.Object({ username: Type.String({ minLength: 1, maxLength: 64 }), password: Type.String({ minLength: 1, maxLength: 1024 }) }),
+        response: { 201: SessionSchema },
       },
     },
     async (request, reply) => {
@@ -35,5 +37,5 @@ export function registerAuthRoutes(app: HttpApp, auth: AuthService): void {
     },
   );
 
-  app.get('/api/me', { schema: { tags: ['auth'], summary: 'Who the token belongs to' } }, async (request) => principalOf(request));
+  app.get('/api/me', { schema: { tags: ['auth'], summary: 'Who the token belongs to', response: { 200: PrincipalSchema } } }, async (request) => principalOf(request));
 }

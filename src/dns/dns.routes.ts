@@ -2,6 +2,7 @@ import { Type } from '@sinclair/typebox';
 import type { HttpApp } from '../transport/http-app.ts';
 import { principalOf } from '../auth/guards.ts';
 import type { DnsService } from './dns.service.ts';
+import { ZoneViewSchema } from './dns.schemas.ts';
 import { MAX_TTL, MIN_TTL, RECORD_TYPES, TXT_TOTAL_LIMIT } from './zone-record.ts';
 
 const UserParams = Type.Object({ username: Type.String({ format: 'fp-username' }) });
@@ -20,7 +21,7 @@ const RecordBody = Type.Object(
 export function registerDnsRoutes(app: HttpApp, dns: DnsService): void {
   app.get(
     '/api/accounts/:username/dns/records',
-    { schema: { tags: ['dns'], summary: "The account's zone as its DNS node serves it now; user records carry an id", params: UserParams } },
+    { schema: { tags: ['dns'], summary: "The account's zone as its DNS node serves it now; user records carry an id", params: UserParams, response: { 200: ZoneViewSchema } } },
     async (request) => dns.listRecords(principalOf(request), request.params.username),
   );
 

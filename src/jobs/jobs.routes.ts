@@ -4,8 +4,10 @@ import type { HttpApp } from '../transport/http-app.ts';
 import { principalOf, requireRole } from '../auth/guards.ts';
 import type { Principal } from '../auth/principal.ts';
 import { NotFoundError } from '../core/errors.ts';
-import { JOB_STATES } from './job.model.ts';
+import { JOB_STATES, isSettled } from './job.model.ts';
 import type { JobEngine } from './job-engine.ts';
+import { JobDetailSchema, JobViewSchema } from './job.schemas.ts';
+import { openEventStream } from '../transport/sse.ts';
 
 const JobId = Type.Object({ id: Type.Integer({ minimum: 1 }) });
 
@@ -29,6 +31,7 @@ export function registerJobRoutes(app: HttpApp, engine: JobEngine): void {
           state: Type.Optional(Type.Union(JOB_STATES.map((state) => Type.Literal(state)))),
           limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })),
         }),
+        response: { 200: Type.Object({ jobs: Type.Array(JobViewSchema) }) },
       },
     },
     async (request) => {
@@ -37,7 +40,7 @@ export function registerJobRoutes(app: HttpApp, engine: JobEngine): void {
     },
   );
 
-  app.get('/api/jobs/:id', { schema: { tags: ['jobs'], summary: 'One job with its steps and events', params: JobId } }, async (request) => {
+  app.get('/api/jobs/:id', { schema: { tags: ['jobs'], summary: 'One job with its steps and events', params: JobId, response: { 200: JobDetailSchema } } }, async (request) => {
     await requireVisible(engine, principalOf(request), request.params.id);
     return engine.get(request.params.id);
   });
@@ -70,4 +73,38 @@ export function registerJobRoutes(app: HttpApp, engine: JobEngine): void {
     const admin = requireRole(request, 'admin');
     return engine.retry(request.params.id, admin.username);
   });
+
+  app.get(
+    '/api/jobs/:id/stream',
+    {
+      schema: {
+        tags: ['jobs'],
+        summary: "Server-sent events: a 'job' event with the job, its steps and events at once and after every change, then 'end' when it settles",
+        params: JobId,
+        produces: ['text/event-stream'],
+      },
+    },
+    async (request, reply) => {
+      const id = request.params.id;
+      await requireVisible(engine, principalOf(request), id);
+      const stream = openEventStream(request, reply);
+      const first = await engine.get(id);
+      stream.send('job', first);
+      let after = first.events.reduce((max, event) => Math.max(max, event.id), 0);
+      let lastChange = first.updatedAt;
+      let settled = isSettled(first.state);
+      while (!stream.closed && !settled) {
+        // The engine wakes this wait at once when the job changes; 10 s bounds a dead client's cost.
+        const { job, events } = await engine.events(id, after, 10_000);
+        if (events.length > 0) after = events[events.length - 1]!.id;
+        if (events.length > 0 || job.updatedAt !== lastChange) {
+          lastChange = job.updatedAt;
+          stream.send('job', await engine.get(id));
+        }
+        settled = isSettled(job.state) && events.length === 0;
+      }
+      stream.send('end', { id });
+      stream.end();
+    },
+  );
 }

@@ -3,6 +3,7 @@ import type { HttpApp } from '../transport/http-app.ts';
 import { principalOf } from '../auth/guards.ts';
 import { MAX_QUOTA_MB } from './mail-state.ts';
 import type { MailService } from './mail.service.ts';
+import { AccountForwardersSchema, AccountMailboxesSchema } from './mail.schemas.ts';
 
 const Username = Type.String({ format: 'fp-username' });
 const Email = Type.String({ format: 'fp-email' });
@@ -26,7 +27,7 @@ export function registerMailRoutes(app: HttpApp, mail: MailService): void {
 
   app.get(
     '/api/accounts/:username/mail/mailboxes',
-    { schema: { tags: ['mail'], summary: "The account's mailboxes with message counts, as its mail node holds them", params: UserParams } },
+    { schema: { tags: ['mail'], summary: "The account's mailboxes with message counts, as its mail node holds them", params: UserParams, response: { 200: AccountMailboxesSchema } } },
     async (request) => mail.listMailboxes(principalOf(request), request.params.username),
   );
 
@@ -53,7 +54,7 @@ export function registerMailRoutes(app: HttpApp, mail: MailService): void {
     async (request) => mail.setMailboxPassword(principalOf(request), request.params.username, request.params.address, request.body.password),
   );
 
-  app.get('/api/accounts/:username/mail/forwarders', { schema: { tags: ['mail'], summary: "The account's forwarders: to addresses (type forward) and to programs (type pipe)", params: UserParams } }, async (request) =>
+  app.get('/api/accounts/:username/mail/forwarders', { schema: { tags: ['mail'], summary: "The account's forwarders: to addresses (type forward) and to programs (type pipe)", params: UserParams, response: { 200: AccountForwardersSchema } } }, async (request) =>
     mail.listForwarders(principalOf(request), request.params.username),
   );
 

@@ -4,20 +4,25 @@ import { requireRole } from '../auth/guards.ts';
 import type { NodesService } from './nodes.service.ts';
 import { PROFILES, ROLES, parseProfile } from './node.model.ts';
 import { NodeInstaller } from './node-installer.ts';
+import { NodeDetailSchema, NodeViewSchema } from './node.schemas.ts';
+import { openEventStream } from '../transport/sse.ts';
 
 const Alias = Type.String({ format: 'fp-alias' });
+const NODE_STREAM_POLL_MS = 400;
+/** The browser follows again after this, so a forgotten tab does not hold a stream for ever. */
+const NODE_STREAM_MAX_MS = 30 * 60_000;
 const RoleList = Type.Array(Type.Union(ROLES.map((r) => Type.Literal(r))), { maxItems: ROLES.length });
 
 export function registerNodeRoutes(app: HttpApp, { nodes, dataDir }: { nodes: NodesService; dataDir: string }): void {
   // The installer holds SSH sessions and the agent bundle; only these routes use it.
   const installer = new NodeInstaller(nodes, dataDir);
 
-  app.get('/api/nodes', { schema: { tags: ['nodes'], summary: 'All nodes with their live status' } }, async (request) => {
+  app.get('/api/nodes', { schema: { tags: ['nodes'], summary: 'All nodes with their live status', response: { 200: Type.Object({ nodes: Type.Array(NodeViewSchema) }) } } }, async (request) => {
     requireRole(request, 'admin');
     return { nodes: await nodes.list() };
   });
 
-  app.get('/api/nodes/:alias', { schema: { tags: ['nodes'], params: Type.Object({ alias: Alias }) } }, async (request) => {
+  app.get('/api/nodes/:alias', { schema: { tags: ['nodes'], summary: 'One node with its latest events (installation steps among them)', params: Type.Object({ alias: Alias }), response: { 200: NodeDetailSchema } } }, async (request) => {
     requireRole(request, 'admin');
     return nodes.show(request.params.alias);
   });
@@ -125,6 +130,37 @@ export function registerNodeRoutes(app: HttpApp, { nodes, dataDir }: { nodes: No
     async (request) => {
       requireRole(request, 'admin');
       return nodes.unlink(request.params.alias, request.body.token ?? 'leave');
+    },
+  );
+
+  app.get(
+    '/api/nodes/:alias/stream',
+    {
+      schema: {
+        tags: ['nodes'],
+        summary: "Server-sent events: a 'node' event with the node and its latest events (the installation steps as they run) at once and after every change",
+        params: Type.Object({ alias: Alias }),
+        produces: ['text/event-stream'],
+      },
+    },
+    async (request, reply) => {
+      requireRole(request, 'admin');
+      const alias = request.params.alias;
+      let last = JSON.stringify(await nodes.show(alias));
+      const stream = openEventStream(request, reply);
+      stream.send('node', JSON.parse(last));
+      // Node events are written by the installer and the health checks, in this process or a
+      // restarted one; reading the store twice a second sees them all at the cost of one query.
+      const deadline = Date.now() + NODE_STREAM_MAX_MS;
+      while (!stream.closed && Date.now() < deadline) {
+        await Promise.race([stream.done, new Promise((resolve) => setTimeout(resolve, NODE_STREAM_POLL_MS))]);
+        const now = await nodes.show(alias).catch(() => null);
+        if (now === null) break;
+        const text = JSON.stringify(now);
+        if (text !== last) stream.send('node', now);
+        last = text;
+      }
+      stream.end();
     },
   );
 }

@@ -122,7 +122,7 @@ export async function startParent(options: ParentOptions): Promise<RunningParent
   registerNodeRoutes(app, { nodes, dataDir: options.dataDir });
   registerJobRoutes(app, jobs);
   registerAccountRoutes(app, { accounts, plans, resellers });
-  registerPasswordPolicyRoutes(app, passwords);
+  registerPasswordPolicyRoutes(app, { passwords, accounts });
   registerUiRoutes(app);
   registerSysdataRoutes(app, sysdata);
   registerDnsRoutes(app, dns);

@@ -47,6 +47,16 @@ export class PasswordPolicyService {
     }
   }
 
+  /**
+   * Scores a password against the policy in force, without refusing: the panel's strength meter
+   * asks this while the user types, so it shows exactly what the API would accept.
+   */
+  async evaluate(kind: PasswordKind, password: string, options: Omit<PasswordCheckOptions, 'field'> = {}): Promise<{ score: number; minScore: number; acceptable: boolean; hint: string | null }> {
+    const policy = resolvePolicy(await this.repo.all(), kind, options.mailNodeId ?? null);
+    const { score, hint } = password.length === 0 ? { score: 0, hint: null } : scorePassword(password, options.userInputs ?? []);
+    return { score, minScore: policy.minScore, acceptable: password.length > 0 && score >= policy.minScore, hint };
+  }
+
   /** The settings in force on one node (the parent when alias is absent), each with where it comes from. */
   async show(alias?: string): Promise<PolicyView> {
     const node = await this.scopeOf(alias);

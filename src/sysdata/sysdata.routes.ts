@@ -4,6 +4,7 @@ import type { HttpApp } from '../transport/http-app.ts';
 import { requireRole } from '../auth/guards.ts';
 import type { SysdataService } from './sysdata.service.ts';
 import { SYSTEM_DATA_TYPES, type SystemDataType } from './types.ts';
+import { TypeSyncStatusSchema } from './sysdata.schemas.ts';
 
 const ItemId = Type.String({ minLength: 1, maxLength: 48, pattern: '^[A-Za-z0-9][A-Za-z0-9_.-]*$' });
 const AccessEntryFields = {
@@ -42,7 +43,7 @@ const TypeParam = Type.Union(SYSTEM_DATA_TYPES.map((t) => Type.Literal(t)));
 const TAGS = ['sysdata'];
 
 export function registerSysdataRoutes(app: HttpApp, sysdata: SysdataService): void {
-  app.get('/api/sysdata/status', { schema: { tags: TAGS, summary: 'Per type and node: in sync, or de-synced since when and why' } }, async (request) => {
+  app.get('/api/sysdata/status', { schema: { tags: TAGS, summary: 'Per type and node: in sync, or de-synced since when and why', response: { 200: Type.Object({ types: Type.Array(TypeSyncStatusSchema) }) } } }, async (request) => {
     requireRole(request, 'admin');
     return { types: await sysdata.status() };
   });

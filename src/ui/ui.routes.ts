@@ -1,15 +1,43 @@
-/** The web UI: one static page that uses the same API as the CLI and the automation. */
-import { readFileSync } from 'node:fs';
+/**
+ * The browser panel (built from ui/ by scripts/setup.sh into ui/dist) at `/`. It is a client of
+ * the same API as the CLI; these routes only hand out its files. Asset names carry a content hash,
+ * so they are cached for a year; the page itself is never cached, so a rebuild shows at once.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import fastifyStatic from '@fastify/static';
 import type { HttpApp } from '../transport/http-app.ts';
 
-const INDEX_HTML = readFileSync(new URL('./index.html', import.meta.url), 'utf8');
+/** FLEETPANEL_UI_DIR points elsewhere when the parent runs from a compiled bundle. */
+export function uiBuildDir(): string {
+  return process.env.FLEETPANEL_UI_DIR ?? fileURLToPath(new URL('../../ui/dist/', import.meta.url));
+}
+
+// The bearer token lives in the page's memory, so nothing but the page's own code may run there.
+const SECURITY_HEADERS = {
+  'content-security-policy': "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'",
+  'x-frame-options': 'DENY',
+  'x-content-type-options': 'nosniff',
+  'referrer-policy': 'no-referrer',
+};
 
 export function registerUiRoutes(app: HttpApp): void {
-  app.get('/', { schema: { hide: true } }, async (_request, reply) =>
-    reply
-      .type('text/html; charset=utf-8')
-      .header('content-security-policy', "default-src 'self'; script-src 'unsafe-inline'; style-src 'unsafe-inline'")
-      .header('x-frame-options', 'DENY')
-      .send(INDEX_HTML),
-  );
+  const dir = uiBuildDir();
+  const index = `${dir}/index.html`;
+  app.get('/', { schema: { hide: true } }, async (_request, reply) => {
+    if (!existsSync(index)) {
+      return reply.status(503).type('text/plain; charset=utf-8').send('The web panel is not built; run scripts/setup.sh (it builds ui/ into ui/dist).\n');
+    }
+    return reply.headers({ ...SECURITY_HEADERS, 'cache-control': 'no-cache' }).type('text/html; charset=utf-8').send(readFileSync(index, 'utf8'));
+  });
+  app.register(fastifyStatic, {
+    root: `${dir}/assets`,
+    prefix: '/assets/',
+    index: false,
+    immutable: true,
+    maxAge: '365d',
+    setHeaders: (response) => {
+      for (const [name, value] of Object.entries(SECURITY_HEADERS)) response.header(name, value);
+    },
+  });
 }
