@@ -10,5 +10,5 @@ export default tseslint.config(
       'no-constant-condition': ['error', { checkLoops: false }],
     },
   },
-  { ignores: ['node_modules', 'dist', '.cluster'] },
+  { ignores: ['node_modules', 'dist', '.cluster', 'ui/dist', 'test-output'] },
 );

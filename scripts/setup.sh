@@ -6,7 +6,8 @@ cd "$(dirname "$0")/.."
 
 DEBIAN_PACKAGES=(dovecot-imapd dovecot-pop3d dovecot-lmtpd postfix nginx pdns-server pdns-backend-sqlite3
   openssh-server nftables dnsutils swaks iproute2 sqlite3 cron php-fpm roundcube-core roundcube-sqlite3
-  mariadb-server php8.2-fpm php8.2-mysql wordpress pebble)
+  mariadb-server php8.2-fpm php8.2-mysql wordpress pebble
+  chromium)
 
 missing=()
 for pkg in "${DEBIAN_PACKAGES[@]}"; do
@@ -44,3 +45,11 @@ fi
 # The compiled CLI, parent and agent (dist/cli): the launcher builds it when src/ is newer than
 # the last build, so asking for the version is the whole step, and does nothing when it is current.
 ./fleetpanel --version >/dev/null
+
+# The browser panel: built from ui/ into ui/dist when a source is newer than the build (or there
+# is none). The build prints the first page's gzipped JavaScript and fails past its budget.
+ui_stamp=ui/dist/index.html
+if [ ! -f "$ui_stamp" ] || [ -n "$(find ui/index.html ui/vite.config.ts ui/src package-lock.json -newer "$ui_stamp" -print -quit)" ]; then
+  echo "setup: building the web panel (ui/)"
+  npx vite build ui
+fi

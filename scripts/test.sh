@@ -9,9 +9,12 @@ bash scripts/setup.sh
 
 echo "== typecheck"
 npx tsc --noEmit
+npx tsc --noEmit -p ui
+# The panel's API types must be what the current API generates (scripts/api-types.ts rewrites them).
+node --import tsx scripts/api-types.ts --check
 
 echo "== lint"
-npx eslint src test bench
+npx eslint src test bench ui
 
 echo "== tests"
 mapfile -t files < <(find src test -name '*.test.ts' | sort)

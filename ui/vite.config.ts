@@ -1,17 +1,43 @@
 /**
  * The browser panel's build. The output goes to ui/dist (git-ignored), which the parent serves at
- * `/`; setup.sh rebuilds it when a source is newer than the build.
+ * `/`; setup.sh rebuilds it when a source is newer than the build. The build prints the gzipped
+ * JavaScript of the first page and fails when it passes FIRST_PAGE_BUDGET.
  */
-import { defineConfig } from 'vite';
+import { gzipSync } from 'node:zlib';
+import { defineConfig, type Plugin } from 'vite';
 import preact from '@preact/preset-vite';
 
+const FIRST_PAGE_BUDGET = 150 * 1024;
+
+/** Sums the gzipped size of every script the first page loads (its entry and their static imports). */
+function firstPageBudget(): Plugin {
+  return {
+    name: 'fleetpanel-first-page-budget',
+    apply: 'build',
+    generateBundle(_options, bundle) {
+      const chunks = new Map(Object.values(bundle).flatMap((item) => (item.type === 'chunk' ? [[item.fileName, item] as const] : [])));
+      const loaded = new Set<string>();
+      const visit = (name: string): void => {
+        const chunk = chunks.get(name);
+        if (!chunk || loaded.has(name)) return;
+        loaded.add(name);
+        chunk.imports.forEach(visit);
+      };
+      for (const chunk of chunks.values()) if (chunk.isEntry) visit(chunk.fileName);
+      const bytes = [...loaded].reduce((sum, name) => sum + gzipSync(chunks.get(name)!.code).length, 0);
+      const line = `first page JavaScript: ${(bytes / 1024).toFixed(1)} kB gzipped (budget ${FIRST_PAGE_BUDGET / 1024} kB) in ${loaded.size} file(s)`;
+      if (bytes > FIRST_PAGE_BUDGET) this.error(line);
+      this.info(line);
+    },
+  };
+}
+
 export default defineConfig({
-  plugins: [preact({ prerender: { enabled: false } })],
+  plugins: [preact({ prerender: { enabled: false } }), firstPageBudget()],
   build: {
     outDir: 'dist',
     emptyOutDir: true,
     target: 'es2022',
-    // The parent serves these under /assets/ with a long cache: the names carry a content hash.
     assetsDir: 'assets',
     reportCompressedSize: true,
   },

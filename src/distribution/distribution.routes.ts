@@ -3,6 +3,7 @@ import { Type } from '@sinclair/typebox';
 import type { HttpApp } from '../transport/http-app.ts';
 import { principalOf } from '../auth/guards.ts';
 import type { DistributionService } from './distribution.service.ts';
+import { ForcedDedistributionSchema, JobAnswerSchema, NodeAccountsSchema } from './distribution.schemas.ts';
 
 const Username = Type.String({ format: 'fp-username' });
 const Alias = Type.String({ format: 'fp-alias' });
@@ -23,6 +24,7 @@ export function registerDistributionRoutes(app: HttpApp, distribution: Distribut
           },
           { additionalProperties: false },
         ),
+        response: { 202: JobAnswerSchema },
       },
     },
     async (request, reply) => reply.status(202).send({ job: await distribution.changeMailNode(principalOf(request), request.params.username, request.body) }),
@@ -30,7 +32,7 @@ export function registerDistributionRoutes(app: HttpApp, distribution: Distribut
 
   app.get(
     '/api/nodes/:alias/distributed-accounts',
-    { schema: { tags: ['distribution'], summary: 'Accounts whose mail the node serves or of which it keeps a copy (admin)', params: Type.Object({ alias: Alias }) } },
+    { schema: { tags: ['distribution'], summary: 'Accounts whose mail the node serves or of which it keeps a copy (admin)', params: Type.Object({ alias: Alias }), response: { 200: NodeAccountsSchema } } },
     async (request) => distribution.accountsOnNode(principalOf(request), request.params.alias),
   );
 
@@ -48,6 +50,7 @@ export function registerDistributionRoutes(app: HttpApp, distribution: Distribut
         summary: "Serve accounts from the parent at once, revoke the child's credentials for them and report the mail lost (admin)",
         params: Type.Object({ alias: Alias }),
         body: Type.Object({ usernames: Type.Array(Username, { minItems: 1, maxItems: 1000 }), acceptDataLoss: Type.Boolean() }, { additionalProperties: false }),
+        response: { 200: ForcedDedistributionSchema },
       },
     },
     async (request) => distribution.forceDedistribute(principalOf(request), request.params.alias, request.body.usernames, request.body.acceptDataLoss),

@@ -344,11 +344,33 @@ export interface paths {
             };
             responses: {
                 /** @description Default Response */
-                200: {
+                202: {
                     headers: {
                         [name: string]: unknown;
                     };
-                    content?: never;
+                    content: {
+                        "application/json": {
+                            job: {
+                                attempts: number;
+                                cancelRequested: boolean;
+                                createdAt: string;
+                                createdBy: string | null;
+                                currentStep: string | null;
+                                data: {
+                                    [key: string]: unknown;
+                                };
+                                error: string | null;
+                                errorKind: string | null;
+                                finishedAt: string | null;
+                                id: number;
+                                key: string;
+                                retryAt: string | null;
+                                state: "queued" | "running" | "succeeded" | "failed" | "rolling_back" | "rolled_back" | "held" | "abandoned";
+                                type: string;
+                                updatedAt: string;
+                            };
+                        };
+                    };
                 };
             };
         };
@@ -1345,7 +1367,23 @@ export interface paths {
                     headers: {
                         [name: string]: unknown;
                     };
-                    content?: never;
+                    content: {
+                        "application/json": {
+                            accounts: {
+                                domain: string;
+                                graceUntil: string | null;
+                                owner: string;
+                                state: "distributed" | "staging" | "draining" | "grace";
+                                username: string;
+                            }[];
+                            node: string;
+                            revocations: {
+                                applied: boolean;
+                                recordedAt: string;
+                                username: string;
+                            }[];
+                        };
+                    };
                 };
             };
         };
@@ -1468,7 +1506,24 @@ export interface paths {
                     headers: {
                         [name: string]: unknown;
                     };
-                    content?: never;
+                    content: {
+                        "application/json": {
+                            abandonedJobs: number[];
+                            accounts: {
+                                mailboxes: {
+                                    address: string;
+                                    lastKnownAt: string | null;
+                                    lastKnownMessages: number | null;
+                                    lostGuids: string[];
+                                    messagesOnParent: number;
+                                    note: string;
+                                }[];
+                                revoked: string;
+                                username: string;
+                            }[];
+                            node: string;
+                        };
+                    };
                 };
             };
         };

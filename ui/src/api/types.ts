@@ -1,7 +1,7 @@
 /** Short names for the generated response types the pages use. */
 import type { paths } from './openapi';
 
-type Success<Op> = Op extends { responses: infer R } ? (R extends { 200: { content: { 'application/json': infer T } } } ? T : R extends { 201: { content: { 'application/json': infer T } } } ? T : never) : never;
+type Success<Op> = Op extends { responses: infer R } ? (R extends { 200: { content: { 'application/json': infer T } } } ? T : R extends { 201: { content: { 'application/json': infer T } } } ? T : R extends { 202: { content: { 'application/json': infer T } } } ? T : never) : never;
 
 export type Answer<P extends keyof paths, M extends 'get' | 'post' | 'put' | 'delete'> = Success<paths[P][M]>;
 
@@ -19,3 +19,5 @@ export type Mailboxes = Answer<'/api/accounts/{username}/mail/mailboxes', 'get'>
 export type Forwarders = Answer<'/api/accounts/{username}/mail/forwarders', 'get'>;
 export type Zone = Answer<'/api/accounts/{username}/dns/records', 'get'>;
 export type Strength = Answer<'/api/password-strength', 'post'>;
+export type NodeAccounts = Answer<'/api/nodes/{alias}/distributed-accounts', 'get'>;
+export type LossReport = Answer<'/api/nodes/{alias}/force-dedistribute', 'post'>;

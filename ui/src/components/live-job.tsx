@@ -10,14 +10,15 @@ import { Badge, Table, when } from './ui.tsx';
 
 export type { JobDetail };
 
-export function useLiveJob(id: number | null, initial: JobDetail | null = null): JobDetail | null {
+/** `restart` follows the job again (after a retry, a settled job's stream has ended). */
+export function useLiveJob(id: number | null, initial: JobDetail | null = null, restart = 0): JobDetail | null {
   const [job, setJob] = useState<JobDetail | null>(initial);
   useEffect(() => {
     if (id === null) return;
     return follow(`/api/jobs/${id}/stream`, (message) => {
       if (message.event === 'job') setJob(message.data as JobDetail);
     });
-  }, [id]);
+  }, [id, restart]);
   return job;
 }
 

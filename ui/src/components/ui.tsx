@@ -111,7 +111,8 @@ export function useLoad<T>(load: () => Promise<T>, deps: unknown[]): { data: T |
       live = false;
     };
   }, [run, generation]);
-  return { ...state, reload: () => setGeneration((g) => g + 1) };
+  const reload = useCallback(() => setGeneration((g) => g + 1), []);
+  return { ...state, reload };
 }
 
 /** What a page shows while it loads, or instead of itself when the API refused. */
