@@ -1,0 +1,249 @@
+/**
+ * The web panel in a real browser (Debian's chromium through playwright-core) against a real local
+ * cluster on ${TEST_NET}.41: the parent on .1, mail1 linked by token on .2, and mail2 on .3, which
+ * the admin installs over SSH from the browser. Every check reads what a person would see on the
+ * page, then confirms it through the API. Screenshots of every main page, desktop and 390 px,
+ * land in test-output/screenshots/.
+ */
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import type { Page } from 'playwright-core';
+import { callApi, useTestCluster } from './cluster-fixture.ts';
+import { useBrowser } from './browser.ts';
+import { ensureAdminKey, startChildSshd } from '../../src/demo/child-sshd.ts';
+import { TEST_NET } from '../test-net.ts';
+
+const BLOCK = `${TEST_NET}.41`;
+const CAROL_PASSWORD = 'Vivid-Walrus-Harbor-92-Lantern';
+const RITA_PASSWORD = 'Quiet-Otter-Maple-57-Compass';
+
+async function logIn(page: Page, url: string, username: string, password: string): Promise<void> {
+  // A fresh load: the token lives only in the page's memory, so this also ends any session.
+  await page.goto(url);
+  await page.getByLabel('User name').fill(username);
+  await page.getByLabel('Password').fill(password);
+  await page.getByRole('button', { name: 'Log in' }).click();
+  await page.getByRole('button', { name: 'Log out' }).waitFor();
+}
+
+async function go(page: Page, hash: string): Promise<void> {
+  // In-page navigation: a reload would forget the in-memory token.
+  await page.evaluate((target) => (location.hash = target), hash);
+}
+
+/** Watches a list of steps on the page until `done` holds, noting every state a step showed. */
+async function watchSteps(page: Page, selector: string, done: () => Promise<boolean>, timeoutMs: number): Promise<{ seen: Set<string>; snapshots: string[] }> {
+  const seen = new Set<string>();
+  const snapshots: string[] = [];
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const states = await page.$$eval(selector, (items) => items.map((item) => `${item.getAttribute('data-step')}=${item.getAttribute('data-state')}`));
+    for (const state of states) seen.add(state);
+    const snapshot = states.join('|');
+    if (snapshot !== snapshots[snapshots.length - 1]) snapshots.push(snapshot);
+    if (await done()) return { seen, snapshots };
+    if (Date.now() > deadline) throw new Error(`steps did not finish in ${timeoutMs} ms; last: ${snapshot}`);
+    await new Promise((resolve) => setTimeout(resolve, 150));
+  }
+}
+
+describe('the web panel in a real browser', () => {
+  const fixture = useTestCluster({ block: BLOCK, children: [{ alias: 'mail1', roles: ['mail'], link: 'token' }] });
+  const browser = useBrowser();
+  const admin = (method: string, path: string, body?: unknown) => callApi(fixture.info.url, method, path, body, fixture.info.token);
+
+  test('the admin logs in and sees the dashboard; first paint is measured', { timeout: 120_000 }, async () => {
+    const page = browser.page;
+    await page.goto(fixture.info.url);
+    const loginPaint = await page.evaluate(() => performance.getEntriesByName('first-contentful-paint')[0]?.startTime ?? null);
+    await browser.screenshot('login');
+    await page.getByLabel('User name').fill('admin');
+    await page.getByLabel('Password').fill(fixture.info.password);
+    await page.evaluate(() => performance.mark('login-submitted'));
+    await page.getByRole('button', { name: 'Log in' }).click();
+    await page.locator('#dash-nodes table').waitFor();
+    const dashboardMs = await page.evaluate(() => performance.now() - performance.getEntriesByName('login-submitted')[0]!.startTime);
+    console.log(`first paint: login page ${loginPaint === null ? 'not reported' : `${loginPaint.toFixed(0)} ms`} after navigation; dashboard with its nodes ${dashboardMs.toFixed(0)} ms after the login was submitted`);
+    const rows = await page.locator('#dash-nodes tbody tr').allTextContents();
+    assert.equal(rows.length, 2, 'the parent and mail1');
+    assert.ok(rows.some((row) => row.includes('mail1') && row.includes('ready')), rows.join(' / '));
+    await browser.screenshot('admin-dashboard');
+  });
+
+  test('the admin installs a node over SSH and watches its steps arrive live', { timeout: 600_000 }, async () => {
+    const page = browser.page;
+    const address = `${BLOCK}.3`;
+    const key = await ensureAdminKey(fixture.dir);
+    await startChildSshd(fixture.dir, 'mail2', address, join(fixture.dir, 'pids', 'sshd-mail2.pid'), join(fixture.dir, 'logs', 'sshd-mail2.log'));
+    await go(page, '#/nodes');
+    const form = page.getByRole('form', { name: 'Install a node over SSH' });
+    await form.getByLabel('Alias').fill('mail2');
+    await form.getByLabel('SSH host').fill(address);
+    await form.getByLabel('Private key (OpenSSH or PEM)').fill(key.privateKey);
+    await form.getByText('Where the agent goes').click();
+    await form.getByLabel('State folder').fill(fixture.cluster.nodeRoot('mail2'));
+    await form.getByLabel('Program folder').fill(fixture.cluster.installDir('mail2'));
+    await browser.screenshot('admin-nodes');
+    await form.getByRole('button', { name: 'Install node' }).click();
+    await page.getByRole('heading', { name: 'Node mail2' }).waitFor();
+    const loads = await page.evaluate(() => performance.getEntriesByType('navigation').length);
+
+    const status = page.locator('#node-status [data-node-status]');
+    const { seen, snapshots } = await watchSteps(page, '#install-steps li.step', async () => (await status.getAttribute('data-node-status')) === 'ready', 540_000);
+    const finalSteps = await page.$$eval('#install-steps li.step', (items) => items.map((item) => [item.getAttribute('data-step'), item.getAttribute('data-state')]));
+    assert.equal(finalSteps.length, 8, `eight installation steps: ${JSON.stringify(finalSteps)}`);
+    assert.ok(finalSteps.every(([, state]) => state === 'done'), JSON.stringify(finalSteps));
+    assert.ok([...seen].some((entry) => entry.endsWith('=running')), `a step was seen running: ${[...seen].join(', ')}`);
+    assert.ok(snapshots.length >= 4, `the steps changed on the page while it stayed open: ${snapshots.length} distinct views`);
+    assert.equal(await page.evaluate(() => performance.getEntriesByType('navigation').length), loads, 'no reload');
+    const node = await admin('GET', '/api/nodes/mail2');
+    assert.equal((node.body as { status?: string }).status, 'ready');
+    await browser.screenshot('admin-node-installed');
+  });
+
+  test('a bad domain in the create form shows the API message under the field and changes nothing', { timeout: 60_000 }, async () => {
+    const page = browser.page;
+    const before = await admin('GET', '/api/accounts');
+    await go(page, '#/accounts');
+    const form = page.getByRole('form', { name: 'Create an account' });
+    await form.getByLabel('User name').fill('baddomain');
+    await form.getByLabel('Domain').fill('bad_domain..example');
+    await form.getByLabel('Password').fill(CAROL_PASSWORD);
+    await form.getByRole('button', { name: 'Create account' }).click();
+    const shown = form.locator('.field-error[data-field="domain"]');
+    await shown.waitFor();
+    const direct = await admin('POST', '/api/accounts', { username: 'baddomain', domain: 'bad_domain..example', password: CAROL_PASSWORD });
+    assert.equal(direct.status, 400);
+    assert.equal(await shown.textContent(), direct.body.message, 'the very message the API gives, under the domain field');
+    assert.equal(await form.getByLabel('Domain').getAttribute('aria-invalid'), 'true');
+    assert.deepEqual(await admin('GET', '/api/accounts'), before, 'the store is unchanged');
+    await browser.screenshot('admin-accounts-refused');
+  });
+
+  test('the admin creates an account, moves its mail to a child and back, watching each job', { timeout: 600_000 }, async () => {
+    const page = browser.page;
+    await go(page, '#/accounts');
+    const form = page.getByRole('form', { name: 'Create an account' });
+    await form.getByLabel('User name').fill('carol');
+    await form.getByLabel('Domain').fill('carol.example');
+    await form.getByLabel('Password').fill(CAROL_PASSWORD);
+    await form.locator('.meter-text[data-acceptable="true"]').waitFor();
+    await form.getByRole('button', { name: 'Create account' }).click();
+    await page.getByRole('heading', { name: 'Account carol' }).waitFor();
+    await browser.screenshot('admin-account');
+
+    for (const [target, button, expected] of [
+      ['mail1', 'Move mail', 'mail1'],
+      ['local', 'Move mail back', 'the parent'],
+    ] as const) {
+      const move = page.locator('#move-mail');
+      if (target !== 'local') await move.getByLabel('Move to').selectOption(target);
+      const previous = await move.locator('.job-live a').textContent().catch(() => null);
+      await move.getByRole('button', { name: button, exact: true }).click();
+      const { seen } = await watchSteps(page, '#move-mail li.step', async () => {
+        const link = await move.locator('.job-live a').textContent().catch(() => null);
+        const state = await move.locator('.job-live').getAttribute('data-job-state').catch(() => null);
+        return link !== null && link !== previous && ['succeeded', 'rolled_back', 'failed', 'held'].includes(state ?? '');
+      }, 300_000);
+      assert.equal(await move.locator('.job-live').getAttribute('data-job-state'), 'succeeded', `the move to ${target} succeeded; steps seen: ${[...seen].join(', ')}`);
+      assert.ok([...seen].some((entry) => entry.endsWith('=done')), 'steps were shown as they finished');
+      await page.locator('[data-mail-node]').filter({ hasText: expected }).waitFor();
+      const account = await admin('GET', '/api/accounts/carol');
+      assert.equal((account.body as { mailNode?: string | null }).mailNode, target === 'local' ? null : target);
+      await browser.screenshot(`admin-move-${target}`);
+    }
+    const jobs = await admin('GET', '/api/jobs?key=account%3Acarol');
+    const jobList = (jobs.body as { jobs?: { id: number }[] }).jobs ?? [];
+    if (jobList[0]) {
+      await go(page, `#/jobs/${jobList[0].id}`);
+      await page.locator('#job-steps li.step').first().waitFor();
+      await browser.screenshot('admin-job');
+    }
+  });
+
+  test('every other admin page renders', { timeout: 120_000 }, async () => {
+    const page = browser.page;
+    for (const [hash, heading, name] of [
+      ['#/plans', 'Plans', 'admin-plans'],
+      ['#/resellers', 'Resellers', 'admin-resellers'],
+      ['#/policies', 'Password policies', 'admin-policies'],
+      ['#/sysdata', 'System data', 'admin-sysdata'],
+      ['#/jobs', 'Jobs', 'admin-jobs'],
+      ['#/nodes/mail1', 'Node mail1', 'admin-node'],
+      ['#/', 'Dashboard', 'admin-dashboard-after'],
+    ] as const) {
+      await go(page, hash);
+      await page.getByRole('heading', { level: 1, name: heading }).waitFor();
+      await page.locator('.loading').waitFor({ state: 'detached' });
+      await browser.screenshot(name);
+    }
+  });
+
+  test("the account's user adds a mailbox, a forwarder and a TXT record, and reads the webmail link", { timeout: 120_000 }, async () => {
+    const page = browser.page;
+    await logIn(page, fixture.info.url, 'carol', CAROL_PASSWORD);
+    const webmail = page.locator('#webmail-link');
+    await webmail.waitFor();
+    assert.equal(await webmail.getAttribute('href'), 'http://webmail.carol.example/');
+    assert.match((await page.locator('[data-mail-home]').textContent()) ?? '', /the parent/);
+    await browser.screenshot('user-overview');
+
+    await page.getByRole('link', { name: 'Mailboxes' }).click();
+    const add = page.getByRole('form', { name: 'Add a mailbox' });
+    await add.getByLabel(/^Address/).fill('info');
+    await add.getByLabel('Password').fill('password');
+    await add.locator('.meter-text[data-acceptable="false"]').waitFor();
+    await add.getByLabel('Password').fill(CAROL_PASSWORD + '-Info');
+    await add.locator('.meter-text[data-acceptable="true"]').waitFor();
+    await add.getByRole('button', { name: 'Add mailbox' }).click();
+    await page.locator('#mailboxes tbody tr', { hasText: 'info@carol.example' }).waitFor();
+    await browser.screenshot('user-mailboxes');
+
+    await page.getByRole('link', { name: 'Forwarders' }).click();
+    const forward = page.getByRole('form', { name: 'Add a forwarder' });
+    await forward.getByLabel(/^From/).fill('sales');
+    await forward.getByLabel(/^To/).fill('info@carol.example');
+    await forward.getByRole('button', { name: 'Add forwarder' }).click();
+    await page.locator('#forwarders tbody tr', { hasText: 'sales@carol.example' }).waitFor();
+    await browser.screenshot('user-forwarders');
+
+    await page.getByRole('link', { name: 'DNS' }).click();
+    const record = page.getByRole('form', { name: 'Add a DNS record' });
+    await record.getByLabel(/^Name/).fill('_dmarc');
+    await record.getByLabel('Type').selectOption('TXT');
+    await record.getByLabel('Content').fill('v=DMARC1; p=none');
+    await record.getByRole('button', { name: 'Add record' }).click();
+    await page.locator('#dns tbody tr', { hasText: 'v=DMARC1; p=none' }).waitFor();
+    await browser.screenshot('user-dns');
+
+    const mailboxes = await admin('GET', '/api/accounts/carol/mail/mailboxes');
+    assert.ok(JSON.stringify(mailboxes.body).includes('info@carol.example'));
+    const forwarders = await admin('GET', '/api/accounts/carol/mail/forwarders');
+    assert.ok(JSON.stringify(forwarders.body).includes('sales@carol.example'));
+    const zone = await admin('GET', '/api/accounts/carol/dns/records');
+    assert.ok((zone.body as { records?: { name: string; type: string; content: string; id: number | null }[] }).records?.some((r) => r.type === 'TXT' && r.content.includes('v=DMARC1') && r.id !== null));
+  });
+
+  test("a reseller sees only its accounts and gets a 403 page for another's", { timeout: 120_000 }, async () => {
+    const page = browser.page;
+    assert.equal((await admin('POST', '/api/accounts', { username: 'rita', domain: 'rita.example', password: RITA_PASSWORD })).status, 201);
+    assert.equal((await admin('PUT', '/api/resellers/rita', { maxAccounts: 5 })).status, 200);
+    assert.equal((await admin('POST', '/api/accounts', { username: 'ritacust', domain: 'ritacust.example', password: RITA_PASSWORD, owner: 'rita' })).status, 201);
+    await logIn(page, fixture.info.url, 'rita', RITA_PASSWORD);
+    await page.getByRole('heading', { name: 'My accounts' }).waitFor();
+    const listed = await page.locator('main table tbody tr').allTextContents();
+    assert.equal(listed.length, 1, listed.join(' / '));
+    assert.match(listed[0]!, /ritacust/);
+    assert.equal(await page.locator('[data-reseller-usage]').textContent(), '1/5');
+    assert.deepEqual(await page.getByRole('navigation', { name: 'Main' }).getByRole('link').allTextContents(), ['My accounts']);
+    await browser.screenshot('reseller-home');
+
+    await go(page, '#/accounts/carol');
+    await page.getByRole('heading', { name: '403 — not allowed' }).waitFor();
+    assert.match((await page.locator('[data-status="403"]').textContent()) ?? '', /not yours/);
+    await browser.screenshot('reseller-forbidden');
+    await go(page, '#/accounts/ritacust');
+    await page.getByRole('heading', { name: 'Account ritacust' }).waitFor();
+  });
+});
