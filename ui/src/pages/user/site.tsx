@@ -24,7 +24,7 @@ export function SiteCard({ account }: { account: AccountView }): JSX.Element {
           <span class="hint">Roundcube; log in with a mailbox address and its password</span>
         </dd>
         <dt>Mail lives on</dt>
-        <dd data-mail-home>{account.mailNode ? `${account.mailNode} (a mail child)` : `${node('mail')} (the parent)`}</dd>
+        <dd data-mail-home>{account.mailNode ? `${account.mailNode} (a mail child)` : `${node('mail')}, the parent's own node`}</dd>
         <dt>DNS served by</dt>
         <dd>{node('dns')}</dd>
         <dt>Mail clients</dt>
