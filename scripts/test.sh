@@ -14,7 +14,7 @@ npx tsc --noEmit -p ui
 node --import tsx scripts/api-types.ts --check
 
 echo "== lint"
-npx eslint src test bench scripts ui
+npx eslint src test bench ui scripts/api-types.ts
 
 echo "== tests"
 mapfile -t files < <(find src test -name '*.test.ts' | sort)
