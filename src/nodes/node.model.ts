@@ -51,7 +51,7 @@ export const INSTALL_FAILED_PREFIX = 'failed at step';
 /** The workloads a role runs on an agent, in start order. */
 export const ROLE_DAEMONS: Record<Role, readonly string[]> = {
   mail: ['dovecot', 'postfix', 'webmail'],
-  web: ['nginx'],
+  web: ['nginx', 'php'],
   dns: ['pdns'],
   database: ['mariadb'],
 };
@@ -61,7 +61,7 @@ export const ROLE_PACKAGES: Record<Role, readonly string[]> = {
   // php-fpm before roundcube-core: given in one apt-get call, it satisfies the `php` dependency
   // that would otherwise pull in Apache's PHP module.
   mail: ['dovecot-imapd', 'dovecot-pop3d', 'dovecot-lmtpd', 'postfix', 'php-fpm', 'roundcube-core', 'roundcube-sqlite3'],
-  web: ['nginx'],
+  web: ['nginx', 'php8.2-fpm', 'php8.2-mysql', 'wordpress'],
   dns: ['pdns-server', 'pdns-backend-sqlite3'],
   database: ['mariadb-server'],
 };

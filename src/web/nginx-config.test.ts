@@ -15,6 +15,7 @@ const input = (overrides: Partial<NginxConfigInput> = {}): NginxConfigInput => (
     certificateKey: `${ROOT}/etc/nginx/tls/node.key`,
     mimeTypes: '/etc/nginx/mime.types',
     extraServersDir: `${ROOT}/etc/nginx/servers.d`,
+    fastcgiParams: '/etc/nginx/fastcgi_params',
   },
   state: {
     sites: [

@@ -4,7 +4,8 @@
  * logs, temp folders) lies under the node's own root and every listener names the node address.
  */
 import { assertValid, checkSafePath } from '../core/grammar.ts';
-import { checkNodeAddress, siteHostNames, type WebState } from './web-state.ts';
+import { checkNodeAddress, siteHostNames, type WebSitePhp, type WebState } from './web-state.ts';
+import { phpAdminValues } from '../php/php-settings.ts';
 
 export interface NginxPaths {
   pidFile: string;
@@ -20,6 +21,8 @@ export interface NginxPaths {
    * must serve every host name on :80, so they join this instance rather than run their own.
    */
   extraServersDir: string;
+  /** nginx's packaged FastCGI parameters */
+  fastcgiParams: string;
 }
 
 export interface NginxConfigInput {
@@ -53,6 +56,37 @@ function listenLines(address: string, defaultServer: boolean): string[] {
   const suffix = defaultServer ? ' default_server' : '';
   const host = hostPart(address);
   return [`listen ${host}:80${suffix};`, `listen ${host}:443 ssl${suffix};`];
+}
+
+/**
+ * A site whose PHP runs in its account's pool: front-controller URLs (pretty permalinks) fall
+ * back to /index.php, only existing .php files reach php-fpm, and the site's own limits and logs.
+ */
+function phpSiteLines(documentRoot: string, domain: string, php: WebSitePhp, fastcgiParams: string): string[] {
+  const adminValues = phpAdminValues(php.settings, `${php.logDir}/${domain}.php-error.log`).join('\\n');
+  return [
+    `root ${documentRoot};`,
+    'index index.php index.html index.htm;',
+    `access_log ${php.logDir}/${domain}.access.log;`,
+    `error_log ${php.logDir}/${domain}.error.log warn;`,
+    `client_max_body_size ${php.settings.uploadMaxMb + 8}m;`,
+    'location / {',
+    ...indent(['try_files $uri $uri/ /index.php?$args;'], 1),
+    '}',
+    'location ~ \\.php$ {',
+    ...indent(
+      [
+        'try_files $uri =404;',
+        `include ${fastcgiParams};`,
+        'fastcgi_param SCRIPT_FILENAME $document_root$fastcgi_script_name;',
+        `fastcgi_param PHP_ADMIN_VALUE "${adminValues}";`,
+        `fastcgi_read_timeout ${php.settings.maxExecutionSeconds + 30}s;`,
+        `fastcgi_pass unix:${php.socket};`,
+      ],
+      1,
+    ),
+    '}',
+  ];
 }
 
 export function renderNginxConfig(input: NginxConfigInput): string {
@@ -97,6 +131,8 @@ export function renderNginxConfig(input: NginxConfigInput): string {
         ...indent([`return ${SUSPENSION_STATUS} '${SUSPENSION_PAGE}';`], 1),
         '}',
       );
+    } else if (site.php) {
+      body.push(...phpSiteLines(site.documentRoot, site.domain, site.php, paths.fastcgiParams));
     } else {
       body.push(`root ${site.documentRoot};`, 'index index.html index.htm;', 'location / {', ...indent(['try_files $uri $uri/ =404;'], 1), '}');
     }

@@ -53,6 +53,7 @@ export class NginxDriver implements DaemonDriver {
       certificateKey: layout.etc('nginx', 'tls', 'node.key'),
       mimeTypes: options.mimeTypes ?? '/etc/nginx/mime.types',
       extraServersDir: layout.etc('nginx', 'servers.d'),
+      fastcgiParams: '/etc/nginx/fastcgi_params',
     };
     this.nginx = options.nginxBinary ?? 'nginx';
     this.openssl = options.opensslBinary ?? 'openssl';

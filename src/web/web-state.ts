@@ -5,6 +5,7 @@
  */
 import { ValidationError } from '../core/errors.ts';
 import { assertValid, checkDomain, checkIpv4, checkIpv6, checkSafePath, checkUsername } from '../core/grammar.ts';
+import { validatePhpSettings, type PhpSiteSettings } from '../php/php-settings.ts';
 
 export interface WebSite {
   domain: string;
@@ -12,6 +13,16 @@ export interface WebSite {
   /** Absolute, under the account's folder in layout.www(). */
   documentRoot: string;
   suspended: boolean;
+  /** PHP through the account's own pool; absent = static files only. */
+  php?: WebSitePhp;
+}
+
+export interface WebSitePhp {
+  /** the account's php-fpm pool */
+  socket: string;
+  /** where the site's access, error and PHP error logs go (the account's logs/ folder) */
+  logDir: string;
+  settings: PhpSiteSettings;
 }
 
 export interface WebProxy {
@@ -72,7 +83,17 @@ export function validateWebState(input: unknown, wwwRoot: string): WebState {
     }
     if (typeof site.suspended !== 'boolean') throw new ValidationError(`${at}.suspended`, 'must be true or false');
     for (const host of siteHostNames({ domain })) claim(host, `${at}.domain`);
-    return { domain, account, documentRoot, suspended: site.suspended };
+    if (site.php === undefined) return { domain, account, documentRoot, suspended: site.suspended };
+    const php = assertRecord(`${at}.php`, site.php);
+    const logDir = assertValid(`${at}.php.logDir`, php.logDir, checkSafePath);
+    if (!logDir.startsWith(accountFolder)) throw new ValidationError(`${at}.php.logDir`, `must lie below ${accountFolder}`);
+    return {
+      domain,
+      account,
+      documentRoot,
+      suspended: site.suspended,
+      php: { socket: assertValid(`${at}.php.socket`, php.socket, checkSafePath), logDir, settings: validatePhpSettings(`${at}.php.settings`, php.settings) },
+    };
   });
 
   const proxies = assertArray('proxies', state.proxies).map((raw, index): WebProxy => {

@@ -1,6 +1,7 @@
 /**
  * The web workload on a node: the parent sends the sites and proxies the node should serve; the
- * node decides where their document roots live (below its own www folder).
+ * node decides where their document roots live (below its own www folder). Every site runs PHP
+ * in its account's own pool (src/php); a suspended account has no pool.
  */
 import { rmSync } from 'node:fs';
 import { Type } from '@sinclair/typebox';
@@ -8,17 +9,21 @@ import type { AgentModule } from '../agent/agent-module.ts';
 import { requireDaemon } from '../agent/require-daemon.ts';
 import { assertValid, checkUsername } from '../core/grammar.ts';
 import { NginxDriver } from './nginx.driver.ts';
+import { PHP_DAEMON, PhpPoolsDriver } from '../php/php-pools.driver.ts';
+import { applySites } from './apply-sites.ts';
 
 const SiteRequest = Type.Object({
   domain: Type.String({ format: 'fp-domain' }),
   account: Type.String({ format: 'fp-username' }),
   suspended: Type.Boolean(),
+  /** the site's PHP limits, already held to the plan's by the parent; absent = the defaults */
+  php: Type.Optional(Type.Object({ memoryLimitMb: Type.Integer(), uploadMaxMb: Type.Integer(), maxExecutionSeconds: Type.Integer() })),
 });
 
 export const webAgentModule: AgentModule = {
   name: 'web',
   role: 'web',
-  daemons: (ctx) => [new NginxDriver(ctx)],
+  daemons: (ctx) => [new NginxDriver(ctx), new PhpPoolsDriver(ctx)],
   register(app, ctx) {
     app.put(
       '/v1/web/state',
@@ -31,14 +36,14 @@ export const webAgentModule: AgentModule = {
         },
       },
       async (request) => {
-        const nginx = requireDaemon<NginxDriver>(ctx, 'nginx', 'web');
-        const sites = request.body.sites.map((site) => ({ ...site, documentRoot: nginx.ensureDocumentRoot(site.account, site.domain) }));
-        return nginx.apply({ sites, proxies: request.body.proxies });
+        return applySites(requireDaemon<NginxDriver>(ctx, 'nginx', 'web'), requireDaemon<PhpPoolsDriver>(ctx, PHP_DAEMON, 'web'), request.body);
       },
     );
 
     app.delete('/v1/web/accounts/:account', { schema: { params: Type.Object({ account: Type.String({ format: 'fp-username' }) }) } }, async (request) => {
       const account = assertValid('account', request.params.account, checkUsername);
+      const php = ctx.daemon<PhpPoolsDriver>(PHP_DAEMON);
+      if (php) await php.removeAccount(account);
       rmSync(ctx.layout.www(account), { recursive: true, force: true });
       return { removed: account };
     });

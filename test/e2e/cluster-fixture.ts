@@ -14,6 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LocalCluster, type ChildSpec, type ClusterInfo } from '../../src/demo/local-cluster.ts';
 import { REPO_ROOT } from '../../src/demo/processes.ts';
+import { removeNodeUsers } from '../../src/php/system-users.ts';
 
 export interface TestClusterOptions {
   /** the first three octets of the cluster's addresses, e.g. '127.0.30' */
@@ -93,6 +94,8 @@ export async function startTestCluster(options: TestClusterOptions): Promise<Tes
   const cluster = new LocalCluster(spec);
   const teardown = async (): Promise<void> => {
     await cluster.down();
+    // The system users the nodes made for their accounts' PHP (named after each node's root).
+    for (const node of [spec.parentAlias ?? 'parent', ...spec.children.map((c) => c.alias)]) await removeNodeUsers(cluster.nodeRoot(node));
     if (!process.env.FLEETPANEL_KEEP_TEST_DIRS) rmSync(dir, { recursive: true, force: true });
   };
   let info: ClusterInfo;

@@ -1,0 +1,42 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { renderPhpPool } from './php-fpm-config.ts';
+import { validatePhpSettings } from './php-settings.ts';
+import { renderNginxConfig } from '../web/nginx-config.ts';
+
+describe('renderPhpPool', () => {
+  const pool = renderPhpPool({ account: 'alice', user: 'fpabc123-alice', home: '/srv/n/www/alice', socket: '/srv/n/run/php/alice.sock', listenOwner: 'www-data' });
+  it('runs as the account\'s user, confined to its home', () => {
+    assert.match(pool, /^\[alice\]$/m);
+    assert.match(pool, /^user = fpabc123-alice$/m);
+    assert.match(pool, /^group = fpabc123-alice$/m);
+    assert.match(pool, /^php_admin_value\[open_basedir\] = \/srv\/n\/www\/alice\/$/m);
+    assert.match(pool, /^listen = \/srv\/n\/run\/php\/alice\.sock$/m);
+    assert.match(pool, /^listen\.owner = www-data$/m);
+    assert.match(pool, /^php_admin_value\[disable_functions\] = .*proc_open/m);
+  });
+  it('refuses unsafe values', () => {
+    assert.throws(() => renderPhpPool({ account: 'alice]\n[x', user: 'u', home: '/h', socket: '/s' }), /account/);
+    assert.throws(() => renderPhpPool({ account: 'alice', user: 'u', home: '/h\nphp_admin_value[open_basedir]=/', socket: '/s' }), /home/);
+  });
+});
+
+describe('PHP site settings', () => {
+  const limits = { memoryLimitMb: 256, uploadMaxMb: 64, maxExecutionSeconds: 60 };
+  it('holds each setting to its bounds and to the plan', () => {
+    assert.deepEqual(validatePhpSettings('php', { memoryLimitMb: 128, uploadMaxMb: 16, maxExecutionSeconds: 30 }, limits), { memoryLimitMb: 128, uploadMaxMb: 16, maxExecutionSeconds: 30 });
+    assert.throws(() => validatePhpSettings('php', { memoryLimitMb: 512, uploadMaxMb: 16, maxExecutionSeconds: 30 }, limits), /php\.memoryLimitMb: must be at most 256/);
+    assert.throws(() => validatePhpSettings('php', { memoryLimitMb: '128M', uploadMaxMb: 16, maxExecutionSeconds: 30 }), /php\.memoryLimitMb/);
+  });
+  it('reach nginx as the site\'s PHP_ADMIN_VALUE, with front-controller URLs and the site\'s logs', () => {
+    const config = renderNginxConfig({
+      address: '127.0.22.2',
+      paths: { pidFile: '/n/p', errorLog: '/n/e', accessLog: '/n/a', tempDir: '/n/t', certificate: '/n/c', certificateKey: '/n/k', mimeTypes: '/m', extraServersDir: '/n/s', fastcgiParams: '/etc/nginx/fastcgi_params' },
+      state: { sites: [{ domain: 'a.test', account: 'alice', documentRoot: '/n/www/alice/a.test/public_html', suspended: false, php: { socket: '/n/run/php/alice.sock', logDir: '/n/www/alice/logs', settings: { memoryLimitMb: 96, uploadMaxMb: 8, maxExecutionSeconds: 20 } } }], proxies: [] },
+    });
+    assert.match(config, /try_files \$uri \$uri\/ \/index\.php\?\$args;/);
+    assert.match(config, /fastcgi_pass unix:\/n\/run\/php\/alice\.sock;/);
+    assert.match(config, /fastcgi_param PHP_ADMIN_VALUE "memory_limit=96M\\nupload_max_filesize=8M\\npost_max_size=16M\\nmax_execution_time=20\\nerror_log=\/n\/www\/alice\/logs\/a\.test\.php-error\.log";/);
+    assert.match(config, /access_log \/n\/www\/alice\/logs\/a\.test\.access\.log;/);
+  });
+});

@@ -1,0 +1,66 @@
+/**
+ * The system user each account's PHP runs as on a node. Several nodes share one machine in the
+ * local cluster, so the name carries the node as well as the account: `fp<6 hex of the node
+ * root's hash>-<account>` (at most 25 characters, within Linux's 32), with its home under that
+ * node's root. A real node has one root, so its users differ only by account.
+ */
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { CommandError, run } from '../core/exec.ts';
+import { assertValid, checkUsername } from '../core/grammar.ts';
+
+export interface SystemUser {
+  name: string;
+  uid: number;
+  gid: number;
+}
+
+export function nodeUserPrefix(nodeRoot: string): string {
+  return `fp${createHash('sha256').update(nodeRoot).digest('hex').slice(0, 6)}-`;
+}
+
+export function accountSystemUser(nodeRoot: string, account: string): string {
+  return nodeUserPrefix(nodeRoot) + assertValid('account', account, checkUsername);
+}
+
+export function lookupUser(name: string): SystemUser | undefined {
+  const line = readFileSync('/etc/passwd', 'utf8').split('\n').find((entry) => entry.startsWith(`${name}:`));
+  if (!line) return undefined;
+  const [, , uid, gid] = line.split(':');
+  return { name, uid: Number(uid), gid: Number(gid) };
+}
+
+/** useradd and userdel refuse while another process holds /etc/passwd's lock; they are simply tried again. */
+async function withPasswdLock(argv: [string, ...string[]]): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await run(argv[0], argv.slice(1));
+      return;
+    } catch (error) {
+      if (!(error instanceof CommandError) || attempt >= 20 || !/lock/i.test(error.stderr)) throw error;
+      await new Promise((r) => setTimeout(r, 100 * attempt));
+    }
+  }
+}
+
+/** A system user and group of its own, no login shell, home given (not created here). */
+export async function ensureSystemUser(name: string, home: string): Promise<SystemUser> {
+  const existing = lookupUser(name);
+  if (existing) return existing;
+  await withPasswdLock(['useradd', '--system', '--user-group', '--no-create-home', '--home-dir', home, '--shell', '/usr/sbin/nologin', name]);
+  const created = lookupUser(name);
+  if (!created) throw new Error(`useradd did not create ${name}`);
+  return created;
+}
+
+export async function removeSystemUser(name: string): Promise<void> {
+  if (!lookupUser(name)) return;
+  await withPasswdLock(['userdel', name]);
+}
+
+/** Every user of one node (test and demo teardown). */
+export async function removeNodeUsers(nodeRoot: string): Promise<void> {
+  const prefix = nodeUserPrefix(nodeRoot);
+  const names = readFileSync('/etc/passwd', 'utf8').split('\n').map((line) => line.split(':')[0] ?? '').filter((name) => name.startsWith(prefix));
+  for (const name of names) await removeSystemUser(name);
+}

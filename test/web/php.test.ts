@@ -1,0 +1,157 @@
+/**
+ * PHP per account on a real node (${TEST_NET}.42.20): nginx and a php-fpm master with one pool per
+ * account, each as its own system user confined to its home. Alice's PHP cannot read Bob's
+ * files; front-controller URLs reach index.php; per-site limits and logs; suspension removes the
+ * pool (no process of the account is left) and unsuspension brings it back.
+ */
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { NodeLayout } from '../../src/agent/node-layout.ts';
+import { NginxDriver } from '../../src/web/nginx.driver.ts';
+import { PhpPoolsDriver } from '../../src/php/php-pools.driver.ts';
+import { applySites, type SiteRequest } from '../../src/web/apply-sites.ts';
+import { lookupUser, removeNodeUsers } from '../../src/php/system-users.ts';
+import { SUSPENSION_STATUS } from '../../src/web/nginx-config.ts';
+import { probe } from './http-probe.ts';
+import { TEST_NET } from '../test-net.ts';
+
+const ADDRESS = `${TEST_NET}.42.20`;
+
+/** PIDs of processes running as the user. */
+function processesOf(uid: number): number[] {
+  return readdirSync('/proc')
+    .filter((entry) => /^[0-9]+$/.test(entry))
+    .filter((pid) => {
+      try {
+        return /^Uid:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] === String(uid);
+      } catch {
+        return false;
+      }
+    })
+    .map(Number);
+}
+
+describe('PHP pools per account behind nginx', () => {
+  let workDir: string;
+  let layout: NodeLayout;
+  let nginx: NginxDriver;
+  let php: PhpPoolsDriver;
+
+  const sites = (aliceSuspended = false): SiteRequest[] => [
+    { domain: 'alice.test', account: 'alice', suspended: aliceSuspended, php: { memoryLimitMb: 96, uploadMaxMb: 8, maxExecutionSeconds: 20 } },
+    { domain: 'bob.test', account: 'bob', suspended: false },
+  ];
+  const page = async (host: string, path: string): Promise<{ status: number; body: string }> => {
+    const result = await probe(ADDRESS, host, { path });
+    assert.equal(result.kind, 'response', `${host}${path}: ${result.kind === 'closed' ? result.error : ''}`);
+    return result as { status: number; body: string };
+  };
+
+  before(async () => {
+    workDir = mkdtempSync(join(tmpdir(), 'fleet-php-'));
+    chmodSync(workDir, 0o711);
+    layout = new NodeLayout(join(workDir, 'node'));
+    layout.ensure();
+    chmodSync(layout.root, 0o711);
+    chmodSync(layout.www(), 0o711);
+    const context = { layout, address: ADDRESS, log: () => undefined };
+    nginx = new NginxDriver(context);
+    php = new PhpPoolsDriver(context);
+    await nginx.start();
+    await php.start();
+    await applySites(nginx, php, { sites: sites(), proxies: [] });
+    writeFileSync(join(layout.www('alice', 'alice.test', 'public_html'), 'index.php'), [
+      '<?php',
+      'header("Content-Type: text/plain");',
+      'echo "user=" . posix_getpwuid(posix_geteuid())["name"] . "\\n";',
+      'echo "uri=" . $_SERVER["REQUEST_URI"] . "\\n";',
+      'echo "memory_limit=" . ini_get("memory_limit") . "\\n";',
+      'echo "upload_max_filesize=" . ini_get("upload_max_filesize") . "\\n";',
+      'echo "max_execution_time=" . ini_get("max_execution_time") . "\\n";',
+      'ini_set("memory_limit", "2G"); echo "raised=" . ini_get("memory_limit") . "\\n";',
+      'if (isset($_GET["read"])) { $r = file_get_contents($_GET["read"]); echo "read=" . ($r === false ? "refused" : $r) . "\\n"; echo "error=" . (error_get_last()["message"] ?? "") . "\\n"; }',
+    ].join('\n'));
+    writeFileSync(join(layout.www('bob', 'bob.test', 'public_html'), 'secret.txt'), 'bob-secret-content\n');
+    await php.giveToAccount('alice', layout.www('alice'));
+    await php.giveToAccount('bob', layout.www('bob'));
+  });
+
+  after(async () => {
+    await php?.stop();
+    await nginx?.stop();
+    if (layout) await removeNodeUsers(layout.root);
+    if (workDir && !process.env.FLEETPANEL_KEEP_TEST_DIRS) rmSync(workDir, { recursive: true, force: true });
+  });
+
+  it('runs each account\'s PHP as its own system user, with the site\'s own limits that scripts cannot raise', async () => {
+    const { status, body } = await page('alice.test', '/');
+    assert.equal(status, 200);
+    assert.match(body, new RegExp(`^user=${php.systemUser('alice')}$`, 'm'));
+    assert.match(body, /^memory_limit=96M$/m);
+    assert.match(body, /^upload_max_filesize=8M$/m);
+    assert.match(body, /^max_execution_time=20$/m);
+    assert.match(body, /^raised=96M$/m);
+    assert.equal(php.systemUser('alice').length <= 32, true, 'user name within 32 characters');
+    assert.notEqual(php.systemUser('alice'), php.systemUser('bob'));
+  });
+
+  it('passes front-controller URLs to index.php', async () => {
+    const { status, body } = await page('alice.test', '/2026/12/hello-world/?p=1');
+    assert.equal(status, 200, body);
+    assert.match(body, /^uri=\/2026\/12\/hello-world\/\?p=1$/m);
+    assert.equal((await page('bob.test', '/no/such/page')).status, 404);
+  });
+
+  it('keeps Alice\'s PHP out of Bob\'s files, by open_basedir and by file permissions', async () => {
+    const bobSecret = join(layout.www('bob', 'bob.test', 'public_html'), 'secret.txt');
+    assert.equal((await page('bob.test', '/secret.txt')).body, 'bob-secret-content\n');
+    const { body } = await page('alice.test', `/?read=${encodeURIComponent(bobSecret)}`);
+    assert.match(body, /^read=refused$/m);
+    assert.match(readFileSync(layout.www('alice', 'logs', 'alice.test.php-error.log'), 'utf8'), /open_basedir restriction in effect/);
+    assert.doesNotMatch(body, /bob-secret-content/);
+    // Even without open_basedir, Alice's user cannot enter Bob's home.
+    const aliceUser = lookupUser(php.systemUser('alice'))!;
+    const cat = spawnSync('cat', [bobSecret], { uid: aliceUser.uid, gid: aliceUser.gid, encoding: 'utf8' });
+    assert.notEqual(cat.status, 0);
+    assert.match(cat.stderr, /Permission denied/);
+  });
+
+  it('writes per-site access, error and PHP error logs into the account\'s logs folder', async () => {
+    const logs = layout.www('alice', 'logs');
+    assert.match(readFileSync(join(logs, 'alice.test.access.log'), 'utf8'), /GET \/\?read=/);
+    assert.equal(existsSync(join(logs, 'alice.test.error.log')), true, 'alice.test.error.log');
+    assert.equal(existsSync(layout.www('bob', 'logs', 'bob.test.access.log')), true, 'bob.test.access.log');
+  });
+
+  it('suspension answers with the suspension page and stops the pool; unsuspension brings it back', async () => {
+    await page('alice.test', '/'); // a worker is running now
+    const alice = lookupUser(php.systemUser('alice'))!;
+    assert.notDeepEqual(processesOf(alice.uid), [], 'a worker of alice runs');
+    await applySites(nginx, php, { sites: sites(true), proxies: [] });
+    const suspended = await page('alice.test', '/');
+    assert.equal(suspended.status, SUSPENSION_STATUS);
+    assert.match(suspended.body, /suspended/);
+    assert.equal(existsSync(php.socketOf('alice')), false, 'the pool socket is gone');
+    assert.deepEqual(php.pools(), ['bob']);
+    await new Promise((r) => setTimeout(r, 500));
+    assert.deepEqual(processesOf(alice.uid), []);
+    assert.equal((await page('bob.test', '/secret.txt')).status, 200);
+
+    await applySites(nginx, php, { sites: sites(false), proxies: [] });
+    const back = await page('alice.test', '/');
+    assert.equal(back.status, 200);
+    assert.match(back.body, /^memory_limit=96M$/m);
+  });
+
+  it('removing an account removes its pool, home and system user', async () => {
+    await applySites(nginx, php, { sites: sites().filter((s) => s.account !== 'alice'), proxies: [] });
+    await php.removeAccount('alice');
+    assert.equal(lookupUser(php.systemUser('alice')), undefined);
+    assert.equal(existsSync(layout.www('alice')), false, 'home removed');
+    assert.deepEqual(php.pools(), ['bob']);
+  });
+});
