@@ -222,13 +222,14 @@ export class JobWorker {
     const attempt = job.attempts + 1;
     const data = parseData(job.data) ?? {};
     const started = resumed ? `step ${next.name} runs again after a restart` : attempt > 1 ? `step ${next.name} started (attempt ${attempt})` : `step ${next.name} started`;
-    await this.repository.startStep(next, 'run', attempt, this.instanceId, { step: next.name, kind: 'state', message: started }, now);
+    // An admin may have ended the job since it was read: then the step does not run.
+    if (!(await this.repository.startStep(next, 'run', attempt, this.instanceId, { step: next.name, kind: 'state', message: started }, now))) return 'yield';
     this.changed(job.id);
     try {
       const output = (await step.run(this.stepContext(job, next.name, attempt, resumed, data, signal), this.snapshot(job, data))) ?? {};
       Object.assign(data, output);
-      await this.repository.finishStep(next, 'run', { data, output }, { step: next.name, kind: 'state', message: `step ${next.name} done` }, this.now());
-      return 'continue';
+      const recorded = await this.repository.finishStep(next, 'run', { data, output }, { step: next.name, kind: 'state', message: `step ${next.name} done` }, this.now());
+      return recorded ? 'continue' : 'yield';
     } catch (error) {
       return this.stepFailed(job, definition, next, attempt, error, signal, 'run');
     }
@@ -249,19 +250,19 @@ export class JobWorker {
       return 'yield';
     }
     if (!step.undo) {
-      await this.repository.finishStep(next, 'undo', null, { step: next.name, kind: 'state', message: `step ${next.name} has nothing to undo` }, now);
-      return 'continue';
+      const recorded = await this.repository.finishStep(next, 'undo', null, { step: next.name, kind: 'state', message: `step ${next.name} has nothing to undo` }, now);
+      return recorded ? 'continue' : 'yield';
     }
     const resumed = next.state === 'undoing' && job.locked_by !== this.instanceId;
     const attempt = job.attempts + 1;
     const data = parseData(job.data) ?? {};
     const started = resumed ? `undo of ${next.name} runs again after a restart` : `undoing step ${next.name}`;
-    await this.repository.startStep(next, 'undo', attempt, this.instanceId, { step: next.name, kind: 'state', message: started }, now);
+    if (!(await this.repository.startStep(next, 'undo', attempt, this.instanceId, { step: next.name, kind: 'state', message: started }, now))) return 'yield';
     this.changed(job.id);
     try {
       await step.undo(this.stepContext(job, next.name, attempt, resumed, data, signal), this.snapshot(job, data));
-      await this.repository.finishStep(next, 'undo', { data }, { step: next.name, kind: 'state', message: `step ${next.name} undone` }, this.now());
-      return 'continue';
+      const recorded = await this.repository.finishStep(next, 'undo', { data }, { step: next.name, kind: 'state', message: `step ${next.name} undone` }, this.now());
+      return recorded ? 'continue' : 'yield';
     } catch (error) {
       return this.stepFailed(job, definition, next, attempt, error, signal, 'undo');
     }
@@ -274,7 +275,7 @@ export class JobWorker {
     const message = messageOf(error);
     const what = phase === 'run' ? `step ${step.name}` : `undo of ${step.name}`;
     if (phase === 'run' && signal.aborted && signal.reason instanceof JobCancelled) {
-      await this.repository.failStep(step, signal.reason.message, null, now);
+      if (!(await this.repository.failStep(step, phase, signal.reason.message, null, now))) return 'yield';
       await this.startRollback(job, signal.reason.message, null);
       return 'continue';
     }
@@ -289,7 +290,7 @@ export class JobWorker {
       return 'yield';
     }
     const gaveUp = `${what} failed and will not be tried again (${decision.reason}): ${message}`;
-    await this.repository.failStep(step, phase === 'run' ? message : `undo: ${message}`, { step: step.name, kind: 'error', message: gaveUp }, now);
+    if (!(await this.repository.failStep(step, phase, phase === 'run' ? message : `undo: ${message}`, { step: step.name, kind: 'error', message: gaveUp }, now))) return 'yield';
     if (phase === 'undo') {
       await this.stopForAdmin(job, 'failed', `undo of step ${step.name} failed: ${message}${job.error ? ` (the job was rolling back because: ${job.error})` : ''}`, kindOf(error));
     } else if (definition.onFailure === 'undo') {

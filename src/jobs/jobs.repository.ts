@@ -167,55 +167,53 @@ export class JobsRepository {
     });
   }
 
-  /** A step (or its undo) starts: the step's mark and the job's current step and attempt are one write. */
-  async startStep(step: JobStepRow, phase: StepPhase, attempt: number, lockedBy: string, event: JournalEvent, now: number): Promise<void> {
-    await this.transaction(async (repository) => {
-      const stepPatch: JobStepPatch =
-        phase === 'run' ? { state: 'running', attempts: step.attempts + 1, started_at: step.started_at ?? now, finished_at: null } : { state: 'undoing', attempts: step.attempts + 1 };
-      await repository.updateStep(step.job_id, step.position, stepPatch);
-      await repository.updateJob(step.job_id, { current_step: step.name, attempts: attempt, locked_by: lockedBy, updated_at: now });
-      await repository.addEvent(step.job_id, now, event.step, event.kind, event.message);
-    });
+  /**
+   * A step (or its undo) starts: the step's mark and the job's current step and attempt are one
+   * write. Like every step transition below, it applies only while the job is still running (or
+   * rolling back, for an undo): a job an admin ended meanwhile keeps what the admin wrote. Says
+   * whether it applied.
+   */
+  startStep(step: JobStepRow, phase: StepPhase, attempt: number, lockedBy: string, event: JournalEvent, now: number): Promise<boolean> {
+    const stepPatch: JobStepPatch =
+      phase === 'run' ? { state: 'running', attempts: step.attempts + 1, started_at: step.started_at ?? now, finished_at: null } : { state: 'undoing', attempts: step.attempts + 1 };
+    return this.stepTransition(step, phase, { current_step: step.name, attempts: attempt, locked_by: lockedBy }, stepPatch, event, now);
   }
 
   /**
    * A step is done (or undone). Its output, merged into the job's `data`, and its mark are one
    * write: a crash leaves both or neither. Without `result` (an undo with nothing to undo) the
-   * job itself is not touched.
+   * job's data is not touched.
    */
-  async finishStep(step: JobStepRow, phase: StepPhase, result: { data: JobData; output?: JobData } | null, event: JournalEvent, now: number): Promise<void> {
-    await this.transaction(async (repository) => {
-      if (phase === 'run') {
-        await repository.updateStep(step.job_id, step.position, { state: 'done', finished_at: now, error: null, output: JSON.stringify(result?.output ?? {}) });
-      } else {
-        await repository.updateStep(step.job_id, step.position, { state: 'undone', finished_at: now });
-      }
-      if (result) {
-        const cleared: JobPatch = phase === 'run' ? { error: null, error_kind: null } : {};
-        await repository.updateJob(step.job_id, { ...cleared, data: JSON.stringify(result.data), attempts: 0, retrying_since: null, updated_at: now });
-      }
-      await repository.addEvent(step.job_id, now, event.step, event.kind, event.message);
-    });
+  finishStep(step: JobStepRow, phase: StepPhase, result: { data: JobData; output?: JobData } | null, event: JournalEvent, now: number): Promise<boolean> {
+    const cleared: JobPatch = phase === 'run' ? { error: null, error_kind: null } : {};
+    const jobPatch: JobPatch = result ? { ...cleared, data: JSON.stringify(result.data), attempts: 0, retrying_since: null } : {};
+    const stepPatch: JobStepPatch =
+      phase === 'run' ? { state: 'done', finished_at: now, error: null, output: JSON.stringify(result?.output ?? {}) } : { state: 'undone', finished_at: now };
+    return this.stepTransition(step, phase, jobPatch, stepPatch, event, now);
   }
 
   /**
    * A step (or undo) failed and runs again at `retryAt`. While rolling back, the job's error stays
    * the reason for the rollback; the undo's own error is on the step.
    */
-  async scheduleRetry(step: JobStepRow, phase: StepPhase, error: { message: string; kind: string }, retry: { at: number; failingSince: number }, event: JournalEvent, now: number): Promise<void> {
-    await this.transaction(async (repository) => {
-      await repository.updateStep(step.job_id, step.position, { state: phase === 'run' ? 'failed' : 'undoing', error: error.message });
-      const shown: JobPatch = phase === 'run' ? { error: error.message, error_kind: error.kind } : {};
-      await repository.updateJob(step.job_id, { ...shown, run_after: retry.at, retrying_since: retry.failingSince, updated_at: now });
-      await repository.addEvent(step.job_id, now, event.step, event.kind, event.message);
-    });
+  scheduleRetry(step: JobStepRow, phase: StepPhase, error: { message: string; kind: string }, retry: { at: number; failingSince: number }, event: JournalEvent, now: number): Promise<boolean> {
+    const shown: JobPatch = phase === 'run' ? { error: error.message, error_kind: error.kind } : {};
+    const stepPatch: JobStepPatch = { state: phase === 'run' ? 'failed' : 'undoing', error: error.message };
+    return this.stepTransition(step, phase, { ...shown, run_after: retry.at, retrying_since: retry.failingSince }, stepPatch, event, now);
   }
 
   /** A step (or undo) failed for good; what the job does next is a transition of its own. */
-  async failStep(step: JobStepRow, error: string, event: JournalEvent | null, now: number): Promise<void> {
-    await this.transaction(async (repository) => {
-      await repository.updateStep(step.job_id, step.position, { state: 'failed', finished_at: now, error });
+  failStep(step: JobStepRow, phase: StepPhase, error: string, event: JournalEvent | null, now: number): Promise<boolean> {
+    return this.stepTransition(step, phase, {}, { state: 'failed', finished_at: now, error }, event, now);
+  }
+
+  private stepTransition(step: JobStepRow, phase: StepPhase, jobPatch: JobPatch, stepPatch: JobStepPatch, event: JournalEvent | null, now: number): Promise<boolean> {
+    return this.transaction(async (repository) => {
+      // The job's row first: it is the guard, and every writer of a job locks it before its steps.
+      if (!(await repository.updateJobIn(step.job_id, [phase === 'run' ? 'running' : 'rolling_back'], { ...jobPatch, updated_at: now }))) return false;
+      await repository.updateStep(step.job_id, step.position, stepPatch);
       if (event) await repository.addEvent(step.job_id, now, event.step, event.kind, event.message);
+      return true;
     });
   }
 }
