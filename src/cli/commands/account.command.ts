@@ -39,15 +39,27 @@ export function registerAccountCommands(program: Command, cli: Cli): void {
   const account = program.command('account').description('hosting accounts: create, change, suspend, terminate');
 
   account
-    .command('create <username>')
+    .command('create [username]')
     .description('create an account; its mail, web and DNS are placed on nodes and set up, or nothing is created')
-    .requiredOption('--domain <domain>', 'the main domain (unique across the cluster)')
+    .option('--domain <domain>', 'the main domain (unique across the cluster)')
     .option('--password-stdin', 'read the panel password from standard input (required)')
     .option('--owner <reseller>', 'the reseller that owns the account (admin only; default: you)')
     .option('--plan <plan>', 'plan name (default: the default plan)')
     .option('--ipv6', 'enable IPv6 (AAAA records)')
     .option('--mail-node <alias>', "put the account's mail on this node ('local' for the parent's own)")
-    .action(async (username: string, options: { domain: string; passwordStdin?: boolean; owner?: string; plan?: string; ipv6?: boolean; mailNode?: string }) => {
+    .option('--from-file <file>', 'create many: a .csv file with a header line (username,domain,password,plan,owner,ipv6,mailNode) or a .jsonl file; bad rows are refused and reported, good ones created')
+    .option('--in-flight <n>', 'with --from-file: creations sent at once', '16')
+    .action(async (username: string | undefined, options: { domain?: string; passwordStdin?: boolean; owner?: string; plan?: string; ipv6?: boolean; mailNode?: string; fromFile?: string; inFlight: string }) => {
+      if (options.fromFile !== undefined) {
+        if (username !== undefined || options.domain !== undefined) throw new FleetError('validation', '--from-file: the accounts come from the file; give no username or --domain');
+        const inFlight = Number(options.inFlight);
+        if (!Number.isInteger(inFlight) || inFlight < 1 || inFlight > 64) throw new FleetError('validation', '--in-flight: must be a whole number from 1 to 64');
+        const { createAccountsFromFile } = await import('../bulk-create.ts');
+        await createAccountsFromFile(cli, options.fromFile, inFlight);
+        return;
+      }
+      if (username === undefined) throw new FleetError('validation', 'username: is required (or give --from-file)');
+      if (options.domain === undefined) throw new FleetError('validation', "domain: is required (--domain)");
       const password = passwordFromStdin(options.passwordStdin);
       if (password === undefined) throw new FleetError('validation', 'password: give it with --password-stdin');
       const created = await cli.api<AccountView>('POST', '/api/accounts', {
