@@ -26,6 +26,11 @@ test('distribution: each restriction refuses with its reason', () => {
   assert.match(refusal(() => checkDistribute({ ...alice, ipv6: true }, child, [], false)).message, /IPv6/);
   assert.match(refusal(() => checkDistribute(alice, { ...child, roles: ['web'] }, [], false)).message, /mail role/);
   assert.equal(refusal(() => checkDistribute(alice, { ...child, status: 'offline' }, [], false)).kind, 'node_unavailable');
+  // Degraded: refused when the mail daemons are what is down, taken when only something else is.
+  const dovecotDown = refusal(() => checkDistribute(alice, { ...child, status: 'degraded', servicesDown: ['dovecot'] }, [], false));
+  assert.equal(dovecotDown.kind, 'node_unavailable');
+  assert.match(dovecotDown.message, /degraded: dovecot not running/);
+  assert.doesNotThrow(() => checkDistribute(alice, { ...child, status: 'degraded', servicesDown: ['webmail'] }, [], false));
   assert.match(refusal(() => checkDistribute(alice, parent, [], false)).message, /--mail-node local/);
   const pipes = [{ source: 'a@example.com', command: '/usr/bin/true' }];
   assert.match(refusal(() => checkDistribute(alice, child, pipes, false)).message, /a@example.com \| \/usr\/bin\/true.*--drop-pipe-forwarders/);

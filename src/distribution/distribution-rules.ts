@@ -10,7 +10,12 @@ export interface NodeFacts {
   roles: readonly string[];
   status: string;
   local: boolean;
+  /** services of the node that are not running (a degraded node names them) */
+  servicesDown?: readonly string[];
 }
+
+/** What a mailbox on the target needs: delivery (Postfix) and storage and logins (Dovecot). */
+const MAIL_SERVICES = ['dovecot', 'postfix'];
 
 export interface AccountFacts {
   username: string;
@@ -33,7 +38,14 @@ export function checkDistribute(account: AccountFacts, target: NodeFacts, pipeFo
     );
   }
   if (!target.roles.includes('mail')) throw new ValidationError('mailNode', `node '${target.alias}' does not have the mail role`);
-  if (target.status !== 'ready') throw new FleetError('node_unavailable', `node '${target.alias}' is not ready (${target.status}); its mail cannot be moved there now`, { node: target.alias });
+  // A degraded node takes a move only if what the mail needs runs there: its webmail being down does not stop mail.
+  const mailDown = (target.servicesDown ?? []).filter((name) => MAIL_SERVICES.includes(name));
+  if (target.status === 'degraded' && mailDown.length > 0) {
+    throw new FleetError('node_unavailable', `node '${target.alias}' is degraded: ${mailDown.join(' and ')} not running there; its mail cannot be moved there now`, { node: target.alias, servicesDown: mailDown });
+  }
+  if (target.status !== 'ready' && target.status !== 'degraded') {
+    throw new FleetError('node_unavailable', `node '${target.alias}' is not ready (${target.status}); its mail cannot be moved there now`, { node: target.alias });
+  }
   if (account.ipv6) throw new ValidationError('ipv6', `account '${account.username}' has IPv6 on; a distributed account cannot have IPv6, turn it off first`);
   if (pipeForwarders.length > 0 && !dropPipeForwarders) {
     const listed = pipeForwarders.map((p) => `${p.source} | ${p.command}`).join(', ');

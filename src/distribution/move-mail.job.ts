@@ -66,7 +66,13 @@ export interface MoveMailDeps {
   refreshZone(account: AccountRecord): Promise<void>;
 }
 
-export const nodeFacts = (row: NodeRow): NodeFacts => ({ alias: row.alias, roles: JSON.parse(row.roles) as string[], status: row.status, local: row.is_local === 1 });
+export const nodeFacts = (row: NodeRow): NodeFacts => ({
+  alias: row.alias,
+  roles: JSON.parse(row.roles) as string[],
+  status: row.status,
+  local: row.is_local === 1,
+  servicesDown: (JSON.parse(row.services) as { name: string; running: boolean; state?: string }[]).filter((s) => !s.running || (s.state ?? 'running') !== 'running').map((s) => s.name),
+});
 
 /** A sync that fails because the other Dovecot does not answer is the node being away, so the engine waits for it instead of giving up. */
 function asNodeUnavailable(error: unknown, node: NodeRow): unknown {

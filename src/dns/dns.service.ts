@@ -18,7 +18,7 @@ import type { AccountsService } from '../accounts/accounts.service.ts';
 import type { WorkloadService } from '../accounts/workload.ts';
 import type { NodeRow, NodesRepository } from '../nodes/nodes.repository.ts';
 import type { NodeConnections } from '../nodes/node-connections.ts';
-import type { Role } from '../nodes/node.model.ts';
+import { isServing, type Role } from '../nodes/node.model.ts';
 import { SerialByKey } from '../core/serial-by-key.ts';
 import type { DnsRepository, UserRecord } from './dns.repository.ts';
 import { DEFAULT_TTL, defaultZoneRecords, validateZoneRecord, validateZoneRecords, type RecordType, type ZoneRecord } from './zone-record.ts';
@@ -281,7 +281,7 @@ export class DnsService implements WorkloadService {
     await this.repo.setNodeIpv6(node.id, address);
     // Any zone may name this node (site, mail, name server); a node that is not ready catches up in its data sync.
     for (const dnsNode of await this.nodes.list()) {
-      if (dnsNode.status === 'ready') await this.syncNode(dnsNode);
+      if (isServing(dnsNode.status)) await this.syncNode(dnsNode);
     }
     return { alias, ipv6: address };
   }

@@ -20,7 +20,8 @@ export const PROFILE_ROLES: Record<Profile, readonly Role[]> = {
 
 /**
  * installing -> assigning_roles -> software_sync -> data_sync -> ready is the way in;
- * offline (health check failing), disabled (by the admin) and unlinking are the others.
+ * degraded (answering, but some of its services down, restarting or failed), offline (health
+ * check failing), disabled (by the admin) and unlinking are the others.
  */
 export const NODE_STATUSES = [
   'installing',
@@ -28,6 +29,7 @@ export const NODE_STATUSES = [
   'software_sync',
   'data_sync',
   'ready',
+  'degraded',
   'offline',
   'disabled',
   'unlinking',
@@ -40,6 +42,7 @@ export const STATUS_LABELS: Record<NodeStatus, string> = {
   software_sync: 'software synchronisation',
   data_sync: 'data synchronisation',
   ready: 'ready',
+  degraded: 'degraded',
   offline: 'offline',
   disabled: 'disabled',
   unlinking: 'unlinking',
@@ -110,6 +113,43 @@ export function assertProfileAllowed(isLocal: boolean, profile: Profile): void {
   }
 }
 
+/** A node that serves its workloads: ready, or degraded (some services down; the others serve, pushes still reach it). */
+export function isServing(status: string): boolean {
+  return status === 'ready' || status === 'degraded';
+}
+
+/** A daemon on a node as its agent's watchdog reports it. */
+export interface ServiceView {
+  name: string;
+  running: boolean;
+  pid?: number;
+  /** running, restarting, failed or stopped (by the admin); absent from agents without a watchdog */
+  state?: string;
+  restarts?: number;
+  lastRestartAt?: string | null;
+  problem?: string | null;
+  /** the last lines of its log, for a failed service */
+  logTail?: string[];
+  /** messages in its queue (Postfix) */
+  queued?: number;
+}
+
+/** The services that are not serving, as `node show` names them ('dovecot restarting: …'). Empty: the node is healthy. */
+export function servicesDown(services: readonly ServiceView[]): string[] {
+  return services
+    .filter((s) => (s.state ?? (s.running ? 'running' : 'stopped')) !== 'running' || !s.running)
+    .map((s) => {
+      const state = s.state && s.state !== 'running' ? s.state : 'down';
+      return `${s.name} ${state}${s.problem ? `: ${s.problem}` : ''}`;
+    });
+}
+
+/** What a successful health check makes of a serving node: ready when every service runs, degraded otherwise. */
+export function servingStatus(services: readonly ServiceView[]): { status: 'ready' | 'degraded'; detail: string | null } {
+  const down = servicesDown(services);
+  return down.length === 0 ? { status: 'ready', detail: null } : { status: 'degraded', detail: down.join('; ') };
+}
+
 export interface NodeView {
   alias: string;
   host: string;
@@ -121,7 +161,7 @@ export interface NodeView {
   statusDetail: string | null;
   local: boolean;
   agentVersion: string | null;
-  services: { name: string; running: boolean }[];
+  services: ServiceView[];
   lastCheckAt: string | null;
   tlsVerified: boolean;
 }

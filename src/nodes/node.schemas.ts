@@ -4,6 +4,19 @@ import { NODE_STATUSES, PROFILES, ROLES } from './node.model.ts';
 
 const Nullable = <T extends ReturnType<typeof Type.String>>(schema: T) => Type.Union([schema, Type.Null()]);
 
+/** A daemon on a node as its agent's watchdog reports it (ServiceView). */
+export const ServiceViewSchema = Type.Object({
+  name: Type.String(),
+  running: Type.Boolean(),
+  pid: Type.Optional(Type.Integer()),
+  state: Type.Optional(Type.String({ description: 'running, restarting, failed or stopped (by the admin)' })),
+  restarts: Type.Optional(Type.Integer({ description: 'restarts the watchdog made since the agent started' })),
+  lastRestartAt: Type.Optional(Nullable(Type.String())),
+  problem: Type.Optional(Nullable(Type.String())),
+  logTail: Type.Optional(Type.Array(Type.String(), { description: 'the last lines of its log, for a failed service' })),
+  queued: Type.Optional(Type.Integer({ description: 'messages in its queue (Postfix)' })),
+});
+
 export const NodeViewSchema = Type.Object({
   alias: Type.String(),
   host: Type.String(),
@@ -15,7 +28,7 @@ export const NodeViewSchema = Type.Object({
   statusDetail: Nullable(Type.String()),
   local: Type.Boolean(),
   agentVersion: Nullable(Type.String()),
-  services: Type.Array(Type.Object({ name: Type.String(), running: Type.Boolean() })),
+  services: Type.Array(ServiceViewSchema),
   lastCheckAt: Nullable(Type.String()),
   tlsVerified: Type.Boolean(),
 });

@@ -7,6 +7,7 @@ import type { CertificateAuthority } from '../transport/ca.ts';
 import { NodesRepository } from './nodes.repository.ts';
 import { NodeConnections } from './node-connections.ts';
 import { NodesService } from './nodes.service.ts';
+import { NodeServiceControl } from './node-services.ts';
 
 export { registerNodeRoutes } from './nodes.routes.ts';
 
@@ -18,10 +19,10 @@ export interface NodesDeps {
   healthIntervalMs: number;
 }
 
-export function buildNodes(deps: NodesDeps): { nodes: NodesService; connections: NodeConnections } {
+export function buildNodes(deps: NodesDeps): { nodes: NodesService; connections: NodeConnections; nodeServices: NodeServiceControl } {
   const repo = new NodesRepository(deps.db);
   const { ca } = deps;
   const connections = new NodeConnections(repo, { caCertPem: ca.caCertPem, clientCertPem: ca.clientCertPem, clientKeyPem: ca.clientKeyPem });
   const nodes = new NodesService(repo, connections, ca, deps.parentName, deps.healthIntervalMs);
-  return { nodes, connections };
+  return { nodes, connections, nodeServices: new NodeServiceControl(nodes, connections) };
 }

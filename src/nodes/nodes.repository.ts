@@ -2,7 +2,7 @@
 import type { Selectable } from 'kysely';
 import type { Store } from '../store/database.ts';
 import type { NodesTables } from '../store/migrations/001-nodes.ts';
-import { STATUS_LABELS, type NodeStatus, type NodeView, type Profile, type Role } from './node.model.ts';
+import { STATUS_LABELS, type NodeStatus, type NodeView, type ServiceView, type Profile, type Role } from './node.model.ts';
 
 export type NodeRow = Selectable<NodesTables['nodes']>;
 
@@ -18,7 +18,7 @@ export function toNodeView(row: NodeRow): NodeView {
     statusDetail: row.status_detail,
     local: row.is_local === 1,
     agentVersion: row.agent_version,
-    services: JSON.parse(row.services) as { name: string; running: boolean }[],
+    services: JSON.parse(row.services) as ServiceView[],
     lastCheckAt: row.last_check_at === null ? null : new Date(row.last_check_at).toISOString(),
     tlsVerified: row.tls_verified === 1,
   };
@@ -80,6 +80,11 @@ export class NodesRepository {
     await this.db.insertInto('node_events').values({ node_id: id, at: Date.now(), status, message: detail ?? STATUS_LABELS[status] }).execute();
   }
 
+  /** A line in the node's health history that is not a status change (a restart the watchdog made). */
+  async addEvent(id: number, status: string, message: string): Promise<void> {
+    await this.db.insertInto('node_events').values({ node_id: id, at: Date.now(), status, message }).execute();
+  }
+
   async markLinked(id: number, fingerprint: string, tlsVerified: boolean, agentVersion: string | null): Promise<void> {
     await this.db
       .updateTable('nodes')
@@ -92,7 +97,7 @@ export class NodesRepository {
     await this.db.updateTable('nodes').set({ profile, roles: JSON.stringify(roles) }).where('id', '=', id).execute();
   }
 
-  async recordCheck(id: number, ok: boolean, health?: { version: string; services: { name: string; running: boolean }[] }): Promise<void> {
+  async recordCheck(id: number, ok: boolean, health?: { version: string; services: ServiceView[] }): Promise<void> {
     const now = Date.now();
     await this.db
       .updateTable('nodes')

@@ -6,14 +6,16 @@ import { PROFILES, ROLES, parseProfile } from './node.model.ts';
 import { NodeInstaller } from './node-installer.ts';
 import { NodeDetailSchema, NodeViewSchema } from './node.schemas.ts';
 import { openEventStream } from '../transport/sse.ts';
+import { SERVICE_ACTIONS, type NodeServiceControl } from './node-services.ts';
 
 const Alias = Type.String({ format: 'fp-alias' });
+const ServiceName = Type.String({ pattern: '^[a-z][a-z0-9-]{0,30}$', description: 'a service of the node, as `node service list` names it' });
 const NODE_STREAM_POLL_MS = 400;
 /** The browser follows again after this, so a forgotten tab does not hold a stream for ever. */
 const NODE_STREAM_MAX_MS = 30 * 60_000;
 const RoleList = Type.Array(Type.Union(ROLES.map((r) => Type.Literal(r))), { maxItems: ROLES.length });
 
-export function registerNodeRoutes(app: HttpApp, { nodes, dataDir }: { nodes: NodesService; dataDir: string }): void {
+export function registerNodeRoutes(app: HttpApp, { nodes, nodeServices, dataDir }: { nodes: NodesService; nodeServices: NodeServiceControl; dataDir: string }): void {
   // The installer holds SSH sessions and the agent bundle; only these routes use it.
   const installer = new NodeInstaller(nodes, dataDir);
 
@@ -26,6 +28,27 @@ export function registerNodeRoutes(app: HttpApp, { nodes, dataDir }: { nodes: No
     requireRole(request, 'admin');
     return nodes.show(request.params.alias);
   });
+
+  app.get('/api/nodes/:alias/services', { schema: { tags: ['nodes'], summary: "The node's services as its watchdog sees them", params: Type.Object({ alias: Alias }) } }, async (request) => {
+    requireRole(request, 'admin');
+    return nodeServices.list(request.params.alias);
+  });
+
+  app.post(
+    '/api/nodes/:alias/services/:action',
+    {
+      schema: {
+        tags: ['nodes'],
+        summary: 'Start, stop or restart one service of the node (or all of them when none is named); a stopped service stays stopped until started',
+        params: Type.Object({ alias: Alias, action: Type.Union(SERVICE_ACTIONS.map((a) => Type.Literal(a))) }),
+        body: Type.Object({ service: Type.Optional(ServiceName) }, { additionalProperties: false }),
+      },
+    },
+    async (request) => {
+      requireRole(request, 'admin');
+      return nodeServices.act(request.params.alias, request.params.action, request.body.service);
+    },
+  );
 
   app.post(
     '/api/nodes/link',

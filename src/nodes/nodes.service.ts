@@ -8,7 +8,7 @@ import { assertValid, checkAlias, checkHost } from '../core/grammar.ts';
 import { pinnedCall } from '../transport/agent-client.ts';
 import type { CertificateAuthority } from '../transport/ca.ts';
 import { decodeLinkToken } from '../agent/link-state.ts';
-import { assertProfileAllowed, resolveProfileAndRoles, type NodeStatus, type NodeView, type Profile, type Role } from './node.model.ts';
+import { assertProfileAllowed, isServing, resolveProfileAndRoles, servingStatus, type ServiceView, type NodeStatus, type NodeView, type Profile, type Role } from './node.model.ts';
 import { toNodeView, type NodeRow, type NodesRepository } from './nodes.repository.ts';
 import type { NodeConnections } from './node-connections.ts';
 
@@ -22,6 +22,14 @@ export interface DataSyncStep {
   readonly priority: number;
   sync(node: NodeRow): Promise<void>;
 }
+
+/** What the agent's /v1/health answers. */
+export interface AgentHealth {
+  version: string;
+  services: ServiceView[];
+}
+
+export type NodeObserver = (node: NodeView, services: ServiceView[] | null) => Promise<void> | void;
 
 /** Tells which accounts still use a node, so it cannot be unlinked under them. */
 export type NodeUsage = (node: NodeRow) => Promise<string[]>;
@@ -41,6 +49,7 @@ const BRING_UP: NodeStatus[] = ['assigning_roles', 'software_sync', 'data_sync',
 export class NodesService {
   private readonly dataSyncSteps: DataSyncStep[] = [];
   private readonly usages: NodeUsage[] = [];
+  private readonly observers: NodeObserver[] = [];
   private readonly advancing = new Set<number>();
   private healthTimer: NodeJS.Timeout | undefined;
   private stopped = false;
@@ -70,6 +79,11 @@ export class NodesService {
 
   addUsage(usage: NodeUsage): void {
     this.usages.push(usage);
+  }
+
+  /** Called after every health check with the node as it is now (services null: the agent did not answer). */
+  addObserver(observer: NodeObserver): void {
+    this.observers.push(observer);
   }
 
   async list(): Promise<NodeView[]> {
@@ -266,9 +280,12 @@ export class NodesService {
             await this.repo.setStatus(id, 'data_sync', 'synchronising system data and workloads');
           } else if (row.status === 'data_sync') {
             for (const step of this.dataSyncSteps) await step.sync(row);
-            const health = await client.call<{ version: string; services: { name: string; running: boolean }[] }>('GET', '/v1/health');
+            const health = await client.call<AgentHealth>('GET', '/v1/health');
             await this.repo.recordCheck(id, true, health);
-            await this.repo.setStatus(id, 'ready', null);
+            // Ready only with every service up: a node whose Dovecot is down is not ready, whatever data sync did.
+            const serving = servingStatus(health.services);
+            await this.repo.setStatus(id, serving.status, serving.detail);
+            await this.notify(id, health.services);
           }
         } catch (error) {
           // Left in its phase with the reason; the health loop tries again.
@@ -290,6 +307,11 @@ export class NodesService {
     void tick();
   }
 
+  /** One node's health check now (after an admin's service action), instead of at the next tick. */
+  async checkNow(alias: string): Promise<void> {
+    await this.check(await this.row(alias));
+  }
+
   async checkAll(): Promise<void> {
     const rows = await this.repo.list();
     await Promise.all(rows.map((row) => this.check(row)));
@@ -298,24 +320,48 @@ export class NodesService {
   private async check(row: NodeRow): Promise<void> {
     const status = row.status as NodeStatus;
     if (status === 'disabled' || status === 'unlinking' || status === 'installing') return;
-    if (BRING_UP.includes(status) && status !== 'ready') {
+    if (BRING_UP.includes(status) && !isServing(status)) {
       void this.advance(row.id);
       return;
     }
+    let health: AgentHealth;
     try {
-      const health = await this.connections
-        .forRow(row)
-        .call<{ version: string; services: { name: string; running: boolean }[] }>('GET', '/v1/health', undefined, Math.max(500, Math.min(this.healthIntervalMs, 3000)));
-      await this.repo.recordCheck(row.id, true, health);
-      if (status === 'offline') {
-        // Back from an outage: catch up on whatever changed while it was away before serving.
-        await this.repo.setStatus(row.id, 'data_sync', 'back online; catching up');
-        void this.advance(row.id);
-      }
+      health = await this.connections.forRow(row).call<AgentHealth>('GET', '/v1/health', undefined, Math.max(500, Math.min(this.healthIntervalMs, 3000)));
     } catch (error) {
       await this.repo.recordCheck(row.id, false);
-      if (status === 'ready') await this.repo.setStatus(row.id, 'offline', `health check failed: ${(error as Error).message}`);
+      if (isServing(status)) await this.repo.setStatus(row.id, 'offline', `health check failed: ${(error as Error).message}`);
+      await this.notify(row.id, null);
+      return;
     }
+    await this.recordRestarts(row, health.services);
+    await this.repo.recordCheck(row.id, true, health);
+    if (status === 'offline') {
+      // Back from an outage: catch up on whatever changed while it was away before serving.
+      await this.repo.setStatus(row.id, 'data_sync', 'back online; catching up');
+      void this.advance(row.id);
+    } else {
+      const serving = servingStatus(health.services);
+      // A new event only when something changed, so the history reads as what happened.
+      if (serving.status !== status || serving.detail !== row.status_detail) await this.repo.setStatus(row.id, serving.status, serving.detail);
+    }
+    await this.notify(row.id, health.services);
+  }
+
+  /** Restarts the watchdog made since the last check go into the node's history, even when the check never saw the service down. */
+  private async recordRestarts(row: NodeRow, services: ServiceView[]): Promise<void> {
+    const before = new Map((JSON.parse(row.services) as ServiceView[]).map((s) => [s.name, s.restarts ?? 0]));
+    for (const service of services) {
+      const earlier = before.get(service.name);
+      if (earlier === undefined || (service.restarts ?? 0) <= earlier) continue;
+      await this.repo.addEvent(row.id, row.status, `${service.name} restarted by the watchdog${service.problem ? ` (${service.problem})` : ''}`);
+    }
+  }
+
+  /** Tells the observers (notifications) what the node looks like after a check; their failures never stop the health loop. */
+  private async notify(id: number, services: ServiceView[] | null): Promise<void> {
+    const row = await this.repo.byId(id);
+    if (!row) return;
+    for (const observer of this.observers) await Promise.resolve(observer(toNodeView(row), services)).catch(() => undefined);
   }
 
   async setProfile(alias: string, profileValue: Profile): Promise<NodeView> {
@@ -329,7 +375,7 @@ export class NodesService {
       if (users.length > 0) throw new ConflictError(`node '${alias}' still serves accounts (${users.join(', ')}); move them before dropping ${dropped.join(', ')}`, { accounts: users });
     }
     await this.repo.setProfile(row.id, profile, roles);
-    if (row.status === 'ready' || row.status === 'offline') await this.repo.setStatus(row.id, 'assigning_roles', `profile changed to ${profile}`);
+    if (isServing(row.status) || row.status === 'offline') await this.repo.setStatus(row.id, 'assigning_roles', `profile changed to ${profile}`);
     void this.advance(row.id);
     return toNodeView((await this.repo.byId(row.id))!);
   }

@@ -84,7 +84,7 @@ export async function startParent(options: ParentOptions): Promise<RunningParent
   const closers: (() => Promise<void> | void)[] = [];
   const onClose = (close: () => Promise<void> | void): void => void closers.push(close);
 
-  const { nodes, connections } = buildNodes({ db, ca, parentName: name, healthIntervalMs: options.healthIntervalMs ?? 5000 });
+  const { nodes, connections, nodeServices } = buildNodes({ db, ca, parentName: name, healthIntervalMs: options.healthIntervalMs ?? 5000 });
   const auth = buildAuth({ db });
   const generatedAdminPassword = await auth.ensureAdmin(options.adminPassword);
   const passwords = buildPasswordPolicy({ db, nodes });
@@ -119,7 +119,7 @@ export async function startParent(options: ParentOptions): Promise<RunningParent
   });
   app.get('/api/health', { schema: { tags: ['meta'], summary: 'Liveness of the parent' } }, async () => ({ ok: true, version: VERSION }));
   registerAuthRoutes(app, auth);
-  registerNodeRoutes(app, { nodes, dataDir: options.dataDir });
+  registerNodeRoutes(app, { nodes, nodeServices, dataDir: options.dataDir });
   registerJobRoutes(app, jobs);
   registerAccountRoutes(app, { accounts, plans, resellers });
   registerPasswordPolicyRoutes(app, { passwords, accounts });

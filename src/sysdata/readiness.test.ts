@@ -54,3 +54,13 @@ test('firewall and scheduler concern every node, the mail lists only active mail
   assert.deepEqual(targetsOf('whitelist', nodes), [mail]);
   assert.deepEqual(targetsOf('blacklist', nodes), [mail]);
 });
+
+test('a degraded node (some of its services down) counts as not ready', () => {
+  const nodes = [
+    { id: '1', alias: 'a', status: 'ready', roles: [] },
+    { id: '2', alias: 'b', status: 'degraded', roles: [] },
+  ];
+  const decision = checkReadiness('firewall', nodes, 49);
+  assert.deepEqual(decision.notReady.map((n) => n.alias), ['b']);
+  assert.throws(() => checkReadiness('firewall', nodes, 50), /not ready: b \(degraded\)/);
+});

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { readStdin, table, type Cli } from '../cli-io.ts';
 import { readFileSync } from 'node:fs';
-import { INSTALL_FAILED_PREFIX, type NodeView } from '../../nodes/node.model.ts';
+import { INSTALL_FAILED_PREFIX, type NodeView, type ServiceView } from '../../nodes/node.model.ts';
 import { FleetError } from '../../core/errors.ts';
 
 function nodeLines(node: NodeView & { events?: { at: string; message: string }[] }): string {
@@ -13,11 +13,21 @@ function nodeLines(node: NodeView & { events?: { at: string; message: string }[]
     `roles:        ${node.roles.join(', ') || '-'}`,
     `status:       ${node.statusLabel}${node.statusDetail ? ` (${node.statusDetail})` : ''}`,
     `agent:        ${node.agentVersion ?? '-'}`,
-    `services:     ${node.services.map((s) => `${s.name}${s.running ? '' : ' (stopped)'}`).join(', ') || '-'}`,
+    `services:     ${node.services.map(serviceWord).join(', ') || '-'}`,
     `last check:   ${node.lastCheckAt ?? '-'}`,
     `TLS verified: ${node.tlsVerified ? 'yes' : 'no'}`,
+    ...node.services.filter((s) => s.state === 'failed' && s.logTail).flatMap((s) => [`${s.name} failed: ${s.problem ?? ''}; last lines of its log:`, ...s.logTail!.map((l) => `  ${l}`)]),
     ...(recent.length > 0 ? ['recent events:', ...recent.map((e) => `  ${e.at}  ${e.message}`)] : []),
   ].join('\n');
+}
+
+function serviceState(s: ServiceView): string {
+  return s.state ?? (s.running ? 'running' : 'stopped');
+}
+
+function serviceWord(s: ServiceView): string {
+  const state = serviceState(s);
+  return state === 'running' ? s.name : `${s.name} (${state})`;
 }
 
 /** Waits for a node to leave its bring-up phases, printing each new status. */
@@ -49,7 +59,14 @@ export function registerNodeCommands(program: Command, cli: Cli): void {
       cli.print(nodes, (list: NodeView[]) =>
         table(
           ['ALIAS', 'HOST', 'PROFILE', 'ROLES', 'STATUS', 'LAST CHECK'],
-          list.map((n) => [n.alias + (n.local ? '*' : ''), n.host, n.profile, n.roles.join(','), n.statusLabel, n.lastCheckAt]),
+          list.map((n) => [
+            n.alias + (n.local ? '*' : ''),
+            n.host,
+            n.profile,
+            n.roles.join(','),
+            n.status === 'degraded' ? `${n.statusLabel}: ${n.services.filter((s) => serviceState(s) !== 'running').map(serviceWord).join(', ')}` : n.statusLabel,
+            n.lastCheckAt,
+          ]),
         ),
       );
     });
@@ -60,6 +77,29 @@ export function registerNodeCommands(program: Command, cli: Cli): void {
     .action(async (alias: string) => {
       cli.print(await cli.api<NodeView>('GET', `/api/nodes/${encodeURIComponent(alias)}`), nodeLines);
     });
+
+  const service = node.command('service').description("a node's services (daemons), watched and restarted by its agent");
+  service
+    .command('list <alias>')
+    .description('the services of a node with their state, restarts and last problem')
+    .action(async (alias: string) => {
+      const result = await cli.api<{ services: ServiceView[] }>('GET', `/api/nodes/${encodeURIComponent(alias)}/services`);
+      cli.print(result.services, (list: ServiceView[]) =>
+        table(
+          ['SERVICE', 'STATE', 'PID', 'RESTARTS', 'LAST RESTART', 'PROBLEM'],
+          list.map((s) => [s.name, serviceState(s), s.pid === undefined ? '-' : String(s.pid), String(s.restarts ?? 0), s.lastRestartAt ?? '-', s.problem ?? '-']),
+        ),
+      );
+    });
+  for (const action of ['start', 'stop', 'restart'] as const) {
+    service
+      .command(`${action} <alias> [service]`)
+      .description(`${action} one service of the node, or all of them${action === 'stop' ? ' (it stays stopped, the watchdog leaves it alone, until started)' : ''}`)
+      .action(async (alias: string, name: string | undefined) => {
+        const result = await cli.api<{ services: ServiceView[] }>('POST', `/api/nodes/${encodeURIComponent(alias)}/services/${action}`, name === undefined ? {} : { service: name });
+        cli.print(result, (r: { services: ServiceView[] }) => r.services.map((s) => `${alias}: ${s.name} ${serviceState(s)}`).join('\n'));
+      });
+  }
 
   node
     .command('link')
