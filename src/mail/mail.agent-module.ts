@@ -126,11 +126,6 @@ export function mailDriverOf(ctx: AgentContext): MailDriver | undefined {
   return ctx.daemon<DovecotDaemon>('dovecot')?.mail;
 }
 
-/** Lets the webmail daemon follow the mail domains without the mail module depending on it. */
-interface FollowsMailState extends DaemonDriver {
-  refreshServers(): Promise<unknown>;
-}
-
 export const mailAgentModule: AgentModule = {
   name: 'mail',
   role: 'mail',
@@ -141,10 +136,8 @@ export const mailAgentModule: AgentModule = {
   register(app, ctx) {
     // The body is checked by validateMailState, which names the exact bad field (mailboxes[2].address).
     app.put('/v1/mail/state', { schema: { body: Type.Object({}, { additionalProperties: true }) } }, async (request) => {
-      const result = await mailOf(ctx).apply(request.body);
-      // webmail.<domain> must appear and disappear with the domain's mailboxes on this node.
-      await ctx.daemon<FollowsMailState>('webmail')?.refreshServers();
-      return result;
+      // Webmail follows from the parent, which asks for it after every push (webmail.parent.ts).
+      return mailOf(ctx).apply(request.body);
     });
 
     app.post(

@@ -31,7 +31,7 @@ import { buildJobs, registerJobRoutes } from '../jobs/jobs.parent.ts';
 import { buildSysdata, registerSysdataRoutes } from '../sysdata/sysdata.parent.ts';
 import { buildMail, registerMailRoutes } from '../mail/mail.parent.ts';
 import { buildWeb } from '../web/web.parent.ts';
-import { buildWebmail } from '../webmail/webmail.parent.ts';
+import { buildWebmail, webmailAgentsOver } from '../webmail/webmail.parent.ts';
 import { buildDns, registerDnsRoutes } from '../dns/dns.parent.ts';
 import { buildDistribution, registerDistributionRoutes } from '../distribution/distribution.parent.ts';
 import { registerUiRoutes } from '../ui/ui.routes.ts';
@@ -95,7 +95,7 @@ export async function startParent(options: ParentOptions): Promise<RunningParent
   const { mail, mailStates } = buildMail({ db, accounts, passwords, workloads, nodes, connections });
   const web = buildWeb({ db, workloads, nodes, connections });
   // After mail and web: it forwards a child's webmail host through the parent's nginx.
-  buildWebmail({ mail: mailStates, web });
+  buildWebmail({ mail: mailStates, web, agents: webmailAgentsOver(connections) });
   const dns = buildDns({ db, accounts, workloads, nodes, connections });
   // After mail and DNS, whose services it moves accounts between.
   const distribution = buildDistribution({ db, jobs, mailStates, dns, nodes, connections, onClose });

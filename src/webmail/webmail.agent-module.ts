@@ -30,5 +30,11 @@ export const webmailAgentModule: AgentModule = {
       const webmail = ctx.daemon<WebmailDriver>(WEBMAIL_DAEMON);
       return { running: webmail !== undefined && (await webmail.status()).running };
     });
+    // The parent asks for this after every mail state it pushed here: webmail.<domain> appears and
+    // disappears with the domain's mailboxes on this node.
+    app.post('/v1/webmail/refresh', async () => {
+      const webmail = ctx.daemon<WebmailDriver>(WEBMAIL_DAEMON);
+      return webmail ? webmail.refreshServers() : { changed: false };
+    });
   },
 };

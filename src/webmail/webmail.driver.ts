@@ -151,8 +151,8 @@ export class WebmailDriver implements DaemonDriver {
   }
 
   /**
-   * Serves webmail.<domain> for exactly the mail domains held here; called after every mail
-   * state change. nginx checks the whole configuration on reload, and the web driver checks its
+   * Serves webmail.<domain> for exactly the mail domains held here; at start and whenever the
+   * parent has pushed a mail state here (POST /v1/webmail/refresh). nginx checks the whole configuration on reload, and the web driver checks its
    * candidate with this file included, so a bad block is refused before it is live.
    */
   async refreshServers(): Promise<{ changed: boolean }> {

@@ -5,6 +5,7 @@
  * still reaches the webmail that holds the mailboxes.
  */
 import type { NodeRow } from '../nodes/nodes.repository.ts';
+import type { NodeConnections } from '../nodes/node-connections.ts';
 import type { Role } from '../nodes/node.model.ts';
 import type { MailState } from '../mail/mail-state.ts';
 import type { MailStatePusher } from '../mail/mail-state-pusher.ts';
@@ -18,12 +19,37 @@ export function webmailProxies(state: Pick<MailState, 'domains'>): WebProxy[] {
 
 const servesWeb = (node: NodeRow): boolean => (JSON.parse(node.roles) as Role[]).includes('web');
 
+/** What the parent asks of a mail node's webmail module. */
+export interface WebmailAgents {
+  /** Makes the node's Roundcube serve exactly the mail domains of the state it holds now. */
+  refreshServers(node: NodeRow): Promise<void>;
+}
+
+export function webmailAgentsOver(connections: NodeConnections): WebmailAgents {
+  return {
+    async refreshServers(node) {
+      await connections.forRow(node).call('POST', '/v1/webmail/refresh');
+    },
+  };
+}
+
+export interface WebmailDeps {
+  mail: Pick<MailStatePusher, 'nodeState' | 'onNodePushed'>;
+  web: Pick<WebService, 'addProxyProvider' | 'pushNode'>;
+  agents: WebmailAgents;
+}
+
 /** Webmail has no service of its own at the parent: building it connects mail to web. */
-export function buildWebmail({ mail, web }: { mail: Pick<MailStatePusher, 'nodeState' | 'onNodePushed'>; web: Pick<WebService, 'addProxyProvider' | 'pushNode'> }): void {
+export function buildWebmail({ mail, web, agents }: WebmailDeps): void {
   // Only the parent's own node routes domains to children; a child's mail state proxies nothing.
   web.addProxyProvider('webmail', async (node) => (node.is_local === 1 && servesWeb(node) ? webmailProxies(await mail.nodeState(node)) : []));
-  // A domain moved to or from a child changes the parent's mail state first; its webmail host follows.
+  // Webmail follows mail from the parent only, the one side that can keep both halves: it sees
+  // every push, and the forward to a child is part of the parent's web state, which no agent can
+  // compute. After a node accepted a mail state, its own Roundcube serves exactly the domains it
+  // holds now, then the parent's nginx forwards (or stops forwarding) the webmail host of each
+  // domain routed to a child. The agent's mail module does not know that webmail exists.
   mail.onNodePushed(async (node) => {
+    await agents.refreshServers(node);
     if (node.is_local === 1 && servesWeb(node)) await web.pushNode(node);
   });
 }
