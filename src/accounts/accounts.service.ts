@@ -51,6 +51,7 @@ function describeFailure(error: unknown): { kind: FleetError['kind']; message: s
 
 export class AccountsService {
   private readonly creations = new SerialByKey();
+  private readonly terminationSteps: ((account: AccountRecord) => Promise<void>)[] = [];
 
   constructor(
     private readonly repo: AccountsRepository,
@@ -59,6 +60,11 @@ export class AccountsService {
     private readonly passwords: Pick<PasswordPolicyService, 'assertPasswordStrength'>,
     private readonly workloads: WorkloadRegistry,
   ) {}
+
+  /** Data an account has beside its placed workloads (databases) goes first when it is terminated. */
+  addTerminationStep(step: (account: AccountRecord) => Promise<void>): void {
+    this.terminationSteps.push(step);
+  }
 
   // ---- access, for this service and for the workload services' own routes
 
@@ -348,6 +354,7 @@ export class AccountsService {
       if (owned.length > 0) throw new ConflictError(`reseller '${username}' still owns ${owned.length} account(s): ${owned.join(', ')}; terminate them or give them to another owner first`, { accounts: owned });
     }
     await this.auth.setSuspended(username, true);
+    for (const step of this.terminationSteps) await step(account);
     const removed: TerminationReport['removed'] = [];
     // The reverse of provisioning: DNS first, so the names stop pointing at what is being removed.
     const placements = (await this.repo.placements(account.id)).sort((a, b) => WORKLOADS.indexOf(b.workload) - WORKLOADS.indexOf(a.workload));

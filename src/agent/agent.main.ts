@@ -16,6 +16,7 @@ import { webAgentModule } from '../web/web.agent-module.ts';
 import { dnsAgentModule } from '../dns/dns.agent-module.ts';
 import { webmailAgentModule } from '../webmail/webmail.agent-module.ts';
 import { databasesAgentModule } from '../databases/databases.agent-module.ts';
+import { appsAgentModule } from '../apps/apps.agent-module.ts';
 
 /** Every module the agent runs. One line per area; the order is the daemon start order. */
 export const AGENT_MODULES: AgentModule[] = [
@@ -25,6 +26,7 @@ export const AGENT_MODULES: AgentModule[] = [
   webmailAgentModule, // after web: it reuses the node's nginx when the web role runs one
   dnsAgentModule,
   databasesAgentModule,
+  appsAgentModule,
 ];
 
 /** What the SSH installer writes to <install dir>/agent.json. */

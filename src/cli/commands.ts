@@ -28,6 +28,8 @@ export const COMMAND_GROUPS: readonly CommandGroup[] = [
   { commands: ['sysdata'], load: async () => (await import('./commands/sysdata.command.ts')).registerSysdataCommands },
   { commands: ['dns'], load: async () => (await import('./commands/dns.command.ts')).registerDnsCommands },
   { commands: ['mail'], load: async () => (await import('./commands/mail.command.ts')).registerMailCommands },
+  { commands: ['db'], load: async () => (await import('./commands/db.command.ts')).registerDbCommands },
+  { commands: ['app'], load: async () => (await import('./commands/app.command.ts')).registerAppCommands },
   { commands: ['node'], load: async () => (await import('./commands/distribution.command.ts')).registerDistributionCommands },
 ];
 

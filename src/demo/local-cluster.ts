@@ -30,6 +30,8 @@ export interface ClusterSpec {
   parentAlias?: string;
   apiPort?: number;
   children: ChildSpec[];
+  /** roles of the parent's own node (default mail, web and DNS) */
+  parentRoles?: Role[];
   healthIntervalMs?: number;
   adminPassword?: string;
   database?: string;
@@ -108,7 +110,7 @@ export class LocalCluster {
     const token = await this.login(password);
 
     const nodes: ClusterInfo['nodes'] = [];
-    const local = { alias: this.parentAlias, address: this.spec.parentAddress, roles: ['mail', 'web', 'dns'] as Role[], link: 'token' as const };
+    const local = { alias: this.parentAlias, address: this.spec.parentAddress, roles: this.spec.parentRoles ?? (['mail', 'web', 'dns'] as Role[]), link: 'token' as const };
     for (const node of [local, ...this.spec.children]) {
       const isLocal = node === local;
       const root = this.nodeRoot(node.alias);

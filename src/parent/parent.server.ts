@@ -34,6 +34,8 @@ import { buildWeb } from '../web/web.parent.ts';
 import { buildWebmail, webmailAgentsOver } from '../webmail/webmail.parent.ts';
 import { buildDns, registerDnsRoutes } from '../dns/dns.parent.ts';
 import { buildDistribution, registerDistributionRoutes } from '../distribution/distribution.parent.ts';
+import { buildDatabases, registerDatabaseRoutes } from '../databases/databases.parent.ts';
+import { buildApps, registerAppsRoutes } from '../apps/apps.parent.ts';
 import { registerUiRoutes } from '../ui/ui.routes.ts';
 
 export interface ParentOptions {
@@ -97,6 +99,8 @@ export async function startParent(options: ParentOptions): Promise<RunningParent
   // After mail and web: it forwards a child's webmail host through the parent's nginx.
   buildWebmail({ mail: mailStates, web, agents: webmailAgentsOver(connections) });
   const dns = buildDns({ db, accounts, workloads, nodes, connections });
+  const databases = buildDatabases({ db, accounts, passwords, connections });
+  const apps = buildApps({ db, accounts, databases, connections });
   // After mail and DNS, whose services it moves accounts between.
   const distribution = buildDistribution({ db, jobs, mailStates, dns, nodes, connections, onClose });
   const services: ParentServices = { db, auth, nodes, connections, passwords, accounts, plans, resellers, workloads, jobs, sysdata, mail, mailStates, web, dns, distribution };
@@ -128,6 +132,8 @@ export async function startParent(options: ParentOptions): Promise<RunningParent
   registerDnsRoutes(app, dns);
   registerMailRoutes(app, mail);
   registerDistributionRoutes(app, distribution);
+  registerDatabaseRoutes(app, databases);
+  registerAppsRoutes(app, apps);
   app.get('/api/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 
   await app.listen({ host: options.host, port: options.port });

@@ -8,7 +8,7 @@
  */
 import { ValidationError } from '../core/errors.ts';
 
-export const PASSWORD_KINDS = ['account', 'mail', 'mailinglist', 'ftp'] as const;
+export const PASSWORD_KINDS = ['account', 'mail', 'mailinglist', 'ftp', 'database'] as const;
 export type PasswordKind = (typeof PASSWORD_KINDS)[number];
 
 /** The kinds a node with mail decides itself for the accounts whose mail it holds. */
@@ -18,7 +18,7 @@ export const MIN_SCORE = 0;
 export const MAX_SCORE = 4;
 
 /** zxcvbn's 3 is "safely unguessable"; a fresh cluster starts there rather than at "anything goes". */
-export const DEFAULT_MIN_SCORE: Record<PasswordKind, number> = { account: 3, mail: 3, mailinglist: 3, ftp: 3 };
+export const DEFAULT_MIN_SCORE: Record<PasswordKind, number> = { account: 3, mail: 3, mailinglist: 3, ftp: 3, database: 3 };
 
 /** The node id the parent's own settings are kept under. */
 export const PARENT_SCOPE = 0;

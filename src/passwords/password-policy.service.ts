@@ -24,7 +24,7 @@ export interface PolicyView {
   kinds: (Omit<EffectivePolicy, 'nodeId'> & { from: string })[];
 }
 
-const KIND_WORDS: Record<PasswordKind, string> = { account: 'account (panel)', mail: 'mail', mailinglist: 'mailing list', ftp: 'FTP' };
+const KIND_WORDS: Record<PasswordKind, string> = { account: 'account (panel)', mail: 'mail', mailinglist: 'mailing list', ftp: 'FTP', database: 'database' };
 
 export class PasswordPolicyService {
   constructor(

@@ -13,6 +13,7 @@ import * as mail from './migrations/025-mail.ts';
 import * as jobs from './migrations/030-jobs.ts';
 import * as sysdata from './migrations/040-sysdata.ts';
 import * as distribution from './migrations/050-distribution.ts';
+import * as databases from './migrations/060-databases.ts';
 
 const MIGRATIONS: Record<string, Migration> = {
   '001-nodes': nodes,
@@ -24,6 +25,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '030-jobs': jobs,
   '040-sysdata': sysdata,
   '050-distribution': distribution,
+  '060-databases': databases,
 };
 
 class ListedMigrations implements MigrationProvider {

@@ -11,5 +11,6 @@ import type { MailTables } from './migrations/025-mail.ts';
 import type { JobsTables } from './migrations/030-jobs.ts';
 import type { SysdataTables } from './migrations/040-sysdata.ts';
 import type { DistributionTables } from './migrations/050-distribution.ts';
+import type { DatabasesTables } from './migrations/060-databases.ts';
 
-export type Database = NodesTables & AuthTables & AccountsTables & PasswordPolicyTables & DnsTables & MailTables & JobsTables & SysdataTables & DistributionTables;
+export type Database = NodesTables & AuthTables & AccountsTables & PasswordPolicyTables & DnsTables & MailTables & JobsTables & SysdataTables & DistributionTables & DatabasesTables;

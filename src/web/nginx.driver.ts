@@ -156,14 +156,16 @@ export class NginxDriver implements DaemonDriver {
     return { changed: true };
   }
 
-  /** Creates www/<account>/<domain>/public_html with a placeholder page; keeps an existing page. */
+  /** Creates www/<account>/<domain>/public_html with a placeholder page when it is new. */
   ensureDocumentRoot(account: string, domain: string): string {
     assertValid('account', account, checkUsername);
     assertValid('domain', domain, checkDomain);
     const documentRoot = this.context.layout.www(account, domain, 'public_html');
+    // Only a new site gets the placeholder: an application may have replaced it with its own index.
+    const fresh = !existsSync(documentRoot);
     mkdirSync(documentRoot, { recursive: true, mode: 0o755 });
     const index = `${documentRoot}/index.html`;
-    if (!existsSync(index)) {
+    if (fresh && !existsSync(index)) {
       writeFileSync(index, `<!doctype html><html><head><title>${domain}</title></head><body><h1>${domain}</h1><p>This site is hosted here.</p></body></html>\n`, {
         mode: 0o644,
       });

@@ -15,6 +15,7 @@ import { join } from 'node:path';
 import { LocalCluster, type ChildSpec, type ClusterInfo } from '../../src/demo/local-cluster.ts';
 import { REPO_ROOT } from '../../src/demo/processes.ts';
 import { removeNodeUsers } from '../../src/php/system-users.ts';
+import type { Role } from '../../src/nodes/node.model.ts';
 
 export interface TestClusterOptions {
   /** the first three octets of the cluster's addresses, e.g. '127.0.30' */
@@ -25,6 +26,8 @@ export interface TestClusterOptions {
   healthIntervalMs?: number;
   /** postgres://… to run the parent on PostgreSQL (default: SQLite in the cluster folder) */
   database?: string;
+  /** roles of the parent's own node (default mail, web and DNS) */
+  parentRoles?: Role[];
 }
 
 export interface TestCluster {
@@ -51,6 +54,7 @@ export function clusterSpecFor(options: TestClusterOptions, dir: string): Constr
     parentAlias: options.parentAlias ?? 'parent',
     healthIntervalMs: options.healthIntervalMs ?? 1000,
     database: options.database,
+    ...(options.parentRoles ? { parentRoles: options.parentRoles } : {}),
     children: (options.children ?? []).map((child, index) => ({ ...child, address: `${options.block}.${index + 2}` })),
   };
 }

@@ -8,16 +8,18 @@ import { saveContext, table, type Cli } from '../cli-io.ts';
 import { run } from '../../core/exec.ts';
 import type { NodeView } from '../../nodes/node.model.ts';
 
-/** The demo cluster: a parent on 127.0.10.1 and two mail children on .2 and .3. */
+/** The demo cluster: a parent on 127.0.10.1 (with the database role too), two mail children on .2 and .3, a database child on .4. */
 export function demoSpec(): ClusterSpec {
   return {
     dir: process.env.FLEETPANEL_DEMO_DIR ?? join(REPO_ROOT, '.cluster'),
     parentAddress: '127.0.10.1',
+    parentRoles: ['mail', 'web', 'dns', 'database'],
     parentAlias: 'parent',
     healthIntervalMs: 5000,
     children: [
       { alias: 'mail1', address: '127.0.10.2', roles: ['mail'], link: 'token' },
       { alias: 'mail2', address: '127.0.10.3', roles: ['mail'], link: 'ssh' },
+      { alias: 'db1', address: '127.0.10.4', roles: ['database'], link: 'token' },
     ],
   };
 }
@@ -27,7 +29,7 @@ export function registerDemoCommands(program: Command, cli: Cli): void {
 
   demo
     .command('up')
-    .description('install what is missing, start the parent and two mail children, link them, add sample data')
+    .description('install what is missing, start the parent, two mail children and a database child, link them, add sample data')
     .action(async () => {
       const progress = (line: string): void => void process.stderr.write(`demo: ${line}\n`);
       progress('checking Debian and npm packages (scripts/setup.sh)');

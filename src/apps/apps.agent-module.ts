@@ -1,0 +1,51 @@
+/**
+ * Applications on a web node: the WordPress files of Debian's package copied into a site's
+ * document root, with its own wp-config.php, owned by the account (its PHP pool's user).
+ */
+import { randomBytes } from 'node:crypto';
+import { existsSync, readdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { Type } from '@sinclair/typebox';
+import type { AgentModule } from '../agent/agent-module.ts';
+import { requireDaemon } from '../agent/require-daemon.ts';
+import { ConflictError } from '../core/errors.ts';
+import { run } from '../core/exec.ts';
+import { writeFileAtomic } from '../core/files.ts';
+import { assertValid, checkDomain, checkUsername } from '../core/grammar.ts';
+import { PHP_DAEMON, type PhpPoolsDriver } from '../php/php-pools.driver.ts';
+import { renderWordpressConfig, WORDPRESS_PACKAGE_DIR } from './wordpress-config.ts';
+
+/** The placeholder page the web module writes into a new site; anything else means the site has content. */
+const PLACEHOLDER = ['index.html'];
+
+export const appsAgentModule: AgentModule = {
+  name: 'apps',
+  role: 'web',
+  register(app, ctx) {
+    app.put(
+      '/v1/apps/wordpress/:account/:domain',
+      {
+        schema: {
+          params: Type.Object({ account: Type.String({ format: 'fp-username' }), domain: Type.String({ format: 'fp-domain' }) }),
+          body: Type.Object({ databaseName: Type.String(), databaseUser: Type.String(), databasePassword: Type.String(), databaseHost: Type.String({ format: 'fp-ipv4' }) }),
+        },
+      },
+      async (request) => {
+        const account = assertValid('account', request.params.account, checkUsername);
+        const domain = assertValid('domain', request.params.domain, checkDomain);
+        const php = requireDaemon<PhpPoolsDriver>(ctx, PHP_DAEMON, 'web');
+        const documentRoot = join(php.homeOf(account), domain, 'public_html');
+        if (!existsSync(documentRoot)) throw new ConflictError(`site ${domain} of ${account} is not on this node`);
+        const config = renderWordpressConfig({ ...request.body, secrets: Array.from({ length: 8 }, () => randomBytes(32).toString('base64url').replace(/[^A-Za-z0-9]/g, 'x')) });
+        const present = readdirSync(documentRoot).filter((f) => !PLACEHOLDER.includes(f));
+        if (present.length > 0 && !present.includes('wp-settings.php')) throw new ConflictError(`site ${domain} already has files (${present.slice(0, 3).join(', ')}); WordPress is installed only into an empty site`);
+        for (const file of PLACEHOLDER) rmSync(join(documentRoot, file), { force: true });
+        // -L: Debian links some files to other packages (certificates, getID3); the site gets real copies inside its home.
+        await run('cp', ['-rL', `${WORDPRESS_PACKAGE_DIR}/.`, documentRoot], { timeoutMs: 300_000 });
+        writeFileAtomic(join(documentRoot, 'wp-config.php'), config, 0o640);
+        await php.giveToAccount(account, documentRoot);
+        return { installed: 'wordpress', documentRoot };
+      },
+    );
+  },
+};
