@@ -114,9 +114,12 @@ export class PhpPoolsDriver implements DaemonDriver, PhpPools {
     await waitFor(() => runningPid(this.paths.pidFile) !== undefined && this.pools().every((a) => existsSync(this.socketOf(a))), 10_000, 'php-fpm to reload its pools');
   }
 
+  /** Without a pool there is nothing to run, and that is health, not an outage (the watchdog reads this). */
   async status(): Promise<DriverStatus> {
+    const pools = this.pools().length;
     const pid = runningPid(this.paths.pidFile);
-    return { name: this.name, running: pid !== undefined, ...(pid !== undefined ? { pid } : {}), detail: `${this.pools().length} pools` };
+    if (pools === 0) return { name: this.name, running: true, detail: 'no pools: nothing to run' };
+    return { name: this.name, running: pid !== undefined, ...(pid !== undefined ? { pid } : {}), detail: `${pools} pools` };
   }
 
   /** The account's user, and its home laid out: owned by it, readable by nginx's group, by nobody else. */
