@@ -25,6 +25,7 @@ const ADDRESS = process.env.BENCH_ADDRESS ?? '127.0.99.13';
 const REQUESTS = Number(process.env.BENCH_REQUESTS ?? 3000);
 const IN_FLIGHT = Number(process.env.BENCH_CONCURRENCY ?? 8);
 const DATABASES = Number(process.env.BENCH_DATABASES ?? 30);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const PAGE = '<?php $s = 0; for ($i = 0; $i < 2000; $i++) { $s += $i; } echo "sum=$s\\n";';
 
 async function requestsPerSecond(host: string): Promise<number> {
@@ -84,9 +85,14 @@ async function main(): Promise<void> {
     await applySites(nginx, php, { sites: [{ domain: 'account.test', account: 'benchacct', suspended: false }], proxies: [] });
     writeFileSync(join(layout.www('benchacct', 'account.test', 'public_html'), 'index.php'), PAGE, { mode: 0o644 });
 
-    const bare = await requestsPerSecond('bare.test');
-    const account = await requestsPerSecond('account.test');
-    console.log(`PHP page, ${REQUESTS} requests, ${IN_FLIGHT} in flight`);
+    // Alternating rounds, best of each: the machine is shared, and one slow round says nothing of the pools.
+    let bare = 0;
+    let account = 0;
+    for (let round = 0; round < ROUNDS; round++) {
+      bare = Math.max(bare, await requestsPerSecond('bare.test'));
+      account = Math.max(account, await requestsPerSecond('account.test'));
+    }
+    console.log(`PHP page, ${REQUESTS} requests, ${IN_FLIGHT} in flight, best of ${ROUNDS} alternating rounds`);
     console.log(`  nginx + bare php-fpm pool:      ${bare.toFixed(0)} req/s`);
     console.log(`  nginx + the account's own pool: ${account.toFixed(0)} req/s`);
     console.log(`  ratio account/bare: ${(account / bare).toFixed(2)}`);
