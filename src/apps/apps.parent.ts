@@ -8,6 +8,7 @@ import { NodesRepository } from '../nodes/nodes.repository.ts';
 import type { DatabasesService } from '../databases/databases.service.ts';
 import { principalOf } from '../auth/guards.ts';
 import { AppsService } from './apps.service.ts';
+import { AppsRepository } from './apps.repository.ts';
 
 export interface AppsDeps {
   db: Store;
@@ -17,7 +18,7 @@ export interface AppsDeps {
 }
 
 export function buildApps(deps: AppsDeps): AppsService {
-  return new AppsService(deps.db, deps.accounts, deps.databases, new NodesRepository(deps.db), deps.connections);
+  return new AppsService(new AppsRepository(deps.db), deps.accounts, deps.databases, new NodesRepository(deps.db), deps.connections);
 }
 
 export function registerAppsRoutes(app: HttpApp, apps: AppsService): void {

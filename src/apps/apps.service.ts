@@ -13,7 +13,7 @@ import type { AccountsService } from '../accounts/accounts.service.ts';
 import type { NodeRow, NodesRepository } from '../nodes/nodes.repository.ts';
 import type { NodeConnections } from '../nodes/node-connections.ts';
 import type { DatabasesService } from '../databases/databases.service.ts';
-import type { Store } from '../store/database.ts';
+import type { AppsRepository } from './apps.repository.ts';
 
 export interface WordpressInstallView {
   site: string;
@@ -29,7 +29,7 @@ export interface WordpressInstallView {
 
 export class AppsService {
   constructor(
-    private readonly db: Store,
+    private readonly repo: AppsRepository,
     private readonly accounts: Pick<AccountsService, 'requireAccount'>,
     private readonly databases: Pick<DatabasesService, 'create' | 'setUser' | 'grant' | 'list'>,
     private readonly nodes: Pick<NodesRepository, 'byId' | 'byAlias'>,
@@ -37,14 +37,8 @@ export class AppsService {
   ) {}
 
   private async siteOwner(domain: string): Promise<{ username: string; webNode: NodeRow }> {
-    const row = await this.db
-      .selectFrom('accounts')
-      .innerJoin('workload_placements', 'workload_placements.account_id', 'accounts.id')
-      .select(['accounts.username', 'workload_placements.node_id'])
-      .where('accounts.domain', '=', domain)
-      .where('workload_placements.workload', '=', 'web')
-      .executeTakeFirst();
-    const webNode = row && (await this.nodes.byId(row.node_id));
+    const row = await this.repo.siteOwner(domain);
+    const webNode = row && (await this.nodes.byId(row.webNodeId));
     if (!row || !webNode) throw new NotFoundError('site', domain);
     return { username: row.username, webNode };
   }
