@@ -3,7 +3,7 @@
  * suspending and terminating them, and deciding who may see or touch which one.
  */
 import { SerialByKey } from '../core/serial-by-key.ts';
-import { ConflictError, FleetError, ForbiddenError, NotFoundError, ValidationError } from '../core/errors.ts';
+import { ConflictError, FleetError, ForbiddenError, NodeUnavailableError, NotFoundError, ValidationError, refusalOfKind } from '../core/errors.ts';
 import { assertValid, checkAlias, checkDomain, checkUsername } from '../core/grammar.ts';
 import type { Principal } from '../auth/principal.ts';
 import type { AuthService } from '../auth/auth.service.ts';
@@ -93,7 +93,7 @@ export class AccountsService {
   async nodeOf(account: AccountRecord, workload: Workload): Promise<NodeRow> {
     const placement = (await this.repo.placements(account.id)).find((p) => p.workload === workload);
     const row = placement && (await this.nodeRows.byId(placement.nodeId));
-    if (!row) throw new FleetError('node_unavailable', `the ${workload} of account '${account.username}' has no node (it was unlinked)`, { workload });
+    if (!row) throw new NodeUnavailableError({ message: `the ${workload} of account '${account.username}' has no node (it was unlinked)`, details: { workload } });
     return row;
   }
 
@@ -258,7 +258,7 @@ export class AccountsService {
         await this.auth.removeLogin(record.username);
         const failure = describeFailure(error);
         const leftovers = undoFailures.length > 0 ? `; undoing also failed for ${undoFailures.join('; ')}` : '';
-        throw new FleetError(failure.kind, `account '${record.username}' was not created: its ${service.workload} could not be set up on node '${node.alias}': ${failure.message}${leftovers}`);
+        throw refusalOfKind(failure.kind, `account '${record.username}' was not created: its ${service.workload} could not be set up on node '${node.alias}': ${failure.message}${leftovers}`);
       }
     }
   }
@@ -316,7 +316,7 @@ export class AccountsService {
         await this.repo.update(previous.id, { planId: previous.plan.id, ipv6: previous.ipv6 });
         for (const { service: doneService, node: doneNode } of done.reverse()) await doneService.update!(previous, doneNode).catch(() => undefined);
         const failure = describeFailure(error);
-        throw new FleetError(failure.kind, `account '${updated.username}' was not changed: its ${service.workload} on node '${node.alias}' refused: ${failure.message}`);
+        throw refusalOfKind(failure.kind, `account '${updated.username}' was not changed: its ${service.workload} on node '${node.alias}' refused: ${failure.message}`);
       }
     }
   }
@@ -334,7 +334,7 @@ export class AccountsService {
       } catch (error) {
         for (const { service: doneService, node: doneNode } of done.reverse()) await doneService.suspend(account, doneNode, account.suspended).catch(() => undefined);
         const failure = describeFailure(error);
-        throw new FleetError(failure.kind, `account '${username}' was not ${suspended ? 'suspended' : 'unsuspended'}: its ${service.workload} on node '${node.alias}' refused: ${failure.message}`);
+        throw refusalOfKind(failure.kind, `account '${username}' was not ${suspended ? 'suspended' : 'unsuspended'}: its ${service.workload} on node '${node.alias}' refused: ${failure.message}`);
       }
     }
     await this.repo.update(account.id, { suspended });
@@ -366,11 +366,7 @@ export class AccountsService {
           await service.deprovision(account, node);
         } catch (error) {
           const failure = describeFailure(error);
-          throw new FleetError(
-            failure.kind,
-            `account '${username}' is only partly terminated: removing its ${placement.workload} from node '${node.alias}' failed: ${failure.message}; its logins are closed, run terminate again once the node answers`,
-            { removed },
-          );
+          throw refusalOfKind(failure.kind, `account '${username}' is only partly terminated: removing its ${placement.workload} from node '${node.alias}' failed: ${failure.message}; its logins are closed, run terminate again once the node answers`, { removed });
         }
       }
       await this.repo.removePlacement(account.id, placement.workload);

@@ -2,7 +2,7 @@
  * Where an account's workload goes: exactly one ready node with the role, by default the
  * parent's own node. Pure rules, no I/O.
  */
-import { FleetError, ValidationError } from '../core/errors.ts';
+import { NodeUnavailableError, ValidationError } from '../core/errors.ts';
 import type { Role } from '../nodes/node.model.ts';
 import type { Workload } from './account.model.ts';
 
@@ -23,7 +23,7 @@ const serves = (node: PlacementCandidate, workload: Workload): boolean => node.s
 export function chooseNode(workload: Workload, nodes: readonly PlacementCandidate[], requested?: PlacementCandidate): PlacementCandidate {
   if (requested) {
     if (!requested.roles.includes(workload)) throw new ValidationError(`${workload}Node`, `node '${requested.alias}' does not have the ${workload} role`);
-    if (requested.status !== 'ready') throw new FleetError('node_unavailable', `node '${requested.alias}' is not ready (${requested.status}); the ${workload} workload cannot be placed there now`, { node: requested.alias });
+    if (requested.status !== 'ready') throw new NodeUnavailableError({ message: `node '${requested.alias}' is not ready (${requested.status}); the ${workload} workload cannot be placed there now`, details: { node: requested.alias } });
     return requested;
   }
   const local = nodes.find((n) => n.local);
@@ -31,5 +31,5 @@ export function chooseNode(workload: Workload, nodes: readonly PlacementCandidat
   const other = [...nodes].sort((a, b) => a.id - b.id).find((n) => serves(n, workload));
   if (other) return other;
   const why = local ? `the parent's own node '${local.alias}' is ${local.roles.includes(workload) ? local.status : `without the ${workload} role`}` : 'the parent has no node of its own linked';
-  throw new FleetError('node_unavailable', `no ready node has the ${workload} role (${why}); link or repair one before creating accounts`, { workload });
+  throw new NodeUnavailableError({ message: `no ready node has the ${workload} role (${why}); link or repair one before creating accounts`, details: { workload } });
 }

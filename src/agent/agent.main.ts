@@ -7,6 +7,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import { ValidationError } from '../core/errors.ts';
 import { startAgent } from './agent.server.ts';
 import { superviseSelf } from './supervisor.ts';
 import type { AgentModule } from './agent-module.ts';
@@ -60,7 +61,7 @@ async function main(): Promise<void> {
   const fromFile: Partial<AgentConfigFile> = values.config ? (JSON.parse(readFileSync(values.config, 'utf8')) as AgentConfigFile) : {};
   const root = values.root ?? fromFile.root;
   const address = values.address ?? fromFile.address;
-  if (!root || !address) throw new Error('give --config <file> or both --root and --address');
+  if (!root || !address) throw new ValidationError({ message: 'give --config <file> or both --root and --address' });
   const agent = await startAgent({
     root,
     address,

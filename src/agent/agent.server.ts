@@ -8,7 +8,7 @@ import { Type } from '@sinclair/typebox';
 import { NodeLayout } from './node-layout.ts';
 import { LinkState } from './link-state.ts';
 import { createHttpApp, type HttpApp } from '../transport/http-app.ts';
-import { ConflictError, ForbiddenError, FleetError, UnauthenticatedError } from '../core/errors.ts';
+import { ConflictError, FleetError, ForbiddenError, UnauthenticatedError } from '../core/errors.ts';
 import { readJsonFile, writeFileAtomic } from '../core/files.ts';
 import { publicKeyOf } from '../transport/ca.ts';
 import { ROLE_PACKAGES, ROLES, type Role } from '../nodes/node.model.ts';

@@ -5,7 +5,7 @@
 import { hash, verify } from '@node-rs/argon2';
 import { randomBytes, createHash } from 'node:crypto';
 import type { AuthRepository } from './auth.repository.ts';
-import { UnauthenticatedError, ConflictError, ForbiddenError } from '../core/errors.ts';
+import { ConflictError, ForbiddenError, UnauthenticatedError } from '../core/errors.ts';
 import type { Principal, PrincipalRole } from './principal.ts';
 
 const SESSION_TTL_MS = 12 * 3600_000;

@@ -10,7 +10,7 @@
 import { Agent as HttpsAgent, get as httpsGet } from 'node:https';
 import { rootCertificates } from 'node:tls';
 import * as acme from 'acme-client';
-import { FleetError } from '../core/errors.ts';
+import { ConflictError, FleetError, NodeUnavailableError } from '../core/errors.ts';
 
 export interface AcmeSettings {
   directoryUrl: string;
@@ -70,8 +70,8 @@ export class AcmeIssuer {
   private async failure(action: string, error: unknown): Promise<FleetError> {
     const message = error instanceof Error ? error.message : String(error);
     const unreachable = await directoryAnswers(this.settings.directoryUrl, this.agent);
-    if (unreachable !== null) return new FleetError('node_unavailable', `the ACME server at ${this.settings.directoryUrl} cannot be reached (${action}): ${unreachable}`);
-    return new FleetError('conflict', `the ACME server refused (${action}): ${message}`);
+    if (unreachable !== null) return new NodeUnavailableError({ message: `the ACME server at ${this.settings.directoryUrl} cannot be reached (${action}): ${unreachable}` });
+    return new ConflictError(`the ACME server refused (${action}): ${message}`);
   }
 
   static createAccountKey(): Promise<string> {
@@ -82,7 +82,7 @@ export class AcmeIssuer {
     if (this.accountReady) return;
     // acme-client retries a refused connection for over a minute; an outage is known at once.
     const unreachable = await directoryAnswers(this.settings.directoryUrl, this.agent);
-    if (unreachable !== null) throw new FleetError('node_unavailable', `the ACME server at ${this.settings.directoryUrl} cannot be reached: ${unreachable}`);
+    if (unreachable !== null) throw new NodeUnavailableError({ message: `the ACME server at ${this.settings.directoryUrl} cannot be reached: ${unreachable}` });
     try {
       await this.client.createAccount({ termsOfServiceAgreed: true });
     } catch (error) {
@@ -107,7 +107,7 @@ export class AcmeIssuer {
     for (const authz of await this.client.getAuthorizations(order)) {
       if (authz.status === 'valid') continue;
       const challenge = authz.challenges.find((c) => c.type === 'dns-01');
-      if (!challenge) throw new FleetError('conflict', `the ACME server offers no DNS-01 challenge for ${authz.identifier.value}`);
+      if (!challenge) throw new ConflictError(`the ACME server offers no DNS-01 challenge for ${authz.identifier.value}`);
       challenges.push({
         identifier: authz.identifier.value,
         recordName: `_acme-challenge.${authz.identifier.value}`,

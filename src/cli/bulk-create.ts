@@ -5,7 +5,7 @@
  * row and the field. Bad rows never stop the good ones.
  */
 import { readFileSync } from 'node:fs';
-import { FleetError, exitCodeForKind } from '../core/errors.ts';
+import { FleetError, ValidationError, exitCodeForKind, kindOf } from '../core/errors.ts';
 import type { Cli } from './cli-io.ts';
 import { parseAccountFile, type ParsedRow } from './account-rows.ts';
 
@@ -23,13 +23,13 @@ export async function createAccountsFromFile(cli: Cli, file: string, inFlight: n
   try {
     text = readFileSync(file, 'utf8');
   } catch (error) {
-    throw new FleetError('validation', `--from-file: cannot read ${file}: ${(error as Error).message}`);
+    throw new ValidationError('--from-file', `cannot read ${file}: ${(error as Error).message}`);
   }
   let rows: ParsedRow[];
   try {
     rows = parseAccountFile(file, text);
   } catch (error) {
-    throw new FleetError('validation', `--from-file: ${(error as Error).message}`);
+    throw new ValidationError('--from-file', `${(error as Error).message}`);
   }
   const results: RowResult[] = [];
   const progress = new ProgressBar(rows.length);
@@ -48,7 +48,7 @@ export async function createAccountsFromFile(cli: Cli, file: string, inFlight: n
         await cli.api('POST', '/api/accounts', account);
         report({ row, username: account.username, result: 'created' });
       } catch (error) {
-        const kind = error instanceof FleetError ? error.kind : 'internal';
+        const kind = kindOf(error);
         const message = (error as Error).message;
         report({ row, username: account.username, result: 'refused', message, error: kind, ...fieldOf(message) });
       }

@@ -6,7 +6,7 @@
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { readFileSync } from 'node:fs';
-import { FleetError, exitCodeForKind, kindForStatus, type ErrorKind } from '../core/errors.ts';
+import { NodeUnavailableError, ValidationError, exitCodeForKind, kindForStatus, kindOf, refusalOfKind, type ErrorKind } from '../core/errors.ts';
 import { readJsonFile, writeFileAtomic } from '../core/files.ts';
 
 export interface CliContext {
@@ -39,7 +39,7 @@ export class Cli {
     const saved = readJsonFile<Partial<CliContext>>(contextFile(), {});
     const url = this.globals().url ?? process.env.FLEETPANEL_URL ?? saved.url;
     const token = this.globals().token ?? process.env.FLEETPANEL_TOKEN ?? saved.token;
-    if (!url) throw new FleetError('validation', 'no parent URL: pass --url, set FLEETPANEL_URL, or run `fleetpanel login` (or `fleetpanel demo up`)');
+    if (!url) throw new ValidationError({ message: 'no parent URL: pass --url, set FLEETPANEL_URL, or run `fleetpanel login` (or `fleetpanel demo up`)' });
     return { url: url.replace(/\/$/, ''), token: token ?? '' };
   }
 
@@ -49,12 +49,12 @@ export class Cli {
     try {
       response = await send(method, `${url}${path}`, token, body === undefined ? undefined : JSON.stringify(body));
     } catch (error) {
-      throw new FleetError('node_unavailable', `cannot reach the parent at ${url}: ${(error as Error).message}`);
+      throw new NodeUnavailableError({ message: `cannot reach the parent at ${url}: ${(error as Error).message}` });
     }
     const parsed = response.text ? (JSON.parse(response.text) as unknown) : undefined;
     if (response.status >= 400) {
       const payload = (parsed ?? {}) as { error?: string; message?: string };
-      throw new FleetError((payload.error as ErrorKind) ?? kindForStatus(response.status), payload.message ?? `HTTP ${response.status}`);
+      throw refusalOfKind((payload.error as ErrorKind) ?? kindForStatus(response.status), payload.message ?? `HTTP ${response.status}`);
     }
     return parsed as T;
   }
@@ -66,7 +66,7 @@ export class Cli {
   }
 
   fail(error: unknown): never {
-    const kind = error instanceof FleetError ? error.kind : 'internal';
+    const kind = kindOf(error);
     const message = error instanceof Error ? error.message : String(error);
     if (this.json) process.stdout.write(JSON.stringify({ error: kind, message }) + '\n');
     process.stderr.write(`fleetpanel: ${message.split('\n')[0]}\n`);

@@ -3,7 +3,7 @@ import { Command, CommanderError } from 'commander';
 import { Cli, type GlobalOptions } from './cli-io.ts';
 import { groupsFor } from './commands.ts';
 import { VERSION } from '../core/version.ts';
-import { FleetError } from '../core/errors.ts';
+import { ValidationError } from '../core/errors.ts';
 
 const program = new Command();
 program
@@ -24,7 +24,7 @@ try {
 } catch (error) {
   if (error instanceof CommanderError) {
     if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.code === 'commander.help') process.exit(0);
-    cli.fail(new FleetError('validation', error.message.replace(/^error: /, '')));
+    cli.fail(new ValidationError({ message: error.message.replace(/^error: /, '') }));
   }
   cli.fail(error);
 }

@@ -3,6 +3,7 @@
  * started with --defaults-file, so it reads this file only: nothing of /etc/mysql (nor the
  * machine's own MariaDB) is shared, and every path it writes lies under the node's root.
  */
+import { ValidationError } from '../core/errors.ts';
 import { assertValid, checkSafePath } from '../core/grammar.ts';
 import { checkNodeAddress } from '../web/web-state.ts';
 
@@ -26,8 +27,8 @@ export function renderMariadbConfig(input: MariadbConfigInput): string {
   const { paths } = input;
   assertValid('address', input.address, checkNodeAddress);
   for (const [name, path] of Object.entries(paths)) assertValid(`paths.${name}`, path, checkSafePath);
-  if (!Number.isInteger(input.port) || input.port < 1 || input.port > 65535) throw new Error(`port ${input.port} is not a port`);
-  if (input.user !== undefined && !/^[a-z_][a-z0-9_-]{0,31}$/.test(input.user)) throw new Error(`'${input.user}' is not a system user name`);
+  if (!Number.isInteger(input.port) || input.port < 1 || input.port > 65535) throw new ValidationError('port', `${input.port} is not a port`);
+  if (input.user !== undefined && !/^[a-z_][a-z0-9_-]{0,31}$/.test(input.user)) throw new ValidationError('user', `'${input.user}' is not a system user name`);
   return [
     '# Written by the Fleetpanel agent; changes here are overwritten.',
     '[mariadbd]',

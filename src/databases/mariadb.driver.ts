@@ -13,7 +13,7 @@ import mysql from 'mysql2/promise';
 import type { DaemonDriver, DriverContext, DriverStatus } from '../agent/driver.ts';
 import { runningPid, stopByPidFile, waitFor } from '../agent/daemon-process.ts';
 import { CommandError, run } from '../core/exec.ts';
-import { FleetError, NodeUnavailableError, NotFoundError, ValidationError } from '../core/errors.ts';
+import { InternalError, NodeUnavailableError, NotFoundError, ValidationError } from '../core/errors.ts';
 import { writeIfChanged } from '../core/files.ts';
 import { accountOfName, assertAccountName } from './database-names.ts';
 import { renderMariadbConfig, type MariadbPaths } from './mariadb-config.ts';
@@ -129,7 +129,7 @@ export class MariadbDriver implements DaemonDriver {
     try {
       await run(this.binaries.serverBinary, [`--defaults-file=${this.paths.configFile}`, '--help', '--verbose'], { timeoutMs: 30_000 });
     } catch (error) {
-      if (error instanceof CommandError) throw new FleetError('validation', `mariadbd rejected its configuration: ${error.stderr.trim().split('\n').slice(-2).join(' ')}`, { driver: this.name });
+      if (error instanceof CommandError) throw new ValidationError({ message: `mariadbd rejected its configuration: ${error.stderr.trim().split('\n').slice(-2).join(' ')}`, details: { driver: this.name } });
       throw error;
     }
   }
@@ -270,7 +270,7 @@ let cachedIds: [number, number] | undefined;
 function mysqlIds(): [number, number] {
   if (!cachedIds) {
     const line = readFileSync('/etc/passwd', 'utf8').split('\n').find((entry) => entry.startsWith(`${SERVER_USER}:`));
-    if (!line) throw new FleetError('internal', `the system user ${SERVER_USER} is missing; install mariadb-server (scripts/setup.sh)`);
+    if (!line) throw new InternalError(`the system user ${SERVER_USER} is missing; install mariadb-server (scripts/setup.sh)`);
     const [, , uid, gid] = line.split(':');
     cachedIds = [Number(uid), Number(gid)];
   }

@@ -3,7 +3,7 @@
  * the service refuses before queueing and the job's plan step refuses again on what it finds
  * when it runs (the account may have changed while the job waited).
  */
-import { ConflictError, FleetError, ValidationError } from '../core/errors.ts';
+import { ConflictError, NodeUnavailableError, ValidationError } from '../core/errors.ts';
 
 export interface NodeFacts {
   alias: string;
@@ -41,10 +41,10 @@ export function checkDistribute(account: AccountFacts, target: NodeFacts, pipeFo
   // A degraded node takes a move only if what the mail needs runs there: its webmail being down does not stop mail.
   const mailDown = (target.servicesDown ?? []).filter((name) => MAIL_SERVICES.includes(name));
   if (target.status === 'degraded' && mailDown.length > 0) {
-    throw new FleetError('node_unavailable', `node '${target.alias}' is degraded: ${mailDown.join(' and ')} not running there; its mail cannot be moved there now`, { node: target.alias, servicesDown: mailDown });
+    throw new NodeUnavailableError({ message: `node '${target.alias}' is degraded: ${mailDown.join(' and ')} not running there; its mail cannot be moved there now`, details: { node: target.alias, servicesDown: mailDown } });
   }
   if (target.status !== 'ready' && target.status !== 'degraded') {
-    throw new FleetError('node_unavailable', `node '${target.alias}' is not ready (${target.status}); its mail cannot be moved there now`, { node: target.alias });
+    throw new NodeUnavailableError({ message: `node '${target.alias}' is not ready (${target.status}); its mail cannot be moved there now`, details: { node: target.alias } });
   }
   if (account.ipv6) throw new ValidationError('ipv6', `account '${account.username}' has IPv6 on; a distributed account cannot have IPv6, turn it off first`);
   if (pipeForwarders.length > 0 && !dropPipeForwarders) {

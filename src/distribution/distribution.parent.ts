@@ -4,6 +4,7 @@
  * copy cannot be unlinked under it), the maintenance timer (grace periods, revocations, digests)
  * and the admin routes. Built after the job engine, mail and DNS, whose services it uses.
  */
+import { ValidationError } from '../core/errors.ts';
 import type { Store } from '../store/database.ts';
 import type { JobEngine } from '../jobs/job-engine.ts';
 import type { NodesService } from '../nodes/nodes.service.ts';
@@ -34,7 +35,7 @@ export interface DistributionDeps {
 
 function positiveMsFromEnv(name: string, fallback: number): number {
   const value = Number(process.env[name] ?? fallback);
-  if (!Number.isInteger(value) || value < 100) throw new Error(`${name} must be a whole number of milliseconds, at least 100`);
+  if (!Number.isInteger(value) || value < 100) throw new ValidationError(name, 'must be a whole number of milliseconds, at least 100');
   return value;
 }
 

@@ -4,7 +4,7 @@
  * restrictions and turned into jobs, plus the maintenance a distributed cluster needs (grace
  * periods that end, revocations waiting for a child, digests the parent keeps of children).
  */
-import { ConflictError, FleetError, ForbiddenError, NotFoundError, ValidationError } from '../core/errors.ts';
+import { ConflictError, FleetError, ForbiddenError, NodeUnavailableError, NotFoundError, ValidationError } from '../core/errors.ts';
 import type { Principal } from '../auth/principal.ts';
 import type { AccountRecord } from '../accounts/account.model.ts';
 import type { NodeRow } from '../nodes/nodes.repository.ts';
@@ -93,7 +93,7 @@ export class DistributionService {
     this.requireAdmin(principal, "choosing an account's mail node");
     const account = await this.requireAccount(username);
     const mailNodeId = await this.repo.mailNodeId(account.id);
-    if (mailNodeId === undefined) throw new FleetError('node_unavailable', `account '${username}' has no mail placement`);
+    if (mailNodeId === undefined) throw new NodeUnavailableError({ message: `account '${username}' has no mail placement` });
     const source = await this.mover.node(mailNodeId);
     const facts = { username, ipv6: account.ipv6, mailChild: await this.mover.mailChildOf(account.id) };
     const data: MoveMailData = { account: username, accountId: account.id, sourceNodeId: source.id, targetNodeId: 0, direction: 'distribute' };

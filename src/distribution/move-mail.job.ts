@@ -93,7 +93,7 @@ export class MailMover {
 
   async node(id: number): Promise<NodeRow> {
     const row = await this.deps.nodeById(id);
-    if (!row) throw new FleetError('node_unavailable', `node #${id} is no longer linked`, { node: `#${id}` });
+    if (!row) throw new NodeUnavailableError({ message: `node #${id} is no longer linked`, details: { node: `#${id}` } });
     return row;
   }
 

@@ -96,7 +96,7 @@ const sameRecord = (a: ZoneRecord, b: ZoneRecord): boolean => a.name === b.name 
 
 function ipv4Of(node: NodeRow): string {
   if (checkIpv4(node.host) !== null) {
-    throw new FleetError('validation', `node '${node.alias}' is linked by the host name '${node.host}'; its zone records need an IPv4 address, so link it by address`, { node: node.alias });
+    throw new ValidationError({ message: `node '${node.alias}' is linked by the host name '${node.host}'; its zone records need an IPv4 address, so link it by address`, details: { node: node.alias } });
   }
   return node.host;
 }
@@ -122,7 +122,7 @@ function absoluteRecordName(domain: string, name: string): string {
 
 /** validateZoneRecord names fields `record.x`; the API's body fields are plain `x`. */
 function asBodyFieldError(error: unknown): unknown {
-  if (!(error instanceof ValidationError)) return error;
+  if (!(error instanceof ValidationError) || error.field === undefined) return error;
   const field = error.field.replace(/^record\.?/, '') || 'record';
   return new ValidationError(field, error.message.slice(error.field.length + 2));
 }
@@ -156,7 +156,7 @@ export class DnsService implements WorkloadService {
     } catch (error) {
       if (!(error instanceof ValidationError)) throw error;
       // The managed records are valid on their own, so the set only breaks on a user record.
-      const field = /\.ttl$/.test(error.field) ? 'ttl' : 'name';
+      const field = /\.ttl$/.test(error.field ?? '') ? 'ttl' : 'name';
       throw new ValidationError(field, `does not fit the zone: ${error.message.replace(/^records\[\d+\](\.\w+)?: /, '')}`);
     }
   }
@@ -218,7 +218,7 @@ export class DnsService implements WorkloadService {
     const account = await this.accounts.requireAccount(principal, username, 'user');
     const node = await this.accounts.nodeOf(account, 'dns');
     const live = await this.agents.getZone(node, account.domain);
-    if (live === undefined) throw new FleetError('not_found', `the zone ${account.domain} is missing on node '${node.alias}'; it is restored when the node is next synchronised`, { proxiedFrom: node.alias });
+    if (live === undefined) throw new NotFoundError({ message: `the zone ${account.domain} is missing on node '${node.alias}'; it is restored when the node is next synchronised`, details: { proxiedFrom: node.alias } });
     const userRecords = await this.repo.userRecords(account.id);
     const records = live.map((record): RecordView => {
       const own = userRecords.find((candidate) => sameRecord(candidate, record));
@@ -248,7 +248,7 @@ export class DnsService implements WorkloadService {
     return this.perZone.run(account.domain, async () => {
       const existing = await this.repo.userRecords(account.id);
       const target = existing.find((record) => record.id === id);
-      if (!target) throw new FleetError('not_found', `account '${username}' has no record of its own with id ${id}`);
+      if (!target) throw new NotFoundError({ message: `account '${username}' has no record of its own with id ${id}` });
       const node = await this.accounts.nodeOf(account, 'dns');
       await this.agents.putZone(node, account.domain, await this.zoneRecords(account, node, existing.filter((record) => record.id !== id)));
       await this.repo.removeUserRecord(account.id, id);

@@ -2,7 +2,7 @@
  * pdns.conf for one node's PowerDNS instance, as a pure function. Each instance has its own
  * config-dir, database, socket-dir and listeners on the node address, so several can share a machine.
  */
-import { FleetError } from '../core/errors.ts';
+import { ValidationError } from '../core/errors.ts';
 import { assertValid, checkIpv4, checkIpv6, checkNetwork, checkPort, checkSafePath } from '../core/grammar.ts';
 
 export interface PowerDnsConfigInput {
@@ -32,7 +32,7 @@ export function renderPowerDnsConfig(input: PowerDnsConfigInput): string {
   assertValid('socketDir', input.socketDir, checkSafePath);
   const controlSocket = `${input.socketDir}/${CONTROL_SOCKET_NAME}`;
   if (controlSocket.length > UNIX_SOCKET_PATH_LIMIT) {
-    throw new FleetError('validation', `the PowerDNS control socket path ${controlSocket} is longer than ${UNIX_SOCKET_PATH_LIMIT} bytes; use a shorter node root`);
+    throw new ValidationError({ message: `the PowerDNS control socket path ${controlSocket} is longer than ${UNIX_SOCKET_PATH_LIMIT} bytes; use a shorter node root` });
   }
   return [
     '# Written by the Fleetpanel agent; changes here are overwritten.',

@@ -10,7 +10,7 @@ import type { DaemonDriver, DaemonProbe, DriverContext, DriverStatus } from '../
 import { dnsProbe } from '../agent/probes.ts';
 import { isAlive, runningPid, stopByPidFile, waitFor } from '../agent/daemon-process.ts';
 import { CommandError, run } from '../core/exec.ts';
-import { FleetError, NotFoundError } from '../core/errors.ts';
+import { FleetError, InternalError, NotFoundError, ValidationError } from '../core/errors.ts';
 import { writeFileAtomic, writeIfChanged } from '../core/files.ts';
 import { assertValid, checkDomain } from '../core/grammar.ts';
 import { renderPowerDnsConfig, CONTROL_SOCKET_NAME } from './powerdns-config.ts';
@@ -125,7 +125,7 @@ export class PowerDnsDriver implements DaemonDriver {
     } finally {
       closeSync(log);
     }
-    if (pid === undefined) throw new FleetError('internal', `could not start ${this.binaries.server}`);
+    if (pid === undefined) throw new InternalError(`could not start ${this.binaries.server}`);
     writeFileAtomic(this.pidFile, `${pid}\n`);
     try {
       await waitFor(async () => !isAlive(pid) || (await this.apiReachable()), 15_000, `PowerDNS of ${this.context.address} to answer`);
@@ -135,7 +135,7 @@ export class PowerDnsDriver implements DaemonDriver {
     }
     if (!isAlive(pid)) {
       rmSync(this.pidFile, { force: true });
-      throw new FleetError('internal', `PowerDNS of ${this.context.address} exited at start: ${this.logTail()}`);
+      throw new InternalError(`PowerDNS of ${this.context.address} exited at start: ${this.logTail()}`);
     }
     this.context.log('pdns started', { pid, address: this.context.address });
   }
@@ -257,7 +257,7 @@ export class PowerDnsDriver implements DaemonDriver {
         signal: AbortSignal.timeout(10_000),
       });
     } catch (error) {
-      throw new FleetError('internal', `PowerDNS API of ${this.context.address} unreachable: ${(error as Error).message}`);
+      throw new InternalError(`PowerDNS API of ${this.context.address} unreachable: ${(error as Error).message}`);
     }
     const text = await response.text();
     if (!response.ok) throw new PowerDnsApiError(method, path, response.status, text);
@@ -278,7 +278,7 @@ export class PowerDnsDriver implements DaemonDriver {
       await run(this.binaries.util, ['--config-dir', this.configDir, ...args]);
     } catch (error) {
       if (error instanceof CommandError) {
-        throw new FleetError('validation', `pdnsutil ${args.join(' ')} failed: ${(error.stdout + error.stderr).trim()}`, { driver: this.name });
+        throw new ValidationError({ message: `pdnsutil ${args.join(' ')} failed: ${(error.stdout + error.stderr).trim()}`, details: { driver: this.name } });
       }
       throw error;
     }

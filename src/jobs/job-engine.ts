@@ -5,7 +5,7 @@
  */
 import { EventEmitter } from 'node:events';
 import type { Store } from '../store/database.ts';
-import { ConflictError, FleetError, NotFoundError, ValidationError } from '../core/errors.ts';
+import { ConflictError, InternalError, NotFoundError, ValidationError } from '../core/errors.ts';
 import { SerialByKey } from '../core/serial-by-key.ts';
 import type { Principal } from '../auth/principal.ts';
 import { nowMs, systemClock, type Clock } from './clock.ts';
@@ -187,7 +187,7 @@ export class JobEngine {
       const row = await this.requireJob(id);
       if (isSettled(row.state as JobState)) return this.view(row);
       const left = deadline - this.now();
-      if (left <= 0) throw new FleetError('internal', `job ${id} is still ${row.state} after ${timeoutMs} ms`, { job: id });
+      if (left <= 0) throw new InternalError(`job ${id} is still ${row.state} after ${timeoutMs} ms`, { job: id });
       // Changes made by this engine wake the wait at once; the poll covers anything else.
       await this.nextChange(id, Math.min(left, this.pollIntervalMs));
     }

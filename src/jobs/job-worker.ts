@@ -9,7 +9,7 @@
  * `running` is taken over, whoever claimed it before.
  */
 import { randomUUID } from 'node:crypto';
-import { FleetError, type ErrorKind } from '../core/errors.ts';
+import { kindOf, type ErrorKind } from '../core/errors.ts';
 import { nowMs, type Clock } from './clock.ts';
 import type { JobRegistry } from './job-registry.ts';
 import { parseData } from './job-views.ts';
@@ -51,10 +51,6 @@ const STEPS_TO_UNDO: readonly StepState[] = ['done', 'failed', 'running', 'undoi
 
 function messageOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
-}
-
-function kindOf(error: unknown): ErrorKind {
-  return error instanceof FleetError ? error.kind : 'internal';
 }
 
 export class JobWorker {

@@ -3,6 +3,7 @@
  * register their job types on it; the parent starts it once all of them are built, so its
  * start-up check sees every type.
  */
+import { ValidationError } from '../core/errors.ts';
 import type { Store } from '../store/database.ts';
 import { JobEngine } from './job-engine.ts';
 
@@ -12,7 +13,7 @@ function positiveIntegerFromEnv(name: string): number | undefined {
   const text = process.env[name];
   if (text === undefined || text === '') return undefined;
   const value = Number(text);
-  if (!Number.isInteger(value) || value < 1) throw new Error(`${name} must be a whole number of at least 1, not '${text}'`);
+  if (!Number.isInteger(value) || value < 1) throw new ValidationError(name, `must be a whole number of at least 1, not '${text}'`);
   return value;
 }
 

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { classifyFailure, decideRetry, type RetryPolicy } from './retry-policy.ts';
-import { ConflictError, FleetError, NodeUnavailableError, ValidationError } from '../core/errors.ts';
+import { ConflictError, InternalError, NodeUnavailableError, ValidationError } from '../core/errors.ts';
 
 const policy: RetryPolicy = { maxAttempts: 3, backoffBaseMs: 100, backoffMaxMs: 350, nodeUnavailableMaxAgeMs: 10_000 };
 
@@ -9,7 +9,7 @@ test('an unavailable node is worth waiting for, a refused request is not, anythi
   assert.equal(classifyFailure(new NodeUnavailableError('mail1', 'connection refused')), 'node_unavailable');
   assert.equal(classifyFailure(new ValidationError('user', 'bad')), 'final');
   assert.equal(classifyFailure(new ConflictError('busy')), 'final');
-  assert.equal(classifyFailure(new FleetError('internal', 'boom')), 'transient');
+  assert.equal(classifyFailure(new InternalError('boom')), 'transient');
   assert.equal(classifyFailure(new Error('EIO')), 'transient');
 });
 

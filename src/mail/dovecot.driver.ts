@@ -9,7 +9,7 @@ import type { DaemonDriver, DaemonProbe, DriverContext, DriverStatus } from '../
 import { greetingProbe } from '../agent/probes.ts';
 import { runningPid, stopByPidFile, waitFor } from '../agent/daemon-process.ts';
 import { CommandError, run } from '../core/exec.ts';
-import { FleetError, NotFoundError } from '../core/errors.ts';
+import { InternalError, NotFoundError, ValidationError } from '../core/errors.ts';
 import { writeFileAtomic } from '../core/files.ts';
 import { DOVEADM_PORT, mailboxHome, renderDovecotFiles } from './dovecot-config.ts';
 import { launchDaemon } from './daemon-launch.ts';
@@ -112,7 +112,7 @@ export class DovecotDriver implements DaemonDriver {
       await run('doveconf', ['-c', this.paths.configFile, '-n', '-x']);
     } catch (error) {
       if (error instanceof CommandError) {
-        throw new FleetError('validation', `dovecot rejected its configuration: ${error.stderr.trim()}`, { driver: this.name });
+        throw new ValidationError({ message: `dovecot rejected its configuration: ${error.stderr.trim()}`, details: { driver: this.name } });
       }
       throw error;
     }
@@ -228,7 +228,7 @@ function assertTraversable(path: string, uid: number): void {
   for (let dir = dirname(path); ; dir = dirname(dir)) {
     const stat = statSync(dir);
     const passable = stat.uid === uid ? (stat.mode & 0o100) !== 0 : (stat.mode & 0o001) !== 0;
-    if (!passable) throw new FleetError('internal', `${dir} must be searchable by the mail user (chmod o+x) so Dovecot can reach ${path}`);
+    if (!passable) throw new InternalError(`${dir} must be searchable by the mail user (chmod o+x) so Dovecot can reach ${path}`);
     if (dir === dirname(dir)) return;
   }
 }

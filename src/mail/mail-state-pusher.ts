@@ -6,7 +6,7 @@
  * there and Dovecot proxies their logins there. Other modules (distribution) adjust a node's
  * state before it is pushed through state contributors, and follow pushes through listeners.
  */
-import { FleetError } from '../core/errors.ts';
+import { ValidationError } from '../core/errors.ts';
 import { checkIpv4 } from '../core/grammar.ts';
 import { SerialByKey } from '../core/serial-by-key.ts';
 import type { AccountRecord } from '../accounts/account.model.ts';
@@ -35,7 +35,7 @@ const rolesOf = (node: NodeRow): Role[] => JSON.parse(node.roles) as Role[];
 
 function ipv4Of(node: NodeRow): string {
   if (checkIpv4(node.host) !== null) {
-    throw new FleetError('validation', `node '${node.alias}' is linked by the host name '${node.host}'; mail routing needs its IPv4 address, so link it by address`, { node: node.alias });
+    throw new ValidationError({ message: `node '${node.alias}' is linked by the host name '${node.host}'; mail routing needs its IPv4 address, so link it by address`, details: { node: node.alias } });
   }
   return node.host;
 }

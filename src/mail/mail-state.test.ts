@@ -27,7 +27,7 @@ function refusedField(mutate: (state: Record<string, unknown> & MailState) => vo
     validateMailState(state);
   } catch (error) {
     assert.ok(error instanceof ValidationError, `expected a ValidationError, got ${String(error)}`);
-    return error.field;
+    return error.field ?? '';
   }
   assert.fail('the state was accepted');
 }

@@ -3,7 +3,7 @@
  * machines, and scripts/setup.sh creates fleetvmail with whatever id is free.
  */
 import { run } from '../core/exec.ts';
-import { FleetError } from '../core/errors.ts';
+import { InternalError } from '../core/errors.ts';
 
 export const MAIL_USER = 'fleetvmail';
 
@@ -19,7 +19,7 @@ async function getent(database: 'passwd' | 'group', name: string): Promise<strin
     const { stdout } = await run('getent', [database, name]);
     return stdout.trim().split(':');
   } catch {
-    throw new FleetError('internal', `system ${database === 'passwd' ? 'user' : 'group'} '${name}' is missing; run scripts/setup.sh`);
+    throw new InternalError(`system ${database === 'passwd' ? 'user' : 'group'} '${name}' is missing; run scripts/setup.sh`);
   }
 }
 

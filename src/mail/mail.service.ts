@@ -4,7 +4,7 @@
  * written to the store, then pushed to the nodes by the MailStatePusher; a node that refuses it
  * puts the store back.
  */
-import { ConflictError, FleetError, ForbiddenError, NotFoundError, ValidationError } from '../core/errors.ts';
+import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from '../core/errors.ts';
 import { assertValid, checkEmail, checkSafePath } from '../core/grammar.ts';
 import { SerialByKey } from '../core/serial-by-key.ts';
 import type { Principal } from '../auth/principal.ts';
@@ -222,7 +222,7 @@ export class MailService implements WorkloadService {
     return this.perAccount.run(account.username, async () => {
       const forwards = only.pipe === undefined ? await this.repo.removeForwarders(account.id, source, only.destination) : [];
       const pipes = only.destination === undefined ? await this.repo.removePipeForwarders(account.id, source, only.pipe) : [];
-      if (forwards.length === 0 && pipes.length === 0) throw new FleetError('not_found', `${source} has no such forwarder`);
+      if (forwards.length === 0 && pipes.length === 0) throw new NotFoundError({ message: `${source} has no such forwarder` });
       const node = await this.pushOrUndo(account, async () => {
         if (forwards.length > 0) await this.repo.insertForwarders(account.id, source, forwards.map((f) => f.destination));
         for (const pipe of pipes) await this.repo.insertPipeForwarder(pipe);
@@ -265,7 +265,7 @@ export class MailService implements WorkloadService {
 
   private async requireMailbox(account: AccountRecord, address: string): Promise<MailboxRow> {
     const existing = await this.repo.mailbox(address);
-    if (!existing || existing.accountId !== account.id) throw new FleetError('not_found', `account '${account.username}' has no mailbox ${address}`);
+    if (!existing || existing.accountId !== account.id) throw new NotFoundError({ message: `account '${account.username}' has no mailbox ${address}` });
     return existing;
   }
 

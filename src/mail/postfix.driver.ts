@@ -8,7 +8,7 @@ import type { DaemonDriver, DaemonProbe, DriverContext, DriverStatus } from '../
 import { greetingProbe } from '../agent/probes.ts';
 import { runningPid, stopByPidFile, waitFor } from '../agent/daemon-process.ts';
 import { CommandError, run } from '../core/exec.ts';
-import { FleetError } from '../core/errors.ts';
+import { ValidationError } from '../core/errors.ts';
 import { writeFileAtomic } from '../core/files.ts';
 import { launchDaemon } from './daemon-launch.ts';
 import { ensureMailCertificate } from './mail-certificate.ts';
@@ -99,7 +99,7 @@ export class PostfixDriver implements DaemonDriver {
       if (/fatal|error/i.test(stderr)) throw new CommandError(['postconf', '-c', this.paths.configDir, '-M'], 1, '', stderr);
     } catch (error) {
       if (error instanceof CommandError) {
-        throw new FleetError('validation', `postfix rejected its configuration: ${error.stderr.trim()}`, { driver: this.name });
+        throw new ValidationError({ message: `postfix rejected its configuration: ${error.stderr.trim()}`, details: { driver: this.name } });
       }
       throw error;
     }

@@ -6,7 +6,7 @@
  */
 import { statSync } from 'node:fs';
 import { join, posix } from 'node:path';
-import { ConflictError, FleetError, ValidationError } from '../core/errors.ts';
+import { ConflictError, InternalError, NodeUnavailableError, ValidationError } from '../core/errors.ts';
 import { assertValid, checkAlias, checkHost, checkIpv4 } from '../core/grammar.ts';
 import { pinnedCall } from '../transport/agent-client.ts';
 import { SshSession, parentSshKey, sha256File, shellQuote, type SshKeyPair, type SshTarget } from '../transport/ssh-session.ts';
@@ -111,7 +111,7 @@ export class NodeInstaller {
     const target: SshTarget = { ...request.ssh };
     const knownHostKey = await this.nodes.knownHostKey(request.alias);
     const session = await SshSession.connect(target, knownHostKey).catch((error: Error) => {
-      throw new FleetError('node_unavailable', error.message);
+      throw new NodeUnavailableError({ message: error.message });
     });
     this.running.add(request.alias);
     let handedOver = false;
@@ -226,7 +226,7 @@ export class NodeInstaller {
   private async registerParentKey({ session, request }: InstallContext): Promise<string> {
     const key = this.parentKey();
     const home = (await session.exec(['getent', 'passwd', ADMIN_USER])).trim().split(':')[5];
-    if (!home) throw new Error(`${ADMIN_USER} has no home folder`);
+    if (!home) throw new ConflictError(`${ADMIN_USER} has no home folder`);
     const sshDir = posix.join(home, '.ssh');
     const authorizedKeys = posix.join(sshDir, 'authorized_keys');
     const current = (await session.readFile(authorizedKeys)) ?? '';
@@ -242,7 +242,7 @@ export class NodeInstaller {
     const asAdmin = await SshSession.connect({ host: request.ssh.host, port: request.ssh.port, username: ADMIN_USER, privateKey: key.privateKey }, session.hostKeyFingerprint);
     try {
       const who = (await asAdmin.exec(['id', '-un'])).trim();
-      if (who !== ADMIN_USER) throw new Error(`logged in as '${who}', not ${ADMIN_USER}`);
+      if (who !== ADMIN_USER) throw new ConflictError(`logged in as '${who}', not ${ADMIN_USER}`);
     } finally {
       asAdmin.close();
     }
@@ -251,7 +251,7 @@ export class NodeInstaller {
 
   private async addPackageSources({ session, facts }: InstallContext): Promise<string> {
     if (!(await session.succeeds(['test', '-x', '/usr/bin/apt-get']))) {
-      throw new Error(`${facts.os.prettyName} has no apt-get`);
+      throw new ConflictError(`${facts.os.prettyName} has no apt-get`);
     }
     if (facts.os.id === 'debian' && facts.os.versionId === '12') return 'none needed: Debian 12 (bookworm) carries every package of the roles in its own sources';
     return `none added: the packages of the roles come from the sources of ${facts.os.prettyName}`;
@@ -270,7 +270,7 @@ export class NodeInstaller {
     for (const file of files) {
       if ((await session.remoteSha256(file.remote)) === file.sha256) continue;
       await session.upload(file.local, file.remote, file.mode);
-      if ((await session.remoteSha256(file.remote)) !== file.sha256) throw new Error(`${file.remote} differs from what was sent`);
+      if ((await session.remoteSha256(file.remote)) !== file.sha256) throw new InternalError(`${file.remote} differs from what was sent`);
       copied.push(`${file.label} (${Math.round(statSync(file.local).size / 1e6)} MB)`);
     }
     context.programChanged = copied.length > 0;
@@ -333,7 +333,7 @@ export class NodeInstaller {
         .catch(() => null);
       if (!hello) await wait(200);
     }
-    if (!hello) throw new Error(`the agent does not answer on ${address}:${DEFAULT_AGENT_PORT} (log: ${posix.join(context.nodeRoot, 'log', 'agent.log')})`);
+    if (!hello) throw new NodeUnavailableError({ message: `the agent does not answer on ${address}:${DEFAULT_AGENT_PORT} (log: ${posix.join(context.nodeRoot, 'log', 'agent.log')})` });
     const row = await this.nodes.row(context.row.alias);
     if (hello.linked) {
       if (await this.nodes.answersToThisParent(row)) return `${started}; already linked to this parent`;
@@ -346,7 +346,7 @@ export class NodeInstaller {
       token = (await context.session.readFile(tokenFile))?.trim() || null;
       if (!token) await wait(200);
     }
-    if (!token) throw new Error(`the agent wrote no link token to ${tokenFile}`);
+    if (!token) throw new InternalError(`the agent wrote no link token to ${tokenFile}`);
     await this.nodes.linkInstalled(row, token);
     return `${started}; linked with its token, the node now trusts only this parent's CA`;
   }

@@ -1,7 +1,7 @@
 /**
  * Nodes, their server profiles and roles, and the statuses a node goes through. Pure rules, no I/O.
  */
-import { ValidationError, ConflictError } from '../core/errors.ts';
+import { ConflictError, ValidationError } from '../core/errors.ts';
 
 export const ROLES = ['mail', 'web', 'dns', 'database'] as const;
 export type Role = (typeof ROLES)[number];

@@ -3,7 +3,7 @@
  * their health, changing their profile, and unlinking them.
  */
 import { randomUUID } from 'node:crypto';
-import { ConflictError, FleetError, NotFoundError, ValidationError } from '../core/errors.ts';
+import { ConflictError, FleetError, NodeUnavailableError, NotFoundError, ValidationError, refusalOfKind } from '../core/errors.ts';
 import { assertValid, checkAlias, checkHost } from '../core/grammar.ts';
 import { pinnedCall } from '../transport/agent-client.ts';
 import type { CertificateAuthority } from '../transport/ca.ts';
@@ -154,7 +154,7 @@ export class NodesService {
     try {
       hello = await pinnedCall<{ product?: string; linked: boolean; parentName: string | null; parentLocal: boolean }>(host, port, 'GET', '/v1/hello', undefined, pin);
     } catch (error) {
-      throw new FleetError('node_unavailable', `cannot reach the agent at ${host}:${port}: ${(error as Error).message}`);
+      throw new NodeUnavailableError({ message: `cannot reach the agent at ${host}:${port}: ${(error as Error).message}` });
     }
     if (hello.body.product !== 'fleetpanel-agent') throw new ConflictError(`${host}:${port} is not a Fleetpanel agent`);
     if (hello.body.parentLocal && !local) {
@@ -172,7 +172,7 @@ export class NodesService {
     );
     if (linked.status >= 400 || !linked.body.publicKeyPem) {
       const kind = (linked.body.error as FleetError['kind']) ?? 'conflict';
-      throw new FleetError(kind, `the node refused to link: ${linked.body.message ?? `HTTP ${linked.status}`}`);
+      throw refusalOfKind(kind, `the node refused to link: ${linked.body.message ?? `HTTP ${linked.status}`}`);
     }
     const certPem = await this.ca.sign(linked.body.publicKeyPem, `fleetpanel-agent ${alias}`, [host], 'server');
     const installed = await pinnedCall<{ message?: string }>(host, port, 'PUT', '/v1/tls/certificate', { certPem }, pin, {

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import type { DaemonDriver, DriverContext, DriverStatus } from '../agent/driver.ts';
 import { runningPid, stopByPidFile, waitFor } from '../agent/daemon-process.ts';
 import { CommandError, run } from '../core/exec.ts';
-import { FleetError } from '../core/errors.ts';
+import { InternalError, ValidationError } from '../core/errors.ts';
 import { writeIfChanged } from '../core/files.ts';
 import { assertValid, checkDomain, checkUsername } from '../core/grammar.ts';
 import { launchDaemon } from '../mail/daemon-launch.ts';
@@ -99,7 +99,7 @@ export class PhpPoolsDriver implements DaemonDriver, PhpPools {
     try {
       await run(this.phpFpm, ['--fpm-config', this.paths.configFile, '-t']);
     } catch (error) {
-      if (error instanceof CommandError) throw new FleetError('validation', `php-fpm rejected its configuration: ${error.stderr.trim()}`, { driver: this.name });
+      if (error instanceof CommandError) throw new ValidationError({ message: `php-fpm rejected its configuration: ${error.stderr.trim()}`, details: { driver: this.name } });
       throw error;
     }
   }
@@ -136,9 +136,9 @@ export class PhpPoolsDriver implements DaemonDriver, PhpPools {
 
   async giveToAccount(account: string, path: string): Promise<void> {
     const home = this.homeOf(account);
-    if (path !== home && !path.startsWith(`${home}/`)) throw new FleetError('validation', `${path} is not below the home of ${account}`);
+    if (path !== home && !path.startsWith(`${home}/`)) throw new ValidationError({ message: `${path} is not below the home of ${account}` });
     const user = lookupUser(this.systemUser(account));
-    if (!user) throw new FleetError('internal', `account ${account} has no system user on this node yet`);
+    if (!user) throw new InternalError(`account ${account} has no system user on this node yet`);
     chownTree(path, user.uid, user.gid);
     // The home's group is nginx's, so it can serve static files that other accounts cannot read.
     chownSync(home, user.uid, lookupUser(WEB_USER)?.gid ?? user.gid);

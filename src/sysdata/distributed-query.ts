@@ -5,7 +5,7 @@
  * returned, so the caller records the change and registers a de-sync for each of them. Pure
  * logic: the I/O is the apply and undo functions the caller passes in.
  */
-import { FleetError, type ErrorKind } from '../core/errors.ts';
+import { FleetError, kindOf, type ErrorKind } from '../core/errors.ts';
 import { checkReadiness, type ReadinessPolicy } from './readiness.ts';
 import type { SysdataNode } from './targets.ts';
 import type { SystemDataItem, SystemDataType } from './types.ts';
@@ -82,6 +82,6 @@ export async function runDistributedQuery<T extends SystemDataType, N extends Sy
     query.type,
     failures.map((f) => ({ node: f.node.alias, error: describe(f.reason) })),
     undoFailures,
-    first instanceof FleetError ? first.kind : 'internal',
+    kindOf(first),
   );
 }

@@ -3,6 +3,7 @@
  * joining or returning node gets every list before it is ready), the periodic digest check
  * (FLEETPANEL_SYSDATA_CHECK_INTERVAL_MS, 60 s by default) and the admin routes.
  */
+import { ValidationError } from '../core/errors.ts';
 import type { Store } from '../store/database.ts';
 import { NodesRepository } from '../nodes/nodes.repository.ts';
 import type { NodesService } from '../nodes/nodes.service.ts';
@@ -34,7 +35,7 @@ function checkIntervalFromEnvironment(): number {
   const text = process.env.FLEETPANEL_SYSDATA_CHECK_INTERVAL_MS;
   if (text === undefined || text === '') return DEFAULT_SYSDATA_CHECK_INTERVAL_MS;
   const value = Number(text);
-  if (!Number.isInteger(value) || value < 100) throw new Error(`FLEETPANEL_SYSDATA_CHECK_INTERVAL_MS must be a whole number of milliseconds, at least 100 (got '${text}')`);
+  if (!Number.isInteger(value) || value < 100) throw new ValidationError('FLEETPANEL_SYSDATA_CHECK_INTERVAL_MS', `must be a whole number of milliseconds, at least 100 (got '${text}')`);
   return value;
 }
 

@@ -5,7 +5,7 @@
  * node whose list may differ from the parent's has an open de-sync saying since when and why.
  */
 import { randomBytes } from 'node:crypto';
-import { FleetError, NotFoundError, ValidationError } from '../core/errors.ts';
+import { FleetError, InternalError, NotFoundError, ValidationError } from '../core/errors.ts';
 import type { NodeRow } from '../nodes/nodes.repository.ts';
 import { digest } from './digest.ts';
 import { DistributedQueryError, runDistributedQuery } from './distributed-query.ts';
@@ -228,7 +228,7 @@ export class SysdataService {
   async syncJoiningNode(row: NodeRow): Promise<void> {
     const outcomes = await this.reconcileNode(toClusterNode(row), 'data synchronisation');
     const failed = outcomes.filter((o): o is Extract<ReconcileOutcome, { result: 'failed' }> => o.result === 'failed');
-    if (failed.length > 0) throw new Error(`system data: ${failed.map((o) => `${o.type}: ${o.error}`).join('; ')}`);
+    if (failed.length > 0) throw new InternalError(`system data: ${failed.map((o) => `${o.type}: ${o.error}`).join('; ')}`);
   }
 
   /** Compares every ready node's digests with the parent's and repairs what drifted. One at a time. */

@@ -6,7 +6,7 @@
 import { Agent, request } from 'undici';
 import https from 'node:https';
 import type { TLSSocket } from 'node:tls';
-import { FleetError, NodeUnavailableError, kindForStatus } from '../core/errors.ts';
+import { FleetError, NodeUnavailableError, kindForStatus, refusalOfKind } from '../core/errors.ts';
 
 export interface ClientIdentity {
   caCertPem: string;
@@ -63,7 +63,7 @@ export class AgentClient {
     if (response.statusCode >= 400) {
       const payload = (parsed ?? {}) as { error?: string; message?: string };
       const kind = (payload.error as FleetError['kind'] | undefined) ?? kindForStatus(response.statusCode);
-      throw new FleetError(kind, `node '${this.endpoint.alias}': ${payload.message ?? `HTTP ${response.statusCode}`}`, { node: this.endpoint.alias });
+      throw refusalOfKind(kind, `node '${this.endpoint.alias}': ${payload.message ?? `HTTP ${response.statusCode}`}`, { node: this.endpoint.alias });
     }
     return parsed as T;
   }

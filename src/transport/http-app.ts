@@ -6,7 +6,7 @@
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyServerOptions, type FastifyRequest } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { Ajv } from 'ajv';
-import { FleetError } from '../core/errors.ts';
+import { FleetError, InternalError, NotFoundError, ValidationError } from '../core/errors.ts';
 import { FORMATS } from '../core/grammar.ts';
 
 export type HttpApp = FastifyInstance<
@@ -75,16 +75,19 @@ export function createHttpApp(options: FastifyServerOptions & { https?: unknown 
     }
     if (error.validation && error.validation.length > 0) {
       const { field, message } = describeValidation(request, error.validationContext, error.validation[0] as AjvIssue);
-      return reply.status(400).send({ error: 'validation', message, field });
+      const refusal = new ValidationError({ message, details: { field } });
+      return reply.status(refusal.httpStatus).send(refusal.toJSON());
     }
     if (error.statusCode && error.statusCode >= 400 && error.statusCode < 500) {
       return reply.status(error.statusCode).send({ error: 'validation', message: error.message });
     }
     request.log.error(error);
-    return reply.status(500).send({ error: 'internal', message: error.message });
+    const failure = new InternalError(error.message);
+    return reply.status(failure.httpStatus).send(failure.toJSON());
   });
   app.setNotFoundHandler((request, reply) => {
-    reply.status(404).send({ error: 'not_found', message: `no route ${request.method} ${request.url.split('?')[0]}` });
+    const refusal = new NotFoundError({ message: `no route ${request.method} ${request.url.split('?')[0]}` });
+    reply.status(refusal.httpStatus).send(refusal.toJSON());
   });
   return app;
 }

@@ -8,7 +8,7 @@ import type { DaemonDriver, DaemonProbe, DriverContext, DriverStatus } from '../
 import { httpProbe } from '../agent/probes.ts';
 import { runningPid, stopByPidFile, waitFor } from '../agent/daemon-process.ts';
 import { CommandError, run } from '../core/exec.ts';
-import { FleetError } from '../core/errors.ts';
+import { ValidationError } from '../core/errors.ts';
 import { writeFileAtomic } from '../core/files.ts';
 import { assertValid, checkDomain, checkUsername } from '../core/grammar.ts';
 import { renderNginxConfig, type NginxPaths } from './nginx-config.ts';
@@ -97,7 +97,7 @@ export class NginxDriver implements DaemonDriver {
       await run(this.nginx, ['-t', '-q', '-p', this.prefix, '-c', configFile, '-e', this.paths.errorLog]);
     } catch (error) {
       if (error instanceof CommandError) {
-        throw new FleetError('validation', `nginx rejected its configuration: ${error.stderr.trim()}`, { driver: this.name });
+        throw new ValidationError({ message: `nginx rejected its configuration: ${error.stderr.trim()}`, details: { driver: this.name } });
       }
       throw error;
     }

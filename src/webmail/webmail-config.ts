@@ -4,6 +4,7 @@
  * webmail.<domain> for the mail domains this node holds. Several nodes share one machine in the
  * local cluster, so every path (socket, pid, logs, database) lies under the node's own root.
  */
+import { ValidationError } from '../core/errors.ts';
 import { assertValid, checkDomain, checkSafePath } from '../core/grammar.ts';
 import { checkNodeAddress } from '../web/web-state.ts';
 
@@ -38,7 +39,7 @@ export interface RoundcubeConfigInput {
 
 /** A PHP single-quoted string literal; the inputs are checked already, this is the last guard. */
 function phpString(value: string): string {
-  if (/['\\\n\r]/.test(value)) throw new Error(`refusing to put ${JSON.stringify(value)} into PHP source`);
+  if (/['\\\n\r]/.test(value)) throw new ValidationError({ message: `refusing to put ${JSON.stringify(value)} into PHP source` });
   return `'${value}'`;
 }
 
@@ -50,7 +51,7 @@ export function renderRoundcubeConfig(input: RoundcubeConfigInput): string {
   const { address, paths } = input;
   assertValid('address', address, checkNodeAddress);
   assertPaths(paths);
-  if (!/^[A-Za-z0-9+/]{24}$/.test(input.desKey)) throw new Error('desKey must be 24 base64 characters');
+  if (!/^[A-Za-z0-9+/]{24}$/.test(input.desKey)) throw new ValidationError('desKey', 'must be 24 base64 characters');
   const host = address.includes(':') ? `[${address}]` : address;
   const lines = [
     '<?php',
@@ -83,7 +84,7 @@ export function renderRoundcubeConfig(input: RoundcubeConfigInput): string {
 
 export function renderPhpFpmConfig(input: { paths: WebmailPaths; user: string }): string {
   assertPaths(input.paths);
-  if (!/^[a-z_][a-z0-9_-]{0,31}$/.test(input.user)) throw new Error('user must be a system user name');
+  if (!/^[a-z_][a-z0-9_-]{0,31}$/.test(input.user)) throw new ValidationError('user', 'must be a system user name');
   const { paths } = input;
   return [
     '; Written by the Fleetpanel agent; changes here are overwritten.',

@@ -12,7 +12,7 @@ import type { DaemonDriver, DaemonProbe, DriverContext, DriverStatus } from '../
 import { greetingProbe } from '../agent/probes.ts';
 import { runningPid, stopByPidFile, waitFor } from '../agent/daemon-process.ts';
 import { CommandError, run } from '../core/exec.ts';
-import { FleetError } from '../core/errors.ts';
+import { ValidationError } from '../core/errors.ts';
 import { writeFileAtomic, writeIfChanged } from '../core/files.ts';
 import { launchDaemon } from '../mail/daemon-launch.ts';
 import { ROUNDCUBE_PACKAGED_CONFIG, renderPhpFpmConfig, renderRoundcubeConfig, renderWebmailServer, type WebmailPaths } from './webmail-config.ts';
@@ -124,7 +124,7 @@ export class WebmailDriver implements DaemonDriver {
     try {
       await run(this.phpFpm, ['--fpm-config', this.paths.phpFpmConfig, '-t']);
     } catch (error) {
-      if (error instanceof CommandError) throw new FleetError('validation', `php-fpm rejected its configuration: ${error.stderr.trim()}`, { driver: this.name });
+      if (error instanceof CommandError) throw new ValidationError({ message: `php-fpm rejected its configuration: ${error.stderr.trim()}`, details: { driver: this.name } });
       throw error;
     }
   }
@@ -180,7 +180,7 @@ function webUserIds(): { uid: number; gid: number } {
     const line = readFileSync('/etc/passwd', 'utf8')
       .split('\n')
       .find((entry) => entry.startsWith(`${WEB_USER}:`));
-    if (!line) throw new FleetError('validation', `the system user ${WEB_USER} is missing; install nginx or php-fpm first`);
+    if (!line) throw new ValidationError({ message: `the system user ${WEB_USER} is missing; install nginx or php-fpm first` });
     const [, , uid, gid] = line.split(':');
     cachedWebUser = { uid: Number(uid), gid: Number(gid) };
   }

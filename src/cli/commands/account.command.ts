@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { readStdin, table, type Cli } from '../cli-io.ts';
-import { FleetError } from '../../core/errors.ts';
+import { ValidationError } from '../../core/errors.ts';
 import type { AccountView } from '../../accounts/account.model.ts';
 import { moveMail } from './distribution.command.ts';
 import type { TerminationReport } from '../../accounts/accounts.service.ts';
@@ -23,14 +23,14 @@ function accountLines(account: AccountView): string {
 function passwordFromStdin(given: boolean | undefined): string | undefined {
   if (!given) return undefined;
   const password = readStdin();
-  if (!password) throw new FleetError('validation', 'password: standard input is empty');
+  if (!password) throw new ValidationError('password', 'standard input is empty');
   return password;
 }
 
 function parseOnOff(value: string, field: string): boolean {
   if (value === 'on') return true;
   if (value === 'off') return false;
-  throw new FleetError('validation', `${field}: must be on or off`);
+  throw new ValidationError(field, 'must be on or off');
 }
 
 const path = (username: string): string => `/api/accounts/${encodeURIComponent(username)}`;
@@ -51,17 +51,17 @@ export function registerAccountCommands(program: Command, cli: Cli): void {
     .option('--in-flight <n>', 'with --from-file: creations sent at once', '16')
     .action(async (username: string | undefined, options: { domain?: string; passwordStdin?: boolean; owner?: string; plan?: string; ipv6?: boolean; mailNode?: string; fromFile?: string; inFlight: string }) => {
       if (options.fromFile !== undefined) {
-        if (username !== undefined || options.domain !== undefined) throw new FleetError('validation', '--from-file: the accounts come from the file; give no username or --domain');
+        if (username !== undefined || options.domain !== undefined) throw new ValidationError('--from-file', 'the accounts come from the file; give no username or --domain');
         const inFlight = Number(options.inFlight);
-        if (!Number.isInteger(inFlight) || inFlight < 1 || inFlight > 64) throw new FleetError('validation', '--in-flight: must be a whole number from 1 to 64');
+        if (!Number.isInteger(inFlight) || inFlight < 1 || inFlight > 64) throw new ValidationError('--in-flight', 'must be a whole number from 1 to 64');
         const { createAccountsFromFile } = await import('../bulk-create.ts');
         await createAccountsFromFile(cli, options.fromFile, inFlight);
         return;
       }
-      if (username === undefined) throw new FleetError('validation', 'username: is required (or give --from-file)');
-      if (options.domain === undefined) throw new FleetError('validation', "domain: is required (--domain)");
+      if (username === undefined) throw new ValidationError('username', 'is required (or give --from-file)');
+      if (options.domain === undefined) throw new ValidationError({ message: "domain: is required (--domain)" });
       const password = passwordFromStdin(options.passwordStdin);
-      if (password === undefined) throw new FleetError('validation', 'password: give it with --password-stdin');
+      if (password === undefined) throw new ValidationError('password', 'give it with --password-stdin');
       const created = await cli.api<AccountView>('POST', '/api/accounts', {
         username,
         domain: options.domain,

@@ -5,7 +5,7 @@
  */
 import type { Command } from 'commander';
 import { table, type Cli } from '../cli-io.ts';
-import { FleetError, type ErrorKind } from '../../core/errors.ts';
+import { ValidationError, refusalOfKind, type ErrorKind } from '../../core/errors.ts';
 import { isSettled, type JobEventView, type JobView } from '../../jobs/index.ts';
 import { parseGrace } from '../../distribution/distribution-rules.ts';
 import type { ForcedDedistributionReport, NodeAccountsView } from '../../distribution/distribution.service.ts';
@@ -30,7 +30,7 @@ export async function followJob(cli: Cli, job: JobView): Promise<void> {
     if (isSettled(page.job.state)) {
       if (page.job.state === 'succeeded') return;
       const kind: ErrorKind = page.job.errorKind ?? 'internal';
-      throw new FleetError(kind, `job ${job.id} ${page.job.state.replace('_', ' ')}: ${page.job.error ?? 'no error recorded'}`);
+      throw refusalOfKind(kind, `job ${job.id} ${page.job.state.replace('_', ' ')}: ${page.job.error ?? 'no error recorded'}`);
     }
   }
 }
@@ -100,7 +100,7 @@ export function registerDistributionCommands(program: Command, cli: Cli): void {
     .description("serve the accounts from the parent at once, revoke the child's credentials for them, report the mail lost (admin)")
     .option('--accept-data-loss', 'confirm that mail only the child holds is lost')
     .action(async (alias: string, usernames: string[], options: { acceptDataLoss?: boolean }) => {
-      if (!options.acceptDataLoss) throw new FleetError('validation', 'acceptDataLoss: forced dedistribution loses the mail only the child holds; confirm with --accept-data-loss');
+      if (!options.acceptDataLoss) throw new ValidationError('acceptDataLoss', 'forced dedistribution loses the mail only the child holds; confirm with --accept-data-loss');
       const report = await cli.api<ForcedDedistributionReport>('POST', `/api/nodes/${encodeURIComponent(alias)}/force-dedistribute`, { usernames, acceptDataLoss: true });
       cli.print(report, forcedReportLines);
     });

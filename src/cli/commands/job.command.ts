@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { table, type Cli } from '../cli-io.ts';
-import { FleetError, type ErrorKind } from '../../core/errors.ts';
+import { InternalError, ValidationError, refusalOfKind, type ErrorKind } from '../../core/errors.ts';
 import { isSettled, type JobDetail, type JobEventView, type JobView } from '../../jobs/index.ts';
 
 function eventLine(event: JobEventView): string {
@@ -28,7 +28,7 @@ function jobLines(job: JobDetail): string {
 
 function parseJobId(text: string): number {
   const id = Number(text);
-  if (!Number.isInteger(id) || id < 1) throw new FleetError('validation', `job: '${text}' is not a job id`);
+  if (!Number.isInteger(id) || id < 1) throw new ValidationError('job', `'${text}' is not a job id`);
   return id;
 }
 
@@ -80,9 +80,9 @@ export function registerJobCommands(program: Command, cli: Cli): void {
         if (isSettled(page.job.state)) {
           if (page.job.state === 'succeeded') return;
           const kind: ErrorKind = page.job.errorKind ?? 'internal';
-          throw new FleetError(kind, `job ${id} ${page.job.state.replace('_', ' ')}: ${page.job.error ?? 'no error recorded'}`);
+          throw refusalOfKind(kind, `job ${id} ${page.job.state.replace('_', ' ')}: ${page.job.error ?? 'no error recorded'}`);
         }
-        if (Date.now() > deadline) throw new FleetError('internal', `job ${id} is still ${page.job.state}; stopped watching after ${options.timeout} s`);
+        if (Date.now() > deadline) throw new InternalError(`job ${id} is still ${page.job.state}; stopped watching after ${options.timeout} s`);
       }
     });
 

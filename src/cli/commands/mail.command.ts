@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { FleetError } from '../../core/errors.ts';
+import { ValidationError } from '../../core/errors.ts';
 import { readStdin, table, type Cli } from '../cli-io.ts';
 import type { ForwarderView, MailboxView } from '../../mail/mail.service.ts';
 
@@ -7,9 +7,9 @@ const mailPath = (username: string, rest: string): string => `/api/accounts/${en
 
 /** A password never comes from the command line, where `ps` shows it. */
 function passwordFromStdin(given: boolean | undefined): string {
-  if (!given) throw new FleetError('validation', 'password: give it with --password-stdin');
+  if (!given) throw new ValidationError('password', 'give it with --password-stdin');
   const password = readStdin();
-  if (!password) throw new FleetError('validation', 'password: standard input is empty');
+  if (!password) throw new ValidationError('password', 'standard input is empty');
   return password;
 }
 
@@ -81,7 +81,7 @@ export function registerMailCommands(program: Command, cli: Cli): void {
     .description('forward SOURCE to DEST[,DEST…], or with --pipe to a program that reads the message on standard input')
     .option('--pipe <program>', 'absolute path of the program')
     .action(async (source: string, destinations: string | undefined, options: { pipe?: string }) => {
-      if ((destinations === undefined) === (options.pipe === undefined)) throw new FleetError('validation', 'destinations: give DEST[,DEST…] or --pipe /path/program (one of them)');
+      if ((destinations === undefined) === (options.pipe === undefined)) throw new ValidationError('destinations', 'give DEST[,DEST…] or --pipe /path/program (one of them)');
       const body = options.pipe !== undefined ? { source, pipe: options.pipe } : { source, destinations: destinations!.split(',').map((d) => d.trim()) };
       const added = await cli.api<{ proxiedFrom: string; forwarder: ForwarderView }>('POST', mailPath(await accountOf(cli, source), 'forwarders'), body);
       cli.print(added, (a: { proxiedFrom: string; forwarder: ForwarderView }) => `forwarder ${forwarderLine(a.forwarder)} set on node ${a.proxiedFrom}`);

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { readStdin, table, type Cli } from '../cli-io.ts';
 import { readFileSync } from 'node:fs';
 import { INSTALL_FAILED_PREFIX, type NodeView, type ServiceView } from '../../nodes/node.model.ts';
-import { FleetError } from '../../core/errors.ts';
+import { ConflictError, NodeUnavailableError, ValidationError } from '../../core/errors.ts';
 
 function nodeLines(node: NodeView & { events?: { at: string; message: string }[] }): string {
   const recent = (node.events ?? []).slice(0, 10).reverse();
@@ -41,9 +41,9 @@ export async function waitUntilReady(cli: Cli, alias: string, timeoutMs: number)
     last = line;
     if (node.status === 'ready') return node;
     if (node.status === 'installing' && node.statusDetail?.startsWith(INSTALL_FAILED_PREFIX)) {
-      throw new FleetError('conflict', `installing node '${alias}' ${node.statusDetail}; fix it and run 'node add' again to resume`);
+      throw new ConflictError(`installing node '${alias}' ${node.statusDetail}; fix it and run 'node add' again to resume`);
     }
-    if (Date.now() > deadline) throw new FleetError('node_unavailable', `node '${alias}' is not ready after ${Math.round(timeoutMs / 1000)} s: ${line}`);
+    if (Date.now() > deadline) throw new NodeUnavailableError({ message: `node '${alias}' is not ready after ${Math.round(timeoutMs / 1000)} s: ${line}` });
     await new Promise((r) => setTimeout(r, 300));
   }
 }
@@ -115,7 +115,7 @@ export function registerNodeCommands(program: Command, cli: Cli): void {
     .option('--timeout <seconds>', 'how long to wait for the node to become ready', '300')
     .action(async (options: { alias: string; host: string; tokenStdin?: boolean; token?: string; profile?: string; roles?: string; skipTlsVerify?: boolean; wait: boolean; timeout: string }) => {
       const token = options.tokenStdin ? readStdin().trim() : options.token;
-      if (!token) throw new FleetError('validation', 'token: give it with --token-stdin');
+      if (!token) throw new ValidationError('token', 'give it with --token-stdin');
       const linked = await cli.api<NodeView>('POST', '/api/nodes/link', {
         alias: options.alias,
         host: options.host,
@@ -159,20 +159,20 @@ export function registerNodeCommands(program: Command, cli: Cli): void {
         timeout: string;
       }) => {
         const match = /^(?:([^@]+)@)?([^@]+)$/.exec(options.ssh);
-        if (!match) throw new FleetError('validation', `--ssh: must be user@host, got '${options.ssh}'`);
-        if (Boolean(options.passwordStdin) === Boolean(options.key)) throw new FleetError('validation', 'give exactly one of --password-stdin and --key FILE');
+        if (!match) throw new ValidationError('--ssh', `must be user@host, got '${options.ssh}'`);
+        if (Boolean(options.passwordStdin) === Boolean(options.key)) throw new ValidationError({ message: 'give exactly one of --password-stdin and --key FILE' });
         let privateKey: string | undefined;
         if (options.key) {
           try {
             privateKey = readFileSync(options.key, 'utf8');
           } catch (error) {
-            throw new FleetError('validation', `--key: cannot read ${options.key}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+            throw new ValidationError('--key', `cannot read ${options.key}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
           }
         }
         const password = options.passwordStdin ? readStdin() : undefined;
-        if (options.passwordStdin && !password) throw new FleetError('validation', '--password-stdin: standard input is empty');
+        if (options.passwordStdin && !password) throw new ValidationError('--password-stdin', 'standard input is empty');
         const sshPort = Number(options.sshPort);
-        if (!Number.isInteger(sshPort) || sshPort < 1 || sshPort > 65535) throw new FleetError('validation', `--ssh-port: must be 1 to 65535`);
+        if (!Number.isInteger(sshPort) || sshPort < 1 || sshPort > 65535) throw new ValidationError('--ssh-port', `must be 1 to 65535`);
         const started = await cli.api<NodeView>('POST', '/api/nodes/add', {
           alias: options.alias,
           ssh: { host: match[2], port: sshPort, username: match[1] ?? 'root', password, privateKey },
@@ -211,7 +211,7 @@ export function registerNodeCommands(program: Command, cli: Cli): void {
     .description('unlink a node that no account uses any more')
     .option('--token <policy>', 'the new link token the node gets: leave (valid until used) or expire-24h', 'leave')
     .action(async (alias: string, options: { token: string }) => {
-      if (options.token !== 'leave' && options.token !== 'expire-24h') throw new FleetError('validation', '--token: must be leave or expire-24h');
+      if (options.token !== 'leave' && options.token !== 'expire-24h') throw new ValidationError('--token', 'must be leave or expire-24h');
       const result = await cli.api<{ alias: string; token: string | null }>('POST', `/api/nodes/${encodeURIComponent(alias)}/unlink`, { token: options.token });
       cli.print(result, (r: { alias: string }) => `unlinked ${r.alias}; the node printed a new link token into its agent folder`);
     });

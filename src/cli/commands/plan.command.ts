@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { table, type Cli } from '../cli-io.ts';
-import { FleetError } from '../../core/errors.ts';
+import { ValidationError } from '../../core/errors.ts';
 import type { PlanView } from '../../accounts/plans.service.ts';
 
 function planLines(plan: PlanView): string {
@@ -14,7 +14,7 @@ function planLines(plan: PlanView): string {
 }
 
 function count(value: string, field: string): number {
-  if (!/^[0-9]{1,8}$/.test(value)) throw new FleetError('validation', `${field}: must be a whole number`);
+  if (!/^[0-9]{1,8}$/.test(value)) throw new ValidationError(field, 'must be a whole number');
   return Number(value);
 }
 

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { table, type Cli } from '../cli-io.ts';
-import { FleetError } from '../../core/errors.ts';
+import { ValidationError } from '../../core/errors.ts';
 import type { ResellerView } from '../../accounts/resellers.service.ts';
 
 const describe = (r: ResellerView): string => `reseller ${r.username}: ${r.accounts} account(s), limit ${r.maxAccounts ?? 'none'}`;
@@ -13,7 +13,7 @@ export function registerResellerCommands(program: Command, cli: Cli): void {
     .description('grant reseller privileges on an account, or change its limit')
     .option('--max-accounts <n>', 'how many accounts it may own (default: no limit)')
     .action(async (username: string, options: { maxAccounts?: string }) => {
-      if (options.maxAccounts !== undefined && !/^[0-9]{1,8}$/.test(options.maxAccounts)) throw new FleetError('validation', 'maxAccounts: must be a whole number');
+      if (options.maxAccounts !== undefined && !/^[0-9]{1,8}$/.test(options.maxAccounts)) throw new ValidationError('maxAccounts', 'must be a whole number');
       const body = { maxAccounts: options.maxAccounts === undefined ? null : Number(options.maxAccounts) };
       cli.print(await cli.api<ResellerView>('PUT', `/api/resellers/${encodeURIComponent(username)}`, body), describe);
     });

@@ -1,13 +1,13 @@
 // The parent and the agent are imported when their command runs: `agent` does not load the
 // parent's store and services, and neither loads for any other command.
 import type { Command } from 'commander';
-import { FleetError } from '../../core/errors.ts';
+import { ValidationError } from '../../core/errors.ts';
 import { readFileSync } from 'node:fs';
 import { DEFAULT_AGENT_PORT } from '../../nodes/agent-port.ts';
 
 function parseListen(value: string): { host: string; port: number } {
   const match = /^(.+):(\d+)$/.exec(value);
-  if (!match) throw new FleetError('validation', `--listen: must be host:port, got '${value}'`);
+  if (!match) throw new ValidationError('--listen', `must be host:port, got '${value}'`);
   return { host: match[1]!, port: Number(match[2]) };
 }
 

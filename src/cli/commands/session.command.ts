@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { readStdin, saveContext, contextFile, type Cli } from '../cli-io.ts';
-import { FleetError } from '../../core/errors.ts';
+import { ValidationError } from '../../core/errors.ts';
 
 export function registerSessionCommands(program: Command, cli: Cli): void {
   program
@@ -9,7 +9,7 @@ export function registerSessionCommands(program: Command, cli: Cli): void {
     .requiredOption('--user <username>', 'user name')
     .option('--password-stdin', 'read the password from standard input')
     .action(async (options: { user: string; passwordStdin?: boolean }) => {
-      if (!options.passwordStdin) throw new FleetError('validation', 'password: give it with --password-stdin');
+      if (!options.passwordStdin) throw new ValidationError('password', 'give it with --password-stdin');
       const { url } = cli.context();
       const session = await cli.api<{ token: string; expiresAt: string }>('POST', '/api/session', { username: options.user, password: readStdin() });
       saveContext({ url, token: session.token });

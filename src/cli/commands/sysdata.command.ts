@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { table, type Cli } from '../cli-io.ts';
-import { FleetError } from '../../core/errors.ts';
+import { ValidationError } from '../../core/errors.ts';
 import { SYSTEM_DATA_TYPES, type SystemDataType } from '../../sysdata/types.ts';
 import type { ChangeResult, ListView, TypeSyncStatus } from '../../sysdata/sysdata.service.ts';
 
@@ -56,7 +56,7 @@ function itemFromOptions(type: SystemDataType, options: Record<string, string | 
   const item: Record<string, unknown> = {};
   if (options.id !== undefined) item.id = options.id;
   if (type === 'whitelist' || type === 'blacklist') {
-    if ((options.sender === undefined) === (options.network === undefined)) throw new FleetError('validation', 'give exactly one of --sender and --network');
+    if ((options.sender === undefined) === (options.network === undefined)) throw new ValidationError({ message: 'give exactly one of --sender and --network' });
     return options.sender !== undefined ? { ...item, kind: 'sender', value: options.sender } : { ...item, kind: 'network', value: options.network };
   }
   for (const option of ADD_OPTIONS[type]) {
@@ -125,8 +125,8 @@ export function registerSysdataCommands(program: Command, cli: Cli): void {
         cli.print(policy, (p: Record<string, number>) => table(['TYPE', 'MORE THAN (%) READY'], Object.entries(p)));
         return;
       }
-      if (!(SYSTEM_DATA_TYPES as readonly string[]).includes(type)) throw new FleetError('validation', `type: must be one of ${SYSTEM_DATA_TYPES.join(', ')}`);
-      if (percent === undefined || !/^[0-9]{1,2}$/.test(percent)) throw new FleetError('validation', 'percent: must be a whole number from 0 to 99');
+      if (!(SYSTEM_DATA_TYPES as readonly string[]).includes(type)) throw new ValidationError('type', `must be one of ${SYSTEM_DATA_TYPES.join(', ')}`);
+      if (percent === undefined || !/^[0-9]{1,2}$/.test(percent)) throw new ValidationError('percent', 'must be a whole number from 0 to 99');
       const { policy } = await cli.api<{ policy: Record<string, number> }>('PUT', `/api/sysdata/policy/${type}`, { percent: Number(percent) });
       cli.print(policy, (p: Record<string, number>) => `${type}: a change needs more than ${p[type]}% of its target nodes ready`);
     });
