@@ -6,7 +6,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { request } from 'node:http';
-import { ConflictError, FleetError, NotFoundError } from '../core/errors.ts';
+import { ConflictError, InternalError, NotFoundError, ValidationError } from '../core/errors.ts';
 import { assertValid, checkDomain, checkSafeLine } from '../core/grammar.ts';
 import type { Principal } from '../auth/principal.ts';
 import type { AccountsService } from '../accounts/accounts.service.ts';
@@ -46,7 +46,7 @@ export class AppsService {
   async installWordpress(principal: Principal, site: string, options: { title?: string; adminPassword?: string } = {}): Promise<WordpressInstallView> {
     const domain = assertValid('site', site, checkDomain);
     const title = options.title === undefined ? undefined : assertValid('title', options.title, checkSafeLine);
-    if ((title === undefined) !== (options.adminPassword === undefined)) throw new FleetError('validation', 'title: give both a title and an admin password to complete the setup, or neither', { field: 'title' });
+    if ((title === undefined) !== (options.adminPassword === undefined)) throw new ValidationError('title', 'give both a title and an admin password to complete the setup, or neither');
     const { username, webNode } = await this.siteOwner(domain);
     await this.accounts.requireAccount(principal, username, 'user');
     const database = `${username}_wp`;
@@ -101,6 +101,6 @@ async function completeSetup(address: string, domain: string, form: { title: str
   });
   if (status !== 200 || !/Success!/i.test(text)) {
     const reason = /<p class="message">([^<]*)/.exec(text)?.[1] ?? /<p>([^<]{0,200})/.exec(text)?.[1] ?? `HTTP ${status}`;
-    throw new FleetError('internal', `WordPress's setup page refused the installation of ${domain}: ${reason.trim()}`);
+    throw new InternalError(`WordPress's setup page refused the installation of ${domain}: ${reason.trim()}`);
   }
 }

@@ -5,7 +5,7 @@
  * account's web node, grants within the account, sizes counted toward the plan's disk, dumps and
  * imports. The store records what exists; the node holds the data.
  */
-import { ConflictError, FleetError, ForbiddenError, NotFoundError, ValidationError } from '../core/errors.ts';
+import { ConflictError, ForbiddenError, NodeUnavailableError, NotFoundError, ValidationError } from '../core/errors.ts';
 import { checkIpv4 } from '../core/grammar.ts';
 import type { Principal } from '../auth/principal.ts';
 import type { AccountsService } from '../accounts/accounts.service.ts';
@@ -122,12 +122,12 @@ export class DatabasesService {
       const node = requested === 'local' ? nodes.find((n) => n.is_local === 1) : nodes.find((n) => n.alias === requested);
       if (!node) throw new NotFoundError('node', requested);
       if (!roleOf(node).includes('database')) throw new ValidationError('node', `node '${node.alias}' does not have the database role`);
-      if (node.status !== 'ready') throw new FleetError('node_unavailable', `node '${node.alias}' is not ready (${node.status})`, { node: node.alias });
+      if (node.status !== 'ready') throw new NodeUnavailableError({ message: `node '${node.alias}' is not ready (${node.status})`, details: { node: node.alias } });
       return node;
     }
     const ready = nodes.filter((n) => n.status === 'ready' && roleOf(n).includes('database'));
     const chosen = ready.find((n) => n.is_local === 1) ?? ready.sort((a, b) => a.id - b.id)[0];
-    if (!chosen) throw new FleetError('node_unavailable', 'no ready node has the database role; give the parent\'s own node or a child the DATABASE profile first', { workload: 'database' });
+    if (!chosen) throw new NodeUnavailableError({ message: 'no ready node has the database role; give the parent\'s own node or a child the DATABASE profile first', details: { workload: 'database' } });
     return chosen;
   }
 

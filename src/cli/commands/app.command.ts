@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { FleetError } from '../../core/errors.ts';
+import { ValidationError } from '../../core/errors.ts';
 import { readStdin, type Cli } from '../cli-io.ts';
 import type { WordpressInstallView } from '../../apps/apps.service.ts';
 
@@ -12,9 +12,9 @@ export function registerAppCommands(program: Command, cli: Cli): void {
     .option('--title <title>', 'complete the setup with this site title (needs --admin-password-stdin)')
     .option('--admin-password-stdin', "the admin's password from standard input (the admin is named after the account)")
     .action(async (application: string, options: { site: string; title?: string; adminPasswordStdin?: boolean }) => {
-      if (application !== 'wordpress') throw new FleetError('validation', `application: '${application}' is not one of wordpress`);
+      if (application !== 'wordpress') throw new ValidationError('application', `'${application}' is not one of wordpress`);
       const adminPassword = options.adminPasswordStdin ? readStdin() : undefined;
-      if (options.adminPasswordStdin && !adminPassword) throw new FleetError('validation', 'adminPassword: standard input is empty');
+      if (options.adminPasswordStdin && !adminPassword) throw new ValidationError('adminPassword', 'standard input is empty');
       const body = { site: options.site, ...(options.title !== undefined ? { title: options.title } : {}), ...(adminPassword !== undefined ? { adminPassword } : {}) };
       const view = await cli.api<WordpressInstallView>('POST', '/api/apps/wordpress', body);
       cli.print(view, (v: WordpressInstallView) =>

@@ -1,19 +1,19 @@
 import type { Command } from 'commander';
-import { FleetError } from '../../core/errors.ts';
+import { ValidationError } from '../../core/errors.ts';
 import { readStdin, table, type Cli } from '../cli-io.ts';
 import type { DatabaseListView, DatabaseView } from '../../databases/databases.service.ts';
 
 /** Database and user names carry their account as prefix (alice_shop), so most commands need no account. */
 function accountOf(name: string, field: string): string {
   const at = name.indexOf('_');
-  if (at <= 0) throw new FleetError('validation', `${field}: must start with the account's prefix, as in alice_shop`);
+  if (at <= 0) throw new ValidationError(field, "must start with the account's prefix, as in alice_shop");
   return encodeURIComponent(name.slice(0, at));
 }
 
 function passwordFromStdin(given: boolean | undefined): string {
-  if (!given) throw new FleetError('validation', 'password: give it with --password-stdin');
+  if (!given) throw new ValidationError('password', 'give it with --password-stdin');
   const password = readStdin();
-  if (!password) throw new FleetError('validation', 'password: standard input is empty');
+  if (!password) throw new ValidationError('password', 'standard input is empty');
   return password;
 }
 
@@ -54,7 +54,7 @@ export function registerDbCommands(program: Command, cli: Cli): void {
 
   db.command('import <name>').description('run an SQL file from standard input inside the database (db import alice_shop < shop.sql)').action(async (name: string) => {
     const sql = readStdin();
-    if (!sql) throw new FleetError('validation', 'sql: standard input is empty');
+    if (!sql) throw new ValidationError('sql', 'standard input is empty');
     cli.print(await cli.api('PUT', `/api/accounts/${accountOf(name, 'name')}/databases/${encodeURIComponent(name)}/import`, { sql }), () => `imported into ${name}`);
   });
 
