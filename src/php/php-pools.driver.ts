@@ -44,6 +44,7 @@ export class PhpPoolsDriver implements DaemonDriver, PhpPools {
   readonly name = PHP_DAEMON;
   readonly paths: PhpMasterPaths;
   private readonly phpFpm: string;
+  private reloading = false;
 
   constructor(
     private readonly context: DriverContext,
@@ -110,8 +111,16 @@ export class PhpPoolsDriver implements DaemonDriver, PhpPools {
     if (pid === undefined) return this.start();
     if (this.pools().length === 0) return this.stop();
     await this.check();
-    process.kill(pid, 'SIGUSR2');
-    await waitFor(() => runningPid(this.paths.pidFile) !== undefined && this.pools().every((a) => existsSync(this.socketOf(a))), 10_000, 'php-fpm to reload its pools');
+    // SIGUSR2 makes the master re-execute itself: its PID file goes and comes back newer. Until
+    // then status() reports the reload, so the watchdog does not take it for a crash.
+    const before = pidFileTime(this.paths.pidFile);
+    this.reloading = true;
+    try {
+      process.kill(pid, 'SIGUSR2');
+      await waitFor(() => (pidFileTime(this.paths.pidFile) ?? 0) > (before ?? 0) && runningPid(this.paths.pidFile) !== undefined && this.pools().every((a) => existsSync(this.socketOf(a))), 10_000, 'php-fpm to reload its pools');
+    } finally {
+      this.reloading = false;
+    }
   }
 
   /** Without a pool there is nothing to run, and that is health, not an outage (the watchdog reads this). */
@@ -119,6 +128,7 @@ export class PhpPoolsDriver implements DaemonDriver, PhpPools {
     const pools = this.pools().length;
     const pid = runningPid(this.paths.pidFile);
     if (pools === 0) return { name: this.name, running: true, detail: 'no pools: nothing to run' };
+    if (this.reloading) return { name: this.name, running: true, detail: 'reloading its pools' };
     return { name: this.name, running: pid !== undefined, ...(pid !== undefined ? { pid } : {}), detail: `${pools} pools` };
   }
 
@@ -179,6 +189,14 @@ export class PhpPoolsDriver implements DaemonDriver, PhpPools {
     await this.apply(pools);
     rmSync(this.homeOf(account), { recursive: true, force: true });
     await removeSystemUser(this.systemUser(account));
+  }
+}
+
+function pidFileTime(path: string): number | undefined {
+  try {
+    return statSync(path).mtimeMs;
+  } catch {
+    return undefined;
   }
 }
 
