@@ -115,6 +115,28 @@ export class MailMover {
     }
   }
 
+  /**
+   * The copy step's work for one mailbox: its files in bulk when the target has none yet (a tar
+   * stream relayed by the parent: UIDs, UIDVALIDITY and GUIDs travel in dovecot-uidlist), then
+   * `doveadm sync` for what changed meanwhile — a quick one after a bulk copy, a full one when
+   * the target already held the mailbox and the bulk copy was declined. Returns how it went.
+   */
+  async copyMailbox(from: NodeRow, address: string, to: NodeRow, password: string): Promise<'bulk' | 'sync'> {
+    let placed = false;
+    try {
+      placed = (await this.deps.agents.copyMailboxFiles(from, address, to)).placed;
+    } catch (error) {
+      // No Maildir on the source (never received mail): there is nothing to stream.
+      if (!(error instanceof FleetError && error.kind === 'not_found')) throw asNodeUnavailable(error, to);
+    }
+    try {
+      await this.deps.agents.syncMailboxTo(from, address, to, password, { full: !placed });
+    } catch (error) {
+      throw asNodeUnavailable(error, to);
+    }
+    return placed ? 'bulk' : 'sync';
+  }
+
   async doveadmPassword(node: NodeRow): Promise<string> {
     return this.deps.agents.doveadmPassword(node);
   }
@@ -295,10 +317,12 @@ export function moveMailJob(direction: MoveDirection, mover: MailMover): JobDefi
             if (copied.includes(address)) continue;
             if (ctx.signal.aborted) throw ctx.signal.reason;
             await testPoint(`${direction}:copy`);
-            await mover.syncMailbox(source, address, target, password);
+            // Run again after a crash, a mailbox placed in bulk is declined the second time
+            // (the target holds it) and gets the full sync instead: nothing is copied twice.
+            const how = await mover.copyMailbox(source, address, target, password);
             copied.push(address);
             await ctx.checkpoint({ copied });
-            await progressEach(ctx, copied.length, addresses.length, 'copied mailbox');
+            await progressEach(ctx, copied.length, addresses.length, `copied mailbox (${how === 'bulk' ? 'files in bulk, then doveadm sync' : 'doveadm sync'})`);
           }
           return { mailboxes: addresses, copied };
         },

@@ -185,8 +185,11 @@ export class DovecotDriver implements DaemonDriver {
    * `-f` (full sync) is needed too: the default fast sync skips a folder whose UIDVALIDITY,
    * UIDNEXT and message count are equal on both sides, which is exactly what a source with one
    * late message and a target with one new message look like (seen in the daemon test).
+   * `full: false` is for right after a bulk copy (mailbox-archive.ts), when both sides are the
+   * same mailbox and only folders that changed since need a look; the move's verify step still
+   * compares every GUID and runs a full sync when one is missing.
    */
-  async syncMailboxTo(address: string, targetAddress: string, targetDoveadmPassword: string): Promise<void> {
+  async syncMailboxTo(address: string, targetAddress: string, targetDoveadmPassword: string, options: { full?: boolean } = {}): Promise<void> {
     // The target's password goes into a private config that includes ours, not onto the
     // command line where every local user could read it in the process list.
     const overlay = join(this.paths.configDir, `.sync-${randomBytes(6).toString('hex')}.conf`);
@@ -194,7 +197,8 @@ export class DovecotDriver implements DaemonDriver {
     try {
       for (let attempt = 1; ; attempt++) {
         try {
-          await run('doveadm', ['-c', overlay, '-o', 'doveadm_port=0', 'sync', '-u', address, '-1', '-f', `tcp:${targetAddress}:${DOVEADM_PORT}`], { timeoutMs: 30 * 60_000 });
+          const full = options.full === false ? [] : ['-f'];
+          await run('doveadm', ['-c', overlay, '-o', 'doveadm_port=0', 'sync', '-u', address, '-1', ...full, `tcp:${targetAddress}:${DOVEADM_PORT}`], { timeoutMs: 30 * 60_000 });
           return;
         } catch (error) {
           if (!(error instanceof CommandError) || !SYNC_RETRY_EXIT_CODES.has(error.exitCode ?? -1) || attempt >= 3) throw error;

@@ -6,6 +6,7 @@
  * finds 'postfix' to reload after it rewrote the access maps.
  */
 import { existsSync, readdirSync, statSync } from 'node:fs';
+import type { Readable } from 'node:stream';
 import { join } from 'node:path';
 import { Type } from '@sinclair/typebox';
 import type { AgentContext, AgentModule } from '../agent/agent-module.ts';
@@ -115,6 +116,9 @@ export function heldMailboxes(ctx: DriverContext, mail: MailDriver, domain: stri
   }));
 }
 
+/** The media type of a mailbox stream between nodes. */
+export const MAILBOX_ARCHIVE_TYPE = 'application/x-tar';
+
 const AddressParams = Type.Object({ address: Type.String({ format: 'fp-email' }) });
 
 function mailOf(ctx: AgentContext): MailDriver {
@@ -163,14 +167,34 @@ export const mailAgentModule: AgentModule = {
       {
         schema: {
           params: AddressParams,
-          body: Type.Object({ targetAddress: Type.String({ format: 'fp-ipv4' }), targetDoveadmPassword: Type.String({ minLength: 16, maxLength: 128 }) }, { additionalProperties: false }),
+          body: Type.Object(
+            {
+              targetAddress: Type.String({ format: 'fp-ipv4' }),
+              targetDoveadmPassword: Type.String({ minLength: 16, maxLength: 128 }),
+              full: Type.Optional(Type.Boolean()),
+            },
+            { additionalProperties: false },
+          ),
         },
       },
       async (request) => {
-        await mailOf(ctx).syncMailboxTo(request.params.address, request.body.targetAddress, request.body.targetDoveadmPassword);
+        await mailOf(ctx).syncMailboxTo(request.params.address, request.body.targetAddress, request.body.targetDoveadmPassword, { full: request.body.full ?? true });
         return { synced: request.params.address, to: request.body.targetAddress };
       },
     );
+
+    // A whole mailbox as a tar stream, which the parent relays into the PUT below on another
+    // node (mailbox-archive.ts): the bulk half of a move's copy step.
+    app.get('/v1/mail/mailboxes/:address/archive', { schema: { params: AddressParams } }, async (request, reply) =>
+      reply.type(MAILBOX_ARCHIVE_TYPE).send(mailOf(ctx).exportMailbox(request.params.address)),
+    );
+    app.register(async (scoped) => {
+      // The body stays a stream: tar reads it as it arrives, nothing is held in memory.
+      scoped.addContentTypeParser(MAILBOX_ARCHIVE_TYPE, (_request, payload, done) => done(null, payload));
+      scoped.put('/v1/mail/mailboxes/:address/archive', { schema: { params: AddressParams } }, async (request) =>
+        mailOf(ctx).importMailbox((request.params as { address: string }).address, request.body as Readable),
+      );
+    });
 
     app.delete('/v1/mail/mailboxes/:address', { schema: { params: AddressParams } }, async (request) => {
       await mailOf(ctx).removeMailbox(request.params.address);

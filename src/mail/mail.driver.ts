@@ -5,7 +5,8 @@
  */
 import { existsSync } from 'node:fs';
 import type { DriverContext, DriverStatus } from '../agent/driver.ts';
-import { ValidationError } from '../core/errors.ts';
+import type { Readable } from 'node:stream';
+import { NotFoundError, ValidationError } from '../core/errors.ts';
 import { readJsonFile, writeFileAtomic } from '../core/files.ts';
 import { SerialQueue } from '../core/serial-by-key.ts';
 import { assertValid, checkEmail, checkHostname, checkIpv4 } from '../core/grammar.ts';
@@ -15,6 +16,8 @@ import { mailPaths, type MailPaths } from './mail-paths.ts';
 import { domainOf, EMPTY_MAIL_STATE, validateMailState, type MailState } from './mail-state.ts';
 import { PostfixDriver } from './postfix.driver.ts';
 import { writeRenderedFiles, type WrittenFiles } from './rendered-files.ts';
+import { exportMailbox, importMailbox, type MailboxImport } from './mailbox-archive.ts';
+import { lookupMailSystemIds } from './mail-system.ts';
 
 export type { MailboxDigest } from './dovecot.driver.ts';
 
@@ -143,11 +146,27 @@ export class MailDriver {
     return this.dovecot.mailboxDigest(address);
   }
 
-  syncMailboxTo(address: string, targetAddress: string, targetDoveadmPassword: string): Promise<void> {
+  syncMailboxTo(address: string, targetAddress: string, targetDoveadmPassword: string, options: { full?: boolean } = {}): Promise<void> {
     assertValid('address', address, checkEmail);
     assertValid('targetAddress', targetAddress, checkIpv4);
     if (!/^[A-Za-z0-9_-]{16,128}$/.test(targetDoveadmPassword)) throw new ValidationError('targetDoveadmPassword', 'is not a doveadm password of a node');
-    return this.dovecot.syncMailboxTo(address, targetAddress, targetDoveadmPassword);
+    return this.dovecot.syncMailboxTo(address, targetAddress, targetDoveadmPassword, options);
+  }
+
+  /** The mailbox's files as one tar stream, for a move (mailbox-archive.ts). */
+  exportMailbox(address: string): Readable {
+    assertValid('address', address, checkEmail);
+    return exportMailbox(this.dovecot.paths, address);
+  }
+
+  /** Takes a stream from another node's exportMailbox, for a mailbox this node is configured to hold. */
+  async importMailbox(address: string, input: Readable): Promise<MailboxImport> {
+    assertValid('address', address, checkEmail);
+    if (!this.appliedState().mailboxes.some((m) => m.address === address)) {
+      input.resume();
+      throw new NotFoundError('mailbox', address);
+    }
+    return importMailbox(this.dovecot.paths, await lookupMailSystemIds(), address, input);
   }
 
   /** Deletes the mailbox's Maildir (and Dovecot's index in it) after ending its sessions. */

@@ -68,6 +68,49 @@ export class AgentClient {
     return parsed as T;
   }
 
+  /**
+   * Streams this agent's answer to GET `path` into a PUT of `toPath` on another agent, chunk by
+   * chunk (a whole mailbox can be gigabytes): the parent relays, the two nodes never talk to
+   * each other. Either side failing fails the relay; the receiver sees a broken stream.
+   */
+  async relay<T>(path: string, to: AgentClient, toPath: string, contentType: string, timeoutMs = this.timeoutMs): Promise<T> {
+    let source;
+    try {
+      source = await request(`${this.url}${path}`, { method: 'GET', dispatcher: this.dispatcher, headersTimeout: timeoutMs, bodyTimeout: timeoutMs });
+    } catch (error) {
+      throw new NodeUnavailableError(this.endpoint.alias, (error as Error).message);
+    }
+    if (source.statusCode >= 400) throw this.refusal(source.statusCode, await source.body.text());
+    let response;
+    try {
+      response = await request(`${to.url}${toPath}`, {
+        method: 'PUT',
+        dispatcher: to.dispatcher,
+        headers: { 'content-type': contentType },
+        body: source.body,
+        headersTimeout: timeoutMs,
+        bodyTimeout: timeoutMs,
+      });
+    } catch (error) {
+      source.body.destroy();
+      throw new NodeUnavailableError(source.body.errored ? this.endpoint.alias : to.endpoint.alias, (error as Error).message);
+    }
+    const text = await response.body.text();
+    if (response.statusCode >= 400) throw to.refusal(response.statusCode, text);
+    return (text ? JSON.parse(text) : undefined) as T;
+  }
+
+  private refusal(status: number, text: string): FleetError {
+    let payload: { error?: string; message?: string } = {};
+    try {
+      payload = (text ? JSON.parse(text) : {}) as typeof payload;
+    } catch {
+      payload = { message: text };
+    }
+    const kind = (payload.error as FleetError['kind'] | undefined) ?? kindForStatus(status);
+    return new FleetError(kind, `node '${this.endpoint.alias}': ${payload.message ?? `HTTP ${status}`}`, { node: this.endpoint.alias });
+  }
+
   async close(): Promise<void> {
     await this.dispatcher.close();
   }

@@ -1,0 +1,157 @@
+/**
+ * A whole mailbox as one tar stream: how a move copies a mailbox at disk speed. The stream holds
+ * the mailbox's home as Dovecot keeps it — the Maildir with dovecot-uidlist (UIDs, UIDVALIDITY
+ * and the message GUIDs, so both survive), keywords, subscriptions and indexes — and is written
+ * into a node that does not hold that mailbox yet. `doveadm sync` then reconciles only what
+ * changed while the stream ran, and the move's verify step checks every GUID as before.
+ *
+ * The target extracts into a hidden staging folder beside the homes and renames it into place
+ * only when the mailbox has no home there yet: a mailbox that already holds mail on the target
+ * (a user who logged in there early and saved a draft) is never overwritten; the caller falls
+ * back to a full `doveadm sync` for it.
+ */
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { chownSync, existsSync, mkdirSync, readdirSync, renameSync, rmSync, unlinkSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { PassThrough, type Readable } from 'node:stream';
+import { NotFoundError } from '../core/errors.ts';
+import { localPartOf } from './mail-state.ts';
+import { mailboxHome } from './dovecot-config.ts';
+import type { DovecotPaths } from './mail-paths.ts';
+import type { MailSystemIds } from './mail-system.ts';
+
+/** What the target did with a stream. */
+export interface MailboxImport {
+  /** true: the mailbox now is the streamed copy; false: the target already held it, nothing changed */
+  placed: boolean;
+  reason?: string;
+}
+
+/** GNU tar: 1 means some file changed or vanished while it was read (Dovecot at work), which the sync after repairs. */
+const TAR_SOME_FILES_DIFFER = 1;
+const STAGING_PREFIX = '.incoming-';
+
+/**
+ * The mailbox's home as a tar stream. Files Dovecot is writing at that moment (tmp/, locks) stay
+ * behind; a message renamed from new/ to cur/ while tar reads may come twice, which the target
+ * repairs (see dropRenamedTwins).
+ */
+export function exportMailbox(paths: Pick<DovecotPaths, 'mailRoot'>, address: string): Readable {
+  const home = mailboxHome(paths, address);
+  if (!existsSync(home)) throw new NotFoundError('mailbox', address);
+  const tar = spawn(
+    'tar',
+    ['-c', '-C', home, '--exclude=*/tmp/*', '--exclude=*.lock', '--warning=no-file-changed', '--warning=no-file-removed', '--warning=no-file-shrank', '--ignore-failed-read', '.'],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  const out = new PassThrough();
+  let stderr = '';
+  tar.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  // The stream ends only once tar has said it succeeded: a failing tar must reach the target as
+  // a broken stream, never as a short but well-formed archive.
+  tar.stdout.pipe(out, { end: false });
+  tar.on('error', (error) => out.destroy(error));
+  tar.on('close', (code) => {
+    if (code === 0 || code === TAR_SOME_FILES_DIFFER) out.end();
+    else out.destroy(new Error(`tar of ${address} failed (exit ${code}): ${stderr.trim().split('\n').at(-1) ?? ''}`));
+  });
+  out.on('close', () => {
+    if (tar.exitCode === null) tar.kill('SIGTERM');
+  });
+  return out;
+}
+
+/** Extracts a stream from exportMailbox into the mailbox's home, unless the mailbox is already here. */
+export async function importMailbox(paths: Pick<DovecotPaths, 'mailRoot'>, ids: MailSystemIds, address: string, input: Readable): Promise<MailboxImport> {
+  const home = mailboxHome(paths, address);
+  const domainDir = dirname(home);
+  if (!existsSync(domainDir)) {
+    mkdirSync(domainDir, { recursive: true, mode: 0o700 });
+    chownSync(domainDir, ids.vmailUid, ids.vmailGid);
+  }
+  // A staging folder left by an import that died (the agent killed mid-stream) goes first.
+  const prefix = `${STAGING_PREFIX}${localPartOf(address)}.`;
+  for (const entry of readdirSync(domainDir)) if (entry.startsWith(prefix)) rmSync(join(domainDir, entry), { recursive: true, force: true });
+  if (holdsMail(home)) {
+    input.resume();
+    return { placed: false, reason: 'the mailbox already holds mail here' };
+  }
+  const staging = join(domainDir, `${prefix}${randomBytes(6).toString('hex')}`);
+  mkdirSync(staging, { mode: 0o700 });
+  chownSync(staging, ids.vmailUid, ids.vmailGid);
+  try {
+    // As the mail user, so every file belongs to this node's fleetvmail whatever its id on the source.
+    await extract(input, staging, ids);
+    dropRenamedTwins(staging);
+    try {
+      if (existsSync(home) && !holdsMail(home)) rmSync(home, { recursive: true, force: true });
+      // rename() refuses a home that appeared meanwhile with something in it: that one is kept.
+      renameSync(staging, home);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOTEMPTY' || (error as NodeJS.ErrnoException).code === 'EEXIST') {
+        return { placed: false, reason: 'the mailbox got mail here while the copy ran' };
+      }
+      throw error;
+    }
+    return { placed: true };
+  } finally {
+    rmSync(staging, { recursive: true, force: true });
+  }
+}
+
+/** A home counts as holding mail once it has any message file. */
+function holdsMail(home: string): boolean {
+  if (!existsSync(home)) return false;
+  return maildirFolders(join(home, 'Maildir')).some((folder) => ['new', 'cur'].some((part) => listNames(join(folder, part)).length > 0));
+}
+
+function extract(input: Readable, into: string, ids: MailSystemIds): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const tar = spawn('tar', ['-x', '-C', into, '--no-same-owner', '--preserve-permissions'], { stdio: ['pipe', 'ignore', 'pipe'], uid: ids.vmailUid, gid: ids.vmailGid });
+    let stderr = '';
+    let inputError: Error | undefined;
+    tar.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    input.on('error', (error) => {
+      inputError = error;
+      tar.kill('SIGTERM');
+    });
+    // tar closing early (a broken archive) makes stdin fail with EPIPE; its exit code says why.
+    tar.stdin.on('error', () => undefined);
+    input.pipe(tar.stdin);
+    tar.on('error', reject);
+    tar.on('close', (code) => {
+      if (inputError) reject(new Error(`the mailbox stream broke off: ${inputError.message}`));
+      else if (code === 0) resolve();
+      else reject(new Error(`tar could not extract the mailbox (exit ${code}): ${stderr.trim().split('\n').at(-1) ?? ''}`));
+    });
+  });
+}
+
+/**
+ * Dovecot moves a message from new/ to cur/ when a client first sees it. If that happened while
+ * tar read the folder, the archive holds the message under both, and Dovecot would give the
+ * second one a UID of its own: a doubled message. The cur/ one (with its flags) is kept.
+ */
+function dropRenamedTwins(home: string): void {
+  for (const folder of maildirFolders(join(home, 'Maildir'))) {
+    const seen = new Set(listNames(join(folder, 'cur')).map(baseName));
+    for (const name of listNames(join(folder, 'new'))) if (seen.has(baseName(name))) unlinkSync(join(folder, 'new', name));
+  }
+}
+
+const baseName = (file: string): string => file.split(':')[0]!;
+
+/** The Maildir and its subfolders (Maildir++: `.Sent`, `.Archive.2024`, …). */
+function maildirFolders(maildir: string): string[] {
+  if (!existsSync(maildir)) return [];
+  return [maildir, ...readdirSync(maildir, { withFileTypes: true }).filter((e) => e.isDirectory() && e.name.startsWith('.') && e.name !== '.' && e.name !== '..').map((e) => join(maildir, e.name))];
+}
+
+function listNames(dir: string): string[] {
+  try {
+    return readdirSync(dir);
+  } catch {
+    return [];
+  }
+}
