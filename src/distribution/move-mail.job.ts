@@ -322,7 +322,7 @@ export function moveMailJob(direction: MoveDirection, mover: MailMover): JobDefi
             const how = await mover.copyMailbox(source, address, target, password);
             copied.push(address);
             await ctx.checkpoint({ copied });
-            await progressEach(ctx, copied.length, addresses.length, `copied mailbox (${how === 'bulk' ? 'files in bulk, then doveadm sync' : 'doveadm sync'})`);
+            await ctx.progress(`copied mailbox ${copied.length}/${addresses.length} (${how === 'bulk' ? 'files in bulk, then doveadm sync' : 'doveadm sync'})`);
           }
           return { mailboxes: addresses, copied };
         },
