@@ -108,7 +108,7 @@ export class AgentClient {
       payload = { message: text };
     }
     const kind = (payload.error as FleetError['kind'] | undefined) ?? kindForStatus(status);
-    return new FleetError(kind, `node '${this.endpoint.alias}': ${payload.message ?? `HTTP ${status}`}`, { node: this.endpoint.alias });
+    return refusalOfKind(kind, `node '${this.endpoint.alias}': ${payload.message ?? `HTTP ${status}`}`, { node: this.endpoint.alias });
   }
 
   async close(): Promise<void> {
