@@ -4,7 +4,8 @@
  * go to test-output/screenshots/ (git-ignored), each page at desktop width and at 390 px.
  */
 import { after, before } from 'node:test';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
@@ -23,11 +24,33 @@ export interface BrowserFixture {
   screenshot(name: string): Promise<void>;
 }
 
+function newestUnder(path: string): number {
+  const stat = statSync(path);
+  if (!stat.isDirectory()) return stat.mtimeMs;
+  return Math.max(stat.mtimeMs, ...readdirSync(path).map((name) => newestUnder(join(path, name))));
+}
+
+/** scripts/setup.sh builds the panel before the suite; a file run alone must not test an old build. */
+function ensureCurrentBuild(): void {
+  const ui = join(REPO_ROOT, 'ui');
+  const built = (() => {
+    try {
+      return statSync(join(ui, 'dist', 'index.html')).mtimeMs;
+    } catch {
+      return 0;
+    }
+  })();
+  if (newestUnder(join(ui, 'src')) > built || newestUnder(join(ui, 'index.html')) > built) {
+    execFileSync('npx', ['vite', 'build', 'ui', '--logLevel', 'warn'], { cwd: REPO_ROOT, stdio: 'inherit' });
+  }
+}
+
 export function useBrowser(): BrowserFixture {
   let context: BrowserContext | undefined;
   let page: Page | undefined;
   let profile = '';
   before(async () => {
+    ensureCurrentBuild();
     profile = mkdtempSync(join(tmpdir(), 'fleetpanel-chromium-'));
     mkdirSync(SCREENSHOT_DIR, { recursive: true });
     // playwright passes the profile folder as --user-data-dir itself (it refuses the raw flag).

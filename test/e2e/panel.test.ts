@@ -246,4 +246,23 @@ describe('the web panel in a real browser', () => {
     await go(page, '#/accounts/ritacust');
     await page.getByRole('heading', { name: 'Account ritacust' }).waitFor();
   });
+
+  test('the event streams answer only a bearer token, and a settled job streams itself once and ends', { timeout: 60_000 }, async () => {
+    const jobs = (await admin('GET', '/api/jobs?key=account%3Acarol')).body as { jobs?: { id: number; state: string }[] };
+    const job = jobs.jobs?.find((j) => j.state === 'succeeded');
+    assert.ok(job, 'a finished move of carol');
+    for (const path of [`/api/jobs/${job.id}/stream`, '/api/nodes/mail1/stream']) {
+      assert.equal((await fetch(`${fixture.info.url}${path}`)).status, 401, path);
+    }
+    const response = await fetch(`${fixture.info.url}/api/jobs/${job.id}/stream`, { headers: { authorization: `Bearer ${fixture.info.token}` } });
+    assert.equal(response.status, 200);
+    assert.match(response.headers.get('content-type') ?? '', /^text\/event-stream/);
+    const text = await response.text();
+    const events = [...text.matchAll(/^event: (\w+)$/gm)].map((m) => m[1]);
+    assert.deepEqual(events, ['job', 'end']);
+    const detail = JSON.parse(/^event: job\ndata: (.*)$/m.exec(text)![1]!) as { id: number; state: string; steps: unknown[] };
+    assert.equal(detail.id, job.id);
+    assert.equal(detail.state, 'succeeded');
+    assert.ok(detail.steps.length > 0);
+  });
 });
