@@ -191,6 +191,290 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/accounts/{username}/database-users/{user}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /** Create a database user or change its password (allowed only from the account's web node) */
+        put: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    user: string;
+                    username: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        mustExist?: boolean;
+                        password: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+            };
+        };
+        post?: never;
+        /** Remove a database user */
+        delete: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    user: string;
+                    username: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+            };
+        };
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/accounts/{username}/database-users/{user}/grants/{database}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /** Give the user all privileges on one of the account's databases */
+        put: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    database: string;
+                    user: string;
+                    username: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+            };
+        };
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/accounts/{username}/databases": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The account's databases with their node and size, and its database users */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    username: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+            };
+        };
+        put?: never;
+        /** Create a database named <account>_<name> on the account's database node */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    username: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        name: string;
+                        /** Format: fp-alias */
+                        node?: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/accounts/{username}/databases/{name}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Drop a database */
+        delete: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    name: string;
+                    username: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+            };
+        };
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/accounts/{username}/databases/{name}/dump": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** An SQL dump of the database */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    name: string;
+                    username: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/accounts/{username}/databases/{name}/import": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /** Run an SQL file (a dump) inside the database */
+        put: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    name: string;
+                    username: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        sql: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+            };
+        };
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/accounts/{username}/dns/records": {
         parameters: {
             query?: never;
@@ -710,6 +994,49 @@ export interface paths {
                 cookie?: never;
             };
             requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/apps/wordpress": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Install WordPress on an account's site: database, user and configuration; with title and adminPassword the setup is completed too */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        adminPassword?: string;
+                        /** Format: fp-domain */
+                        site: string;
+                        title?: string;
+                    };
+                };
+            };
             responses: {
                 /** @description Default Response */
                 200: {
@@ -1262,10 +1589,21 @@ export interface paths {
                                 profile: "STANDARD" | "MAIL" | "WEB" | "DNS" | "DATABASE";
                                 roles: ("mail" | "web" | "dns" | "database")[];
                                 services: {
+                                    lastRestartAt?: string | null;
+                                    /** @description the last lines of its log, for a failed service */
+                                    logTail?: string[];
                                     name: string;
+                                    pid?: number;
+                                    problem?: string | null;
+                                    /** @description messages in its queue (Postfix) */
+                                    queued?: number;
+                                    /** @description restarts the watchdog made since the agent started */
+                                    restarts?: number;
                                     running: boolean;
+                                    /** @description running, restarting, failed or stopped (by the admin) */
+                                    state?: string;
                                 }[];
-                                status: "installing" | "assigning_roles" | "software_sync" | "data_sync" | "ready" | "offline" | "disabled" | "unlinking";
+                                status: "installing" | "assigning_roles" | "software_sync" | "data_sync" | "ready" | "degraded" | "offline" | "disabled" | "unlinking";
                                 statusDetail: string | null;
                                 statusLabel: string;
                                 tlsVerified: boolean;
@@ -1323,10 +1661,21 @@ export interface paths {
                             profile: "STANDARD" | "MAIL" | "WEB" | "DNS" | "DATABASE";
                             roles: ("mail" | "web" | "dns" | "database")[];
                             services: {
+                                lastRestartAt?: string | null;
+                                /** @description the last lines of its log, for a failed service */
+                                logTail?: string[];
                                 name: string;
+                                pid?: number;
+                                problem?: string | null;
+                                /** @description messages in its queue (Postfix) */
+                                queued?: number;
+                                /** @description restarts the watchdog made since the agent started */
+                                restarts?: number;
                                 running: boolean;
+                                /** @description running, restarting, failed or stopped (by the admin) */
+                                state?: string;
                             }[];
-                            status: "installing" | "assigning_roles" | "software_sync" | "data_sync" | "ready" | "offline" | "disabled" | "unlinking";
+                            status: "installing" | "assigning_roles" | "software_sync" | "data_sync" | "ready" | "degraded" | "offline" | "disabled" | "unlinking";
                             statusDetail: string | null;
                             statusLabel: string;
                             tlsVerified: boolean;
@@ -1574,6 +1923,86 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/nodes/{alias}/services": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The node's services as its watchdog sees them */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    alias: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/nodes/{alias}/services/{action}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Start, stop or restart one service of the node (or all of them when none is named); a stopped service stays stopped until started */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    action: "start" | "stop" | "restart";
+                    alias: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /** @description a service of the node, as `node service list` names it */
+                        service?: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/nodes/{alias}/stream": {
         parameters: {
             query?: never;
@@ -1791,7 +2220,7 @@ export interface paths {
                         "application/json": {
                             kinds: {
                                 from: string;
-                                kind: "account" | "mail" | "mailinglist" | "ftp";
+                                kind: "account" | "mail" | "mailinglist" | "ftp" | "database";
                                 minScore: number;
                                 source: "parent" | "node" | "default";
                             }[];
@@ -1812,7 +2241,7 @@ export interface paths {
             requestBody: {
                 content: {
                     "application/json": {
-                        kind: "account" | "mail" | "mailinglist" | "ftp";
+                        kind: "account" | "mail" | "mailinglist" | "ftp" | "database";
                         minScore: number;
                         /** Format: fp-alias */
                         node?: string;
@@ -1829,7 +2258,7 @@ export interface paths {
                         "application/json": {
                             kinds: {
                                 from: string;
-                                kind: "account" | "mail" | "mailinglist" | "ftp";
+                                kind: "account" | "mail" | "mailinglist" | "ftp" | "database";
                                 minScore: number;
                                 source: "parent" | "node" | "default";
                             }[];
@@ -1873,7 +2302,7 @@ export interface paths {
                         account?: string;
                         /** @description the mailbox address, counted as known to an attacker */
                         address?: string;
-                        kind: "account" | "mail" | "mailinglist" | "ftp";
+                        kind: "account" | "mail" | "mailinglist" | "ftp" | "database";
                         password: string;
                     };
                 };
