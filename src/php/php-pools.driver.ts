@@ -44,7 +44,8 @@ export class PhpPoolsDriver implements DaemonDriver, PhpPools {
   readonly name = PHP_DAEMON;
   readonly paths: PhpMasterPaths;
   private readonly phpFpm: string;
-  private reloading = false;
+  /** Changes under way (pool files written, master starting or re-executing): not an outage. */
+  private changing = 0;
 
   constructor(
     private readonly context: DriverContext,
@@ -114,12 +115,12 @@ export class PhpPoolsDriver implements DaemonDriver, PhpPools {
     // SIGUSR2 makes the master re-execute itself: its PID file goes and comes back newer. Until
     // then status() reports the reload, so the watchdog does not take it for a crash.
     const before = pidFileTime(this.paths.pidFile);
-    this.reloading = true;
+    this.changing++;
     try {
       process.kill(pid, 'SIGUSR2');
       await waitFor(() => (pidFileTime(this.paths.pidFile) ?? 0) > (before ?? 0) && runningPid(this.paths.pidFile) !== undefined && this.pools().every((a) => existsSync(this.socketOf(a))), 10_000, 'php-fpm to reload its pools');
     } finally {
-      this.reloading = false;
+      this.changing--;
     }
   }
 
@@ -128,7 +129,7 @@ export class PhpPoolsDriver implements DaemonDriver, PhpPools {
     const pools = this.pools().length;
     const pid = runningPid(this.paths.pidFile);
     if (pools === 0) return { name: this.name, running: true, detail: 'no pools: nothing to run' };
-    if (this.reloading) return { name: this.name, running: true, detail: 'reloading its pools' };
+    if (this.changing > 0) return { name: this.name, running: true, detail: 'changing its pools' };
     return { name: this.name, running: pid !== undefined, ...(pid !== undefined ? { pid } : {}), detail: `${pools} pools` };
   }
 
@@ -160,6 +161,15 @@ export class PhpPoolsDriver implements DaemonDriver, PhpPools {
   }
 
   async add(accounts: string[]): Promise<void> {
+    this.changing++;
+    try {
+      await this.addPools(accounts);
+    } finally {
+      this.changing--;
+    }
+  }
+
+  private async addPools(accounts: string[]): Promise<void> {
     let changed = false;
     for (const account of accounts) {
       await this.prepareAccount(account);
@@ -169,6 +179,15 @@ export class PhpPoolsDriver implements DaemonDriver, PhpPools {
   }
 
   async apply(accounts: string[]): Promise<{ changed: boolean }> {
+    this.changing++;
+    try {
+      return await this.applyPools(accounts);
+    } finally {
+      this.changing--;
+    }
+  }
+
+  private async applyPools(accounts: string[]): Promise<{ changed: boolean }> {
     const wanted = new Set(accounts.map((a) => assertValid('account', a, checkUsername)));
     let changed = false;
     for (const account of wanted) {
