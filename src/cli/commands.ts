@@ -27,6 +27,7 @@ export const COMMAND_GROUPS: readonly CommandGroup[] = [
   { commands: ['job'], load: async () => (await import('./commands/job.command.ts')).registerJobCommands },
   { commands: ['sysdata'], load: async () => (await import('./commands/sysdata.command.ts')).registerSysdataCommands },
   { commands: ['dns'], load: async () => (await import('./commands/dns.command.ts')).registerDnsCommands },
+  { commands: ['notify', 'metrics'], load: async () => (await import('./commands/notify.command.ts')).registerNotifyCommands },
   { commands: ['mail'], load: async () => (await import('./commands/mail.command.ts')).registerMailCommands },
   { commands: ['db'], load: async () => (await import('./commands/db.command.ts')).registerDbCommands },
   { commands: ['app'], load: async () => (await import('./commands/app.command.ts')).registerAppCommands },

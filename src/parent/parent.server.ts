@@ -37,6 +37,9 @@ import { buildDistribution, registerDistributionRoutes } from '../distribution/d
 import { buildDatabases, registerDatabaseRoutes } from '../databases/databases.parent.ts';
 import { buildApps, registerAppsRoutes } from '../apps/apps.parent.ts';
 import { registerUiRoutes } from '../ui/ui.routes.ts';
+import { buildNotifications, registerNotificationRoutes } from '../notifications/notifications.parent.ts';
+import type { NotificationsService } from '../notifications/notifications.service.ts';
+import { buildMetrics, registerMetricsRoutes } from '../metrics/metrics.parent.ts';
 
 export interface ParentOptions {
   dataDir: string;
@@ -63,6 +66,7 @@ export interface ParentServices extends AccountServices {
   web: WebService;
   dns: DnsService;
   distribution: DistributionService;
+  notifications: NotificationsService;
 }
 
 export interface RunningParent {
@@ -103,7 +107,9 @@ export async function startParent(options: ParentOptions): Promise<RunningParent
   const apps = buildApps({ db, accounts, databases, connections });
   // After mail and DNS, whose services it moves accounts between.
   const distribution = buildDistribution({ db, jobs, mailStates, dns, nodes, connections, onClose });
-  const services: ParentServices = { db, auth, nodes, connections, passwords, accounts, plans, resellers, workloads, jobs, sysdata, mail, mailStates, web, dns, distribution };
+  // Last: it watches the nodes, jobs and system data the others built.
+  const notifications = buildNotifications({ db, nodes, jobs, sysdata, parentName: name, onClose });
+  const services: ParentServices = { db, auth, nodes, connections, passwords, accounts, plans, resellers, workloads, jobs, sysdata, mail, mailStates, web, dns, distribution, notifications };
   // Started once every domain has registered its job types, so its start-up check sees them all.
   await jobs.start();
 
@@ -122,6 +128,8 @@ export async function startParent(options: ParentOptions): Promise<RunningParent
     request.principal = await auth.authenticate(header?.startsWith('Bearer ') ? header.slice(7).trim() : undefined);
   });
   app.get('/api/health', { schema: { tags: ['meta'], summary: 'Liveness of the parent' } }, async () => ({ ok: true, version: VERSION }));
+  // First: its hook times every route registered after it.
+  registerMetricsRoutes(app, buildMetrics({ db, nodes, jobs, sysdata }));
   registerAuthRoutes(app, auth);
   registerNodeRoutes(app, { nodes, nodeServices, dataDir: options.dataDir });
   registerJobRoutes(app, jobs);
@@ -134,6 +142,7 @@ export async function startParent(options: ParentOptions): Promise<RunningParent
   registerDistributionRoutes(app, distribution);
   registerDatabaseRoutes(app, databases);
   registerAppsRoutes(app, apps);
+  registerNotificationRoutes(app, notifications);
   app.get('/api/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 
   await app.listen({ host: options.host, port: options.port });

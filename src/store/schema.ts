@@ -13,4 +13,6 @@ import type { SysdataTables } from './migrations/040-sysdata.ts';
 import type { DistributionTables } from './migrations/050-distribution.ts';
 import type { DatabasesTables } from './migrations/060-databases.ts';
 
-export type Database = NodesTables & AuthTables & AccountsTables & PasswordPolicyTables & DnsTables & MailTables & JobsTables & SysdataTables & DistributionTables & DatabasesTables;
+import type { HealingTables } from './migrations/090-healing.ts';
+
+export type Database = NodesTables & AuthTables & AccountsTables & PasswordPolicyTables & DnsTables & MailTables & JobsTables & SysdataTables & DistributionTables & DatabasesTables & HealingTables;
