@@ -10,6 +10,8 @@ export interface DriverStatus {
   running: boolean;
   pid?: number;
   detail?: string;
+  /** not running by design: it has nothing to serve (php-fpm without pools); the watchdog leaves it alone */
+  idle?: boolean;
   /** messages waiting in the daemon's queue (Postfix) */
   queued?: number;
 }

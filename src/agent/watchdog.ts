@@ -11,8 +11,8 @@ import type { DaemonDriver, DriverStatus } from './driver.ts';
 import { killInstance } from './daemon-process.ts';
 import { FailureWindow, restartPause, type RestartPolicySettings } from './restart-policy.ts';
 
-/** running: up and answering; restarting: down, a restart is due; failed: gave up; stopped: by the admin. */
-export const SERVICE_STATES = ['running', 'restarting', 'failed', 'stopped'] as const;
+/** running: up and answering; idle: nothing to serve, so not running (php-fpm without pools); restarting: down, a restart is due; failed: gave up; stopped: by the admin. */
+export const SERVICE_STATES = ['running', 'idle', 'restarting', 'failed', 'stopped'] as const;
 export type ServiceState = (typeof SERVICE_STATES)[number];
 
 export interface ServiceReport extends DriverStatus {
@@ -111,6 +111,7 @@ export class Watchdog {
     entry.busy = true;
     try {
       const status = await daemon.status();
+      if (!status.running && status.idle) return;
       if (!status.running) {
         await this.failed(daemon, entry, `the process${entry.lastPid ? ` (pid ${entry.lastPid})` : ''} is gone`);
         return;
@@ -159,7 +160,7 @@ export class Watchdog {
     try {
       await daemon.start();
       const status = await daemon.status();
-      if (!status.running) throw new Error('it exited right after starting');
+      if (!status.running && !status.idle) throw new Error('it exited right after starting');
       entry.lastPid = status.pid;
       entry.state = 'running';
       entry.restarts++;
@@ -178,7 +179,7 @@ export class Watchdog {
     const entry = this.entry(daemon.name);
     return {
       ...status,
-      state: entry.state,
+      state: entry.state === 'running' && !status.running && status.idle ? 'idle' : entry.state,
       restarts: entry.restarts,
       lastRestartAt: entry.lastRestartAt === null ? null : new Date(entry.lastRestartAt).toISOString(),
       problem: entry.problem,
@@ -211,7 +212,7 @@ export class Watchdog {
       try {
         await daemon.start();
         const status = await daemon.status();
-        if (!status.running) throw new Error('it exited right after starting');
+        if (!status.running && !status.idle) throw new Error('it exited right after starting');
         entry.lastPid = status.pid;
         entry.state = 'running';
         entry.problem = null;

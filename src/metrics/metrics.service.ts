@@ -83,7 +83,8 @@ export class MetricsService {
       async collect() {
         this.reset();
         for (const node of await nodes()) {
-          for (const service of node.services) this.set({ node: node.alias, service: service.name }, service.running && (service.state ?? 'running') === 'running' ? 1 : 0);
+          // Idle (nothing to serve, e.g. php-fpm without pools) is not down.
+          for (const service of node.services) this.set({ node: node.alias, service: service.name }, service.state === 'idle' || (service.running && (service.state ?? 'running') === 'running') ? 1 : 0);
         }
       },
     });

@@ -14,6 +14,8 @@ test('every service running: ready; one down, restarting or failed: degraded, na
   );
   // An agent without a watchdog reports only `running`.
   assert.deepEqual(servingStatus([{ name: 'nginx', running: false }]), { status: 'degraded', detail: 'nginx down' });
+  // Nothing to serve (php-fpm without pools) is not down.
+  assert.equal(servingStatus([{ name: 'php', running: false, state: 'idle' }]).status, 'ready');
   // A hung daemon still has its PID: the watchdog's state is what counts.
   assert.equal(servingStatus([{ name: 'dovecot', running: true, state: 'restarting' }]).status, 'degraded');
 });

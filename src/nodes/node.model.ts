@@ -123,7 +123,7 @@ export interface ServiceView {
   name: string;
   running: boolean;
   pid?: number;
-  /** running, restarting, failed or stopped (by the admin); absent from agents without a watchdog */
+  /** running, idle (nothing to serve), restarting, failed or stopped (by the admin); absent from agents without a watchdog */
   state?: string;
   restarts?: number;
   lastRestartAt?: string | null;
@@ -137,7 +137,7 @@ export interface ServiceView {
 /** The services that are not serving, as `node show` names them ('dovecot restarting: …'). Empty: the node is healthy. */
 export function servicesDown(services: readonly ServiceView[]): string[] {
   return services
-    .filter((s) => (s.state ?? (s.running ? 'running' : 'stopped')) !== 'running' || !s.running)
+    .filter((s) => s.state !== 'idle' && ((s.state ?? (s.running ? 'running' : 'stopped')) !== 'running' || !s.running))
     .map((s) => {
       const state = s.state && s.state !== 'running' ? s.state : 'down';
       return `${s.name} ${state}${s.problem ? `: ${s.problem}` : ''}`;
