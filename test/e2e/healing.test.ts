@@ -223,9 +223,12 @@ describe('self-healing services on a real cluster', () => {
     });
     try {
       await until('pdns failed', 60_000, async () => (await service('pdns')).state === 'failed');
+      // The parent sees it at its next health check.
+      await until('mail1 degraded with pdns failed', 5000, async () => {
+        const now = await node();
+        return now.status === 'degraded' && /pdns failed/.test(now.statusDetail ?? '');
+      });
       const failed = await node();
-      assert.equal(failed.status, 'degraded');
-      assert.match(failed.statusDetail ?? '', /pdns failed/);
       const pdns = failed.services.find((s) => s.name === 'pdns')!;
       assert.ok((pdns.logTail ?? []).length > 0, 'the last lines of its log are shown');
       for (const other of ['dovecot', 'postfix', 'nginx']) assert.ok(await answers(clientProbe(other)), `${other} keeps serving`);
