@@ -8,7 +8,6 @@ import { assertValid, checkAlias, checkDomain, checkUsername } from '../core/gra
 import type { Principal } from '../auth/principal.ts';
 import type { AuthService } from '../auth/auth.service.ts';
 import type { NodeRow, NodesRepository } from '../nodes/nodes.repository.ts';
-import type { Role } from '../nodes/node.model.ts';
 import type { PasswordPolicyService } from '../passwords/password-policy.service.ts';
 import { ADMIN_OWNER, WORKLOADS, mayAccess, type AccountAccess, type AccountRecord, type AccountView, type Plan, type Workload } from './account.model.ts';
 import type { AccountsRepository } from './accounts.repository.ts';
@@ -42,7 +41,7 @@ export interface TerminationReport {
 
 const LOCAL_MAIL_NODE = 'local';
 
-const toCandidate = (row: NodeRow): PlacementCandidate => ({ id: row.id, alias: row.alias, roles: JSON.parse(row.roles) as Role[], status: row.status, local: row.is_local === 1 });
+const toCandidate = (row: NodeRow): PlacementCandidate => ({ id: row.id, alias: row.alias, roles: row.roles, status: row.status, local: row.is_local === 1 });
 
 function describeFailure(error: unknown): { kind: FleetError['kind']; message: string } {
   if (error instanceof FleetError) return { kind: error.kind, message: error.message };

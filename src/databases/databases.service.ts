@@ -11,7 +11,6 @@ import type { Principal } from '../auth/principal.ts';
 import type { AccountsService } from '../accounts/accounts.service.ts';
 import type { AccountRecord } from '../accounts/account.model.ts';
 import type { NodeRow, NodesRepository } from '../nodes/nodes.repository.ts';
-import type { Role } from '../nodes/node.model.ts';
 import type { NodeConnections } from '../nodes/node-connections.ts';
 import type { PasswordPolicyService } from '../passwords/password-policy.service.ts';
 import { SerialByKey } from '../core/serial-by-key.ts';
@@ -79,7 +78,6 @@ export function databaseAgentsOver(connections: NodeConnections): DatabaseAgents
   };
 }
 
-const roleOf = (node: NodeRow): Role[] => JSON.parse(node.roles) as Role[];
 
 /**
  * The address a connection from `webNode` arrives from at the database node. Between two
@@ -121,11 +119,11 @@ export class DatabasesService {
       if (principal.role !== 'admin') throw new ForbiddenError('only the admin chooses the node of an account\'s databases');
       const node = requested === 'local' ? nodes.find((n) => n.is_local === 1) : nodes.find((n) => n.alias === requested);
       if (!node) throw new NotFoundError('node', requested);
-      if (!roleOf(node).includes('database')) throw new ValidationError('node', `node '${node.alias}' does not have the database role`);
+      if (!node.roles.includes('database')) throw new ValidationError('node', `node '${node.alias}' does not have the database role`);
       if (node.status !== 'ready') throw new NodeUnavailableError({ message: `node '${node.alias}' is not ready (${node.status})`, details: { node: node.alias } });
       return node;
     }
-    const ready = nodes.filter((n) => n.status === 'ready' && roleOf(n).includes('database'));
+    const ready = nodes.filter((n) => n.status === 'ready' && n.roles.includes('database'));
     const chosen = ready.find((n) => n.is_local === 1) ?? ready.sort((a, b) => a.id - b.id)[0];
     if (!chosen) throw new NodeUnavailableError({ message: 'no ready node has the database role; give the parent\'s own node or a child the DATABASE profile first', details: { workload: 'database' } });
     return chosen;

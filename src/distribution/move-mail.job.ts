@@ -68,7 +68,7 @@ export interface MoveMailDeps {
 
 export const nodeFacts = (row: NodeRow): NodeFacts => ({
   alias: row.alias,
-  roles: JSON.parse(row.roles) as string[],
+  roles: row.roles,
   status: row.status,
   local: row.is_local === 1,
   servicesDown: (JSON.parse(row.services) as { name: string; running: boolean; state?: string }[]).filter((s) => !s.running || (s.state ?? 'running') !== 'running').map((s) => s.name),

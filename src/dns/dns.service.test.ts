@@ -7,8 +7,8 @@ import type { NodeRow } from '../nodes/nodes.repository.ts';
 import type { ZoneRecord } from './zone-record.ts';
 import { ValidationError } from '../core/errors.ts';
 
-const parent = { id: 1, alias: 'parent', host: '192.0.2.1', roles: '["mail","web","dns"]', status: 'ready' } as NodeRow;
-const child = { id: 2, alias: 'mail1', host: '192.0.2.2', roles: '["mail"]', status: 'ready' } as NodeRow;
+const parent = { id: 1, alias: 'parent', host: '192.0.2.1', roles: ['mail', 'web', 'dns'], status: 'ready' } as NodeRow;
+const child = { id: 2, alias: 'mail1', host: '192.0.2.2', roles: ['mail'], status: 'ready' } as NodeRow;
 const ann = { id: 7, username: 'ann', domain: 'ann.test', ipv6: false, suspended: false } as AccountRecord;
 const admin = { username: 'admin', role: 'admin' } as const;
 

@@ -18,7 +18,7 @@ import type { AccountsService } from '../accounts/accounts.service.ts';
 import type { WorkloadService } from '../accounts/workload.ts';
 import type { NodeRow, NodesRepository } from '../nodes/nodes.repository.ts';
 import type { NodeConnections } from '../nodes/node-connections.ts';
-import { isServing, type Role } from '../nodes/node.model.ts';
+import { isServing } from '../nodes/node.model.ts';
 import { SerialByKey } from '../core/serial-by-key.ts';
 import type { DnsRepository, UserRecord } from './dns.repository.ts';
 import { DEFAULT_TTL, defaultZoneRecords, validateZoneRecord, validateZoneRecords, type RecordType, type ZoneRecord } from './zone-record.ts';
@@ -200,7 +200,7 @@ export class DnsService implements WorkloadService {
 
   /** The data-sync step: a joining or returning node gets every zone it should hold and loses the ones of accounts gone meanwhile. */
   async syncNode(node: NodeRow): Promise<void> {
-    if (!(JSON.parse(node.roles) as Role[]).includes('dns')) return;
+    if (!node.roles.includes('dns')) return;
     const domains = await this.repo.domainsWithDnsOn(node.id);
     for (const domain of domains) {
       const account = await this.accounts.byDomain(domain);

@@ -12,7 +12,6 @@ import { SerialByKey } from '../core/serial-by-key.ts';
 import type { AccountRecord } from '../accounts/account.model.ts';
 import type { AccountsService } from '../accounts/accounts.service.ts';
 import type { NodeRow, NodesRepository } from '../nodes/nodes.repository.ts';
-import type { Role } from '../nodes/node.model.ts';
 import type { MailAgents } from './mail-agents.ts';
 import type { MailApplyResult } from './mail.driver.ts';
 import type { MailRepository, MailboxRow } from './mail.repository.ts';
@@ -31,7 +30,6 @@ export type AccountOverride = { accountId: number; suspended: boolean } | { acco
 /** Where the mail state comes in a returning node's data sync (the mail service's step). */
 export const MAIL_SYNC_PRIORITY = 40;
 
-const rolesOf = (node: NodeRow): Role[] => JSON.parse(node.roles) as Role[];
 
 function ipv4Of(node: NodeRow): string {
   if (checkIpv4(node.host) !== null) {
@@ -120,7 +118,7 @@ export class MailStatePusher {
     await this.pushNode(mailNode, override);
     if (mailNode.is_local === 1) return;
     const localNode = localNodeOf(await this.nodes.list());
-    if (localNode && rolesOf(localNode).includes('mail')) await this.pushNode(localNode, override);
+    if (localNode && localNode.roles.includes('mail')) await this.pushNode(localNode, override);
   }
 
   /** Pushes every node the account's mail touches; returns its mail node. */
@@ -132,7 +130,7 @@ export class MailStatePusher {
 
   /** The data-sync step: a node that joins or returns gets the mail state it missed. */
   async syncNode(node: NodeRow): Promise<void> {
-    if (!rolesOf(node).includes('mail')) return;
+    if (!node.roles.includes('mail')) return;
     await this.pushNode(node);
   }
 }

@@ -2,9 +2,32 @@
 import type { Selectable } from 'kysely';
 import type { Store } from '../store/database.ts';
 import type { NodesTables } from '../store/migrations/001-nodes.ts';
-import { STATUS_LABELS, type NodeStatus, type NodeView, type ServiceView, type Profile, type Role } from './node.model.ts';
+import { InternalError } from '../core/errors.ts';
+import { ROLES, STATUS_LABELS, type NodeStatus, type NodeView, type ServiceView, type Profile, type Role } from './node.model.ts';
 
-export type NodeRow = Selectable<NodesTables['nodes']>;
+type StoredNodeRow = Selectable<NodesTables['nodes']>;
+
+/** A node as the store holds it, its role list read and checked once here for every service. */
+export type NodeRow = Omit<StoredNodeRow, 'roles'> & { roles: Role[] };
+
+function fromStore(row: StoredNodeRow): NodeRow {
+  return { ...row, roles: storedRoles(row.alias, row.roles) };
+}
+
+/** A stored role list that is not a list of known roles is a damaged store, not bad input. */
+function storedRoles(alias: string, text: string): Role[] {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    value = undefined;
+  }
+  const known = ROLES as readonly unknown[];
+  if (!Array.isArray(value) || !value.every((role) => known.includes(role))) {
+    throw new InternalError(`node '${alias}': its stored roles ${JSON.stringify(text)} are not a list of ${ROLES.join(', ')}`);
+  }
+  return value as Role[];
+}
 
 export function toNodeView(row: NodeRow): NodeView {
   return {
@@ -12,7 +35,7 @@ export function toNodeView(row: NodeRow): NodeView {
     host: row.host,
     agentPort: row.agent_port,
     profile: row.profile as Profile,
-    roles: JSON.parse(row.roles) as Role[],
+    roles: row.roles,
     status: row.status as NodeStatus,
     statusLabel: STATUS_LABELS[row.status as NodeStatus] ?? row.status,
     statusDetail: row.status_detail,
@@ -27,20 +50,23 @@ export function toNodeView(row: NodeRow): NodeView {
 export class NodesRepository {
   constructor(private readonly db: Store) {}
 
-  list(): Promise<NodeRow[]> {
-    return this.db.selectFrom('nodes').selectAll().orderBy('id').execute();
+  async list(): Promise<NodeRow[]> {
+    return (await this.db.selectFrom('nodes').selectAll().orderBy('id').execute()).map(fromStore);
   }
 
-  byAlias(alias: string): Promise<NodeRow | undefined> {
-    return this.db.selectFrom('nodes').selectAll().where('alias', '=', alias).executeTakeFirst();
+  async byAlias(alias: string): Promise<NodeRow | undefined> {
+    const row = await this.db.selectFrom('nodes').selectAll().where('alias', '=', alias).executeTakeFirst();
+    return row && fromStore(row);
   }
 
-  byId(id: number): Promise<NodeRow | undefined> {
-    return this.db.selectFrom('nodes').selectAll().where('id', '=', id).executeTakeFirst();
+  async byId(id: number): Promise<NodeRow | undefined> {
+    const row = await this.db.selectFrom('nodes').selectAll().where('id', '=', id).executeTakeFirst();
+    return row && fromStore(row);
   }
 
-  byEndpoint(host: string, port: number): Promise<NodeRow | undefined> {
-    return this.db.selectFrom('nodes').selectAll().where('host', '=', host).where('agent_port', '=', port).executeTakeFirst();
+  async byEndpoint(host: string, port: number): Promise<NodeRow | undefined> {
+    const row = await this.db.selectFrom('nodes').selectAll().where('host', '=', host).where('agent_port', '=', port).executeTakeFirst();
+    return row && fromStore(row);
   }
 
   async insert(values: {

@@ -273,7 +273,7 @@ export class NodesService {
         const client = this.connections.forRow(row);
         try {
           if (row.status === 'assigning_roles') {
-            await client.call('PUT', '/v1/roles', { roles: JSON.parse(row.roles) as Role[] });
+            await client.call('PUT', '/v1/roles', { roles: row.roles });
             await this.repo.setStatus(id, 'software_sync', 'installing the packages of the roles and starting their services');
           } else if (row.status === 'software_sync') {
             await client.call('POST', '/v1/software/sync', {}, 1_200_000);
@@ -368,7 +368,7 @@ export class NodesService {
     const row = await this.row(alias);
     assertProfileAllowed(row.is_local === 1, profileValue);
     const { profile, roles } = resolveProfileAndRoles(profileValue, undefined);
-    const current = JSON.parse(row.roles) as Role[];
+    const current = row.roles;
     const dropped = current.filter((r) => !roles.includes(r));
     if (dropped.length > 0) {
       const users = await this.usersOf(row);

@@ -37,8 +37,7 @@ export interface ClusterNode extends SysdataNode {
 }
 
 export function toClusterNode(row: NodeRow): ClusterNode {
-  const roles = JSON.parse(row.roles) as string[];
-  return { id: String(row.id), alias: row.alias, status: row.status, roles: roles.map((name) => ({ name, active: true })), row };
+  return { id: String(row.id), alias: row.alias, status: row.status, roles: row.roles.map((name) => ({ name, active: true })), row };
 }
 
 export interface ListView<T extends SystemDataType = SystemDataType> {

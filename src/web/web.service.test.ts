@@ -5,7 +5,7 @@ import type { SiteRow } from './web.repository.ts';
 import type { NodeRow } from '../nodes/nodes.repository.ts';
 import type { AccountRecord } from '../accounts/account.model.ts';
 
-const node = { id: 1, alias: 'parent', roles: '["web"]' } as NodeRow;
+const node = { id: 1, alias: 'parent', roles: ['web'] } as NodeRow;
 const account = (username: string, domain: string, suspended = false): AccountRecord => ({ username, domain, suspended }) as AccountRecord;
 
 function setup(stored: SiteRow[]): { web: WebService; pushed: WebStateRequest[]; removed: string[] } {

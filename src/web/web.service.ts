@@ -9,7 +9,6 @@ import type { AccountRecord } from '../accounts/account.model.ts';
 import type { WorkloadService } from '../accounts/workload.ts';
 import type { NodeRow } from '../nodes/nodes.repository.ts';
 import type { NodeConnections } from '../nodes/node-connections.ts';
-import type { Role } from '../nodes/node.model.ts';
 import type { SiteRow, WebRepository } from './web.repository.ts';
 import type { WebProxy } from './web-state.ts';
 import { SerialByKey } from '../core/serial-by-key.ts';
@@ -85,7 +84,7 @@ export class WebService implements WorkloadService {
 
   /** The data-sync step: a node that joins or returns gets the web state it missed. */
   async syncNode(node: NodeRow): Promise<void> {
-    if (!(JSON.parse(node.roles) as Role[]).includes('web')) return;
+    if (!node.roles.includes('web')) return;
     await this.pushNode(node);
   }
 

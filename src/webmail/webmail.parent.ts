@@ -6,7 +6,6 @@
  */
 import type { NodeRow } from '../nodes/nodes.repository.ts';
 import type { NodeConnections } from '../nodes/node-connections.ts';
-import type { Role } from '../nodes/node.model.ts';
 import type { MailState } from '../mail/mail-state.ts';
 import type { MailStatePusher } from '../mail/mail-state-pusher.ts';
 import type { WebService } from '../web/web.service.ts';
@@ -17,7 +16,7 @@ export function webmailProxies(state: Pick<MailState, 'domains'>): WebProxy[] {
   return state.domains.flatMap((domain) => (domain.proxyTo === undefined ? [] : [{ domain: `webmail.${domain.domain}`, upstream: domain.proxyTo }]));
 }
 
-const servesWeb = (node: NodeRow): boolean => (JSON.parse(node.roles) as Role[]).includes('web');
+const servesWeb = (node: NodeRow): boolean => node.roles.includes('web');
 
 /** What the parent asks of a mail node's webmail module. */
 export interface WebmailAgents {
