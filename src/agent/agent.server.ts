@@ -8,7 +8,7 @@ import { Type } from '@sinclair/typebox';
 import { NodeLayout } from './node-layout.ts';
 import { LinkState } from './link-state.ts';
 import { createHttpApp, type HttpApp } from '../transport/http-app.ts';
-import { ConflictError, FleetError, ForbiddenError, UnauthenticatedError } from '../core/errors.ts';
+import { ConflictError, ForbiddenError, UnauthenticatedError } from '../core/errors.ts';
 import { readJsonFile, writeFileAtomic } from '../core/files.ts';
 import { publicKeyOf } from '../transport/ca.ts';
 import { ROLE_PACKAGES, ROLES, type Role } from '../nodes/node.model.ts';
@@ -241,6 +241,3 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
   };
 }
 
-export function describeAgentError(error: unknown): string {
-  return error instanceof FleetError ? error.message : (error as Error).message;
-}

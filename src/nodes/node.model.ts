@@ -51,14 +51,6 @@ export const STATUS_LABELS: Record<NodeStatus, string> = {
 /** The prefix of a node's status detail when its SSH installation stopped at a step. */
 export const INSTALL_FAILED_PREFIX = 'failed at step';
 
-/** The workloads a role runs on an agent, in start order. */
-export const ROLE_DAEMONS: Record<Role, readonly string[]> = {
-  mail: ['dovecot', 'postfix', 'webmail'],
-  web: ['nginx', 'php'],
-  dns: ['pdns'],
-  database: ['mariadb'],
-};
-
 /** Debian packages each role needs on a node (software synchronisation installs the missing ones). */
 export const ROLE_PACKAGES: Record<Role, readonly string[]> = {
   // php-fpm before roundcube-core: given in one apt-get call, it satisfies the `php` dependency
