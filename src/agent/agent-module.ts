@@ -11,6 +11,8 @@ export interface AgentContext extends DriverContext {
   roles(): Role[];
   /** Finds a running module's daemon by name (e.g. the sysdata module reloads postfix). */
   daemon<T extends DaemonDriver>(name: string): T | undefined;
+  /** Every daemon running on the node now. */
+  daemons(): DaemonDriver[];
 }
 
 export interface AgentModule {
@@ -29,5 +31,5 @@ export interface AgentModule {
  * could contribute is listed.
  */
 export function teardownContext(driver: DriverContext): AgentContext {
-  return { ...driver, roles: () => [], daemon: () => undefined };
+  return { ...driver, roles: () => [], daemon: () => undefined, daemons: () => [] };
 }

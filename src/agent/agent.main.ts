@@ -18,10 +18,12 @@ import { dnsAgentModule } from '../dns/dns.agent-module.ts';
 import { webmailAgentModule } from '../webmail/webmail.agent-module.ts';
 import { databasesAgentModule } from '../databases/databases.agent-module.ts';
 import { appsAgentModule } from '../apps/apps.agent-module.ts';
+import { certificatesAgentModule } from '../certificates/certificates.agent-module.ts';
 
 /** Every module the agent runs. One line per area; the order is the daemon start order. */
 export const AGENT_MODULES: AgentModule[] = [
   sysdataAgentModule,
+  certificatesAgentModule,
   mailAgentModule,
   webAgentModule,
   webmailAgentModule, // after web: it reuses the node's nginx when the web role runs one

@@ -62,6 +62,7 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
     log,
     roles,
     daemon: <T extends DaemonDriver>(name: string) => running.get(name) as T | undefined,
+    daemons: () => [...running.values()],
   };
   const stoppedFile = layout.agent('stopped-services.json');
   const watchdog = new Watchdog(() => running, watchdogSettingsFromEnv(process.env, restartPolicyFromEnv(process.env)), log, {

@@ -40,6 +40,8 @@ export interface DaemonDriver {
   logFilePath?(): string;
   /** Run by the watchdog after it restarted this daemon (a delivery target flushes the mail waiting for it). */
   afterRestart?(): Promise<void>;
+  /** Picks up new or renewed domain certificates (the files of agent/tls-files.ts) without dropping connections. */
+  reloadCertificates?(): Promise<void>;
 }
 
 export interface DriverContext {

@@ -78,11 +78,12 @@ export class AcmeIssuer {
     return acme.crypto.createPrivateEcdsaKey('P-256').then((key) => key.toString());
   }
 
+  /** Before every call: the directory answers, and our account exists there. */
   private async ensureAccount(): Promise<void> {
-    if (this.accountReady) return;
     // acme-client retries a refused connection for over a minute; an outage is known at once.
     const unreachable = await directoryAnswers(this.settings.directoryUrl, this.agent);
     if (unreachable !== null) throw new NodeUnavailableError({ message: `the ACME server at ${this.settings.directoryUrl} cannot be reached: ${unreachable}` });
+    if (this.accountReady) return;
     try {
       await this.client.createAccount({ termsOfServiceAgreed: true });
     } catch (error) {

@@ -31,6 +31,7 @@ export const COMMAND_GROUPS: readonly CommandGroup[] = [
   { commands: ['mail'], load: async () => (await import('./commands/mail.command.ts')).registerMailCommands },
   { commands: ['db'], load: async () => (await import('./commands/db.command.ts')).registerDbCommands },
   { commands: ['app'], load: async () => (await import('./commands/app.command.ts')).registerAppCommands },
+  { commands: ['ssl'], load: async () => (await import('./commands/ssl.command.ts')).registerSslCommands },
   { commands: ['node'], load: async () => (await import('./commands/distribution.command.ts')).registerDistributionCommands },
 ];
 

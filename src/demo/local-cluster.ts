@@ -15,6 +15,7 @@ import { teardownContext } from '../agent/agent-module.ts';
 import type { NodeView, Role } from '../nodes/node.model.ts';
 import { agentPidFile, supervisedAgentArgv } from '../nodes/agent-install-layout.ts';
 import { ensureAdminKey, startChildSshd } from './child-sshd.ts';
+import { startPebble, stopPebble } from './pebble.ts';
 
 export interface ChildSpec {
   alias: string;
@@ -35,6 +36,8 @@ export interface ClusterSpec {
   healthIntervalMs?: number;
   adminPassword?: string;
   database?: string;
+  /** Run Debian's pebble beside the parent and order account certificates from it (DNS-01 against the parent's PowerDNS). */
+  acme?: boolean;
 }
 
 export interface ClusterInfo {
@@ -64,6 +67,9 @@ export class LocalCluster {
   nodeRoot(alias: string): string {
     return join(this.spec.dir, 'nodes', alias);
   }
+  get pebbleDir(): string {
+    return join(this.spec.dir, 'pebble');
+  }
   /** Where the parent's SSH installer puts an SSH-linked child's agent and Node runtime. */
   installDir(alias: string): string {
     return join(this.spec.dir, 'installs', alias);
@@ -91,6 +97,9 @@ export class LocalCluster {
     if (!existsSync(passwordFile)) writeFileAtomic(passwordFile, (this.spec.adminPassword ?? randomPassword()) + '\n', 0o600);
     const password = readFileSync(passwordFile, 'utf8').trim();
 
+    const pebble = this.spec.acme ? await startPebble({ dir: this.pebbleDir, address: this.spec.parentAddress, dnsServer: `${this.spec.parentAddress}:53` }) : undefined;
+    if (pebble) log(`pebble (ACME test CA): ${pebble.directoryUrl}`);
+
     log(`parent: starting on ${this.url}`);
     startCliBackground(this.pidFile('parent'), this.logFile('parent'), [
       'parent',
@@ -105,9 +114,13 @@ export class LocalCluster {
       '--name',
       this.parentAlias,
       ...(this.spec.database ? ['--database', this.spec.database] : []),
+      // Orders go to pebble (set below) or nowhere: the cluster never reaches a public CA.
+      '--acme-directory',
+      'off',
     ]);
     await waitFor(async () => (await this.get('/api/health').catch(() => null)) !== null, 60_000, `the parent API at ${this.url}`);
     const token = await this.login(password);
+    if (pebble) await this.api(token, 'PUT', '/api/ssl/ca', { directoryUrl: pebble.directoryUrl, caBundle: pebble.listenerCaPem });
 
     const nodes: ClusterInfo['nodes'] = [];
     const local = { alias: this.parentAlias, address: this.spec.parentAddress, roles: this.spec.parentRoles ?? (['mail', 'web', 'dns'] as Role[]), link: 'token' as const };
@@ -216,6 +229,7 @@ export class LocalCluster {
     const pids = join(this.spec.dir, 'pids');
     const agentsFirst = existsSync(pids) ? readdirSync(pids).sort((a, b) => Number(b.startsWith('agent')) - Number(a.startsWith('agent'))) : [];
     for (const file of agentsFirst) await stopByPidFile(join(pids, file));
+    await stopPebble(this.pebbleDir);
     if (existsSync(nodesDir)) {
       for (const alias of readdirSync(nodesDir)) {
         const layout = new NodeLayout(join(nodesDir, alias));

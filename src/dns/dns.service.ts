@@ -127,9 +127,13 @@ function asBodyFieldError(error: unknown): unknown {
   return new ValidationError(field, error.message.slice(error.field.length + 2));
 }
 
+/** Records another domain keeps in an account's zone (the ACME challenge answers), merged into every push. */
+export type ZoneRecordContributor = (account: AccountRecord) => Promise<ZoneRecord[]>;
+
 export class DnsService implements WorkloadService {
   readonly workload = 'dns' as const;
   private readonly perZone = new SerialByKey();
+  private readonly contributors: ZoneRecordContributor[] = [];
 
   constructor(
     private readonly repo: DnsRepository,
@@ -137,6 +141,10 @@ export class DnsService implements WorkloadService {
     private readonly nodes: Pick<NodesRepository, 'byAlias' | 'list'>,
     private readonly agents: DnsAgents,
   ) {}
+
+  addRecordContributor(contributor: ZoneRecordContributor): void {
+    this.contributors.push(contributor);
+  }
 
   // ---- the zone
 
@@ -151,6 +159,7 @@ export class DnsService implements WorkloadService {
     const managed = defaultZoneRecords({ domain, address: ipv4Of(webNode), mailAddress: ipv4Of(mailNode), nameservers: [nameserver], ipv6: webIpv6 });
     managed.push({ name: nameserver, type: 'A', ttl: DEFAULT_TTL, content: ipv4Of(dnsNode) });
     if (mailIpv6 !== undefined) managed.push(...MAIL_HOST_LABELS.map((label): ZoneRecord => ({ name: `${label}.${domain}`, type: 'AAAA', ttl: DEFAULT_TTL, content: mailIpv6 })));
+    for (const contribute of this.contributors) managed.push(...(await contribute(account)));
     try {
       return validateZoneRecords(domain, [...managed, ...userRecords.map(({ name, type, ttl, content }) => ({ name, type, ttl, content }))]);
     } catch (error) {

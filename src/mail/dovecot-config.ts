@@ -195,6 +195,8 @@ service doveadm {
 }
 doveadm_port = ${DOVEADM_PORT}
 doveadm_password = <${paths.doveadmPasswordFile}
+# The certificate of each domain this node serves, chosen by SNI (written by the certificates module).
+!include_try ${paths.tlsLocalNames}
 `;
 }
 

@@ -123,6 +123,13 @@ export class DovecotDriver implements DaemonDriver {
     await this.doveadm(['reload']);
   }
 
+  /** Dovecot reads every certificate at reload; the check first keeps a broken one from replacing a working one. */
+  async reloadCertificates(): Promise<void> {
+    if (runningPid(this.paths.pidFile) === undefined) return;
+    await this.check();
+    await this.reload();
+  }
+
   async status(): Promise<DriverStatus> {
     const pid = runningPid(this.paths.pidFile);
     return { name: this.name, running: pid !== undefined, ...(pid !== undefined ? { pid } : {}) };

@@ -3,6 +3,7 @@
  * renderers (pure) and the drivers (I/O) can never disagree about a path.
  */
 import type { NodeLayout } from '../agent/node-layout.ts';
+import { tlsFilePaths } from '../agent/tls-files.ts';
 
 export interface DovecotPaths {
   configDir: string;
@@ -21,6 +22,8 @@ export interface DovecotPaths {
   pidFile: string;
   logFile: string;
   mailRoot: string;
+  /** `local_name` blocks of the node's domain certificates (agent/tls-files.ts), included when present */
+  tlsLocalNames: string;
 }
 
 export interface PostfixPaths {
@@ -36,6 +39,8 @@ export interface PostfixPaths {
   /** Rendered by the sysdata driver (whitelist/blacklist); created empty here, never overwritten. */
   clientAccess: string;
   senderAccess: string;
+  /** Source of tls_server_sni_maps (agent/tls-files.ts); `postmap -F` builds its .db */
+  tlsSniMap: string;
   queueDir: string;
   dataDir: string;
   pidFile: string;
@@ -67,6 +72,7 @@ export function mailPaths(layout: NodeLayout): MailPaths {
       pidFile: layout.run('dovecot', 'master.pid'),
       logFile: layout.log('dovecot'),
       mailRoot: layout.mail(),
+      tlsLocalNames: tlsFilePaths(layout).dovecotInclude,
     },
     postfix: {
       configDir: layout.etc('postfix'),
@@ -80,6 +86,7 @@ export function mailPaths(layout: NodeLayout): MailPaths {
       internalRecipients: layout.etc('postfix', 'internal-recipients'),
       clientAccess: layout.etc('postfix', 'fleet-client-access.cidr'),
       senderAccess: layout.etc('postfix', 'fleet-sender-access'),
+      tlsSniMap: tlsFilePaths(layout).postfixSniSource,
       queueDir,
       dataDir: layout.lib('postfix', 'data'),
       pidFile: `${queueDir}/pid/master.pid`,

@@ -35,6 +35,9 @@ class DovecotDaemon implements DaemonDriver {
   reload(): Promise<void> {
     return this.mail.dovecot.reload();
   }
+  reloadCertificates(): Promise<void> {
+    return this.mail.reloadCertificates('dovecot');
+  }
   status(): Promise<DriverStatus> {
     return this.mail.dovecot.status();
   }
@@ -65,6 +68,9 @@ class PostfixDaemon implements DaemonDriver {
   }
   reload(): Promise<void> {
     return this.mail.reloadPostfix();
+  }
+  reloadCertificates(): Promise<void> {
+    return this.mail.reloadCertificates('postfix');
   }
   status(): Promise<DriverStatus> {
     return this.mail.postfix.status();

@@ -136,6 +136,11 @@ export class MailDriver {
     });
   }
 
+  /** After the certificates module changed the node's domain certificates: one reload of each, in turn with config changes. */
+  reloadCertificates(daemon: 'dovecot' | 'postfix'): Promise<void> {
+    return this.changes.run(() => this[daemon].reloadCertificates());
+  }
+
   kick(addresses: string[]): Promise<void> {
     addresses.forEach((address, index) => assertValid(`addresses[${index}]`, address, checkEmail));
     return this.dovecot.kick(addresses);

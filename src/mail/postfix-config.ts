@@ -124,6 +124,8 @@ smtpd_banner = $myhostname ESMTP
 smtpd_tls_security_level = may
 smtpd_tls_cert_file = ${input.certificate}
 smtpd_tls_key_file = ${input.certificateKey}
+# The certificate of each domain this node serves, chosen by SNI (written by the certificates module).
+tls_server_sni_maps = hash:${paths.tlsSniMap}
 smtp_tls_security_level = may
 `;
 }

@@ -3,7 +3,7 @@
  * queue, data directory and log file; the master.pid in its queue is the only handle on it.
  */
 import { chownSync, existsSync, mkdirSync, readdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { DaemonDriver, DaemonProbe, DriverContext, DriverStatus } from '../agent/driver.ts';
 import { greetingProbe } from '../agent/probes.ts';
 import { runningPid, stopByPidFile, waitFor } from '../agent/daemon-process.ts';
@@ -70,12 +70,20 @@ export class PostfixDriver implements DaemonDriver {
     for (const accessFile of [this.paths.clientAccess, this.paths.senderAccess]) {
       if (!existsSync(accessFile)) writeFileAtomic(accessFile, '', 0o644);
     }
+
     await ensureMailCertificate(mailPaths(layout).dovecot.certificate, mailPaths(layout).dovecot.certificateKey, address, this.hostname);
   }
 
   async start(): Promise<void> {
     await this.prepare();
     if (!existsSync(this.paths.mainCf)) writeRenderedFiles(this.render(EMPTY_MAIL_STATE));
+    // The certificates module owns the SNI table; smtpd needs it (maybe empty) to exist. postmap
+    // reads main.cf, so this comes after it is written.
+    if (!existsSync(`${this.paths.tlsSniMap}.db`)) {
+      mkdirSync(dirname(this.paths.tlsSniMap), { recursive: true, mode: 0o755 });
+      if (!existsSync(this.paths.tlsSniMap)) writeFileAtomic(this.paths.tlsSniMap, '', 0o600);
+      await this.buildSniMap();
+    }
     if (runningPid(this.paths.pidFile) !== undefined) return;
     await this.check();
     // Through launchDaemon like Dovecot, so the master can never hold our stderr pipe open.
@@ -138,6 +146,16 @@ export class PostfixDriver implements DaemonDriver {
 
   logFilePath(): string {
     return this.paths.logFile;
+  }
+
+  /** -F stores the key and chain files' contents in the table, so smtpd never opens them after dropping privileges. */
+  private async buildSniMap(): Promise<void> {
+    await run('postmap', ['-c', this.paths.configDir, '-F', `hash:${this.paths.tlsSniMap}`]);
+  }
+
+  async reloadCertificates(): Promise<void> {
+    await this.buildSniMap();
+    await this.reload();
   }
 
   private postfix(args: string[]): Promise<{ stdout: string; stderr: string }> {

@@ -40,6 +40,8 @@ import { registerUiRoutes } from '../ui/ui.routes.ts';
 import { buildNotifications, registerNotificationRoutes } from '../notifications/notifications.parent.ts';
 import type { NotificationsService } from '../notifications/notifications.service.ts';
 import { buildMetrics, registerMetricsRoutes } from '../metrics/metrics.parent.ts';
+import { buildCertificates, registerCertificateRoutes } from '../certificates/certificates.parent.ts';
+import type { CertificatesService } from '../certificates/certificates.service.ts';
 
 export interface ParentOptions {
   dataDir: string;
@@ -50,6 +52,8 @@ export interface ParentOptions {
   name?: string;
   healthIntervalMs?: number;
   adminPassword?: string;
+  /** ACME directory for account certificates until the admin stores one; null or omitted: self-signed only */
+  acmeDirectory?: string | null;
 }
 
 /** Every service the parent built; the tests reach into them too. */
@@ -67,6 +71,7 @@ export interface ParentServices extends AccountServices {
   dns: DnsService;
   distribution: DistributionService;
   notifications: NotificationsService;
+  certificates: CertificatesService;
 }
 
 export interface RunningParent {
@@ -107,9 +112,11 @@ export async function startParent(options: ParentOptions): Promise<RunningParent
   const apps = buildApps({ db, accounts, databases, connections });
   // After mail and DNS, whose services it moves accounts between.
   const distribution = buildDistribution({ db, jobs, mailStates, dns, nodes, connections, onClose });
+  // After the job engine and DNS: an order is a job, and its challenge records live in the zone.
+  const certificates = buildCertificates({ db, dataDir: options.dataDir, defaultDirectoryUrl: options.acmeDirectory ?? null, jobs, accounts, dns, nodes, connections, onClose });
   // Last: it watches the nodes, jobs and system data the others built.
   const notifications = buildNotifications({ db, nodes, jobs, sysdata, parentName: name, onClose });
-  const services: ParentServices = { db, auth, nodes, connections, passwords, accounts, plans, resellers, workloads, jobs, sysdata, mail, mailStates, web, dns, distribution, notifications };
+  const services: ParentServices = { db, auth, nodes, connections, passwords, accounts, plans, resellers, workloads, jobs, sysdata, mail, mailStates, web, dns, distribution, certificates, notifications };
   // Started once every domain has registered its job types, so its start-up check sees them all.
   await jobs.start();
 
@@ -143,6 +150,7 @@ export async function startParent(options: ParentOptions): Promise<RunningParent
   registerDatabaseRoutes(app, databases);
   registerAppsRoutes(app, apps);
   registerNotificationRoutes(app, notifications);
+  registerCertificateRoutes(app, certificates);
   app.get('/api/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 
   await app.listen({ host: options.host, port: options.port });

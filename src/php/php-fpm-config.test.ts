@@ -31,7 +31,7 @@ describe('PHP site settings', () => {
   it('reach nginx as the site\'s PHP_ADMIN_VALUE, with front-controller URLs and the site\'s logs', () => {
     const config = renderNginxConfig({
       address: '127.0.22.2',
-      paths: { pidFile: '/n/p', errorLog: '/n/e', accessLog: '/n/a', tempDir: '/n/t', certificate: '/n/c', certificateKey: '/n/k', mimeTypes: '/m', extraServersDir: '/n/s', fastcgiParams: '/etc/nginx/fastcgi_params' },
+      paths: { pidFile: '/n/p', errorLog: '/n/e', accessLog: '/n/a', tempDir: '/n/t', certificate: '/n/c', certificateKey: '/n/k', mimeTypes: '/m', extraServersDir: '/n/s', fastcgiParams: '/etc/nginx/fastcgi_params', tlsIncludeDir: '/n/tls' },
       state: { sites: [{ domain: 'a.test', account: 'alice', documentRoot: '/n/www/alice/a.test/public_html', suspended: false, php: { socket: '/n/run/php/alice.sock', logDir: '/n/www/alice/logs', settings: { memoryLimitMb: 96, uploadMaxMb: 8, maxExecutionSeconds: 20 } } }], proxies: [] },
     });
     assert.match(config, /try_files \$uri \$uri\/ \/index\.php\?\$args;/);

@@ -12,7 +12,8 @@ import type { JobsTables } from './migrations/030-jobs.ts';
 import type { SysdataTables } from './migrations/040-sysdata.ts';
 import type { DistributionTables } from './migrations/050-distribution.ts';
 import type { DatabasesTables } from './migrations/060-databases.ts';
+import type { CertificatesTables } from './migrations/080-certificates.ts';
 
 import type { HealingTables } from './migrations/090-healing.ts';
 
-export type Database = NodesTables & AuthTables & AccountsTables & PasswordPolicyTables & DnsTables & MailTables & JobsTables & SysdataTables & DistributionTables & DatabasesTables & HealingTables;
+export type Database = NodesTables & AuthTables & AccountsTables & PasswordPolicyTables & DnsTables & MailTables & JobsTables & SysdataTables & DistributionTables & DatabasesTables & CertificatesTables & HealingTables;

@@ -16,6 +16,7 @@ const input = (overrides: Partial<NginxConfigInput> = {}): NginxConfigInput => (
     mimeTypes: '/etc/nginx/mime.types',
     extraServersDir: `${ROOT}/etc/nginx/servers.d`,
     fastcgiParams: '/etc/nginx/fastcgi_params',
+    tlsIncludeDir: `${ROOT}/etc/tls/nginx`,
   },
   state: {
     sites: [
@@ -98,6 +99,16 @@ describe('renderNginxConfig', () => {
 
   it('includes the server blocks other modules of the node write (webmail)', () => {
     assert.match(renderNginxConfig(input()), /^ {4}include \/srv\/node\/etc\/nginx\/servers\.d\/\*\.conf;$/m);
+  });
+
+  it('lets every site and forwarded host pick up its own domain certificate, by host name', () => {
+    const rendered = renderNginxConfig(input());
+    for (const site of input().state.sites) {
+      assert.ok(rendered.includes(`include /srv/node/etc/tls/nginx/${site.domain}.conf*;`), site.domain);
+    }
+    for (const proxy of input().state.proxies) {
+      assert.ok(rendered.includes(`include /srv/node/etc/tls/nginx/${proxy.domain}.conf*;`), proxy.domain);
+    }
   });
 
   it('refuses unsafe node paths and addresses', () => {

@@ -6,6 +6,7 @@
 import { assertValid, checkSafePath } from '../core/grammar.ts';
 import { checkNodeAddress, siteHostNames, type WebSitePhp, type WebState } from './web-state.ts';
 import { phpAdminValues } from '../php/php-settings.ts';
+import { nginxTlsInclude } from '../agent/tls-files.ts';
 
 export interface NginxPaths {
   pidFile: string;
@@ -23,6 +24,8 @@ export interface NginxPaths {
   extraServersDir: string;
   /** nginx's packaged FastCGI parameters */
   fastcgiParams: string;
+  /** Per-host includes naming a domain certificate (agent/tls-files.ts); a host without one keeps the node's certificate. */
+  tlsIncludeDir: string;
 }
 
 export interface NginxConfigInput {
@@ -121,7 +124,7 @@ export function renderNginxConfig(input: NginxConfigInput): string {
   ];
 
   for (const site of state.sites) {
-    const body = [...listenLines(address, false), `server_name ${siteHostNames(site).join(' ')};`];
+    const body = [...listenLines(address, false), `server_name ${siteHostNames(site).join(' ')};`, nginxTlsInclude({ nginxDir: paths.tlsIncludeDir }, site.domain)];
     if (site.suspended) {
       // Every path answers with the suspension page, so no customer content leaks while suspended.
       body.push(
@@ -143,6 +146,7 @@ export function renderNginxConfig(input: NginxConfigInput): string {
     const body = [
       ...listenLines(address, false),
       `server_name ${proxy.domain};`,
+      nginxTlsInclude({ nginxDir: paths.tlsIncludeDir }, proxy.domain),
       'location / {',
       ...indent(
         [

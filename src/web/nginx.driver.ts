@@ -4,6 +4,7 @@
  */
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { userInfo } from 'node:os';
+import { tlsFilePaths } from '../agent/tls-files.ts';
 import type { DaemonDriver, DaemonProbe, DriverContext, DriverStatus } from '../agent/driver.ts';
 import { httpProbe } from '../agent/probes.ts';
 import { runningPid, stopByPidFile, waitFor } from '../agent/daemon-process.ts';
@@ -54,6 +55,7 @@ export class NginxDriver implements DaemonDriver {
       mimeTypes: options.mimeTypes ?? '/etc/nginx/mime.types',
       extraServersDir: layout.etc('nginx', 'servers.d'),
       fastcgiParams: '/etc/nginx/fastcgi_params',
+      tlsIncludeDir: tlsFilePaths(layout).nginxDir,
     };
     this.nginx = options.nginxBinary ?? 'nginx';
     this.openssl = options.opensslBinary ?? 'openssl';
@@ -118,6 +120,13 @@ export class NginxDriver implements DaemonDriver {
     } catch {
       this.context.log('nginx reload: old workers still finishing requests', { pids: oldWorkers });
     }
+  }
+
+  /** A certificate is loaded by the master at reload, so the check comes first: a broken key never replaces a working one. */
+  async reloadCertificates(): Promise<void> {
+    if (runningPid(this.paths.pidFile) === undefined) return;
+    await this.check();
+    await this.reload();
   }
 
   async status(): Promise<DriverStatus> {

@@ -12,6 +12,7 @@ const paths: WebmailPaths = {
   phpFpmPidFile: `${ROOT}/run/webmail/php-fpm.pid`,
   phpFpmErrorLog: `${ROOT}/log/webmail-php-fpm.log`,
   phpFpmSocket: `${ROOT}/run/webmail/php-fpm.sock`,
+  tlsIncludeDir: `${ROOT}/etc/tls/nginx`,
 };
 const DES_KEY = 'abcdefghijklmnopqrstuvwx';
 
@@ -39,7 +40,9 @@ describe('webmail configuration', () => {
 
   it('serves webmail.<domain> for each held domain on the node address only, with the node config path', () => {
     const server = renderWebmailServer({ address: '10.0.0.2', paths, domains: ['b.test', 'a.test', 'a.test'] })!;
-    assert.match(server, /^ {4}server_name webmail\.a\.test webmail\.b\.test;$/m);
+    // One server block per host, each picking up its own domain's certificate when the node has one.
+    assert.deepEqual([...server.matchAll(/^ {4}server_name (.+);$/gm)].map((m) => m[1]), ['webmail.a.test', 'webmail.b.test']);
+    assert.match(server, /^ {4}include \/srv\/node\/etc\/tls\/nginx\/webmail\.a\.test\.conf\*;$/m);
     assert.match(server, /^ {4}listen 10\.0\.0\.2:80;$/m);
     assert.match(server, /fastcgi_param RCUBE_CONFIG_PATH \/srv\/node\/etc\/webmail\/roundcube\/;/);
     assert.match(server, /fastcgi_pass unix:\/srv\/node\/run\/webmail\/php-fpm\.sock;/);

@@ -7,6 +7,7 @@
 import { ValidationError } from '../core/errors.ts';
 import { assertValid, checkDomain, checkSafePath } from '../core/grammar.ts';
 import { checkNodeAddress } from '../web/web-state.ts';
+import { nginxTlsInclude } from '../agent/tls-files.ts';
 
 /** Debian's Roundcube: public_html holds index.php and the static files (skins, program/js). */
 export const ROUNDCUBE_DOCUMENT_ROOT = '/var/lib/roundcube/public_html';
@@ -28,6 +29,8 @@ export interface WebmailPaths {
   phpFpmPidFile: string;
   phpFpmErrorLog: string;
   phpFpmSocket: string;
+  /** Per-host certificate includes (agent/tls-files.ts) */
+  tlsIncludeDir: string;
 }
 
 export interface RoundcubeConfigInput {
@@ -128,12 +131,13 @@ export function renderWebmailServer(input: WebmailServerInput): string | null {
   if (hosts.length === 0) return null;
   for (const host of hosts) assertValid('host', host, checkDomain);
   const listenHost = address.includes(':') ? `[${address}]` : address;
-  return [
-    '# Written by the Fleetpanel agent (webmail module); changes here are overwritten.',
+  // One server block per host, so each answers TLS with its own domain's certificate.
+  const server = (host: string): string[] => [
     'server {',
     `    listen ${listenHost}:80;`,
     `    listen ${listenHost}:443 ssl;`,
-    `    server_name ${hosts.join(' ')};`,
+    `    server_name ${host};`,
+    `    ${nginxTlsInclude({ nginxDir: paths.tlsIncludeDir }, host)}`,
     `    root ${ROUNDCUBE_DOCUMENT_ROOT};`,
     '    index index.php;',
     '    client_max_body_size 26m;',
@@ -150,6 +154,6 @@ export function renderWebmailServer(input: WebmailServerInput): string | null {
     `        fastcgi_pass unix:${paths.phpFpmSocket};`,
     '    }',
     '}',
-    '',
-  ].join('\n');
+  ];
+  return ['# Written by the Fleetpanel agent (webmail module); changes here are overwritten.', ...hosts.flatMap(server), ''].join('\n');
 }

@@ -4,6 +4,7 @@
  * server block that the node's nginx includes. The PID file named in the config is the only
  * handle on the instance.
  */
+import { tlsFilePaths } from '../agent/tls-files.ts';
 import { randomBytes } from 'node:crypto';
 import { chownSync, existsSync, mkdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { userInfo } from 'node:os';
@@ -52,6 +53,7 @@ export class WebmailDriver implements DaemonDriver {
       phpFpmPidFile: layout.run('webmail', 'php-fpm.pid'),
       phpFpmErrorLog: layout.log('webmail-php-fpm'),
       phpFpmSocket: layout.run('webmail', 'php-fpm.sock'),
+      tlsIncludeDir: tlsFilePaths(layout).nginxDir,
     };
     this.serverFile = layout.etc('nginx', 'servers.d', 'webmail.conf');
     this.desKeyFile = layout.lib('webmail', 'des-key');

@@ -28,6 +28,8 @@ export interface TestClusterOptions {
   database?: string;
   /** roles of the parent's own node (default mail, web and DNS) */
   parentRoles?: Role[];
+  /** order account certificates from a pebble started beside the parent */
+  acme?: boolean;
 }
 
 export interface TestCluster {
@@ -55,6 +57,7 @@ export function clusterSpecFor(options: TestClusterOptions, dir: string): Constr
     healthIntervalMs: options.healthIntervalMs ?? 1000,
     database: options.database,
     ...(options.parentRoles ? { parentRoles: options.parentRoles } : {}),
+    acme: options.acme,
     children: (options.children ?? []).map((child, index) => ({ ...child, address: `${options.block}.${index + 2}` })),
   };
 }

@@ -90,6 +90,7 @@ describe('mail blacklist and whitelist over real SMTP', () => {
       log: () => undefined,
       roles: () => roles,
       daemon: <T extends DaemonDriver>(name: string) => (name === 'postfix' ? (postfix as T | undefined) : undefined),
+      daemons: () => (postfix ? [postfix] : []),
     };
     sysdataAgentModule.register(app, ctx);
     return app;

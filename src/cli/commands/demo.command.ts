@@ -16,6 +16,8 @@ export function demoSpec(): ClusterSpec {
     parentRoles: ['mail', 'web', 'dns', 'database'],
     parentAlias: 'parent',
     healthIntervalMs: 5000,
+    // Account certificates from Debian's pebble, validated over DNS-01 by the parent's PowerDNS.
+    acme: true,
     children: [
       { alias: 'mail1', address: '127.0.10.2', roles: ['mail'], link: 'token' },
       { alias: 'mail2', address: '127.0.10.3', roles: ['mail'], link: 'ssh' },

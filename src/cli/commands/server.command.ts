@@ -5,6 +5,9 @@ import { ValidationError } from '../../core/errors.ts';
 import { readFileSync } from 'node:fs';
 import { DEFAULT_AGENT_PORT } from '../../nodes/agent-port.ts';
 
+/** Let's Encrypt production: what a parent orders from when nobody said otherwise. */
+const LETS_ENCRYPT_PRODUCTION = 'https://acme-v02.api.letsencrypt.org/directory';
+
 function parseListen(value: string): { host: string; port: number } {
   const match = /^(.+):(\d+)$/.exec(value);
   if (!match) throw new ValidationError('--listen', `must be host:port, got '${value}'`);
@@ -29,7 +32,8 @@ export function registerServerCommands(program: Command): void {
     .option('--name <name>', 'name of this parent, shown to its nodes')
     .option('--health-interval <ms>', 'node health check interval', '5000')
     .option('--admin-password-file <file>', 'set the admin password from this file')
-    .action(async (options: { data: string; listen: string; database?: string; name?: string; healthInterval: string; adminPasswordFile?: string }) => {
+    .option('--acme-directory <url|off>', "ACME directory for account certificates until `ssl ca set` stores one ('off': self-signed only)", LETS_ENCRYPT_PRODUCTION)
+    .action(async (options: { data: string; listen: string; database?: string; name?: string; healthInterval: string; adminPasswordFile?: string; acmeDirectory: string }) => {
       const { host, port } = parseListen(options.listen);
       const { startParent } = await import('../../parent/parent.server.ts');
       const parent = await startParent({
@@ -40,6 +44,7 @@ export function registerServerCommands(program: Command): void {
         name: options.name,
         healthIntervalMs: Number(options.healthInterval),
         adminPassword: options.adminPasswordFile ? readFileSync(options.adminPasswordFile, 'utf8').trim() : undefined,
+        acmeDirectory: options.acmeDirectory === 'off' ? null : options.acmeDirectory,
       });
       console.log(JSON.stringify({ at: new Date().toISOString(), message: 'parent listening', url: parent.url }));
       if (parent.generatedAdminPassword) console.log(JSON.stringify({ message: 'admin login created', username: 'admin', password: parent.generatedAdminPassword }));

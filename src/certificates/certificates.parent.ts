@@ -1,0 +1,96 @@
+/**
+ * How certificates plug into the parent: the issuing job, the challenge records merged into the
+ * account's zone, the placement of each serving certificate on the nodes that answer TLS for its
+ * names (and a data-sync step for joining nodes), the renewal loop, and the routes. Built after
+ * the job engine and DNS.
+ */
+import type { Store } from '../store/database.ts';
+import type { JobEngine } from '../jobs/job-engine.ts';
+import type { AccountsService } from '../accounts/accounts.service.ts';
+import type { DnsService } from '../dns/dns.service.ts';
+import type { NodesService } from '../nodes/nodes.service.ts';
+import type { NodeConnections } from '../nodes/node-connections.ts';
+import { AccountsRepository } from '../accounts/accounts.repository.ts';
+import { NodesRepository } from '../nodes/nodes.repository.ts';
+import { CertificatesRepository } from './certificates.repository.ts';
+import { CertificatesService } from './certificates.service.ts';
+import { CertificatePlacement, certificateAgentsOver } from './certificate-placement.ts';
+import { issueCertificateJob } from './issue-certificate.job.ts';
+
+export { registerCertificateRoutes } from './certificates.routes.ts';
+
+/** Before mail and web (40, 50): the daemons of a returning node find their certificates in place. */
+export const CERTIFICATES_SYNC_PRIORITY = 35;
+
+export interface CertificatesDeps {
+  db: Store;
+  dataDir: string;
+  /** the ACME directory when none is stored; null: no orders until the admin sets one */
+  defaultDirectoryUrl: string | null;
+  jobs: JobEngine;
+  accounts: AccountsService;
+  dns: Pick<DnsService, 'refreshZone' | 'addRecordContributor'>;
+  nodes: Pick<NodesService, 'addDataSyncStep'>;
+  connections: NodeConnections;
+  onClose: (close: () => Promise<void> | void) => void;
+}
+
+function msFromEnv(name: string, fallback: number): number {
+  const value = Number(process.env[name] ?? fallback);
+  if (!Number.isInteger(value) || value < 100) throw new Error(`${name} must be a whole number of milliseconds, at least 100`);
+  return value;
+}
+
+export function buildCertificates(deps: CertificatesDeps): CertificatesService {
+  const repo = new CertificatesRepository(deps.db);
+  const accountsRepo = new AccountsRepository(deps.db);
+  const nodesRepo = new NodesRepository(deps.db);
+  const now = (): number => Date.now();
+  const log = (message: string): void => void process.stderr.write(`certificates: ${message}\n`);
+  const service = new CertificatesService({ repo, accounts: deps.accounts, jobs: deps.jobs, dataDir: deps.dataDir, now, defaultDirectoryUrl: deps.defaultDirectoryUrl });
+  const placement = new CertificatePlacement({ repo, nodes: nodesRepo, agents: certificateAgentsOver(deps.connections), log });
+  const retryBaseMs = msFromEnv('FLEETPANEL_ACME_RETRY_BASE_MS', 5 * 60_000);
+
+  deps.dns.addRecordContributor(async (account) =>
+    (await repo.challenges(account.id)).map((c) => ({ name: c.recordName, type: 'TXT' as const, ttl: 60, content: c.value })),
+  );
+  deps.nodes.addDataSyncStep({ name: 'certificates', priority: CERTIFICATES_SYNC_PRIORITY, sync: (node) => placement.syncNode(node) });
+  deps.jobs.register(
+    issueCertificateJob({
+      repo,
+      issuer: () => service.issuer(),
+      account: (username) => accountsRepo.byUsername(username),
+      dnsAddress: async (account) => (await deps.accounts.nodeOf(account, 'dns')).host,
+      refreshZone: async (account) => {
+        await deps.dns.refreshZone(account);
+      },
+      deploy: (account) => placement.deploy(account.id),
+      // 1, 2, 4, … times the base, at most a day.
+      retryAt: (failures) => now() + Math.min(retryBaseMs * 2 ** Math.min(failures - 1, 16), 24 * 3600_000),
+      now,
+      propagationTimeoutMs: msFromEnv('FLEETPANEL_ACME_PROPAGATION_TIMEOUT_MS', 60_000),
+    }),
+  );
+
+  // The renewal loop: placeholders for new accounts, orders for due certificates, and every
+  // certificate kept on the nodes that serve its names (it follows a mail move within one pass).
+  const tickMs = msFromEnv('FLEETPANEL_CERTIFICATE_TICK_MS', 10_000);
+  let running = false;
+  const timer = setInterval(() => {
+    if (running) return;
+    running = true;
+    void (async () => {
+      try {
+        await service.tick();
+        await placement.reconcile();
+      } catch (error) {
+        log(`renewal pass: ${(error as Error).message}`);
+      } finally {
+        running = false;
+      }
+    })();
+  }, tickMs);
+  timer.unref();
+  deps.onClose(() => clearInterval(timer));
+  return service;
+}

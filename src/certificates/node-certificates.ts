@@ -1,0 +1,129 @@
+/**
+ * The domain certificates on one node: files written atomically under the node root, the include
+ * files that let nginx, Dovecot and Postfix find them by SNI rendered from the whole set on disk,
+ * and one reload of each daemon that serves TLS. A certificate that does not match its key, or
+ * does not cover the names it is installed for, is refused before a file is written.
+ */
+import { X509Certificate, createPrivateKey } from 'node:crypto';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, unlinkSync } from 'node:fs';
+import { ValidationError } from '../core/errors.ts';
+import { writeFileAtomic, writeIfChanged } from '../core/files.ts';
+import { checkDomain } from '../core/grammar.ts';
+import {
+  certificateFiles,
+  renderDovecotLocalNames,
+  renderNginxTlsInclude,
+  renderPostfixSni,
+  type InstalledCertificate,
+  type TlsFilePaths,
+} from '../agent/tls-files.ts';
+
+export interface CertificateInput {
+  names: string[];
+  certPem: string;
+  keyPem: string;
+}
+
+export interface InstalledCertificateView {
+  domain: string;
+  names: string[];
+  notAfter: string;
+  fingerprint256: string;
+}
+
+/** The leaf and its chain, checked against the key and the names; throws a ValidationError naming the field. */
+export function checkCertificate(domain: string, input: CertificateInput): X509Certificate {
+  const domainProblem = checkDomain(domain);
+  if (domainProblem) throw new ValidationError('domain', domainProblem);
+  input.names.forEach((name, index) => {
+    const problem = checkDomain(name);
+    if (problem) throw new ValidationError(`names[${index}]`, problem);
+    if (name !== domain && !name.endsWith(`.${domain}`)) throw new ValidationError(`names[${index}]`, `${name} is outside ${domain}`);
+  });
+  let leaf: X509Certificate;
+  try {
+    leaf = new X509Certificate(input.certPem);
+  } catch {
+    throw new ValidationError('certPem', 'is not a PEM certificate');
+  }
+  let key;
+  try {
+    key = createPrivateKey(input.keyPem);
+  } catch {
+    throw new ValidationError('keyPem', 'is not a PEM private key');
+  }
+  if (!leaf.checkPrivateKey(key)) throw new ValidationError('keyPem', 'does not belong to the certificate');
+  input.names.forEach((name, index) => {
+    if (leaf.checkHost(name) === undefined) throw new ValidationError(`names[${index}]`, `the certificate does not cover ${name}`);
+  });
+  return leaf;
+}
+
+export class NodeCertificates {
+  constructor(private readonly paths: TlsFilePaths) {}
+
+  private namesFile(domain: string): string {
+    return `${this.paths.certificatesDir}/${domain}/names.json`;
+  }
+
+  installed(): InstalledCertificate[] {
+    if (!existsSync(this.paths.certificatesDir)) return [];
+    return readdirSync(this.paths.certificatesDir)
+      .filter((domain) => checkDomain(domain) === null && existsSync(this.namesFile(domain)))
+      .sort()
+      .map((domain) => ({ domain, names: JSON.parse(readFileSync(this.namesFile(domain), 'utf8')) as string[], ...certificateFiles(this.paths, domain) }));
+  }
+
+  views(): InstalledCertificateView[] {
+    return this.installed().map((c) => {
+      const leaf = new X509Certificate(readFileSync(c.chainFile));
+      return { domain: c.domain, names: c.names, notAfter: new Date(leaf.validTo).toISOString(), fingerprint256: leaf.fingerprint256 };
+    });
+  }
+
+  /** Writes one domain's files; returns false when the same certificate was installed already. */
+  install(domain: string, input: CertificateInput): boolean {
+    checkCertificate(domain, input);
+    const files = certificateFiles(this.paths, domain);
+    const names = JSON.stringify([...new Set(input.names)]);
+    if (existsSync(files.chainFile) && readFileSync(files.chainFile, 'utf8') === input.certPem && existsSync(this.namesFile(domain)) && readFileSync(this.namesFile(domain), 'utf8') === names) {
+      return false;
+    }
+    mkdirSync(`${this.paths.certificatesDir}/${domain}`, { recursive: true, mode: 0o700 });
+    // Key first, names last: a crash in between leaves a domain that installed() does not list yet.
+    writeFileAtomic(files.keyFile, input.keyPem, 0o600);
+    writeFileAtomic(files.chainFile, input.certPem, 0o644);
+    writeFileAtomic(this.namesFile(domain), names, 0o644);
+    return true;
+  }
+
+  remove(domain: string): boolean {
+    const dir = `${this.paths.certificatesDir}/${domain}`;
+    if (checkDomain(domain) !== null || !existsSync(dir)) return false;
+    rmSync(dir, { recursive: true, force: true });
+    return true;
+  }
+
+  /** Re-renders the SNI include files from what is installed; returns whether any changed. */
+  renderIncludes(): boolean {
+    const certificates = this.installed();
+    mkdirSync(this.paths.nginxDir, { recursive: true, mode: 0o755 });
+    let changed = false;
+    const wanted = new Set<string>();
+    for (const certificate of certificates) {
+      for (const name of certificate.names) {
+        wanted.add(`${name}.conf`);
+        changed = writeIfChanged(`${this.paths.nginxDir}/${name}.conf`, renderNginxTlsInclude(certificate)) || changed;
+      }
+    }
+    for (const file of readdirSync(this.paths.nginxDir)) {
+      if (!wanted.has(file)) {
+        unlinkSync(`${this.paths.nginxDir}/${file}`);
+        changed = true;
+      }
+    }
+    changed = writeIfChanged(this.paths.dovecotInclude, renderDovecotLocalNames(certificates), 0o600) || changed;
+    changed = writeIfChanged(this.paths.postfixSniSource, renderPostfixSni(certificates), 0o600) || changed;
+    return changed;
+  }
+}

@@ -1,0 +1,222 @@
+/**
+ * Account certificates on a real cluster with Debian's pebble as the ACME server: the parent on
+ * <net>.45.1 (every role, pebble beside it asking the parent's PowerDNS for the DNS-01 answers)
+ * and a mail child on .2. What the tests look at is what `openssl s_client` sees, trusting
+ * pebble's root only through -CAfile.
+ */
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { X509Certificate } from 'node:crypto';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Agent, request } from 'undici';
+import { useTestCluster } from './cluster-fixture.ts';
+import { run } from '../../src/core/exec.ts';
+import { startPebble, stopPebble } from '../../src/demo/pebble.ts';
+import { TEST_NET } from '../test-net.ts';
+
+const BLOCK = `${TEST_NET}.45`;
+const PARENT = `${BLOCK}.1`;
+const CHILD = `${BLOCK}.2`;
+const PASSWORD = 'saffron-kettle-harbour-38';
+const NAMES = (domain: string): string[] => [domain, `www.${domain}`, `mail.${domain}`, `webmail.${domain}`, `autoconfig.${domain}`, `autodiscover.${domain}`];
+
+// Renewal passes every second, so a new account is ordered at once; set before the cluster starts its parent.
+process.env.FLEETPANEL_CERTIFICATE_TICK_MS = '1000';
+process.env.FLEETPANEL_ACME_RETRY_BASE_MS = '2000';
+const fixture = useTestCluster({ block: BLOCK, acme: true, children: [{ alias: 'mail1', roles: ['mail'], link: 'token' }] });
+
+interface CertificateView {
+  account: string;
+  names: string[];
+  kind: string;
+  issuer: string;
+  notAfter: string;
+  lastError: string | null;
+}
+
+interface Served {
+  certificate: X509Certificate;
+  verified: boolean;
+  output: string;
+}
+
+let rootFile: string;
+
+async function api<T = Record<string, unknown>>(method: string, path: string, body?: unknown): Promise<{ status: number; body: T & { message?: string } }> {
+  const response = await fetch(`${fixture.info.url}${path}`, {
+    method,
+    headers: { authorization: `Bearer ${fixture.info.token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await response.text();
+  return { status: response.status, body: (text ? JSON.parse(text) : {}) as T & { message?: string } };
+}
+
+/** What a TLS client sees at host:port for the name (SNI), checked against pebble's root and the name. */
+async function served(host: string, port: number, name: string, starttls?: 'imap' | 'smtp' | 'pop3'): Promise<Served> {
+  const args = ['s_client', '-connect', `${host}:${port}`, '-servername', name, '-CAfile', rootFile, '-verify_hostname', name, ...(starttls ? ['-starttls', starttls] : [])];
+  const { stdout } = await run('openssl', args, { input: '', timeoutMs: 15_000 }).catch((error: { stdout?: string }) => ({ stdout: error.stdout ?? '' }));
+  const pem = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/.exec(stdout);
+  assert.ok(pem, `no certificate from ${host}:${port} for ${name}: ${stdout.slice(0, 400)}`);
+  return { certificate: new X509Certificate(pem[0]), verified: /Verify return code: 0 \(ok\)/.test(stdout), output: stdout };
+}
+
+async function pollUntil<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe().catch(() => undefined);
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
+}
+
+async function issued(username: string): Promise<CertificateView> {
+  return pollUntil(`an issued certificate for ${username}`, async () => {
+    const view = await api<CertificateView>('GET', `/api/accounts/${username}/ssl`);
+    return view.body.kind === 'issued' ? view.body : undefined;
+  });
+}
+
+/** Waits until the endpoint serves a certificate that verifies against pebble's root (and, if given, has this fingerprint). */
+async function servesIssued(host: string, port: number, name: string, starttls?: 'imap' | 'smtp' | 'pop3', fingerprint?: string): Promise<Served> {
+  return pollUntil(`${host}:${port} (${starttls ?? 'tls'}) to serve ${name} from pebble`, async () => {
+    const seen = await served(host, port, name, starttls);
+    return seen.verified && (fingerprint === undefined || seen.certificate.fingerprint256 === fingerprint) ? seen : undefined;
+  });
+}
+
+const sanNames = (certificate: X509Certificate): string[] =>
+  (certificate.subjectAltName ?? '')
+    .split(', ')
+    .map((entry) => entry.replace(/^DNS:/, ''))
+    .sort();
+
+describe('account certificates over ACME with DNS validation', () => {
+  before(async () => {
+    const pebble = await pollUntil('pebble root', async () => readFileSync(join(fixture.cluster.pebbleDir, 'listener.pem'), 'utf8'));
+    assert.ok(pebble);
+    const rootPem = await (await request(`https://${PARENT}:15000/roots/0`, { dispatcher: new Agent({ connect: { ca: pebble } }) })).body.text();
+    rootFile = join(fixture.dir, 'pebble-root.pem');
+    writeFileSync(rootFile, rootPem);
+  });
+
+  test('a new account gets a certificate from pebble for all its names, served by nginx, Dovecot and Postfix on the parent', async () => {
+    const created = await api('POST', '/api/accounts', { username: 'certa', domain: 'cert-a.test', password: PASSWORD });
+    assert.equal(created.status, 201, created.body.message);
+    const view = await issued('certa');
+    assert.deepEqual([...view.names].sort(), NAMES('cert-a.test').sort());
+    assert.match(view.issuer, /^Pebble Intermediate CA/);
+
+    const https = await servesIssued(PARENT, 443, 'cert-a.test');
+    assert.deepEqual(sanNames(https.certificate), NAMES('cert-a.test').sort());
+    assert.match(https.certificate.issuer, /Pebble Intermediate CA/);
+    for (const name of ['www.cert-a.test', 'webmail.cert-a.test']) await servesIssued(PARENT, 443, name, undefined, https.certificate.fingerprint256);
+    await servesIssued(PARENT, 143, 'mail.cert-a.test', 'imap', https.certificate.fingerprint256);
+    await servesIssued(PARENT, 993, 'mail.cert-a.test', undefined, https.certificate.fingerprint256);
+    await servesIssued(PARENT, 25, 'mail.cert-a.test', 'smtp', https.certificate.fingerprint256);
+
+    const status = await fixture.cli(['ssl', 'status', 'certa']);
+    assert.equal(status.code, 0, status.stderr);
+    assert.match(status.stdout, /certa\s+issued\s+Pebble Intermediate CA/);
+  });
+
+  test("a distributed account's certificate is served by its mail child (IMAP and https webmail) and follows the mail back to the parent", async () => {
+    const created = await api('POST', '/api/accounts', { username: 'certb', domain: 'cert-b.test', password: PASSWORD, mailNode: 'mail1' });
+    assert.equal(created.status, 201, created.body.message);
+    await issued('certb');
+    const imap = await servesIssued(CHILD, 143, 'mail.cert-b.test', 'imap');
+    assert.deepEqual(sanNames(imap.certificate), NAMES('cert-b.test').sort());
+    const webmail = await servesIssued(CHILD, 443, 'webmail.cert-b.test', undefined, imap.certificate.fingerprint256);
+    assert.ok(webmail.verified);
+    const page = await request(`https://${CHILD}/`, { headers: { host: 'webmail.cert-b.test' }, dispatcher: new Agent({ connect: { ca: readFileSync(rootFile, 'utf8'), servername: 'webmail.cert-b.test' } }) });
+    assert.equal(page.statusCode, 200);
+    assert.match(await page.body.text(), /Roundcube|rcmloginuser/i);
+
+    const back = await fixture.cli(['account', 'modify', 'certb', '--mail-node', 'local', '--grace', '2s']);
+    assert.equal(back.code, 0, back.stderr);
+    await servesIssued(PARENT, 143, 'mail.cert-b.test', 'imap', imap.certificate.fingerprint256);
+  });
+
+  test('a renewal forced early replaces the certificate on every node while HTTPS requests keep succeeding', async () => {
+    const before = await servesIssued(PARENT, 443, 'cert-a.test');
+    const ca = readFileSync(rootFile, 'utf8');
+    let requests = 0;
+    const failures: string[] = [];
+    let looping = true;
+    const loop = (async () => {
+      // A new connection each time, so every request makes a handshake against whatever serves now.
+      while (looping && requests < 5000) {
+        const dispatcher = new Agent({ connect: { ca, servername: 'cert-a.test' } });
+        try {
+          const response = await request(`https://${PARENT}/`, { headers: { host: 'cert-a.test' }, dispatcher });
+          await response.body.text();
+          if (response.statusCode >= 500) failures.push(`HTTP ${response.statusCode}`);
+        } catch (error) {
+          failures.push((error as Error).message);
+        } finally {
+          await dispatcher.close();
+        }
+        requests++;
+      }
+    })();
+    const renewed = await fixture.cli(['ssl', 'renew', 'certa']);
+    assert.equal(renewed.code, 0, renewed.stderr);
+    for (const step of ['order', 'publish', 'propagate', 'validate', 'finalize', 'deploy', 'clean']) assert.match(renewed.stdout, new RegExp(`\\[${step}\\]|${step}`), step);
+    const after = await pollUntil('the renewed certificate at the parent', async () => {
+      const seen = await served(PARENT, 443, 'cert-a.test');
+      return seen.verified && seen.certificate.fingerprint256 !== before.certificate.fingerprint256 ? seen : undefined;
+    });
+    await servesIssued(PARENT, 143, 'mail.cert-a.test', 'imap', after.certificate.fingerprint256);
+    looping = false;
+    await loop;
+    assert.ok(requests > 0);
+    assert.deepEqual(failures, [], `${failures.length} of ${requests} HTTPS requests failed during the renewal`);
+  });
+
+  test('bad input is refused naming the field, and no key ever appears in API output or the parent log', async () => {
+    const outside = await fixture.cli(['ssl', 'renew', 'certa', '--name', 'shop.other.test']);
+    assert.equal(outside.code, 2);
+    assert.match(outside.stderr, /names\[0\].*outside the zone cert-a\.test/);
+    const plain = await fixture.cli(['ssl', 'ca', 'set', 'http://ca.example/dir']);
+    assert.equal(plain.code, 2);
+    assert.match(plain.stderr, /directoryUrl/);
+    const other = await api('POST', '/api/accounts/nosuch/ssl/renew', {});
+    assert.equal(other.status, 404);
+
+    const everything = JSON.stringify([
+      (await api('GET', '/api/ssl/certificates')).body,
+      (await api('GET', '/api/jobs?limit=100')).body,
+      (await api('GET', '/api/accounts/certa/ssl')).body,
+    ]);
+    assert.ok(!everything.includes('PRIVATE KEY'));
+    assert.ok(!readFileSync(join(fixture.dir, 'logs', 'parent.log'), 'utf8').includes('PRIVATE KEY'));
+  });
+
+  test('with pebble stopped a renewal leaves the certificate in place and the status names the error', async () => {
+    const before = await servesIssued(PARENT, 443, 'cert-a.test');
+    await stopPebble(fixture.cluster.pebbleDir);
+    try {
+      const queued = await fixture.cli(['ssl', 'renew', 'certa', '--no-wait']);
+      assert.equal(queued.code, 0, queued.stderr);
+      const failing = await pollUntil('the error in ssl status', async () => {
+        const view = await api<CertificateView>('GET', '/api/accounts/certa/ssl');
+        return view.body.lastError ? view.body : undefined;
+      });
+      assert.match(failing.lastError!, /ACME server .* cannot be reached/);
+      assert.equal(failing.kind, 'issued');
+      const still = await served(PARENT, 443, 'cert-a.test');
+      assert.equal(still.certificate.fingerprint256, before.certificate.fingerprint256);
+      assert.ok(still.verified);
+    } finally {
+      // pebble comes back with a new root; nothing after this test depends on the old one.
+      await startPebble({ dir: fixture.cluster.pebbleDir, address: PARENT, dnsServer: `${PARENT}:53` });
+    }
+  });
+});
+
+after(() => {
+  delete process.env.FLEETPANEL_CERTIFICATE_TICK_MS;
+  delete process.env.FLEETPANEL_ACME_RETRY_BASE_MS;
+});
