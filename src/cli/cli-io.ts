@@ -26,6 +26,7 @@ export interface GlobalOptions {
   json?: boolean;
   url?: string;
   token?: string;
+  caBundle?: string;
 }
 
 export class Cli {
@@ -45,9 +46,19 @@ export class Cli {
 
   async api<T>(method: 'GET' | 'POST' | 'PUT' | 'DELETE', path: string, body?: unknown): Promise<T> {
     const { url, token } = this.context();
+    refusePlainCredentials(url, token !== '' || path === '/api/session');
+    const caBundle = this.globals().caBundle ?? process.env.FLEETPANEL_CA_BUNDLE;
+    let ca: string | undefined;
+    if (caBundle !== undefined) {
+      try {
+        ca = readFileSync(caBundle, 'utf8');
+      } catch (error) {
+        throw new FleetError('validation', `--ca-bundle: cannot read ${caBundle}: ${(error as Error).message}`);
+      }
+    }
     let response: { status: number; text: string };
     try {
-      response = await send(method, `${url}${path}`, token, body === undefined ? undefined : JSON.stringify(body));
+      response = await send(method, `${url}${path}`, token, body === undefined ? undefined : JSON.stringify(body), ca);
     } catch (error) {
       throw new NodeUnavailableError({ message: `cannot reach the parent at ${url}: ${(error as Error).message}` });
     }
@@ -74,11 +85,24 @@ export class Cli {
   }
 }
 
+/** Loopback traffic never leaves the machine; anything else carries credentials only inside TLS. */
+function isLoopback(hostname: string): boolean {
+  const host = hostname.replace(/^\[|\]$/g, '');
+  return host === 'localhost' || host === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
+}
+
+export function refusePlainCredentials(url: string, carriesCredentials: boolean): void {
+  const target = new URL(url);
+  if (carriesCredentials && target.protocol === 'http:' && !isLoopback(target.hostname)) {
+    throw new FleetError('validation', `--url: refusing to send a password or token over plain HTTP to ${target.hostname}; use the parent's https:// address`);
+  }
+}
+
 /**
  * One request through Node's http/https modules. Not undici or fetch: loading either costs a
  * command more than the rest of its start (issue 10), and a command makes a call or two.
  */
-async function send(method: string, url: string, token: string, body: string | undefined): Promise<{ status: number; text: string }> {
+async function send(method: string, url: string, token: string, body: string | undefined, ca: string | undefined): Promise<{ status: number; text: string }> {
   const target = new URL(url);
   const { request } = target.protocol === 'https:' ? await import('node:https') : await import('node:http');
   return new Promise((resolve, reject) => {
@@ -86,6 +110,8 @@ async function send(method: string, url: string, token: string, body: string | u
       target,
       {
         method,
+        // With a bundle, the parent's certificate must chain to it; without, to the system's CAs.
+        ...(ca === undefined ? {} : { ca }),
         headers: {
           ...(token ? { authorization: `Bearer ${token}` } : {}),
           ...(body === undefined ? {} : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) }),

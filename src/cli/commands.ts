@@ -35,7 +35,7 @@ export const COMMAND_GROUPS: readonly CommandGroup[] = [
   { commands: ['node'], load: async () => (await import('./commands/distribution.command.ts')).registerDistributionCommands },
 ];
 
-const OPTIONS_WITH_VALUE = new Set(['--url', '--token']);
+const OPTIONS_WITH_VALUE = new Set(['--url', '--token', '--ca-bundle']);
 
 /** The first word of the command line that is not a global option: the top-level command. */
 export function topLevelCommand(args: readonly string[]): string | undefined {

@@ -13,6 +13,7 @@ program
   .option('--json', 'machine-readable output')
   .option('--url <url>', "the parent's API address (default: FLEETPANEL_URL or the saved login)")
   .option('--token <token>', 'API token (default: FLEETPANEL_TOKEN or the saved login)')
+  .option('--ca-bundle <file>', "PEM file of the CA that signs the parent's HTTPS certificate, for a private CA (default: FLEETPANEL_CA_BUNDLE, else the system's CAs)")
   .exitOverride()
   .configureOutput({ outputError: () => undefined });
 const cli = new Cli(() => program.opts<GlobalOptions>());
