@@ -137,8 +137,11 @@ export function registerAccountCommands(program: Command, cli: Cli): void {
 
   account
     .command('show <username>')
-    .description('one account in detail')
+    .description('one account in detail, with a warning when its certificate expires soon and renewal is failing')
     .action(async (username: string) => {
-      cli.print(await cli.api<AccountView>('GET', path(username)), accountLines);
+      const account = await cli.api<AccountView>('GET', path(username));
+      const certificate = await cli.api<{ warning: string | null } | null>('GET', `${path(username)}/ssl`);
+      const shown = { ...account, certificateWarning: certificate?.warning ?? null };
+      cli.print(shown, (a: AccountView & { certificateWarning: string | null }) => `${accountLines(a)}${a.certificateWarning ? `\nWARNING: ${a.certificateWarning}` : ''}`);
     });
 }
