@@ -75,6 +75,8 @@ export function buildCertificates(deps: CertificatesDeps): CertificatesService {
   // The renewal loop: placeholders for new accounts, orders for due certificates, and every
   // certificate kept on the nodes that serve its names (it follows a mail move within one pass).
   const tickMs = msFromEnv('FLEETPANEL_CERTIFICATE_TICK_MS', 10_000);
+  const expiryEvery = Math.max(1, Math.round(60_000 / tickMs));
+  let ticks = 0;
   let running = false;
   const timer = setInterval(() => {
     if (running) return;
@@ -83,6 +85,7 @@ export function buildCertificates(deps: CertificatesDeps): CertificatesService {
       try {
         await service.tick();
         await placement.reconcile();
+        if (ticks++ % expiryEvery === 0) await service.reportExpiries();
       } catch (error) {
         log(`renewal pass: ${(error as Error).message}`);
       } finally {

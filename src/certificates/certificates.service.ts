@@ -58,8 +58,11 @@ export function expiryWarning(row: Pick<CertificateRow, 'notAfter' | 'lastError'
   return `certificate expires in ${days} day(s) and its renewal is failing: ${row.lastError}`;
 }
 
+export type ExpiryObserver = (name: string, expiresAt: Date) => Promise<void>;
+
 export class CertificatesService {
   private issuerPromise: Promise<AcmeIssuer> | undefined;
+  private expiryObserver: ExpiryObserver | undefined;
 
   constructor(private readonly deps: CertificatesServiceDeps) {}
 
@@ -183,6 +186,17 @@ export class CertificatesService {
   private async enqueue(username: string, names: string[], by: string, ifBusy: 'refuse' | 'queue'): Promise<JobView> {
     const data: IssueCertificateData = { account: username, names };
     return this.deps.jobs.enqueue({ type: ISSUE_CERTIFICATE_JOB, key: `certificate:${username}`, data, ifBusy, createdBy: by });
+  }
+
+  /** Who hears of every certificate's expiry (the admin's notifications), set once both are built. */
+  observeExpiry(observer: ExpiryObserver): void {
+    this.expiryObserver = observer;
+  }
+
+  /** Tells the observer each serving certificate's expiry, by its first name (the account's domain). */
+  async reportExpiries(): Promise<void> {
+    if (!this.expiryObserver) return;
+    for (const row of await this.deps.repo.list()) await this.expiryObserver(row.names[0]!, new Date(row.notAfter));
   }
 
   /**

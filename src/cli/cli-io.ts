@@ -53,7 +53,7 @@ export class Cli {
       try {
         ca = readFileSync(caBundle, 'utf8');
       } catch (error) {
-        throw new FleetError('validation', `--ca-bundle: cannot read ${caBundle}: ${(error as Error).message}`);
+        throw new ValidationError('--ca-bundle', `cannot read ${caBundle}: ${(error as Error).message}`);
       }
     }
     let response: { status: number; text: string };
@@ -94,7 +94,7 @@ function isLoopback(hostname: string): boolean {
 export function refusePlainCredentials(url: string, carriesCredentials: boolean): void {
   const target = new URL(url);
   if (carriesCredentials && target.protocol === 'http:' && !isLoopback(target.hostname)) {
-    throw new FleetError('validation', `--url: refusing to send a password or token over plain HTTP to ${target.hostname}; use the parent's https:// address`);
+    throw new ValidationError('--url', `refusing to send a password or token over plain HTTP to ${target.hostname}; use the parent's https:// address`);
   }
 }
 

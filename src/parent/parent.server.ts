@@ -116,6 +116,7 @@ export async function startParent(options: ParentOptions): Promise<RunningParent
   const certificates = buildCertificates({ db, dataDir: options.dataDir, defaultDirectoryUrl: options.acmeDirectory ?? null, jobs, accounts, dns, nodes, connections, onClose });
   // Last: it watches the nodes, jobs and system data the others built.
   const notifications = buildNotifications({ db, nodes, jobs, sysdata, parentName: name, onClose });
+  certificates.observeExpiry((certificate, expiresAt) => notifications.certificateChecked(certificate, expiresAt));
   const services: ParentServices = { db, auth, nodes, connections, passwords, accounts, plans, resellers, workloads, jobs, sysdata, mail, mailStates, web, dns, distribution, certificates, notifications };
   // Started once every domain has registered its job types, so its start-up check sees them all.
   await jobs.start();
