@@ -16,7 +16,8 @@ import * as acme from 'acme-client';
 import { startTestCluster } from '../test/e2e/cluster-fixture.ts';
 import { NodeLayout } from '../src/agent/node-layout.ts';
 import { PowerDnsDriver } from '../src/dns/powerdns.driver.ts';
-import { defaultZoneRecords, type ZoneRecord } from '../src/dns/zone-record.ts';
+import { defaultZoneRecords } from '../src/dns/zone-record.ts';
+import { type ZoneRecord } from '../src/protocol/zone-record.ts';
 import { accountCertificateNames } from '../src/certificates/certificate-names.ts';
 import { startPebble, stopPebble } from '../src/demo/pebble.ts';
 

@@ -3,7 +3,7 @@
  * parent's own node. Pure rules, no I/O.
  */
 import { NodeUnavailableError, ValidationError } from '../core/errors.ts';
-import type { Role } from '../nodes/node.model.ts';
+import type { Role } from '../protocol/roles.ts';
 import type { Workload } from './account.model.ts';
 
 export interface PlacementCandidate {

@@ -4,7 +4,7 @@
  */
 import type { HttpApp } from '../transport/http-app.ts';
 import type { DaemonDriver, DriverContext } from './driver.ts';
-import type { Role } from '../nodes/node.model.ts';
+import type { Role } from '../protocol/roles.ts';
 
 export interface AgentContext extends DriverContext {
   /** The roles the parent assigned to this node, read fresh on every call. */

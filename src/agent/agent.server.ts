@@ -4,14 +4,14 @@
  * and no user API here, users always go through the parent.
  */
 import type { TLSSocket } from 'node:tls';
-import { Type } from '@sinclair/typebox';
 import { NodeLayout } from './node-layout.ts';
 import { LinkState } from './link-state.ts';
 import { createHttpApp, type HttpApp } from '../transport/http-app.ts';
 import { ConflictError, ForbiddenError, UnauthenticatedError } from '../core/errors.ts';
 import { readJsonFile, writeFileAtomic } from '../core/files.ts';
 import { publicKeyOf } from '../transport/ca.ts';
-import { ROLE_PACKAGES, ROLES, type Role } from '../nodes/node.model.ts';
+import { ROLE_PACKAGES, RolesRequest, type Role } from '../protocol/roles.ts';
+import { CertificateRequest, LinkRequest, UnlinkRequest, type HelloResponse, type LinkResponse, type UnlinkResponse } from '../protocol/link-token.ts';
 import type { DaemonDriver } from './driver.ts';
 import type { AgentContext, AgentModule } from './agent-module.ts';
 import { ensurePackages } from './packages.ts';
@@ -75,6 +75,7 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
 
   const parent = link.parent();
   const app = createHttpApp({
+    strictBodies: true,
     https: {
       key: tls.keyPem,
       cert: tls.certPem,
@@ -111,24 +112,15 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
     });
   };
 
-  app.get('/v1/hello', async () => {
+  app.get('/v1/hello', async (): Promise<HelloResponse> => {
     const linked = link.parent();
     return { product: 'fleetpanel-agent', version: VERSION, linked: linked !== null, parentName: linked?.parentName ?? null, parentLocal: link.parentLocal };
   });
 
   app.post(
     '/v1/link',
-    {
-      schema: {
-        body: Type.Object({
-          secret: Type.String({ minLength: 1, maxLength: 200 }),
-          parentId: Type.String({ minLength: 1, maxLength: 100 }),
-          parentName: Type.String({ format: 'fp-line' }),
-          caCertPem: Type.String({ minLength: 1, maxLength: 20_000 }),
-        }),
-      },
-    },
-    async (request) => {
+    { schema: { body: LinkRequest } },
+    async (request): Promise<LinkResponse> => {
       const body = request.body;
       const linked = link.parent();
       if (linked) {
@@ -152,7 +144,7 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
     },
   );
 
-  app.put('/v1/tls/certificate', { schema: { body: Type.Object({ certPem: Type.String({ minLength: 1, maxLength: 20_000 }) }) } }, async (request) => {
+  app.put('/v1/tls/certificate', { schema: { body: CertificateRequest } }, async (request) => {
     link.installCertificate(request.body.certPem);
     tls.certPem = request.body.certPem;
     setSecureContext(tls.certPem, link.parent()?.caCertPem);
@@ -185,7 +177,7 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
     }
   };
 
-  app.put('/v1/roles', { schema: { body: Type.Object({ roles: Type.Array(Type.Union(ROLES.map((r) => Type.Literal(r)))) }) } }, async (request) => {
+  app.put('/v1/roles', { schema: { body: RolesRequest } }, async (request) => {
     writeFileAtomic(rolesFile, JSON.stringify([...new Set(request.body.roles)].sort()));
     return { roles: roles() };
   });
@@ -197,7 +189,7 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
     return { packages, installed, services: [...running.keys()] };
   });
 
-  app.post('/v1/unlink', { schema: { body: Type.Object({ tokenExpiresInHours: Type.Union([Type.Integer({ minimum: 1, maximum: 8760 }), Type.Null()]) }) } }, async (request) => {
+  app.post('/v1/unlink', { schema: { body: UnlinkRequest } }, async (request): Promise<UnlinkResponse> => {
     if (link.parentLocal) throw new ConflictError("the parent's own node cannot be unlinked");
     link.forgetParent();
     const hours = request.body.tokenExpiresInHours;

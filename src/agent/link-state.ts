@@ -9,6 +9,7 @@ import { hostname } from 'node:os';
 import { readJsonFile, writeFileAtomic } from '../core/files.ts';
 import { selfSigned, fingerprint } from '../transport/ca.ts';
 import type { NodeLayout } from './node-layout.ts';
+import { encodeLinkToken } from '../protocol/link-token.ts';
 
 export interface ParentLink {
   parentId: string;
@@ -20,29 +21,6 @@ export interface ParentLink {
 interface TokenRecord {
   secretHash: string;
   expiresAt: string | null;
-}
-
-export interface LinkTokenPayload {
-  /** host:port the agent serves on */
-  a: string;
-  /** fingerprint of the agent's current (self-signed) certificate, so the parent can pin it */
-  f: string;
-  /** the one-time secret */
-  s: string;
-}
-
-export function encodeLinkToken(payload: LinkTokenPayload): string {
-  return Buffer.from(JSON.stringify(payload)).toString('base64url');
-}
-
-export function decodeLinkToken(token: string): LinkTokenPayload | null {
-  try {
-    const parsed = JSON.parse(Buffer.from(token.trim(), 'base64url').toString('utf8')) as Partial<LinkTokenPayload>;
-    if (typeof parsed.a === 'string' && typeof parsed.f === 'string' && typeof parsed.s === 'string') return parsed as LinkTokenPayload;
-  } catch {
-    /* not a token */
-  }
-  return null;
 }
 
 const sha256 = (text: string): string => createHash('sha256').update(text).digest('hex');

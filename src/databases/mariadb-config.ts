@@ -5,7 +5,7 @@
  */
 import { ValidationError } from '../core/errors.ts';
 import { assertValid, checkSafePath } from '../core/grammar.ts';
-import { checkNodeAddress } from '../web/web-state.ts';
+import { checkNodeAddress } from '../protocol/formats.ts';
 
 export interface MariadbPaths {
   configFile: string;

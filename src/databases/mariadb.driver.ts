@@ -18,7 +18,7 @@ import { writeIfChanged } from '../core/files.ts';
 import { accountOfName, assertAccountName } from './database-names.ts';
 import { renderMariadbConfig, type MariadbPaths } from './mariadb-config.ts';
 import { checkUsername, assertValid } from '../core/grammar.ts';
-import { checkNodeAddress } from '../web/web-state.ts';
+import { checkNodeAddress } from '../protocol/formats.ts';
 
 export const MARIADB_DAEMON = 'mariadb';
 export const MARIADB_PORT = 3306;

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { FleetError } from '../core/errors.ts';
 import { checkDedistribute, checkDistribute, missingGuids, parseGrace } from './distribution-rules.ts';
 import { addMailCopies } from './mail-copies.ts';
-import { EMPTY_MAIL_STATE, type MailState } from '../mail/mail-state.ts';
+import { EMPTY_MAIL_STATE, type MailState } from '../protocol/mail-state.ts';
 
 const child = { alias: 'mail1', roles: ['mail'], status: 'ready', local: false };
 const parent = { alias: 'parent', roles: ['mail', 'web', 'dns'], status: 'ready', local: true };

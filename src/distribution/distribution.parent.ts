@@ -15,7 +15,7 @@ import { AccountsRepository } from '../accounts/accounts.repository.ts';
 import { NodesRepository, type NodeRow } from '../nodes/nodes.repository.ts';
 import { MailRepository } from '../mail/mail.repository.ts';
 import { mailAgentsOver } from '../mail/mail-agents.ts';
-import type { MailState } from '../mail/mail-state.ts';
+import type { MailState } from '../protocol/mail-state.ts';
 import { DistributionRepository } from './distribution.repository.ts';
 import { DistributionService } from './distribution.service.ts';
 import { addMailCopies, type MailCopy } from './mail-copies.ts';

@@ -4,7 +4,7 @@
  * period after one) another node must still know the mailboxes, or doveadm could not read,
  * sync or digest them there.
  */
-import type { MailMailbox, MailState } from '../mail/mail-state.ts';
+import type { MailMailbox, MailState } from '../protocol/mail-state.ts';
 import type { MailCopyPhase } from './distribution.repository.ts';
 
 export interface MailCopy {

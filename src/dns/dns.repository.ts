@@ -1,6 +1,7 @@
 /** All SQL about DNS: the records users added, the nodes' IPv6 addresses, and which zones a node holds. */
 import type { Store } from '../store/database.ts';
-import type { RecordType, ZoneRecord } from './zone-record.ts';
+import type { RecordType } from '../protocol/record-grammar.ts';
+import type { ZoneRecord } from '../protocol/zone-record.ts';
 
 export interface UserRecord extends ZoneRecord {
   id: number;

@@ -3,7 +3,7 @@ import type { HttpApp } from '../transport/http-app.ts';
 import { principalOf } from '../auth/guards.ts';
 import type { DnsService } from './dns.service.ts';
 import { ZoneViewSchema } from './dns.schemas.ts';
-import { MAX_TTL, MIN_TTL, RECORD_TYPES, TXT_TOTAL_LIMIT } from './zone-record.ts';
+import { MAX_TTL, MIN_TTL, RECORD_TYPES, TXT_TOTAL_LIMIT } from '../protocol/record-grammar.ts';
 
 const UserParams = Type.Object({ username: Type.String({ format: 'fp-username' }) });
 const RecordParams = Type.Object({ username: Type.String({ format: 'fp-username' }), id: Type.Integer({ minimum: 1, maximum: 2_147_483_647 }) });

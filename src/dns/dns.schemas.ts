@@ -1,6 +1,6 @@
 /** What the zone route answers, for the OpenAPI document and the panel's types. */
 import { Type } from '@sinclair/typebox';
-import { RECORD_TYPES } from './zone-record.ts';
+import { RECORD_TYPES } from '../protocol/record-grammar.ts';
 
 export const ZoneViewSchema = Type.Object({
   username: Type.String(),

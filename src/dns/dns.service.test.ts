@@ -4,7 +4,7 @@ import { DnsService, managedRecordRefusal, type DnsAgents } from './dns.service.
 import type { DnsRepository, UserRecord } from './dns.repository.ts';
 import type { AccountRecord } from '../accounts/account.model.ts';
 import type { NodeRow } from '../nodes/nodes.repository.ts';
-import type { ZoneRecord } from './zone-record.ts';
+import type { ZoneRecord } from '../protocol/zone-record.ts';
 import { ValidationError } from '../core/errors.ts';
 
 const parent = { id: 1, alias: 'parent', host: '192.0.2.1', roles: ['mail', 'web', 'dns'], status: 'ready' } as NodeRow;

@@ -21,7 +21,9 @@ import type { NodeConnections } from '../nodes/node-connections.ts';
 import { isServing } from '../nodes/node.model.ts';
 import { SerialByKey } from '../core/serial-by-key.ts';
 import type { DnsRepository, UserRecord } from './dns.repository.ts';
-import { DEFAULT_TTL, defaultZoneRecords, validateZoneRecord, validateZoneRecords, type RecordType, type ZoneRecord } from './zone-record.ts';
+import { DEFAULT_TTL, type RecordType } from '../protocol/record-grammar.ts';
+import { defaultZoneRecords } from './zone-record.ts';
+import { validateZoneRecord, validateZoneRecords, type ZoneRecord } from '../protocol/zone-record.ts';
 
 export interface DnsAgents {
   /** undefined when the node holds no such zone */

@@ -15,7 +15,8 @@ import { writeFileAtomic, writeIfChanged } from '../core/files.ts';
 import { assertValid, checkDomain } from '../core/grammar.ts';
 import { renderPowerDnsConfig, CONTROL_SOCKET_NAME } from './powerdns-config.ts';
 import { absoluteName, groupIntoRrsets, planRrsetChanges, toApiRrset, type ApiRrset } from './rrset-plan.ts';
-import { fromPowerDnsContent, isSupportedRecordType, validateZoneRecords, type ZoneRecord } from './zone-record.ts';
+import { fromPowerDnsContent, isSupportedRecordType } from './zone-record.ts';
+import { validateZoneRecords, type ZoneRecord } from '../protocol/zone-record.ts';
 
 export interface PowerDnsDriverOptions {
   dnsPort?: number;

@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { groupIntoRrsets, planRrsetChanges, type ApiRrset } from './rrset-plan.ts';
-import type { ZoneRecord } from './zone-record.ts';
+import type { ZoneRecord } from '../protocol/zone-record.ts';
 
 const desiredRecords: ZoneRecord[] = [
   { name: 'example.com', type: 'A', ttl: 3600, content: '192.0.2.10' },

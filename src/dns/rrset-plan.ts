@@ -2,7 +2,9 @@
  * The difference between the record sets PowerDNS holds and the ones wanted, as the PATCH body
  * of its HTTP API. Pure, so what a putZone will change can be tested without a server.
  */
-import { isSupportedRecordType, rrsetKey, toPowerDnsContent, type RecordType, type ZoneRecord } from './zone-record.ts';
+import { isSupportedRecordType, toPowerDnsContent } from './zone-record.ts';
+import { rrsetKey, type ZoneRecord } from '../protocol/zone-record.ts';
+import { type RecordType } from '../protocol/record-grammar.ts';
 
 /** A record set as the PowerDNS API reads and writes it (names end with a dot). */
 export interface ApiRrset {

@@ -1,15 +1,8 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { ValidationError } from '../core/errors.ts';
-import {
-  defaultZoneRecords,
-  fromPowerDnsContent,
-  quoteTxt,
-  toPowerDnsContent,
-  unquoteTxt,
-  validateZoneRecords,
-  type ZoneRecord,
-} from './zone-record.ts';
+import { defaultZoneRecords, fromPowerDnsContent, quoteTxt, toPowerDnsContent, unquoteTxt } from './zone-record.ts';
+import { validateZoneRecords, type ZoneRecord } from '../protocol/zone-record.ts';
 
 const ZONE = 'example.com';
 const record = (overrides: Partial<Record<keyof ZoneRecord, unknown>>): Record<string, unknown> => ({ name: ZONE, type: 'A', ttl: 3600, content: '192.0.2.1', ...overrides });

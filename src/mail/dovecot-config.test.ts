@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { NodeLayout } from '../agent/node-layout.ts';
 import { renderDovecotFiles, loginEnabledAddresses, type DovecotRenderInput } from './dovecot-config.ts';
 import { mailPaths } from './mail-paths.ts';
-import type { MailState } from './mail-state.ts';
+import type { MailState } from '../protocol/mail-state.ts';
 
 const HASH = '{SHA512-CRYPT}$6$salt$hash';
 const paths = mailPaths(new NodeLayout('/srv/node')).dovecot;

@@ -3,7 +3,7 @@
  * Every value comes from a validated MailState, so nothing here escapes or re-checks.
  */
 import type { DovecotPaths } from './mail-paths.ts';
-import { domainOf, localPartOf, type MailState } from './mail-state.ts';
+import { domainOf, localPartOf, type MailState } from '../protocol/mail-state.ts';
 
 export const DOVEADM_PORT = 12345;
 

@@ -15,7 +15,7 @@ import { DOVEADM_PORT, mailboxHome, renderDovecotFiles } from './dovecot-config.
 import { launchDaemon } from './daemon-launch.ts';
 import { ensureMailCertificate } from './mail-certificate.ts';
 import { mailPaths, type DovecotPaths } from './mail-paths.ts';
-import { EMPTY_MAIL_STATE, type MailState } from './mail-state.ts';
+import { EMPTY_MAIL_STATE, type MailState } from '../protocol/mail-state.ts';
 import { lookupMailSystemIds, type MailSystemIds } from './mail-system.ts';
 import { writeRenderedFiles, type RenderedFile } from './rendered-files.ts';
 

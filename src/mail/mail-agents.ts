@@ -4,7 +4,7 @@ import type { NodeConnections } from '../nodes/node-connections.ts';
 import { MAILBOX_ARCHIVE_TYPE, type HeldMailbox } from './mail.agent-module.ts';
 import type { MailboxImport } from './mailbox-archive.ts';
 import type { MailApplyResult, MailboxDigest } from './mail.driver.ts';
-import type { MailState } from './mail-state.ts';
+import type { MailState } from '../protocol/mail-state.ts';
 
 /** What the parent needs from a mail node's agent; the only way there is NodeConnections. */
 export interface MailAgents {

@@ -16,7 +16,7 @@ import { assertValid, checkDomain, checkEmail, checkLocalPart } from '../core/gr
 import { mailboxHome } from './dovecot-config.ts';
 import { MailDriver } from './mail.driver.ts';
 import { mailPaths } from './mail-paths.ts';
-import { domainOf } from './mail-state.ts';
+import { domainOf, KickRequest, MailState, SyncToRequest } from '../protocol/mail-state.ts';
 
 /** Starting it starts the whole mail instance (Dovecot, then Postfix, which delivers to it) from the last applied state. */
 class DovecotDaemon implements DaemonDriver {
@@ -144,15 +144,15 @@ export const mailAgentModule: AgentModule = {
     return [new DovecotDaemon(mail), new PostfixDaemon(mail)];
   },
   register(app, ctx) {
-    // The body is checked by validateMailState, which names the exact bad field (mailboxes[2].address).
-    app.put('/v1/mail/state', { schema: { body: Type.Object({}, { additionalProperties: true }) } }, async (request) => {
+    // The schema checks every field; the driver's validateMailState adds the rules across items.
+    app.put('/v1/mail/state', { schema: { body: MailState } }, async (request) => {
       // Webmail follows from the parent, which asks for it after every push (webmail.parent.ts).
       return mailOf(ctx).apply(request.body);
     });
 
     app.post(
       '/v1/mail/kick',
-      { schema: { body: Type.Object({ addresses: Type.Array(Type.String({ format: 'fp-email' }), { maxItems: 100_000 }) }, { additionalProperties: false }) } },
+      { schema: { body: KickRequest } },
       async (request) => {
         await mailOf(ctx).kick(request.body.addresses);
         return { kicked: request.body.addresses.length };
@@ -173,14 +173,7 @@ export const mailAgentModule: AgentModule = {
       {
         schema: {
           params: AddressParams,
-          body: Type.Object(
-            {
-              targetAddress: Type.String({ format: 'fp-ipv4' }),
-              targetDoveadmPassword: Type.String({ minLength: 16, maxLength: 128 }),
-              full: Type.Optional(Type.Boolean()),
-            },
-            { additionalProperties: false },
-          ),
+          body: SyncToRequest,
         },
       },
       async (request) => {

@@ -13,7 +13,7 @@ import { assertValid, checkEmail, checkHostname, checkIpv4 } from '../core/gramm
 import { loginEnabledAddresses } from './dovecot-config.ts';
 import { DovecotDriver, type MailboxDigest } from './dovecot.driver.ts';
 import { mailPaths, type MailPaths } from './mail-paths.ts';
-import { domainOf, EMPTY_MAIL_STATE, validateMailState, type MailState } from './mail-state.ts';
+import { domainOf, EMPTY_MAIL_STATE, validateMailState, type MailState } from '../protocol/mail-state.ts';
 import { PostfixDriver } from './postfix.driver.ts';
 import { writeRenderedFiles, type WrittenFiles } from './rendered-files.ts';
 import { exportMailbox, importMailbox, type MailboxImport } from './mailbox-archive.ts';

@@ -1,7 +1,7 @@
 import { Type } from '@sinclair/typebox';
 import type { HttpApp } from '../transport/http-app.ts';
 import { principalOf } from '../auth/guards.ts';
-import { MAX_QUOTA_MB } from './mail-state.ts';
+import { MAX_QUOTA_MB } from '../protocol/mail-state.ts';
 import type { MailService } from './mail.service.ts';
 import { AccountForwardersSchema, AccountMailboxesSchema } from './mail.schemas.ts';
 

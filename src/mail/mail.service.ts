@@ -16,7 +16,8 @@ import type { PasswordPolicyService } from '../passwords/password-policy.service
 import type { MailAgents } from './mail-agents.ts';
 import type { MailStatePusher } from './mail-state-pusher.ts';
 import type { MailRepository, MailboxRow } from './mail.repository.ts';
-import { domainOf, hashMailPassword, MAX_QUOTA_MB } from './mail-state.ts';
+import { domainOf, MAX_QUOTA_MB } from '../protocol/mail-state.ts';
+import { hashMailPassword } from './mail-password.ts';
 
 export interface MailboxView {
   address: string;

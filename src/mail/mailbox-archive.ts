@@ -16,7 +16,7 @@ import { chownSync, existsSync, mkdirSync, readdirSync, renameSync, rmSync, unli
 import { dirname, join } from 'node:path';
 import { PassThrough, type Readable } from 'node:stream';
 import { NotFoundError } from '../core/errors.ts';
-import { localPartOf } from './mail-state.ts';
+import { localPartOf } from '../protocol/mail-state.ts';
 import { mailboxHome } from './dovecot-config.ts';
 import type { DovecotPaths } from './mail-paths.ts';
 import type { MailSystemIds } from './mail-system.ts';

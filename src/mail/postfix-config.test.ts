@@ -2,7 +2,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { NodeLayout } from '../agent/node-layout.ts';
 import { mailPaths } from './mail-paths.ts';
-import { validateMailState, type MailState } from './mail-state.ts';
+import { validateMailState, type MailState } from '../protocol/mail-state.ts';
 import { pipeServiceName, renderPostfixFiles, type PostfixRenderInput } from './postfix-config.ts';
 
 const HASH = '{SHA512-CRYPT}$6$salt$hash';

@@ -4,7 +4,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { PostfixPaths } from './mail-paths.ts';
-import { domainOf, localPartOf, type MailState } from './mail-state.ts';
+import { domainOf, localPartOf, type MailState } from '../protocol/mail-state.ts';
 
 /** Pipe forwarders are aliased into this reserved domain, whose subdomains name their transport. */
 export const PIPE_DOMAIN_SUFFIX = 'pipe.invalid';

@@ -13,7 +13,7 @@ import { writeFileAtomic } from '../core/files.ts';
 import { launchDaemon } from './daemon-launch.ts';
 import { ensureMailCertificate } from './mail-certificate.ts';
 import { mailPaths, type DovecotPaths, type PostfixPaths } from './mail-paths.ts';
-import { EMPTY_MAIL_STATE, type MailState } from './mail-state.ts';
+import { EMPTY_MAIL_STATE, type MailState } from '../protocol/mail-state.ts';
 import { MAIL_USER } from './mail-system.ts';
 import { renderPostfixFiles } from './postfix-config.ts';
 import { writeRenderedFiles, type RenderedFile } from './rendered-files.ts';

@@ -11,7 +11,8 @@ import { assertValid, checkAlias, checkHost, checkIpv4 } from '../core/grammar.t
 import { pinnedCall } from '../transport/agent-client.ts';
 import { SshSession, parentSshKey, sha256File, shellQuote, type SshKeyPair, type SshTarget } from '../transport/ssh-session.ts';
 import { buildAgentBundle, type AgentBundle } from './agent-bundle.ts';
-import { INSTALL_FAILED_PREFIX, ROLE_PACKAGES, resolveProfileAndRoles, type NodeView, type Profile, type Role } from './node.model.ts';
+import { ROLE_PACKAGES, type Role } from '../protocol/roles.ts';
+import { INSTALL_FAILED_PREFIX, resolveProfileAndRoles, type NodeView, type Profile } from './node.model.ts';
 import { DEFAULT_AGENT_PORT, type NodesService } from './nodes.service.ts';
 import { toNodeView, type NodeRow } from './nodes.repository.ts';
 import { DEFAULT_INSTALL_DIR, DEFAULT_NODE_ROOT, agentPidFile, installedAgent, supervisedAgentArgv } from './agent-install-layout.ts';

@@ -2,9 +2,7 @@
  * Nodes, their server profiles and roles, and the statuses a node goes through. Pure rules, no I/O.
  */
 import { ConflictError, ValidationError } from '../core/errors.ts';
-
-export const ROLES = ['mail', 'web', 'dns', 'database'] as const;
-export type Role = (typeof ROLES)[number];
+import { ROLES, type Role } from '../protocol/roles.ts';
 
 export const PROFILES = ['STANDARD', 'MAIL', 'WEB', 'DNS', 'DATABASE'] as const;
 export type Profile = (typeof PROFILES)[number];
@@ -51,15 +49,6 @@ export const STATUS_LABELS: Record<NodeStatus, string> = {
 /** The prefix of a node's status detail when its SSH installation stopped at a step. */
 export const INSTALL_FAILED_PREFIX = 'failed at step';
 
-/** Debian packages each role needs on a node (software synchronisation installs the missing ones). */
-export const ROLE_PACKAGES: Record<Role, readonly string[]> = {
-  // php-fpm before roundcube-core: given in one apt-get call, it satisfies the `php` dependency
-  // that would otherwise pull in Apache's PHP module.
-  mail: ['dovecot-imapd', 'dovecot-pop3d', 'dovecot-lmtpd', 'postfix', 'php-fpm', 'roundcube-core', 'roundcube-sqlite3'],
-  web: ['nginx', 'php8.2-fpm', 'php8.2-mysql', 'wordpress'],
-  dns: ['pdns-server', 'pdns-backend-sqlite3'],
-  database: ['mariadb-server'],
-};
 
 export function parseProfile(value: string, field = 'profile'): Profile {
   const upper = value.toUpperCase();

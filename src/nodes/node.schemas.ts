@@ -1,6 +1,7 @@
 /** What the node routes answer (NodeView and its detail), for the OpenAPI document and the panel's types. */
 import { Type } from '@sinclair/typebox';
-import { NODE_STATUSES, PROFILES, ROLES } from './node.model.ts';
+import { ROLES } from '../protocol/roles.ts';
+import { NODE_STATUSES, PROFILES } from './node.model.ts';
 
 const Nullable = <T extends ReturnType<typeof Type.String>>(schema: T) => Type.Union([schema, Type.Null()]);
 

@@ -3,7 +3,8 @@ import type { Selectable } from 'kysely';
 import type { Store } from '../store/database.ts';
 import type { NodesTables } from '../store/migrations/001-nodes.ts';
 import { InternalError } from '../core/errors.ts';
-import { ROLES, STATUS_LABELS, type NodeStatus, type NodeView, type ServiceView, type Profile, type Role } from './node.model.ts';
+import { ROLES, type Role } from '../protocol/roles.ts';
+import { STATUS_LABELS, type NodeStatus, type NodeView, type ServiceView, type Profile } from './node.model.ts';
 
 type StoredNodeRow = Selectable<NodesTables['nodes']>;
 

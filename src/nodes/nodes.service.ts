@@ -7,8 +7,9 @@ import { ConflictError, FleetError, NodeUnavailableError, NotFoundError, Validat
 import { assertValid, checkAlias, checkHost } from '../core/grammar.ts';
 import { pinnedCall } from '../transport/agent-client.ts';
 import type { CertificateAuthority } from '../transport/ca.ts';
-import { decodeLinkToken } from '../agent/link-state.ts';
-import { assertProfileAllowed, isServing, resolveProfileAndRoles, servingStatus, type ServiceView, type NodeStatus, type NodeView, type Profile, type Role } from './node.model.ts';
+import { decodeLinkToken } from '../protocol/link-token.ts';
+import { type Role } from '../protocol/roles.ts';
+import { assertProfileAllowed, isServing, resolveProfileAndRoles, servingStatus, type ServiceView, type NodeStatus, type NodeView, type Profile } from './node.model.ts';
 import { toNodeView, type NodeRow, type NodesRepository } from './nodes.repository.ts';
 import type { NodeConnections } from './node-connections.ts';
 

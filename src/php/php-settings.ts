@@ -4,21 +4,14 @@
  * and the site's scripts cannot raise them with ini_set().
  */
 import { ValidationError } from '../core/errors.ts';
+import { PHP_SETTING_BOUNDS, type PhpSiteSettings } from '../protocol/web-state.ts';
 
-export interface PhpSiteSettings {
-  memoryLimitMb: number;
-  uploadMaxMb: number;
-  maxExecutionSeconds: number;
-}
+export type { PhpSiteSettings } from '../protocol/web-state.ts';
 
 /** What a site gets when nothing else is set; a plan's limits cap these. */
 export const DEFAULT_PHP_SETTINGS: PhpSiteSettings = { memoryLimitMb: 256, uploadMaxMb: 64, maxExecutionSeconds: 60 };
 
-const BOUNDS: Record<keyof PhpSiteSettings, [number, number]> = {
-  memoryLimitMb: [16, 4096],
-  uploadMaxMb: [1, 4096],
-  maxExecutionSeconds: [1, 3600],
-};
+const BOUNDS: Record<keyof PhpSiteSettings, readonly [number, number]> = PHP_SETTING_BOUNDS;
 
 /** Checks an untrusted value and, when `limits` are given, that no setting exceeds them. */
 export function validatePhpSettings(field: string, input: unknown, limits?: PhpSiteSettings): PhpSiteSettings {

@@ -13,7 +13,7 @@ import type { NodeLayout } from '../agent/node-layout.ts';
 import { writeIfChanged } from '../core/files.ts';
 import { sortById } from './digest.ts';
 import { verifyApplied, type SystemDataDriver } from './driver.ts';
-import { validateList, type AccessEntry } from './types.ts';
+import { validateList, type AccessEntry } from '../protocol/sysdata-items.ts';
 
 export type AccessList = 'whitelist' | 'blacklist';
 type AccessKind = AccessEntry['kind'];

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { ConflictError, NodeUnavailableError } from '../core/errors.ts';
 import { DistributedQueryError, runDistributedQuery } from './distributed-query.ts';
 import type { SysdataNode } from './targets.ts';
-import type { FirewallRule } from './types.ts';
+import type { FirewallRule } from '../protocol/sysdata-items.ts';
 
 const node = (alias: string, status = 'ready'): SysdataNode => ({ id: `id-${alias}`, alias, status, roles: [] });
 const before: FirewallRule[] = [{ id: 'old', action: 'deny', protocol: 'tcp', port: 25, source: '0.0.0.0/0' }];

@@ -8,7 +8,7 @@
 import { FleetError, kindOf, type ErrorKind } from '../core/errors.ts';
 import { checkReadiness, type ReadinessPolicy } from './readiness.ts';
 import type { SysdataNode } from './targets.ts';
-import type { SystemDataItem, SystemDataType } from './types.ts';
+import type { SystemDataItem, SystemDataType } from '../protocol/sysdata-items.ts';
 
 export interface SystemDataChange<T extends SystemDataType> {
   /** The parent's list now; pushed back to undo. */

@@ -3,7 +3,7 @@
  * parent's synchronizers only ever see this, so a driver can be replaced by a fake in tests.
  */
 import { digest } from './digest.ts';
-import type { SystemDataItem, SystemDataType } from './types.ts';
+import type { SystemDataItem, SystemDataType } from '../protocol/sysdata-items.ts';
 
 export interface SystemDataDriver<T extends SystemDataType> {
   readonly type: T;

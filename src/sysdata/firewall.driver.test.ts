@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseFirewallListing, renderFirewall } from './firewall.driver.ts';
-import type { FirewallRule } from './types.ts';
+import type { FirewallRule } from '../protocol/sysdata-items.ts';
 
 const options = { address: '127.0.23.2' };
 const rules: FirewallRule[] = [

@@ -14,14 +14,15 @@ import { SerialQueue } from '../core/serial-by-key.ts';
 import type { NodeLayout } from '../agent/node-layout.ts';
 import { sortById } from './digest.ts';
 import { verifyApplied, type SystemDataDriver } from './driver.ts';
-import { assertIpv4, PROTECTED_TCP_PORTS, validateList, type FirewallRule } from './types.ts';
+import { PROTECTED_TCP_PORTS, validateList, type FirewallRule } from '../protocol/sysdata-items.ts';
+import { assertValid, checkIpv4 } from '../core/grammar.ts';
 
 const CHAIN = 'input';
 const ID_PREFIX = 'fp:';
 const GUARD_PREFIX = 'fleetpanel:guard ';
 
 export function firewallTableName(address: string): string {
-  assertIpv4('address', address);
+  assertValid('address', address, checkIpv4);
   return `fleetpanel_${address.replaceAll('.', '_')}`;
 }
 

@@ -5,7 +5,7 @@
  */
 import { ConflictError, ValidationError } from '../core/errors.ts';
 import { isReady, type SysdataNode } from './targets.ts';
-import type { SystemDataType } from './types.ts';
+import type { SystemDataType } from '../protocol/sysdata-items.ts';
 
 export const DEFAULT_READINESS_PERCENT = 50;
 

@@ -8,7 +8,7 @@ import type { NodeLayout } from '../agent/node-layout.ts';
 import { writeIfChanged } from '../core/files.ts';
 import { sortById } from './digest.ts';
 import { verifyApplied, type SystemDataDriver } from './driver.ts';
-import { validateList, type ScheduledTask } from './types.ts';
+import { validateList, type ScheduledTask } from '../protocol/sysdata-items.ts';
 
 const ID_MARKER = '# fleetpanel-id: ';
 

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { digest } from './digest.ts';
 import { Synchronizer, SynchronizerRegistry, type SynchronizerPorts } from './synchronizer.ts';
 import type { SysdataNode } from './targets.ts';
-import { SYSTEM_DATA_TYPES, type SystemDataItem, type SystemDataType } from './types.ts';
+import { SYSTEM_DATA_TYPES, type SystemDataItem, type SystemDataType } from '../protocol/sysdata-items.ts';
 
 const mailNode: SysdataNode = { id: '2', alias: 'mail1', status: 'ready', roles: [{ name: 'mail', active: true }] };
 const webNode: SysdataNode = { id: '3', alias: 'web1', status: 'ready', roles: [{ name: 'web', active: true }] };

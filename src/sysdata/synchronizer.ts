@@ -7,7 +7,7 @@
  */
 import { digest } from './digest.ts';
 import { concernsNode, type SysdataNode } from './targets.ts';
-import { SYSTEM_DATA_TYPES, type SystemDataItem, type SystemDataType } from './types.ts';
+import { SYSTEM_DATA_TYPES, type SystemDataItem, type SystemDataType } from '../protocol/sysdata-items.ts';
 
 export const SYNC_PRIORITY: readonly SystemDataType[] = ['firewall', 'whitelist', 'blacklist', 'scheduler'];
 

@@ -14,13 +14,7 @@ import { digest } from './digest.ts';
 import type { SystemDataDriver } from './driver.ts';
 import { FirewallDriver } from './firewall.driver.ts';
 import { SchedulerDriver } from './scheduler.driver.ts';
-import { PROTECTED_TCP_PORTS, SYSTEM_DATA_TYPES, validateList, type SystemDataType } from './types.ts';
-
-export interface SysdataListResponse {
-  type: SystemDataType;
-  items: unknown[];
-  digest: string;
-}
+import { PROTECTED_TCP_PORTS, SysdataListRequest, SystemDataTypeSchema, validateList, type SysdataListResponse, type SystemDataType } from '../protocol/sysdata-items.ts';
 
 type NodeDrivers = { [T in SystemDataType]: SystemDataDriver<T> };
 
@@ -49,7 +43,7 @@ function createNodeDrivers(ctx: AgentContext): NodeDrivers {
   };
 }
 
-const TypeParams = Type.Object({ type: Type.Union(SYSTEM_DATA_TYPES.map((t) => Type.Literal(t))) });
+const TypeParams = Type.Object({ type: SystemDataTypeSchema });
 
 export const sysdataAgentModule: AgentModule = {
   name: 'sysdata',
@@ -64,7 +58,7 @@ export const sysdataAgentModule: AgentModule = {
 
     app.put(
       '/v1/sysdata/:type',
-      { schema: { params: TypeParams, body: Type.Object({ items: Type.Array(Type.Unknown(), { maxItems: 10_000 }) }) } },
+      { schema: { params: TypeParams, body: SysdataListRequest } },
       async (request) => {
         const type = request.params.type;
         if (MAIL_LISTS.has(type) && !ctx.roles().includes('mail')) {

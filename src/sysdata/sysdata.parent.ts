@@ -10,7 +10,7 @@ import type { NodesService } from '../nodes/nodes.service.ts';
 import type { NodeConnections } from '../nodes/node-connections.ts';
 import { SysdataRepository } from './sysdata.repository.ts';
 import { DEFAULT_SYSDATA_CHECK_INTERVAL_MS, SysdataService, type SysdataAgents } from './sysdata.service.ts';
-import type { SysdataListResponse } from './sysdata.agent-module.ts';
+import type { SysdataListResponse } from '../protocol/sysdata-items.ts';
 
 export { registerSysdataRoutes } from './sysdata.routes.ts';
 

@@ -2,7 +2,7 @@
 import type { Selectable } from 'kysely';
 import type { Store } from '../store/database.ts';
 import type { SysdataTables } from '../store/migrations/040-sysdata.ts';
-import type { SystemDataItem, SystemDataType } from './types.ts';
+import type { SystemDataItem, SystemDataType } from '../protocol/sysdata-items.ts';
 
 export type DesyncRow = Selectable<SysdataTables['sysdata_desyncs']>;
 export type ChangeRow = Selectable<SysdataTables['sysdata_changes']>;

@@ -3,7 +3,7 @@ import { Type, type TSchema } from '@sinclair/typebox';
 import type { HttpApp } from '../transport/http-app.ts';
 import { requireRole } from '../auth/guards.ts';
 import type { SysdataService } from './sysdata.service.ts';
-import { SYSTEM_DATA_TYPES, type SystemDataType } from './types.ts';
+import { SYSTEM_DATA_TYPES, type SystemDataType } from '../protocol/sysdata-items.ts';
 import { TypeSyncStatusSchema } from './sysdata.schemas.ts';
 
 const ItemId = Type.String({ minLength: 1, maxLength: 48, pattern: '^[A-Za-z0-9][A-Za-z0-9_.-]*$' });

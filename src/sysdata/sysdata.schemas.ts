@@ -1,6 +1,6 @@
 /** What the system-data status route answers, for the OpenAPI document and the panel's types. */
 import { Type } from '@sinclair/typebox';
-import { SYSTEM_DATA_TYPES } from './types.ts';
+import { SYSTEM_DATA_TYPES } from '../protocol/sysdata-items.ts';
 
 export const TypeSyncStatusSchema = Type.Object({
   type: Type.Union(SYSTEM_DATA_TYPES.map((t) => Type.Literal(t))),

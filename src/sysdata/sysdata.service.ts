@@ -14,7 +14,7 @@ import { ReadWriteLock } from './read-write-lock.ts';
 import { Synchronizer, SynchronizerRegistry, SYNC_PRIORITY, type ReconcileOutcome } from './synchronizer.ts';
 import type { SysdataRepository } from './sysdata.repository.ts';
 import { concernsNode, isReady, targetsOf, type SysdataNode } from './targets.ts';
-import { SYSTEM_DATA_TYPES, validateList, type SystemDataItem, type SystemDataType } from './types.ts';
+import { SYSTEM_DATA_TYPES, validateList, type SystemDataItem, type SystemDataType } from '../protocol/sysdata-items.ts';
 
 export const DEFAULT_SYSDATA_CHECK_INTERVAL_MS = 60_000;
 

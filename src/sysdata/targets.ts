@@ -2,7 +2,7 @@
  * Which nodes a system-data type concerns. Firewall and scheduler exist on every node; the mail
  * whitelist and blacklist only where Postfix runs, i.e. on nodes with an active mail role. Pure.
  */
-import type { SystemDataType } from './types.ts';
+import type { SystemDataType } from '../protocol/sysdata-items.ts';
 
 export interface NodeRoleAssignment {
   name: string;

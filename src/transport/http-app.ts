@@ -3,11 +3,12 @@
  * TypeBox schemas, the strict grammars registered as JSON-schema formats, and errors mapped to a
  * status and a message that names the field.
  */
-import Fastify, { type FastifyError, type FastifyInstance, type FastifyServerOptions, type FastifyRequest } from 'fastify';
+import Fastify, { type FastifyError, type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { Ajv } from 'ajv';
+import type { TSchema } from '@sinclair/typebox';
 import { FleetError, InternalError, NotFoundError, ValidationError } from '../core/errors.ts';
-import { FORMATS } from '../core/grammar.ts';
+import { addProtocolVocabulary, compileStrict, describeIssues, protocolAjv } from '../protocol/schema-check.ts';
 
 export type HttpApp = FastifyInstance<
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -20,62 +21,44 @@ export type HttpApp = FastifyInstance<
   TypeBoxTypeProvider
 >;
 
-function addFormats(ajv: Ajv): Ajv {
-  for (const [name, checker] of Object.entries(FORMATS)) {
-    ajv.addFormat(name, { type: 'string', validate: (value: string) => checker(value) === null });
-  }
-  return ajv;
+/**
+ * Agents take untrusted JSON: their bodies are checked by the protocol's own Ajv, which never
+ * coerces ("100" is not a quota), with the same vocabulary as everywhere else.
+ */
+function strictBodies(app: HttpApp): void {
+  const coercing = protocolAjv(true);
+  app.setValidatorCompiler(({ schema, httpPart }) => (httpPart === 'body' ? compileStrict(schema as TSchema) : coercing.compile(schema)));
 }
 
-function valueAt(root: unknown, pointer: string): unknown {
-  let current = root;
-  for (const segment of pointer.split('/').filter(Boolean)) {
-    if (current === null || typeof current !== 'object') return undefined;
-    current = (current as Record<string, unknown>)[decodeURIComponent(segment)];
-  }
-  return current;
+export interface HttpAppOptions {
+  /** Check request bodies without type coercion (the agent: its input is never trusted). */
+  strictBodies?: boolean;
 }
 
-interface AjvIssue {
-  instancePath: string;
-  keyword: string;
-  params: Record<string, unknown>;
-  message?: string;
-}
-
-/** Turns a schema failure into `field: reason`, using the grammar's own words where one applies. */
-function describeValidation(request: FastifyRequest, context: string | undefined, issue: AjvIssue): { field: string; message: string } {
-  const where = context === 'querystring' ? request.query : context === 'params' ? request.params : request.body;
-  let field = issue.instancePath.split('/').filter(Boolean).join('.');
-  if (issue.keyword === 'required') field = [field, String(issue.params.missingProperty)].filter(Boolean).join('.');
-  if (issue.keyword === 'additionalProperties') field = [field, String(issue.params.additionalProperty)].filter(Boolean).join('.');
-  field ||= context ?? 'body';
-  let reason = issue.message ?? 'is invalid';
-  if (issue.keyword === 'format') {
-    const checker = FORMATS[String(issue.params.format)];
-    const value = valueAt(where, issue.instancePath);
-    reason = (checker !== undefined && typeof value === "string" ? checker(value) : null) ?? reason;
-  } else if (issue.keyword === 'required') reason = 'is required';
-  else if (issue.keyword === 'additionalProperties') reason = 'is not a known field';
-  return { field, message: `${field}: ${reason}` };
-}
-
-export function createHttpApp(options: FastifyServerOptions & { https?: unknown } = {}): HttpApp {
+export function createHttpApp(options: FastifyServerOptions & { https?: unknown } & HttpAppOptions = {}): HttpApp {
+  const { strictBodies: strict, ...fastifyOptions } = options;
   const app = Fastify({
     logger: false,
     // Long values in a path (a 254-character domain) must reach the schema, which names the field.
     routerOptions: { maxParamLength: 2048 },
-    ...options,
-    ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true }, plugins: [addFormats as never] },
+    ...fastifyOptions,
+    ajv: {
+      customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true, verbose: true },
+      plugins: [((ajv: Ajv) => addProtocolVocabulary(ajv)) as never],
+    },
   } as FastifyServerOptions).withTypeProvider<TypeBoxTypeProvider>() as unknown as HttpApp;
+  if (strict) strictBodies(app);
 
   app.setErrorHandler((error: FastifyError, request, reply) => {
     if (error instanceof FleetError) {
       return reply.status(error.httpStatus).send(error.toJSON());
     }
     if (error.validation && error.validation.length > 0) {
-      const { field, message } = describeValidation(request, error.validationContext, error.validation[0] as AjvIssue);
-      const refusal = new ValidationError({ message, details: { field } });
+      const context = error.validationContext;
+      const value = context === 'querystring' ? request.query : context === 'params' ? request.params : request.body;
+      const issues = error.validation as Parameters<typeof describeIssues>[0];
+      const { field, reason } = describeIssues(issues, value, { root: context ?? 'body', style: strict ? 'protocol' : 'api' });
+      const refusal = new ValidationError({ message: `${field}: ${reason}`, details: { field } });
       return reply.status(refusal.httpStatus).send(refusal.toJSON());
     }
     if (error.statusCode && error.statusCode >= 400 && error.statusCode < 500) {

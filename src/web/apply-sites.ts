@@ -4,7 +4,7 @@
  * pools of suspended or removed accounts go last, once nginx no longer sends them anything.
  */
 import type { NginxDriver, WebApplyResult } from './nginx.driver.ts';
-import type { WebProxy } from './web-state.ts';
+import type { WebProxy } from '../protocol/web-state.ts';
 import type { PhpPools } from '../php/php-pools.driver.ts';
 import { DEFAULT_PHP_SETTINGS, type PhpSiteSettings } from '../php/php-settings.ts';
 

@@ -4,7 +4,8 @@
  * logs, temp folders) lies under the node's own root and every listener names the node address.
  */
 import { assertValid, checkSafePath } from '../core/grammar.ts';
-import { checkNodeAddress, siteHostNames, type WebSitePhp, type WebState } from './web-state.ts';
+import { checkNodeAddress } from '../protocol/formats.ts';
+import { siteHostNames, type WebSitePhp, type WebState } from '../protocol/web-state.ts';
 import { phpAdminValues } from '../php/php-settings.ts';
 import { nginxTlsInclude } from '../agent/tls-files.ts';
 

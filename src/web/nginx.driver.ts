@@ -13,7 +13,7 @@ import { ValidationError } from '../core/errors.ts';
 import { writeFileAtomic } from '../core/files.ts';
 import { assertValid, checkDomain, checkUsername } from '../core/grammar.ts';
 import { renderNginxConfig, type NginxPaths } from './nginx-config.ts';
-import { validateWebState, type WebState } from './web-state.ts';
+import { validateWebState, type WebState } from '../protocol/web-state.ts';
 
 export interface NginxDriverOptions {
   /** Worker user when the agent runs as root; nginx's default (nobody) cannot be relied on to exist. */

@@ -11,14 +11,7 @@ import { assertValid, checkUsername } from '../core/grammar.ts';
 import { NginxDriver } from './nginx.driver.ts';
 import { PHP_DAEMON, PhpPoolsDriver } from '../php/php-pools.driver.ts';
 import { applySites } from './apply-sites.ts';
-
-const SiteRequest = Type.Object({
-  domain: Type.String({ format: 'fp-domain' }),
-  account: Type.String({ format: 'fp-username' }),
-  suspended: Type.Boolean(),
-  /** the site's PHP limits, already held to the plan's by the parent; absent = the defaults */
-  php: Type.Optional(Type.Object({ memoryLimitMb: Type.Integer(), uploadMaxMb: Type.Integer(), maxExecutionSeconds: Type.Integer() })),
-});
+import { WebStateRequest } from '../protocol/web-state.ts';
 
 export const webAgentModule: AgentModule = {
   name: 'web',
@@ -27,14 +20,7 @@ export const webAgentModule: AgentModule = {
   register(app, ctx) {
     app.put(
       '/v1/web/state',
-      {
-        schema: {
-          body: Type.Object({
-            sites: Type.Array(SiteRequest, { maxItems: 100_000 }),
-            proxies: Type.Array(Type.Object({ domain: Type.String({ format: 'fp-domain' }), upstream: Type.String({ format: 'fp-ipv4' }) }), { maxItems: 100_000 }),
-          }),
-        },
-      },
+      { schema: { body: WebStateRequest } },
       async (request) => {
         return applySites(requireDaemon<NginxDriver>(ctx, 'nginx', 'web'), requireDaemon<PhpPoolsDriver>(ctx, PHP_DAEMON, 'web'), request.body);
       },

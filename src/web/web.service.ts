@@ -10,7 +10,7 @@ import type { WorkloadService } from '../accounts/workload.ts';
 import type { NodeRow } from '../nodes/nodes.repository.ts';
 import type { NodeConnections } from '../nodes/node-connections.ts';
 import type { SiteRow, WebRepository } from './web.repository.ts';
-import type { WebProxy } from './web-state.ts';
+import type { WebProxy } from '../protocol/web-state.ts';
 import { SerialByKey } from '../core/serial-by-key.ts';
 
 /** What the parent sends: the node decides the document roots itself. */

@@ -6,7 +6,7 @@
  */
 import { ValidationError } from '../core/errors.ts';
 import { assertValid, checkDomain, checkSafePath } from '../core/grammar.ts';
-import { checkNodeAddress } from '../web/web-state.ts';
+import { checkNodeAddress } from '../protocol/formats.ts';
 import { nginxTlsInclude } from '../agent/tls-files.ts';
 
 /** Debian's Roundcube: public_html holds index.php and the static files (skins, program/js). */

@@ -6,10 +6,10 @@
  */
 import type { NodeRow } from '../nodes/nodes.repository.ts';
 import type { NodeConnections } from '../nodes/node-connections.ts';
-import type { MailState } from '../mail/mail-state.ts';
+import type { MailState } from '../protocol/mail-state.ts';
 import type { MailStatePusher } from '../mail/mail-state-pusher.ts';
 import type { WebService } from '../web/web.service.ts';
-import type { WebProxy } from '../web/web-state.ts';
+import type { WebProxy } from '../protocol/web-state.ts';
 
 /** The webmail host names a node forwards: those of the domains its mail state proxies to a child. */
 export function webmailProxies(state: Pick<MailState, 'domains'>): WebProxy[] {

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { startParent, type RunningParent } from '../../src/parent/parent.server.ts';
 import { NodesRepository } from '../../src/nodes/nodes.repository.ts';
-import type { Role } from '../../src/nodes/node.model.ts';
+import type { Role } from '../../src/protocol/roles.ts';
 import type { WorkloadService } from '../../src/accounts/workload.ts';
 import type { AccountRecord, Workload } from '../../src/accounts/account.model.ts';
 import type { NodeRow } from '../../src/nodes/nodes.repository.ts';

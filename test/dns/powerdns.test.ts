@@ -10,7 +10,8 @@ import { join } from 'node:path';
 import { NodeLayout } from '../../src/agent/node-layout.ts';
 import { run } from '../../src/core/exec.ts';
 import { PowerDnsDriver } from '../../src/dns/powerdns.driver.ts';
-import { defaultZoneRecords, type ZoneRecord } from '../../src/dns/zone-record.ts';
+import { defaultZoneRecords } from '../../src/dns/zone-record.ts';
+import { type ZoneRecord } from '../../src/protocol/zone-record.ts';
 import { TEST_NET } from '../test-net.ts';
 
 const DNS_ADDRESS = `${TEST_NET}.22.2`;

@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { LocalCluster, type ChildSpec, type ClusterInfo } from '../../src/demo/local-cluster.ts';
 import { REPO_ROOT } from '../../src/demo/processes.ts';
 import { removeNodeUsers } from '../../src/php/system-users.ts';
-import type { Role } from '../../src/nodes/node.model.ts';
+import type { Role } from '../../src/protocol/roles.ts';
 
 export interface TestClusterOptions {
   /** the first three octets of the cluster's addresses, e.g. '127.0.30' */

@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { useTestCluster, type CliResult } from './cluster-fixture.ts';
 import { waitFor } from '../../src/agent/daemon-process.ts';
-import { encodeLinkToken } from '../../src/agent/link-state.ts';
+import { encodeLinkToken } from '../../src/protocol/link-token.ts';
 import { AgentClient } from '../../src/transport/agent-client.ts';
 import { CertificateAuthority } from '../../src/transport/ca.ts';
 import { REPO_ROOT } from '../../src/demo/processes.ts';

@@ -15,12 +15,14 @@ import type { AgentContext } from '../../src/agent/agent-module.ts';
 import { isAlive } from '../../src/agent/daemon-process.ts';
 import type { DaemonDriver } from '../../src/agent/driver.ts';
 import { NodeLayout } from '../../src/agent/node-layout.ts';
-import type { Role } from '../../src/nodes/node.model.ts';
+import type { Role } from '../../src/protocol/roles.ts';
 import { MailDriver } from '../../src/mail/mail.driver.ts';
-import { hashMailPassword, type MailState } from '../../src/mail/mail-state.ts';
+import { hashMailPassword } from '../../src/mail/mail-password.ts';
+import { type MailState } from '../../src/protocol/mail-state.ts';
 import { createHttpApp, type HttpApp } from '../../src/transport/http-app.ts';
 import { digest } from '../../src/sysdata/digest.ts';
-import { sysdataAgentModule, type SysdataListResponse } from '../../src/sysdata/sysdata.agent-module.ts';
+import { sysdataAgentModule } from '../../src/sysdata/sysdata.agent-module.ts';
+import type { SysdataListResponse } from '../../src/protocol/sysdata-items.ts';
 import { TEST_NET } from '../test-net.ts';
 
 const MAIL_NODES = [`${TEST_NET}.34.12`, `${TEST_NET}.34.13`];

@@ -18,7 +18,7 @@ import { nodeDigest } from '../../src/sysdata/driver.ts';
 import { FirewallDriver, firewallTableName } from '../../src/sysdata/firewall.driver.ts';
 import { SchedulerDriver } from '../../src/sysdata/scheduler.driver.ts';
 import { createAccessMapDrivers } from '../../src/sysdata/access-map.driver.ts';
-import type { AccessEntry, FirewallRule, ScheduledTask } from '../../src/sysdata/types.ts';
+import type { AccessEntry, FirewallRule, ScheduledTask } from '../../src/protocol/sysdata-items.ts';
 import { TEST_NET } from '../test-net.ts';
 
 const NODE_A = `${TEST_NET}.23.2`;

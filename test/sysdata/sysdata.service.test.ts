@@ -12,8 +12,9 @@ import { SysdataService, type SysdataAgents } from '../../src/sysdata/sysdata.se
 import { digest } from '../../src/sysdata/digest.ts';
 import { DistributedQueryError } from '../../src/sysdata/distributed-query.ts';
 import { ConflictError } from '../../src/core/errors.ts';
-import type { SystemDataType } from '../../src/sysdata/types.ts';
-import type { NodeStatus, Role } from '../../src/nodes/node.model.ts';
+import type { SystemDataType } from '../../src/protocol/sysdata-items.ts';
+import type { Role } from '../../src/protocol/roles.ts';
+import type { NodeStatus } from '../../src/nodes/node.model.ts';
 import { TEST_NET } from '../test-net.ts';
 
 /** Nodes that keep their lists in memory; `failing` refuses every apply. */

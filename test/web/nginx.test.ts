@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { NodeLayout } from '../../src/agent/node-layout.ts';
 import { NginxDriver } from '../../src/web/nginx.driver.ts';
 import { SUSPENSION_STATUS } from '../../src/web/nginx-config.ts';
-import type { WebState } from '../../src/web/web-state.ts';
+import type { WebState } from '../../src/protocol/web-state.ts';
 import { probe } from './http-probe.ts';
 import { TEST_NET } from '../test-net.ts';
 

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { table, type Cli } from '../cli-io.ts';
 import { ValidationError } from '../../core/errors.ts';
-import { SYSTEM_DATA_TYPES, type SystemDataType } from '../../sysdata/types.ts';
+import { SYSTEM_DATA_TYPES, type SystemDataType } from '../../protocol/sysdata-items.ts';
 import type { ChangeResult, ListView, TypeSyncStatus } from '../../sysdata/sysdata.service.ts';
 
 interface AddOption {

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ValidationError } from '../core/errors.ts';
-import { validateAccessEntry, validateFirewallRule, validateList, validateScheduledTask } from './types.ts';
+import { validateAccessEntry, validateFirewallRule, validateList, validateScheduledTask } from './sysdata-items.ts';
 
 const rule = { id: 'r1', action: 'deny', protocol: 'tcp', port: 2555, source: '0.0.0.0/0' };
 const task = { id: 't1', schedule: '*/5 * * * *', command: '/usr/local/bin/backup --all', user: 'root' };

@@ -1,0 +1,83 @@
+/**
+ * The link handshake between a parent and an unlinked agent: the one-time token the agent prints
+ * (its address, its certificate's fingerprint for the parent to pin, a secret), and the bodies of
+ * the link, certificate and unlink calls.
+ */
+import { Type, type Static } from '@sinclair/typebox';
+import { compileStrict } from './schema-check.ts';
+
+export const LinkTokenPayload = Type.Object({
+  /** host:port the agent serves on */
+  a: Type.String(),
+  /** fingerprint of the agent's current (self-signed) certificate, so the parent can pin it */
+  f: Type.String(),
+  /** the one-time secret */
+  s: Type.String(),
+});
+export type LinkTokenPayload = Static<typeof LinkTokenPayload>;
+
+export function encodeLinkToken(payload: LinkTokenPayload): string {
+  return Buffer.from(JSON.stringify(payload)).toString('base64url');
+}
+
+/** The token's payload, or null when the text is not a link token. */
+export function decodeLinkToken(token: string): LinkTokenPayload | null {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(Buffer.from(token.trim(), 'base64url').toString('utf8'));
+  } catch {
+    return null;
+  }
+  if (!compileStrict(LinkTokenPayload)(parsed)) return null;
+  const { a, f, s } = parsed as LinkTokenPayload;
+  return { a, f, s };
+}
+
+/** POST /v1/link: the parent presents the token's secret and its CA. */
+export const LinkRequest = Type.Object({
+  secret: Type.String({ minLength: 1, maxLength: 200 }),
+  parentId: Type.String({ minLength: 1, maxLength: 100 }),
+  parentName: Type.String({ format: 'fp-line' }),
+  caCertPem: Type.String({ minLength: 1, maxLength: 20_000 }),
+});
+export type LinkRequest = Static<typeof LinkRequest>;
+
+export interface LinkResponse {
+  version: string;
+  publicKeyPem: string;
+}
+
+/** PUT /v1/tls/certificate: the agent's certificate, signed by the parent's CA. */
+export const CertificateRequest = Type.Object({ certPem: Type.String({ minLength: 1, maxLength: 20_000 }) });
+export type CertificateRequest = Static<typeof CertificateRequest>;
+
+/** POST /v1/unlink: null leaves the new link token valid until it is used. */
+export const UnlinkRequest = Type.Object({ tokenExpiresInHours: Type.Union([Type.Integer({ minimum: 1, maximum: 8760 }), Type.Null()]) });
+export type UnlinkRequest = Static<typeof UnlinkRequest>;
+
+export interface UnlinkResponse {
+  unlinked: boolean;
+  token: string;
+}
+
+/** GET /v1/hello, the one call an unlinked agent answers to anyone. */
+export interface HelloResponse {
+  product: string;
+  version: string;
+  linked: boolean;
+  parentName: string | null;
+  parentLocal: boolean;
+}
+
+export interface ServiceStatus {
+  name: string;
+  running: boolean;
+}
+
+/** GET /v1/health */
+export interface HealthResponse {
+  version: string;
+  roles: string[];
+  services: ServiceStatus[];
+  time: string;
+}
