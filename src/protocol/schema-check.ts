@@ -54,7 +54,14 @@ function valueAt(root: unknown, segments: readonly string[]): unknown {
   return current;
 }
 
-function fieldPath(segments: readonly string[]): string {
+/**
+ * 'protocol' names fields as the validators always did (`mailboxes[2].address`); 'api' keeps the
+ * parent API's spelling (`destinations.0`), which its clients already read.
+ */
+export type FieldStyle = 'protocol' | 'api';
+
+function fieldPath(segments: readonly string[], style: FieldStyle): string {
+  if (style === 'api') return segments.map((segment) => `.${segment}`).join('');
   return segments.map((segment) => (/^[0-9]+$/.test(segment) ? `[${segment}]` : `.${segment}`)).join('');
 }
 
@@ -81,8 +88,14 @@ function constantsOf(schema: unknown): string[] | null {
  * a union lists every branch's failure before its own, so the last issue is the one that decides.
  * `at` is prepended to the path; `root` names a failure of the whole value.
  */
-export function describeIssues(issues: readonly Issue[], value: unknown, at = '', root = 'body'): { field: string; reason: string } {
-  const issue = issues[issues.length - 1]!;
+export function describeIssues(
+  issues: readonly Issue[],
+  value: unknown,
+  options: { at?: string; root?: string; style?: FieldStyle } = {},
+): { field: string; reason: string } {
+  const { at = '', root = 'body', style = 'protocol' } = options;
+  // The parent API has always reported a union's first branch; its clients keep that answer.
+  const issue = style === 'api' ? issues[0]! : issues[issues.length - 1]!;
   const segments = issue.instancePath.split('/').filter(Boolean).map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'));
   let reason = issue.message ?? 'is invalid';
   if (issue.keyword === 'required') {
@@ -92,17 +105,17 @@ export function describeIssues(issues: readonly Issue[], value: unknown, at = ''
     segments.push(String(issue.params.additionalProperty));
     reason = 'is not a known field';
   } else {
-    const parent = issue.parentSchema as Record<string, unknown> | undefined;
+    const parent = style === 'api' ? undefined : (issue.parentSchema as Record<string, unknown> | undefined);
     const constants = constantsOf(parent);
     if (typeof parent?.[REASON_KEYWORD] === 'string') reason = parent[REASON_KEYWORD] as string;
     else if (issue.keyword === 'format') {
       const checker = PROTOCOL_FORMATS[String(issue.params.format)];
       const bad = valueAt(value, segments);
       reason = (checker !== undefined && typeof bad === 'string' ? checker(bad) : null) ?? reason;
-    } else if (issue.keyword === 'type') reason = TYPE_REASONS[String(issue.params.type)] ?? reason;
+    } else if (issue.keyword === 'type' && style === 'protocol') reason = TYPE_REASONS[String(issue.params.type)] ?? reason;
     else if (constants) reason = `must be one of ${constants.join(', ')}`;
   }
-  const path = `${at}${fieldPath(segments)}`.replace(/^\./, '');
+  const path = `${at}${fieldPath(segments, style)}`.replace(/^\./, '');
   return { field: path === '' ? root : path, reason };
 }
 
@@ -113,7 +126,7 @@ export function describeIssues(issues: readonly Issue[], value: unknown, at = ''
 export function checkSchema<S extends TSchema>(schema: S, value: unknown, options: { at?: string; root?: string } = {}): Static<S> {
   const validate = compileStrict(schema);
   if (!validate(value)) {
-    const { field, reason } = describeIssues(validate.errors ?? [], value, options.at ?? '', options.root ?? (options.at || 'body'));
+    const { field, reason } = describeIssues(validate.errors ?? [], value, { at: options.at ?? '', root: options.root ?? (options.at || 'body') });
     throw new ValidationError(field, reason);
   }
   return value as Static<S>;

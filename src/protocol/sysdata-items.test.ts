@@ -54,8 +54,13 @@ for (const [name, change, field, reason] of firewallRefusals) {
 }
 
 test('SSH and agent ports may be allowed, and denied over udp', () => {
-  validateFirewallRule({ ...rule, action: 'allow', port: 22 });
-  validateFirewallRule({ ...rule, protocol: 'udp', port: 7443 });
+  const allowSsh = { ...rule, action: 'allow', port: 22 };
+  const denyAgentUdp = { ...rule, protocol: 'udp', port: 7443 };
+  assert.deepEqual(validateFirewallRule(allowSsh), allowSsh);
+  assert.deepEqual(validateFirewallRule(denyAgentUdp), denyAgentUdp);
+  // The same rules over tcp would lock the panel out, which is what makes these two worth accepting.
+  assertRefused(() => validateFirewallRule({ ...allowSsh, action: 'deny' }), 'port', /tcp port 22/);
+  assertRefused(() => validateFirewallRule({ ...denyAgentUdp, protocol: 'tcp' }), 'port', /tcp port 7443/);
 });
 
 const taskRefusals: [string, Record<string, unknown>, string, RegExp?][] = [
