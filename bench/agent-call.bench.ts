@@ -18,6 +18,7 @@ import { NodesRepository } from '../src/nodes/nodes.repository.ts';
 import { NodeConnections } from '../src/nodes/node-connections.ts';
 import { NodesService } from '../src/nodes/nodes.service.ts';
 import { existsSync, readFileSync } from 'node:fs';
+import { AGENT_ROUTES } from '../src/protocol/agent-routes.ts';
 
 const ADDRESS = process.env.BENCH_ADDRESS ?? '127.0.99.1';
 const AGENT_PORT = 7443;
@@ -77,8 +78,8 @@ try {
   nodes.stop();
   const client = await connections.forAlias('bench');
 
-  const mtlsHealth = async (): Promise<void> => void (await client.call('GET', '/v1/health'));
-  const mtlsPing = async (): Promise<void> => void (await client.call('GET', '/v1/ping'));
+  const mtlsHealth = async (): Promise<void> => void (await client.send(AGENT_ROUTES.health));
+  const mtlsPing = async (): Promise<void> => void (await client.send(AGENT_ROUTES.ping));
   const plainPing = async (): Promise<void> => {
     const response = await request(`http://${ADDRESS}:${PLAIN_PORT}/v1/ping`, { dispatcher: plainDispatcher });
     await response.body.json();

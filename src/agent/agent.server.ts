@@ -18,6 +18,7 @@ import { ensurePackages } from './packages.ts';
 import { Watchdog, watchdogSettingsFromEnv } from './watchdog.ts';
 import { restartPolicyFromEnv } from './restart-policy.ts';
 import { registerServiceRoutes, serviceReports } from './services.routes.ts';
+import { SoftwareSyncRequest, type SoftwareSyncResponse } from '../protocol/agent-routes.ts';
 import { VERSION } from '../core/version.ts';
 
 export interface AgentOptions {
@@ -182,7 +183,7 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
     return { roles: roles() };
   });
 
-  app.post('/v1/software/sync', async () => {
+  app.post('/v1/software/sync', { schema: { body: SoftwareSyncRequest } }, async (): Promise<SoftwareSyncResponse> => {
     const packages = [...new Set(roles().flatMap((r) => ROLE_PACKAGES[r]))];
     const installed = await ensurePackages(packages);
     await startDaemons();

@@ -14,7 +14,7 @@ import type { AccountRecord } from '../accounts/account.model.ts';
 import type { NodeRow } from '../nodes/nodes.repository.ts';
 import type { MailAgents } from '../mail/mail-agents.ts';
 import type { MailStatePusher } from '../mail/mail-state-pusher.ts';
-import type { MailboxDigest } from '../mail/mail.driver.ts';
+import type { MailboxDigest } from '../protocol/mail-state.ts';
 import type { PipeForwarderRow } from '../mail/mail.repository.ts';
 import type { DistributionRepository } from './distribution.repository.ts';
 import { testPoint } from './test-points.ts';

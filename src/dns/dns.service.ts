@@ -24,6 +24,7 @@ import type { DnsRepository, UserRecord } from './dns.repository.ts';
 import { DEFAULT_TTL, type RecordType } from '../protocol/record-grammar.ts';
 import { defaultZoneRecords } from './zone-record.ts';
 import { validateZoneRecord, validateZoneRecords, type ZoneRecord } from '../protocol/zone-record.ts';
+import { AGENT_ROUTES } from '../protocol/agent-routes.ts';
 
 export interface DnsAgents {
   /** undefined when the node holds no such zone */
@@ -34,24 +35,23 @@ export interface DnsAgents {
 }
 
 export function dnsAgentsOver(connections: NodeConnections): DnsAgents {
-  const zonePath = (domain: string): string => `/v1/dns/zones/${encodeURIComponent(domain)}`;
   return {
     async getZone(node, domain) {
       try {
-        return (await connections.forRow(node).call<{ records: ZoneRecord[] }>('GET', zonePath(domain))).records;
+        return (await connections.forRow(node).send(AGENT_ROUTES.dnsZone, { params: { domain } })).records;
       } catch (error) {
         if (error instanceof FleetError && error.kind === 'not_found') return undefined;
         throw error;
       }
     },
     async putZone(node, domain, records) {
-      await connections.forRow(node).call('PUT', zonePath(domain), { records });
+      await connections.forRow(node).send(AGENT_ROUTES.putDnsZone, { params: { domain }, body: { records } });
     },
     async deleteZone(node, domain) {
-      await connections.forRow(node).call('DELETE', zonePath(domain));
+      await connections.forRow(node).send(AGENT_ROUTES.removeDnsZone, { params: { domain } });
     },
     async listZones(node) {
-      return (await connections.forRow(node).call<{ zones: string[] }>('GET', '/v1/dns/zones')).zones;
+      return (await connections.forRow(node).send(AGENT_ROUTES.dnsZones)).zones;
     },
   };
 }

@@ -15,7 +15,7 @@ import { DOVEADM_PORT, mailboxHome, renderDovecotFiles } from './dovecot-config.
 import { launchDaemon } from './daemon-launch.ts';
 import { ensureMailCertificate } from './mail-certificate.ts';
 import { mailPaths, type DovecotPaths } from './mail-paths.ts';
-import { EMPTY_MAIL_STATE, type MailState } from '../protocol/mail-state.ts';
+import { EMPTY_MAIL_STATE, type MailboxDigest, type MailState } from '../protocol/mail-state.ts';
 import { lookupMailSystemIds, type MailSystemIds } from './mail-system.ts';
 import { writeRenderedFiles, type RenderedFile } from './rendered-files.ts';
 
@@ -27,11 +27,6 @@ const DOVEADM_EXIT_NO_USERS_KICKED = 68;
 const DOVEADM_EXIT_NO_SUCH_USER = 67;
 const SYNC_RETRY_EXIT_CODES = new Set([2, 75]);
 
-export interface MailboxDigest {
-  messages: number;
-  /** Message GUIDs of every folder, sorted; dsync keeps them, so two copies of a mailbox compare equal. */
-  guids: string[];
-}
 
 export class DovecotDriver implements DaemonDriver {
   readonly name = 'dovecot';

@@ -1,10 +1,10 @@
 /** The calls the parent makes to a mail node's agent, over the node's connection. */
 import type { NodeRow } from '../nodes/nodes.repository.ts';
 import type { NodeConnections } from '../nodes/node-connections.ts';
-import { MAILBOX_ARCHIVE_TYPE, type HeldMailbox } from './mail.agent-module.ts';
+import { MAILBOX_ARCHIVE_TYPE } from './mail.agent-module.ts';
 import type { MailboxImport } from './mailbox-archive.ts';
-import type { MailApplyResult, MailboxDigest } from './mail.driver.ts';
-import type { MailState } from '../protocol/mail-state.ts';
+import { AGENT_ROUTES } from '../protocol/agent-routes.ts';
+import type { HeldMailbox, MailApplyResult, MailboxDigest, MailState } from '../protocol/mail-state.ts';
 
 /** What the parent needs from a mail node's agent; the only way there is NodeConnections. */
 export interface MailAgents {
@@ -21,27 +21,26 @@ export interface MailAgents {
 }
 
 export function mailAgentsOver(connections: NodeConnections): MailAgents {
-  const mailboxPath = (address: string): string => `/v1/mail/mailboxes/${encodeURIComponent(address)}`;
+  const agent = (node: NodeRow) => connections.forRow(node);
   return {
-    putState: (node, state) => connections.forRow(node).call<MailApplyResult>('PUT', '/v1/mail/state', state),
+    putState: (node, state) => agent(node).send(AGENT_ROUTES.mailState, { body: state }),
     async kick(node, addresses) {
-      await connections.forRow(node).call('POST', '/v1/mail/kick', { addresses });
+      await agent(node).send(AGENT_ROUTES.mailKick, { body: { addresses } });
     },
     async heldMailboxes(node, domain) {
-      return (await connections.forRow(node).call<{ mailboxes: HeldMailbox[] }>('GET', `/v1/mail/mailboxes?domain=${encodeURIComponent(domain)}`)).mailboxes;
+      return (await agent(node).send(AGENT_ROUTES.heldMailboxes, { params: { domain } })).mailboxes;
     },
     async removeMailboxData(node, address) {
-      await connections.forRow(node).call('DELETE', mailboxPath(address));
+      await agent(node).send(AGENT_ROUTES.removeMailbox, { params: { address } });
     },
-    mailboxDigest: (node, address) => connections.forRow(node).call<MailboxDigest>('GET', `${mailboxPath(address)}/digest`),
+    mailboxDigest: (node, address) => agent(node).send(AGENT_ROUTES.mailboxDigest, { params: { address } }),
     async syncMailboxTo(node, address, target, targetDoveadmPassword, options = {}) {
-      // A large mailbox takes long; the agent's own doveadm timeout (30 min) is the real bound.
-      await connections.forRow(node).call('POST', `${mailboxPath(address)}/sync-to`, { targetAddress: target.host, targetDoveadmPassword, full: options.full ?? true }, 31 * 60_000);
+      await agent(node).send(AGENT_ROUTES.mailboxSyncTo, { params: { address }, body: { targetAddress: target.host, targetDoveadmPassword, full: options.full ?? true } });
     },
     copyMailboxFiles: (node, address, target) =>
       connections.forRow(node).relay<MailboxImport>(`${mailboxPath(address)}/archive`, connections.forRow(target), `${mailboxPath(address)}/archive`, MAILBOX_ARCHIVE_TYPE, 31 * 60_000),
     async doveadmPassword(node) {
-      return (await connections.forRow(node).call<{ password: string }>('GET', '/v1/mail/doveadm-password')).password;
+      return (await agent(node).send(AGENT_ROUTES.doveadmPassword)).password;
     },
   };
 }

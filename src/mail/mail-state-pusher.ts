@@ -13,9 +13,8 @@ import type { AccountRecord } from '../accounts/account.model.ts';
 import type { AccountsService } from '../accounts/accounts.service.ts';
 import type { NodeRow, NodesRepository } from '../nodes/nodes.repository.ts';
 import type { MailAgents } from './mail-agents.ts';
-import type { MailApplyResult } from './mail.driver.ts';
 import type { MailRepository, MailboxRow } from './mail.repository.ts';
-import type { MailDomain, MailState } from '../protocol/mail-state.ts';
+import type { MailApplyResult, MailDomain, MailState } from '../protocol/mail-state.ts';
 
 /**
  * Adds or changes entries of a node's state just before it is pushed (e.g. a child keeping an

@@ -16,7 +16,7 @@ import { assertValid, checkDomain, checkEmail, checkLocalPart } from '../core/gr
 import { mailboxHome } from './dovecot-config.ts';
 import { MailDriver } from './mail.driver.ts';
 import { mailPaths } from './mail-paths.ts';
-import { domainOf, KickRequest, MailState, SyncToRequest } from '../protocol/mail-state.ts';
+import { domainOf, KickRequest, MailState, SyncToRequest, type HeldMailbox } from '../protocol/mail-state.ts';
 
 /** Starting it starts the whole mail instance (Dovecot, then Postfix, which delivers to it) from the last applied state. */
 class DovecotDaemon implements DaemonDriver {
@@ -83,13 +83,6 @@ class PostfixDaemon implements DaemonDriver {
   }
 }
 
-export interface HeldMailbox {
-  address: string;
-  /** Messages in every folder, counted from the Maildir files (so a mailbox the node no longer serves is counted too). */
-  messages: number;
-  /** In the node's applied state (false: only its data is left, e.g. after a move). */
-  configured: boolean;
-}
 
 function countMaildirMessages(maildir: string): number {
   if (!existsSync(maildir)) return 0;

@@ -11,25 +11,20 @@ import { readJsonFile, writeFileAtomic } from '../core/files.ts';
 import { SerialQueue } from '../core/serial-by-key.ts';
 import { assertValid, checkEmail, checkHostname, checkIpv4 } from '../core/grammar.ts';
 import { loginEnabledAddresses } from './dovecot-config.ts';
-import { DovecotDriver, type MailboxDigest } from './dovecot.driver.ts';
+import { DovecotDriver } from './dovecot.driver.ts';
 import { mailPaths, type MailPaths } from './mail-paths.ts';
-import { domainOf, EMPTY_MAIL_STATE, validateMailState, type MailState } from '../protocol/mail-state.ts';
+import { domainOf, EMPTY_MAIL_STATE, validateMailState, type MailApplyResult, type MailboxDigest, type MailState } from '../protocol/mail-state.ts';
 import { PostfixDriver } from './postfix.driver.ts';
 import { writeRenderedFiles, type WrittenFiles } from './rendered-files.ts';
 import { exportMailbox, importMailbox, type MailboxImport } from './mailbox-archive.ts';
 import { lookupMailSystemIds } from './mail-system.ts';
 
-export type { MailboxDigest } from './dovecot.driver.ts';
 
 export interface MailDriverOptions {
   /** HELO name and certificate name; distinct per node, or Postfix takes a relay to a sibling for a loop. */
   hostname?: string;
 }
 
-export interface MailApplyResult {
-  dovecotChanged: boolean;
-  postfixChanged: boolean;
-}
 
 export class MailDriver {
   readonly dovecot: DovecotDriver;

@@ -16,6 +16,7 @@ import { INSTALL_FAILED_PREFIX, resolveProfileAndRoles, type NodeView, type Prof
 import { DEFAULT_AGENT_PORT, type NodesService } from './nodes.service.ts';
 import { toNodeView, type NodeRow } from './nodes.repository.ts';
 import { DEFAULT_INSTALL_DIR, DEFAULT_NODE_ROOT, agentPidFile, installedAgent, supervisedAgentArgv } from './agent-install-layout.ts';
+import { AGENT_ROUTES } from '../protocol/agent-routes.ts';
 
 export const ADMIN_USER = 'fleetmaster';
 
@@ -163,14 +164,7 @@ export class NodeInstaller {
 
     // An agent already on the node decides whether we may go on: ours, or unlinked, or refuse.
     let agentLinkedHere = false;
-    const hello = await pinnedCall<{ product?: string; linked?: boolean; parentName?: string | null; parentLocal?: boolean }>(
-      address,
-      DEFAULT_AGENT_PORT,
-      'GET',
-      '/v1/hello',
-      undefined,
-      { skipTlsVerify: true },
-    ).catch(() => null);
+    const hello = await pinnedCall(address, DEFAULT_AGENT_PORT, AGENT_ROUTES.hello, undefined, { skipTlsVerify: true }).catch(() => null);
     if (hello && hello.body.product === 'fleetpanel-agent') {
       if (hello.body.parentLocal) throw new ConflictError(`${address} is a parent's own node; parents cannot be linked to each other, and a parent cannot be linked to itself`);
       if (hello.body.linked) {
@@ -329,7 +323,7 @@ export class NodeInstaller {
     const { address } = context.facts;
     let hello: { linked?: boolean } | null = null;
     for (let attempt = 0; attempt < 100 && !hello; attempt++) {
-      hello = await pinnedCall<{ linked?: boolean }>(address, DEFAULT_AGENT_PORT, 'GET', '/v1/hello', undefined, { skipTlsVerify: true })
+      hello = await pinnedCall(address, DEFAULT_AGENT_PORT, AGENT_ROUTES.hello, undefined, { skipTlsVerify: true })
         .then((r) => r.body)
         .catch(() => null);
       if (!hello) await wait(200);

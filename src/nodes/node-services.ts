@@ -7,6 +7,7 @@ import { NotFoundError } from '../core/errors.ts';
 import type { ServiceView } from './node.model.ts';
 import type { NodesService } from './nodes.service.ts';
 import type { NodeConnections } from './node-connections.ts';
+import { AGENT_ROUTES } from '../protocol/agent-routes.ts';
 
 export const SERVICE_ACTIONS = ['start', 'stop', 'restart'] as const;
 export type ServiceAction = (typeof SERVICE_ACTIONS)[number];
@@ -19,7 +20,7 @@ export class NodeServiceControl {
 
   async list(alias: string): Promise<{ node: string; services: ServiceView[] }> {
     const row = await this.nodes.row(alias);
-    const { services } = await this.connections.forRow(row).call<{ services: ServiceView[] }>('GET', '/v1/services');
+    const { services } = await this.connections.forRow(row).send(AGENT_ROUTES.services);
     return { node: row.alias, services };
   }
 
@@ -27,7 +28,7 @@ export class NodeServiceControl {
   async act(alias: string, action: ServiceAction, service?: string): Promise<{ node: string; action: ServiceAction; services: ServiceView[] }> {
     const row = await this.nodes.row(alias);
     const client = this.connections.forRow(row);
-    const { services: present } = await client.call<{ services: ServiceView[] }>('GET', '/v1/services');
+    const { services: present } = await client.send(AGENT_ROUTES.services);
     if (service !== undefined && !present.some((s) => s.name === service)) {
       throw new NotFoundError('service', `${alias}/${service}`);
     }
@@ -36,7 +37,7 @@ export class NodeServiceControl {
     if (action === 'stop') names.reverse();
     const results: ServiceView[] = [];
     try {
-      for (const name of names) results.push(await client.call<ServiceView>('POST', `/v1/services/${name}/${action}`, {}, 120_000));
+      for (const name of names) results.push(await client.send(AGENT_ROUTES.serviceAction, { params: { name, action } }));
     } finally {
       await this.nodes.checkNow(alias).catch(() => undefined);
     }

@@ -12,6 +12,7 @@ import { type Role } from '../protocol/roles.ts';
 import { assertProfileAllowed, isServing, resolveProfileAndRoles, servingStatus, type ServiceView, type NodeStatus, type NodeView, type Profile } from './node.model.ts';
 import { toNodeView, type NodeRow, type NodesRepository } from './nodes.repository.ts';
 import type { NodeConnections } from './node-connections.ts';
+import { AGENT_ROUTES } from '../protocol/agent-routes.ts';
 
 export { DEFAULT_AGENT_PORT } from './agent-port.ts';
 import { DEFAULT_AGENT_PORT } from './agent-port.ts';
@@ -153,7 +154,7 @@ export class NodesService {
     const pin = skipTlsVerify ? ({ skipTlsVerify: true } as const) : { fingerprint: decoded.f };
     let hello;
     try {
-      hello = await pinnedCall<{ product?: string; linked: boolean; parentName: string | null; parentLocal: boolean }>(host, port, 'GET', '/v1/hello', undefined, pin);
+      hello = await pinnedCall(host, port, AGENT_ROUTES.hello, undefined, pin);
     } catch (error) {
       throw new NodeUnavailableError({ message: `cannot reach the agent at ${host}:${port}: ${(error as Error).message}` });
     }
@@ -163,20 +164,13 @@ export class NodesService {
     }
     if (local && !hello.body.parentLocal) throw new ConflictError(`the agent at ${host} does not run as the parent's own node (start it with --parent-local)`);
     const parentId = await this.parentId;
-    const linked = await pinnedCall<{ error?: string; message?: string; publicKeyPem?: string; version?: string }>(
-      host,
-      port,
-      'POST',
-      '/v1/link',
-      { secret: decoded.s, parentId, parentName: this.parentName, caCertPem: this.ca.caCertPem },
-      pin,
-    );
+    const linked = await pinnedCall(host, port, AGENT_ROUTES.link, { secret: decoded.s, parentId, parentName: this.parentName, caCertPem: this.ca.caCertPem }, pin);
     if (linked.status >= 400 || !linked.body.publicKeyPem) {
       const kind = (linked.body.error as FleetError['kind']) ?? 'conflict';
       throw refusalOfKind(kind, `the node refused to link: ${linked.body.message ?? `HTTP ${linked.status}`}`);
     }
     const certPem = await this.ca.sign(linked.body.publicKeyPem, `fleetpanel-agent ${alias}`, [host], 'server');
-    const installed = await pinnedCall<{ message?: string }>(host, port, 'PUT', '/v1/tls/certificate', { certPem }, pin, {
+    const installed = await pinnedCall(host, port, AGENT_ROUTES.installCertificate, { certPem }, pin, {
       caCertPem: this.ca.caCertPem,
       clientCertPem: this.ca.clientCertPem,
       clientKeyPem: this.ca.clientKeyPem,
@@ -197,7 +191,7 @@ export class NodesService {
   /** Whether this parent's client certificate is accepted by the node: it is linked to us. */
   async answersToThisParent(row: NodeRow): Promise<boolean> {
     try {
-      await this.connections.forRow(row).call('GET', '/v1/health', undefined, 5000);
+      await this.connections.forRow(row).send(AGENT_ROUTES.health, {}, 5000);
       return true;
     } catch {
       return false;
@@ -274,14 +268,14 @@ export class NodesService {
         const client = this.connections.forRow(row);
         try {
           if (row.status === 'assigning_roles') {
-            await client.call('PUT', '/v1/roles', { roles: row.roles });
+            await client.send(AGENT_ROUTES.roles, { body: { roles: [...row.roles] } });
             await this.repo.setStatus(id, 'software_sync', 'installing the packages of the roles and starting their services');
           } else if (row.status === 'software_sync') {
-            await client.call('POST', '/v1/software/sync', {}, 1_200_000);
+            await client.send(AGENT_ROUTES.softwareSync, { body: {} });
             await this.repo.setStatus(id, 'data_sync', 'synchronising system data and workloads');
           } else if (row.status === 'data_sync') {
             for (const step of this.dataSyncSteps) await step.sync(row);
-            const health = await client.call<AgentHealth>('GET', '/v1/health');
+            const health = await client.send(AGENT_ROUTES.health);
             await this.repo.recordCheck(id, true, health);
             // Ready only with every service up: a node whose Dovecot is down is not ready, whatever data sync did.
             const serving = servingStatus(health.services);
@@ -327,7 +321,7 @@ export class NodesService {
     }
     let health: AgentHealth;
     try {
-      health = await this.connections.forRow(row).call<AgentHealth>('GET', '/v1/health', undefined, Math.max(500, Math.min(this.healthIntervalMs, 3000)));
+      health = await this.connections.forRow(row).send(AGENT_ROUTES.health, {}, Math.max(500, Math.min(this.healthIntervalMs, 3000)));
     } catch (error) {
       await this.repo.recordCheck(row.id, false);
       if (isServing(status)) await this.repo.setStatus(row.id, 'offline', `health check failed: ${(error as Error).message}`);
@@ -402,7 +396,7 @@ export class NodesService {
     await this.repo.setStatus(row.id, 'unlinking', 'unlinking');
     let token: string | null = null;
     try {
-      const result = await this.connections.forRow(row).call<{ token: string }>('POST', '/v1/unlink', { tokenExpiresInHours: tokenPolicy === 'expire-24h' ? 24 : null });
+      const result = await this.connections.forRow(row).send(AGENT_ROUTES.unlink, { body: { tokenExpiresInHours: tokenPolicy === 'expire-24h' ? 24 : null } });
       token = result.token;
     } catch (error) {
       await this.repo.setStatus(row.id, row.status as NodeStatus, `unlink failed: ${(error as Error).message}`);

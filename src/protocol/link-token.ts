@@ -69,9 +69,20 @@ export interface HelloResponse {
   parentLocal: boolean;
 }
 
+/** A daemon on a node as its agent's watchdog reports it. */
 export interface ServiceStatus {
   name: string;
   running: boolean;
+  pid?: number;
+  /** running, restarting, failed or stopped (by the admin); absent from agents without a watchdog */
+  state?: string;
+  restarts?: number;
+  lastRestartAt?: string | null;
+  problem?: string | null;
+  /** the last lines of its log, for a failed service */
+  logTail?: string[];
+  /** messages in its queue (Postfix) */
+  queued?: number;
 }
 
 /** GET /v1/health */

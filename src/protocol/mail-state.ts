@@ -156,3 +156,25 @@ export type SyncToRequest = Static<typeof SyncToRequest>;
 export function localPartOf(address: string): string {
   return address.slice(0, address.lastIndexOf('@'));
 }
+
+/** What a node answers to a new mail state: which daemons had to reload. */
+export interface MailApplyResult {
+  dovecotChanged: boolean;
+  postfixChanged: boolean;
+}
+
+/** A mailbox's content as dsync keeps it, so two copies of a mailbox compare equal. */
+export interface MailboxDigest {
+  messages: number;
+  /** Message GUIDs of every folder, sorted. */
+  guids: string[];
+}
+
+/** A mailbox of a domain that a node holds. */
+export interface HeldMailbox {
+  address: string;
+  /** Messages in every folder, counted from the Maildir files (so a mailbox the node no longer serves is counted too). */
+  messages: number;
+  /** In the node's applied state (false: only its data is left, e.g. after a move). */
+  configured: boolean;
+}

@@ -10,7 +10,7 @@ import type { NodesService } from '../nodes/nodes.service.ts';
 import type { NodeConnections } from '../nodes/node-connections.ts';
 import { SysdataRepository } from './sysdata.repository.ts';
 import { DEFAULT_SYSDATA_CHECK_INTERVAL_MS, SysdataService, type SysdataAgents } from './sysdata.service.ts';
-import type { SysdataListResponse } from '../protocol/sysdata-items.ts';
+import { AGENT_ROUTES } from '../protocol/agent-routes.ts';
 
 export { registerSysdataRoutes } from './sysdata.routes.ts';
 
@@ -22,10 +22,10 @@ const DIGEST_TIMEOUT_MS = 10_000;
 function agentsOverMtls(connections: NodeConnections): SysdataAgents {
   return {
     async apply(node, type, items) {
-      await connections.forRow(node).call('PUT', `/v1/sysdata/${type}`, { items });
+      await connections.forRow(node).send(AGENT_ROUTES.putSysdataList, { params: { type }, body: { items: [...items] } });
     },
     async digest(node, type) {
-      const response = await connections.forRow(node).call<SysdataListResponse>('GET', `/v1/sysdata/${type}`, undefined, DIGEST_TIMEOUT_MS);
+      const response = await connections.forRow(node).send(AGENT_ROUTES.sysdataList, { params: { type } }, DIGEST_TIMEOUT_MS);
       return response.digest;
     },
   };

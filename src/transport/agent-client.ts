@@ -7,6 +7,8 @@ import { Agent, request } from 'undici';
 import https from 'node:https';
 import type { TLSSocket } from 'node:tls';
 import { FleetError, NodeUnavailableError, kindForStatus, refusalOfKind } from '../core/errors.ts';
+import { routePath, type AgentRoute } from '../protocol/agent-route.ts';
+import { checkSchema } from '../protocol/schema-check.ts';
 
 export interface ClientIdentity {
   caCertPem: string;
@@ -18,6 +20,15 @@ export interface AgentEndpoint {
   alias: string;
   host: string;
   port: number;
+}
+
+/** What a call of one route takes: the path's `:name` values, and the body when the route has one. */
+export type RouteInput<Body> = { params?: Readonly<Record<string, string>> } & (Body extends undefined ? { body?: undefined } : { body: Body });
+
+/** The route's body, checked against its schema: what crosses the network is checked on both sides. */
+function checkedBody<Body>(route: AgentRoute<Body, unknown>, body: Body | undefined): Body | undefined {
+  if (route.body === null) return undefined;
+  return checkSchema(route.body, body, { root: 'body' }) as Body;
 }
 
 export class AgentClient {
@@ -39,7 +50,7 @@ export class AgentClient {
     return `https://${this.endpoint.host}:${this.endpoint.port}`;
   }
 
-  async call<T>(method: 'GET' | 'POST' | 'PUT' | 'DELETE', path: string, body?: unknown, timeoutMs = this.timeoutMs): Promise<T> {
+  private async call<T>(method: 'GET' | 'POST' | 'PUT' | 'DELETE', path: string, body: unknown, timeoutMs: number): Promise<T> {
     let response;
     try {
       response = await request(`${this.url}${path}`, {
@@ -111,6 +122,15 @@ export class AgentClient {
     return refusalOfKind(kind, `node '${this.endpoint.alias}': ${payload.message ?? `HTTP ${status}`}`, { node: this.endpoint.alias });
   }
 
+  /**
+   * The one way the parent calls an agent route: the body is checked against the route's schema
+   * before anything is sent, and a refusal comes back as the agent's own kind of error.
+   */
+  send<Body, Response>(route: AgentRoute<Body, Response>, input: RouteInput<Body> = {} as RouteInput<Body>, timeoutMs?: number): Promise<Response> {
+    const body = checkedBody(route, input.body);
+    return this.call<Response>(route.method, routePath(route, input.params), body, timeoutMs ?? route.timeoutMs ?? this.timeoutMs);
+  }
+
   async close(): Promise<void> {
     await this.dispatcher.close();
   }
@@ -124,17 +144,19 @@ function normaliseFingerprint(value: string): string {
  * A call to an agent that is not linked yet. The agent's certificate is self-signed, so it is
  * pinned by the fingerprint the link token carries (or not checked at all with skipTlsVerify).
  */
-export function pinnedCall<T>(
+export function pinnedCall<Body, Response>(
   host: string,
   port: number,
-  method: 'GET' | 'POST' | 'PUT',
-  path: string,
-  body: unknown,
+  route: AgentRoute<Body, Response>,
+  body: Body,
   pin: { fingerprint: string } | { skipTlsVerify: true },
   identity?: ClientIdentity,
-): Promise<{ status: number; body: T; verified: boolean }> {
+): Promise<{ status: number; body: Partial<Response> & { error?: string; message?: string }; verified: boolean }> {
+  const checked = checkedBody(route, body);
+  const method = route.method;
+  const path = routePath(route);
   return new Promise((resolve, reject) => {
-    const payload = body === undefined ? undefined : JSON.stringify(body);
+    const payload = checked === undefined ? undefined : JSON.stringify(checked);
     const req = https.request(
       {
         host,
@@ -159,7 +181,7 @@ export function pinnedCall<T>(
           } catch {
             parsed = { message: text };
           }
-          resolve({ status: res.statusCode ?? 0, body: parsed as T, verified: 'fingerprint' in pin });
+          resolve({ status: res.statusCode ?? 0, body: parsed as Partial<Response> & { error?: string; message?: string }, verified: 'fingerprint' in pin });
         });
       },
     );

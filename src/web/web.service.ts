@@ -12,6 +12,7 @@ import type { NodeConnections } from '../nodes/node-connections.ts';
 import type { SiteRow, WebRepository } from './web.repository.ts';
 import type { WebProxy } from '../protocol/web-state.ts';
 import { SerialByKey } from '../core/serial-by-key.ts';
+import { AGENT_ROUTES } from '../protocol/agent-routes.ts';
 
 /** What the parent sends: the node decides the document roots itself. */
 export interface WebStateRequest {
@@ -30,10 +31,10 @@ export interface WebAgents {
 export function webAgentsOver(connections: NodeConnections): WebAgents {
   return {
     async putState(node, state) {
-      await connections.forRow(node).call('PUT', '/v1/web/state', state);
+      await connections.forRow(node).send(AGENT_ROUTES.webState, { body: state });
     },
     async removeAccountData(node, account) {
-      await connections.forRow(node).call('DELETE', `/v1/web/accounts/${encodeURIComponent(account)}`);
+      await connections.forRow(node).send(AGENT_ROUTES.removeWebAccount, { params: { account } });
     },
   };
 }

@@ -10,6 +10,7 @@ import type { MailState } from '../protocol/mail-state.ts';
 import type { MailStatePusher } from '../mail/mail-state-pusher.ts';
 import type { WebService } from '../web/web.service.ts';
 import type { WebProxy } from '../protocol/web-state.ts';
+import { AGENT_ROUTES } from '../protocol/agent-routes.ts';
 
 /** The webmail host names a node forwards: those of the domains its mail state proxies to a child. */
 export function webmailProxies(state: Pick<MailState, 'domains'>): WebProxy[] {
@@ -27,7 +28,7 @@ export interface WebmailAgents {
 export function webmailAgentsOver(connections: NodeConnections): WebmailAgents {
   return {
     async refreshServers(node) {
-      await connections.forRow(node).call('POST', '/v1/webmail/refresh');
+      await connections.forRow(node).send(AGENT_ROUTES.webmailRefresh);
     },
   };
 }

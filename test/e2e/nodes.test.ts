@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { useTestCluster, type CliResult } from './cluster-fixture.ts';
 import { waitFor } from '../../src/agent/daemon-process.ts';
 import { encodeLinkToken } from '../../src/protocol/link-token.ts';
+import { AGENT_ROUTES } from '../../src/protocol/agent-routes.ts';
 import { AgentClient } from '../../src/transport/agent-client.ts';
 import { CertificateAuthority } from '../../src/transport/ca.ts';
 import { REPO_ROOT } from '../../src/demo/processes.ts';
@@ -176,7 +177,7 @@ describe('nodes on a real local cluster', () => {
 
     const client = new AgentClient({ alias: 'mail1', host, port: 7443 }, parentIdentity());
     try {
-      const health = await client.call<{ roles: string[] }>('GET', '/v1/health');
+      const health = await client.send(AGENT_ROUTES.health);
       assert.deepEqual(health.roles, ['mail'], 'roles unchanged');
     } finally {
       await client.close();

@@ -1,0 +1,63 @@
+/**
+ * Every route of the agent's API the parent calls, with its body schema and answer type: the one
+ * list a reader checks to see what crosses the wire.
+ */
+import { Type } from '@sinclair/typebox';
+import { routeWithBody, routeWithoutBody } from './agent-route.ts';
+import { CertificateRequest, LinkRequest, UnlinkRequest, type HealthResponse, type HelloResponse, type ServiceStatus, type LinkResponse, type UnlinkResponse } from './link-token.ts';
+import { KickRequest, MailState, SyncToRequest, type HeldMailbox, type MailApplyResult, type MailboxDigest } from './mail-state.ts';
+import { RolesRequest, type Role } from './roles.ts';
+import { SysdataListRequest, type SysdataListResponse } from './sysdata-items.ts';
+import { WebStateRequest } from './web-state.ts';
+import { ZoneRecordsRequest, type ZoneRecord } from './zone-record.ts';
+
+/** POST /v1/software/sync takes no settings: the node installs what its roles need. */
+export const SoftwareSyncRequest = Type.Object({}, { additionalProperties: false });
+
+export interface SoftwareSyncResponse {
+  packages: string[];
+  installed: string[];
+  services: string[];
+}
+
+/** A mailbox copy takes long; the agent's own doveadm timeout (30 min) is the real bound. */
+const MAILBOX_SYNC_TIMEOUT_MS = 31 * 60_000;
+const SERVICE_ACTION_TIMEOUT_MS = 120_000;
+/** Installing Debian packages on a fresh node takes minutes. */
+const SOFTWARE_SYNC_TIMEOUT_MS = 1_200_000;
+
+export const AGENT_ROUTES = {
+  hello: routeWithoutBody<HelloResponse>()('GET', '/v1/hello'),
+  link: routeWithBody<LinkResponse>()('POST', '/v1/link', LinkRequest),
+  installCertificate: routeWithBody<{ ok: boolean }>()('PUT', '/v1/tls/certificate', CertificateRequest),
+  health: routeWithoutBody<HealthResponse>()('GET', '/v1/health'),
+  /** The cheapest authenticated call (benchmarks time it). */
+  ping: routeWithoutBody<{ pong: boolean }>()('GET', '/v1/ping'),
+  roles: routeWithBody<{ roles: Role[] }>()('PUT', '/v1/roles', RolesRequest),
+  softwareSync: routeWithBody<SoftwareSyncResponse>()('POST', '/v1/software/sync', SoftwareSyncRequest, SOFTWARE_SYNC_TIMEOUT_MS),
+  unlink: routeWithBody<UnlinkResponse>()('POST', '/v1/unlink', UnlinkRequest),
+  services: routeWithoutBody<{ services: ServiceStatus[] }>()('GET', '/v1/services'),
+  /** :action is start, stop or restart; a daemon may take its time to stop or come up. */
+  serviceAction: routeWithoutBody<ServiceStatus>()('POST', '/v1/services/:name/:action', SERVICE_ACTION_TIMEOUT_MS),
+
+  mailState: routeWithBody<MailApplyResult>()('PUT', '/v1/mail/state', MailState),
+  mailKick: routeWithBody<{ kicked: number }>()('POST', '/v1/mail/kick', KickRequest),
+  heldMailboxes: routeWithoutBody<{ domain: string; mailboxes: HeldMailbox[] }>()('GET', '/v1/mail/mailboxes?domain=:domain'),
+  mailboxDigest: routeWithoutBody<MailboxDigest>()('GET', '/v1/mail/mailboxes/:address/digest'),
+  mailboxSyncTo: routeWithBody<{ synced: string; to: string }>()('POST', '/v1/mail/mailboxes/:address/sync-to', SyncToRequest, MAILBOX_SYNC_TIMEOUT_MS),
+  removeMailbox: routeWithoutBody<{ removed: string }>()('DELETE', '/v1/mail/mailboxes/:address'),
+  doveadmPassword: routeWithoutBody<{ password: string }>()('GET', '/v1/mail/doveadm-password'),
+
+  webmailRefresh: routeWithoutBody<unknown>()('POST', '/v1/webmail/refresh'),
+
+  webState: routeWithBody<unknown>()('PUT', '/v1/web/state', WebStateRequest),
+  removeWebAccount: routeWithoutBody<{ removed: string }>()('DELETE', '/v1/web/accounts/:account'),
+
+  dnsZones: routeWithoutBody<{ zones: string[] }>()('GET', '/v1/dns/zones'),
+  dnsZone: routeWithoutBody<{ domain: string; records: ZoneRecord[] }>()('GET', '/v1/dns/zones/:domain'),
+  putDnsZone: routeWithBody<unknown>()('PUT', '/v1/dns/zones/:domain', ZoneRecordsRequest),
+  removeDnsZone: routeWithoutBody<{ removed: boolean }>()('DELETE', '/v1/dns/zones/:domain'),
+
+  sysdataList: routeWithoutBody<SysdataListResponse>()('GET', '/v1/sysdata/:type'),
+  putSysdataList: routeWithBody<SysdataListResponse>()('PUT', '/v1/sysdata/:type', SysdataListRequest),
+} as const;
