@@ -50,7 +50,11 @@ export class AgentClient {
     return `https://${this.endpoint.host}:${this.endpoint.port}`;
   }
 
-  private async call<T>(method: 'GET' | 'POST' | 'PUT' | 'DELETE', path: string, body: unknown, timeoutMs: number): Promise<T> {
+  /**
+   * A raw call by method and path, without the route table's body check; new calls go through
+   * send() with a route in src/protocol/agent-routes.ts (databases and apps still call this).
+   */
+  async call<T>(method: 'GET' | 'POST' | 'PUT' | 'DELETE', path: string, body?: unknown, timeoutMs = this.timeoutMs): Promise<T> {
     let response;
     try {
       response = await request(`${this.url}${path}`, {
