@@ -22,6 +22,7 @@ export interface MailAgents {
 
 export function mailAgentsOver(connections: NodeConnections): MailAgents {
   const agent = (node: NodeRow) => connections.forRow(node);
+  const mailboxPath = (address: string): string => `/v1/mail/mailboxes/${encodeURIComponent(address)}`;
   return {
     putState: (node, state) => agent(node).send(AGENT_ROUTES.mailState, { body: state }),
     async kick(node, addresses) {
