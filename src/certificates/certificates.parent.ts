@@ -10,6 +10,7 @@ import type { AccountsService } from '../accounts/accounts.service.ts';
 import type { DnsService } from '../dns/dns.service.ts';
 import type { NodesService } from '../nodes/nodes.service.ts';
 import type { NodeConnections } from '../nodes/node-connections.ts';
+import { msFromEnv, runEvery } from '../core/periodic.ts';
 import { AccountsRepository } from '../accounts/accounts.repository.ts';
 import { NodesRepository } from '../nodes/nodes.repository.ts';
 import { CertificatesRepository } from './certificates.repository.ts';
@@ -33,12 +34,6 @@ export interface CertificatesDeps {
   nodes: Pick<NodesService, 'addDataSyncStep'>;
   connections: NodeConnections;
   onClose: (close: () => Promise<void> | void) => void;
-}
-
-function msFromEnv(name: string, fallback: number): number {
-  const value = Number(process.env[name] ?? fallback);
-  if (!Number.isInteger(value) || value < 100) throw new Error(`${name} must be a whole number of milliseconds, at least 100`);
-  return value;
 }
 
 export function buildCertificates(deps: CertificatesDeps): CertificatesService {
@@ -77,23 +72,10 @@ export function buildCertificates(deps: CertificatesDeps): CertificatesService {
   const tickMs = msFromEnv('FLEETPANEL_CERTIFICATE_TICK_MS', 10_000);
   const expiryEvery = Math.max(1, Math.round(60_000 / tickMs));
   let ticks = 0;
-  let running = false;
-  const timer = setInterval(() => {
-    if (running) return;
-    running = true;
-    void (async () => {
-      try {
-        await service.tick();
-        await placement.reconcile();
-        if (ticks++ % expiryEvery === 0) await service.reportExpiries();
-      } catch (error) {
-        log(`renewal pass: ${(error as Error).message}`);
-      } finally {
-        running = false;
-      }
-    })();
-  }, tickMs);
-  timer.unref();
-  deps.onClose(() => clearInterval(timer));
+  runEvery('certificate renewal', tickMs, async () => {
+    await service.tick();
+    await placement.reconcile();
+    if (ticks++ % expiryEvery === 0) await service.reportExpiries();
+  }, deps.onClose);
   return service;
 }

@@ -4,13 +4,13 @@
  * copy cannot be unlinked under it), the maintenance timer (grace periods, revocations, digests)
  * and the admin routes. Built after the job engine, mail and DNS, whose services it uses.
  */
-import { ValidationError } from '../core/errors.ts';
 import type { Store } from '../store/database.ts';
 import type { JobEngine } from '../jobs/job-engine.ts';
 import type { NodesService } from '../nodes/nodes.service.ts';
 import type { NodeConnections } from '../nodes/node-connections.ts';
 import type { MailStatePusher } from '../mail/mail-state-pusher.ts';
 import type { DnsService } from '../dns/dns.service.ts';
+import { msFromEnv, runEvery } from '../core/periodic.ts';
 import { AccountsRepository } from '../accounts/accounts.repository.ts';
 import { NodesRepository, type NodeRow } from '../nodes/nodes.repository.ts';
 import { MailRepository } from '../mail/mail.repository.ts';
@@ -31,12 +31,6 @@ export interface DistributionDeps {
   nodes: Pick<NodesService, 'addUsage'>;
   connections: NodeConnections;
   onClose: (close: () => Promise<void> | void) => void;
-}
-
-function positiveMsFromEnv(name: string, fallback: number): number {
-  const value = Number(process.env[name] ?? fallback);
-  if (!Number.isInteger(value) || value < 100) throw new ValidationError(name, 'must be a whole number of milliseconds, at least 100');
-  return value;
 }
 
 export function buildDistribution(deps: DistributionDeps): DistributionService {
@@ -103,26 +97,13 @@ export function buildDistribution(deps: DistributionDeps): DistributionService {
   const service = new DistributionService(repo, mover, jobs, nodesRepo);
 
   // Maintenance: each pass is cheap when nothing is due; a failing pass is retried by the next.
-  const tickMs = positiveMsFromEnv('FLEETPANEL_DISTRIBUTION_TICK_MS', 30_000);
-  const digestEvery = Math.max(1, Math.round(positiveMsFromEnv('FLEETPANEL_CHILD_DIGEST_INTERVAL_MS', 15 * 60_000) / tickMs));
+  const tickMs = msFromEnv('FLEETPANEL_DISTRIBUTION_TICK_MS', 30_000);
+  const digestEvery = Math.max(1, Math.round(msFromEnv('FLEETPANEL_CHILD_DIGEST_INTERVAL_MS', 15 * 60_000) / tickMs));
   let ticks = 0;
-  let running = false;
-  const timer = setInterval(() => {
-    if (running) return;
-    running = true;
-    void (async () => {
-      try {
-        await service.enqueueExpiredCleanups();
-        await service.applyPendingRevocations();
-        if (ticks++ % digestEvery === 0) await service.refreshChildDigests();
-      } catch (error) {
-        process.stderr.write(`distribution maintenance: ${(error as Error).message}\n`);
-      } finally {
-        running = false;
-      }
-    })();
-  }, tickMs);
-  timer.unref();
-  deps.onClose(() => clearInterval(timer));
+  runEvery('distribution maintenance', tickMs, async () => {
+    await service.enqueueExpiredCleanups();
+    await service.applyPendingRevocations();
+    if (ticks++ % digestEvery === 0) await service.refreshChildDigests();
+  }, deps.onClose);
   return service;
 }
