@@ -10,7 +10,7 @@ import { writeFileAtomic, readJsonFile } from '../core/files.ts';
 import { runningPid, startBackground, startCliBackground, stopByPidFile } from './processes.ts';
 import { waitFor } from '../agent/daemon-process.ts';
 import { NodeLayout } from '../agent/node-layout.ts';
-import { AGENT_MODULES } from '../agent/agent.main.ts';
+import { AGENT_MODULES } from '../node-agent/agent.main.ts';
 import { teardownContext } from '../agent/agent-module.ts';
 import type { Role } from '../protocol/roles.ts';
 import type { NodeView } from '../nodes/node.model.ts';

@@ -1,5 +1,5 @@
 /**
- * The agent as it travels to a node: src/agent/agent.main.ts (its runAgentMain) and everything it imports in one
+ * The agent as it travels to a node: src/node-agent/agent.main.ts (its runAgentMain) and everything it imports in one
  * .mjs file, so the node needs no node_modules, no npm and no internet access; the Node binary
  * the parent runs on goes with it.
  */
@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { VERSION } from '../core/version.ts';
 
 const REPO_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-export const AGENT_ENTRY = join(REPO_ROOT, 'src', 'agent', 'agent.main.ts');
+export const AGENT_ENTRY = join(REPO_ROOT, 'src', 'node-agent', 'agent.main.ts');
 
 export interface AgentBundle {
   path: string;

@@ -13,7 +13,7 @@ import { execFileSync } from 'node:child_process';
 import { useTestCluster, callApi, type ApiResult } from './cluster-fixture.ts';
 import { imapClient, imapLoginSucceeds, imapSubjects, sendMail } from '../mail/mail-clients.ts';
 import { NodeLayout } from '../../src/agent/node-layout.ts';
-import { AGENT_MODULES } from '../../src/agent/agent.main.ts';
+import { AGENT_MODULES } from '../../src/node-agent/agent.main.ts';
 import { teardownContext } from '../../src/agent/agent-module.ts';
 import type { JobView } from '../../src/jobs/index.ts';
 import type { NodeAccountsView, ForcedDedistributionReport } from '../../src/distribution/distribution.service.ts';

@@ -66,7 +66,7 @@ export function registerServerCommands(program: Command): void {
         return;
       }
       const { startAgent } = await import('../../agent/agent.server.ts');
-      const { AGENT_MODULES } = await import('../../agent/agent.main.ts');
+      const { AGENT_MODULES } = await import('../../node-agent/agent.main.ts');
       const agent = await startAgent({
         root: options.root,
         address: options.address,

@@ -1,5 +1,6 @@
 /**
- * The agent on its own, without the CLI, and the one list of the workloads an agent runs.
+ * The agent on its own, without the CLI, and the one list of the workloads an agent runs. It sits
+ * outside src/agent so that the agent runtime, which every workload builds on, imports none of them.
  * scripts/bundle-agent.sh (and the SSH installer) bundle `runAgentMain` into one .mjs, so a node
  * runs the agent with nothing but a Node binary; it takes its settings from a JSON file written
  * by the installer, or from flags. Importing this file starts nothing: the CLI's `agent` command
@@ -8,9 +9,9 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { ValidationError } from '../core/errors.ts';
-import { startAgent } from './agent.server.ts';
-import { superviseSelf } from './supervisor.ts';
-import type { AgentModule } from './agent-module.ts';
+import { startAgent } from '../agent/agent.server.ts';
+import { superviseSelf } from '../agent/supervisor.ts';
+import type { AgentModule } from '../agent/agent-module.ts';
 import { sysdataAgentModule } from '../sysdata/sysdata.agent-module.ts';
 import { mailAgentModule } from '../mail/mail.agent-module.ts';
 import { webAgentModule } from '../web/web.agent-module.ts';
