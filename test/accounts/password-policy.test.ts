@@ -41,7 +41,7 @@ const refusal = async (promise: Promise<unknown>): Promise<ValidationError> => {
 test('a fresh cluster asks for score 3 for every kind, from the built-in default', async () => {
   const shown = await t.api<PolicyView>('GET', '/api/password-policy', t.adminToken);
   assert.equal(shown.status, 200);
-  assert.deepEqual(shown.body.kinds.map((k) => `${k.kind}:${k.minScore}:${k.from}`), ['account:3:built-in default', 'mail:3:built-in default', 'mailinglist:3:built-in default', 'ftp:3:built-in default']);
+  assert.deepEqual(shown.body.kinds.map((k) => `${k.kind}:${k.minScore}:${k.from}`), ['account:3:built-in default', 'mail:3:built-in default', 'mailinglist:3:built-in default', 'ftp:3:built-in default', 'database:3:built-in default']);
 });
 
 test('a too-weak account password gets 400 naming the field and the score needed, and nothing is stored', async () => {
@@ -72,7 +72,7 @@ test("a mail child's mail and mailing-list settings apply to accounts whose mail
   assert.equal((await t.api('PUT', '/api/password-policy', t.adminToken, { node: 'mx1', kind: 'ftp', minScore: 0 })).status, 200);
   const shown = await t.api<PolicyView>('GET', '/api/password-policy?node=mx1', t.adminToken);
   assert.equal(shown.body.node, 'mx1');
-  assert.deepEqual(shown.body.kinds.map((k) => `${k.kind}:${k.minScore}:${k.from}`), ['account:1:parent', 'mail:4:node mx1', 'mailinglist:0:node mx1', 'ftp:0:node mx1']);
+  assert.deepEqual(shown.body.kinds.map((k) => `${k.kind}:${k.minScore}:${k.from}`), ['account:1:parent', 'mail:4:node mx1', 'mailinglist:0:node mx1', 'ftp:0:node mx1', 'database:3:built-in default']);
 
   const passwords = t.parent.services.passwords;
   const onChild = { mailNodeId: mx1.id };
