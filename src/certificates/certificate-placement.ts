@@ -87,7 +87,7 @@ export class CertificatePlacement {
     }
   }
 
-  /** Puts one account's certificate in service now (after an order, or its placeholder); throws when a node refuses. */
+  /** Puts one account's issued certificate in service now (after an order); throws when a node refuses. */
   async deploy(accountId: number): Promise<void> {
     const target = (await this.targets()).find((t) => t.accountId === accountId);
     const row = await this.deps.repo.byAccount(accountId);

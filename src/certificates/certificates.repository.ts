@@ -171,10 +171,15 @@ export class CertificatesRepository {
     await this.db.deleteFrom('acme_challenges').where('account_id', '=', accountId).execute();
   }
 
-  /** Each certificate with the nodes holding the account's site or mail (the nodes that answer TLS for its names). */
+  /**
+   * Each issued certificate with the nodes holding the account's site or mail (the nodes that
+   * answer TLS for its names). A self-signed placeholder stays at the parent: until an order goes
+   * through, the node's own certificate answers, and no daemon reloads for a placeholder.
+   */
   async placements(): Promise<{ accountId: number; domain: string; updatedAt: number; nodeIds: number[] }[]> {
     const rows = await this.db
       .selectFrom('certificates')
+      .where('certificates.kind', '=', 'issued')
       .innerJoin('accounts', 'accounts.id', 'certificates.account_id')
       .leftJoin('workload_placements', (join) => join.onRef('workload_placements.account_id', '=', 'certificates.account_id').on('workload_placements.workload', 'in', ['web', 'mail']))
       .select(['certificates.account_id as accountId', 'accounts.domain as domain', 'certificates.updated_at as updatedAt', 'workload_placements.node_id as nodeId'])

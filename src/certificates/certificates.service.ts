@@ -128,7 +128,7 @@ export class CertificatesService {
     const placeholder = await selfSigned(account.domain, names);
     const now = this.deps.now();
     await this.deps.repo.saveServing(
-      { accountId: account.id, names, kind: 'self-signed', certPem: placeholder.certPem, keyPem: placeholder.keyPem, issuer: `${account.domain} (self-signed)`, notBefore: now - 60_000, notAfter: now + 10 * 365 * 24 * 3600 * 1000, renewAt: now },
+      { accountId: account.id, names, kind: 'self-signed', certPem: placeholder.certPem, keyPem: placeholder.keyPem, issuer: 'self-signed (the node certificate answers until an order goes through)', notBefore: now - 60_000, notAfter: now + 10 * 365 * 24 * 3600 * 1000, renewAt: now },
       now,
     );
     return true;
