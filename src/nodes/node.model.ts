@@ -3,6 +3,7 @@
  */
 import { ConflictError, ValidationError } from '../core/errors.ts';
 import { ROLES, type Role } from '../protocol/roles.ts';
+import type { ServiceStatus } from '../protocol/link-token.ts';
 
 export const PROFILES = ['STANDARD', 'MAIL', 'WEB', 'DNS', 'DATABASE'] as const;
 export type Profile = (typeof PROFILES)[number];
@@ -99,21 +100,8 @@ export function isServing(status: string): boolean {
   return status === 'ready' || status === 'degraded';
 }
 
-/** A daemon on a node as its agent's watchdog reports it. */
-export interface ServiceView {
-  name: string;
-  running: boolean;
-  pid?: number;
-  /** running, idle (nothing to serve), restarting, failed or stopped (by the admin); absent from agents without a watchdog */
-  state?: string;
-  restarts?: number;
-  lastRestartAt?: string | null;
-  problem?: string | null;
-  /** the last lines of its log, for a failed service */
-  logTail?: string[];
-  /** messages in its queue (Postfix) */
-  queued?: number;
-}
+/** A daemon on a node as its agent's watchdog reports it: the agent's health answer, as the parent keeps it. */
+export type ServiceView = ServiceStatus;
 
 /** The services that are not serving, as `node show` names them ('dovecot restarting: …'). Empty: the node is healthy. */
 export function servicesDown(services: readonly ServiceView[]): string[] {

@@ -74,7 +74,7 @@ export interface ServiceStatus {
   name: string;
   running: boolean;
   pid?: number;
-  /** running, restarting, failed or stopped (by the admin); absent from agents without a watchdog */
+  /** running, idle (nothing to serve), restarting, failed or stopped (by the admin); absent from agents without a watchdog */
   state?: string;
   restarts?: number;
   lastRestartAt?: string | null;
