@@ -154,18 +154,24 @@ export class Watchdog {
     entry.timer = setTimeout(() => void this.restart(daemon, entry), pause);
   }
 
+  /** Starts the daemon and holds it running only if it stayed up (or has nothing to serve). */
+  private async startAndConfirm(daemon: DaemonDriver, entry: Watched): Promise<DriverStatus> {
+    await daemon.start();
+    const status = await daemon.status();
+    if (!status.running && !status.idle) throw new Error('it exited right after starting');
+    entry.lastPid = status.pid;
+    entry.state = 'running';
+    entry.logTail = undefined;
+    return status;
+  }
+
   private async restart(daemon: DaemonDriver, entry: Watched): Promise<void> {
     if (this.stopped || entry.state !== 'restarting' || this.daemons().get(daemon.name) !== daemon) return;
     entry.busy = true;
     try {
-      await daemon.start();
-      const status = await daemon.status();
-      if (!status.running && !status.idle) throw new Error('it exited right after starting');
-      entry.lastPid = status.pid;
-      entry.state = 'running';
+      const status = await this.startAndConfirm(daemon, entry);
       entry.restarts++;
       entry.lastRestartAt = Date.now();
-      entry.logTail = undefined;
       this.log('service restarted', { service: daemon.name, pid: status.pid, restarts: entry.restarts });
       await daemon.afterRestart?.().catch((error: unknown) => this.log('after-restart step failed', { service: daemon.name, error: (error as Error).message }));
     } catch (error) {
@@ -210,13 +216,8 @@ export class Watchdog {
       if (restart) await daemon.stop();
       await killInstance((await daemon.status()).running ? undefined : entry.lastPid);
       try {
-        await daemon.start();
-        const status = await daemon.status();
-        if (!status.running && !status.idle) throw new Error('it exited right after starting');
-        entry.lastPid = status.pid;
-        entry.state = 'running';
+        await this.startAndConfirm(daemon, entry);
         entry.problem = null;
-        entry.logTail = undefined;
         await daemon.afterRestart?.().catch(() => undefined);
       } catch (error) {
         entry.state = 'failed';
