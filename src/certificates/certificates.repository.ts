@@ -1,5 +1,7 @@
 /** All SQL of certificates: the ACME settings, each account's certificate, and the challenge records published for an order. */
+import type { Selectable } from 'kysely';
 import type { Store } from '../store/database.ts';
+import type { CertificatesTables } from '../store/migrations/080-certificates.ts';
 
 export interface AcmeSettingsRow {
   directoryUrl: string;
@@ -30,24 +32,9 @@ export interface ChallengeRecord {
   value: string;
 }
 
-type Row = {
-  account_id: number;
-  names: string;
-  kind: string;
-  cert_pem: string;
-  key_pem: string;
-  issuer: string;
-  not_before: number | string;
-  not_after: number | string;
-  renew_at: number | string;
-  pending_key_pem: string | null;
-  last_error: string | null;
-  failures: number;
-  retry_at: number | string | null;
-  updated_at: number | string;
-};
+type Row = Selectable<CertificatesTables['certificates']>;
 
-// PostgreSQL hands bigint columns back as strings.
+// PostgreSQL hands bigint columns back as strings, whatever the table's declared type says.
 const toRow = (r: Row): CertificateRow => ({
   accountId: r.account_id,
   names: JSON.parse(r.names) as string[],
