@@ -242,6 +242,8 @@ describe('the web panel in a real browser', () => {
     assert.equal((await admin('POST', '/api/accounts', { username: 'ritacust', domain: 'ritacust.example', password: RITA_PASSWORD, owner: 'rita' })).status, 201);
     await logIn(page, fixture.info.url, 'rita', RITA_PASSWORD);
     await page.getByRole('heading', { name: 'My accounts' }).waitFor();
+    // The heading paints before the limits and the list arrive; they come in one response.
+    await page.locator('[data-reseller-usage]').waitFor();
     // A reseller's list holds its own account and its customers' (as GET /api/accounts answers it).
     const listed = await page.locator('main table tbody tr td:first-child').allTextContents();
     assert.deepEqual(listed.sort(), ['rita', 'ritacust']);
