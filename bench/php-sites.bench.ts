@@ -17,7 +17,7 @@ import { PhpPoolsDriver } from '../src/php/php-pools.driver.ts';
 import { applySites } from '../src/web/apply-sites.ts';
 import { removeNodeUsers } from '../src/php/system-users.ts';
 import { MariadbDriver } from '../src/databases/mariadb.driver.ts';
-import { launchDaemon } from '../src/mail/daemon-launch.ts';
+import { launchDaemon } from '../src/core/daemon-launch.ts';
 import { stopByPidFile, waitFor } from '../src/agent/daemon-process.ts';
 import { existsSync } from 'node:fs';
 

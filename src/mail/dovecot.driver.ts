@@ -12,7 +12,7 @@ import { CommandError, run } from '../core/exec.ts';
 import { InternalError, NotFoundError, ValidationError } from '../core/errors.ts';
 import { writeFileAtomic } from '../core/files.ts';
 import { DOVEADM_PORT, mailboxHome, renderDovecotFiles } from './dovecot-config.ts';
-import { launchDaemon } from './daemon-launch.ts';
+import { launchDaemon } from '../core/daemon-launch.ts';
 import { ensureMailCertificate } from './mail-certificate.ts';
 import { mailPaths, type DovecotPaths } from './mail-paths.ts';
 import { EMPTY_MAIL_STATE, type MailboxDigest, type MailState } from '../protocol/mail-state.ts';

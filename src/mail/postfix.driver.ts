@@ -10,7 +10,7 @@ import { runningPid, stopByPidFile, waitFor } from '../agent/daemon-process.ts';
 import { CommandError, run } from '../core/exec.ts';
 import { ValidationError } from '../core/errors.ts';
 import { writeFileAtomic } from '../core/files.ts';
-import { launchDaemon } from './daemon-launch.ts';
+import { launchDaemon } from '../core/daemon-launch.ts';
 import { ensureMailCertificate } from './mail-certificate.ts';
 import { mailPaths, type DovecotPaths, type PostfixPaths } from './mail-paths.ts';
 import { EMPTY_MAIL_STATE, type MailState } from '../protocol/mail-state.ts';

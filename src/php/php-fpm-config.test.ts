@@ -2,7 +2,6 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { renderPhpPool } from './php-fpm-config.ts';
 import { validatePhpSettings } from './php-settings.ts';
-import { renderNginxConfig } from '../web/nginx-config.ts';
 
 describe('renderPhpPool', () => {
   const pool = renderPhpPool({ account: 'alice', user: 'fpabc123-alice', home: '/srv/n/www/alice', socket: '/srv/n/run/php/alice.sock', listenOwner: 'www-data' });
@@ -27,16 +26,5 @@ describe('PHP site settings', () => {
     assert.deepEqual(validatePhpSettings('php', { memoryLimitMb: 128, uploadMaxMb: 16, maxExecutionSeconds: 30 }, limits), { memoryLimitMb: 128, uploadMaxMb: 16, maxExecutionSeconds: 30 });
     assert.throws(() => validatePhpSettings('php', { memoryLimitMb: 512, uploadMaxMb: 16, maxExecutionSeconds: 30 }, limits), /php\.memoryLimitMb: must be at most 256/);
     assert.throws(() => validatePhpSettings('php', { memoryLimitMb: '128M', uploadMaxMb: 16, maxExecutionSeconds: 30 }), /php\.memoryLimitMb/);
-  });
-  it('reach nginx as the site\'s PHP_ADMIN_VALUE, with front-controller URLs and the site\'s logs', () => {
-    const config = renderNginxConfig({
-      address: '127.0.22.2',
-      paths: { pidFile: '/n/p', errorLog: '/n/e', accessLog: '/n/a', tempDir: '/n/t', certificate: '/n/c', certificateKey: '/n/k', mimeTypes: '/m', extraServersDir: '/n/s', fastcgiParams: '/etc/nginx/fastcgi_params', tlsIncludeDir: '/n/tls' },
-      state: { sites: [{ domain: 'a.test', account: 'alice', documentRoot: '/n/www/alice/a.test/public_html', suspended: false, php: { socket: '/n/run/php/alice.sock', logDir: '/n/www/alice/logs', settings: { memoryLimitMb: 96, uploadMaxMb: 8, maxExecutionSeconds: 20 } } }], proxies: [] },
-    });
-    assert.match(config, /try_files \$uri \$uri\/ \/index\.php\?\$args;/);
-    assert.match(config, /fastcgi_pass unix:\/n\/run\/php\/alice\.sock;/);
-    assert.match(config, /fastcgi_param PHP_ADMIN_VALUE "memory_limit=96M\\nupload_max_filesize=8M\\npost_max_size=16M\\nmax_execution_time=20\\nerror_log=\/n\/www\/alice\/logs\/a\.test\.php-error\.log";/);
-    assert.match(config, /access_log \/n\/www\/alice\/logs\/a\.test\.access\.log;/);
   });
 });

@@ -12,7 +12,7 @@ import { CommandError, run } from '../core/exec.ts';
 import { InternalError, ValidationError } from '../core/errors.ts';
 import { writeIfChanged } from '../core/files.ts';
 import { assertValid, checkDomain, checkUsername } from '../core/grammar.ts';
-import { launchDaemon } from '../mail/daemon-launch.ts';
+import { launchDaemon } from '../core/daemon-launch.ts';
 import { renderPhpMaster, renderPhpPool, type PhpMasterPaths } from './php-fpm-config.ts';
 import { accountSystemUser, ensureSystemUser, lookupUser, removeSystemUser, type SystemUser } from './system-users.ts';
 

@@ -15,7 +15,7 @@ import { runningPid, stopByPidFile, waitFor } from '../agent/daemon-process.ts';
 import { CommandError, run } from '../core/exec.ts';
 import { ValidationError } from '../core/errors.ts';
 import { writeFileAtomic, writeIfChanged } from '../core/files.ts';
-import { launchDaemon } from '../mail/daemon-launch.ts';
+import { launchDaemon } from '../core/daemon-launch.ts';
 import { ROUNDCUBE_PACKAGED_CONFIG, renderPhpFpmConfig, renderRoundcubeConfig, renderWebmailServer, type WebmailPaths } from './webmail-config.ts';
 
 export const WEBMAIL_DAEMON = 'webmail';
