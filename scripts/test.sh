@@ -15,6 +15,9 @@ node --import tsx scripts/api-types.ts --check
 
 echo "== lint"
 npx eslint src test bench ui scripts/api-types.ts
+# The import structure of src/: no cycles, the base folders import no domain, and workloads use
+# each other only through the interfaces listed in .dependency-cruiser.cjs.
+npx depcruise src --config .dependency-cruiser.cjs --output-type err
 
 echo "== tests"
 mapfile -t files < <(find src test -name '*.test.ts' | sort)
