@@ -39,6 +39,21 @@ export interface ClusterSpec {
   database?: string;
   /** Run Debian's pebble beside the parent and order account certificates from it (DNS-01 against the parent's PowerDNS). */
   acme?: boolean;
+  /**
+   * A second, independent parent/child pair on the same machine (its own parent, store, CA and
+   * children, in `<dir>/pair2`), started after this one: what account transfers and re-parenting
+   * move things to. Same health interval as this pair; always SQLite; no pebble.
+   */
+  secondPair?: PairSpec;
+}
+
+/** The second pair of a cluster: its parent's address and alias, and its children. */
+export interface PairSpec {
+  parentAddress: string;
+  parentAlias?: string;
+  apiPort?: number;
+  parentRoles?: Role[];
+  children: ChildSpec[];
 }
 
 export interface ClusterInfo {
@@ -49,12 +64,31 @@ export interface ClusterInfo {
   dir: string;
   parentAddress: string;
   nodes: { alias: string; address: string; root: string; link: 'local' | 'token' | 'ssh' }[];
+  /** the second pair, when the spec has one */
+  second?: ClusterInfo;
 }
 
 export const AGENT_PORT = 7443;
 
 export class LocalCluster {
-  constructor(readonly spec: ClusterSpec) {}
+  /** The second pair's own cluster (its folder is `<dir>/pair2`), when the spec has one. */
+  readonly second: LocalCluster | undefined;
+
+  constructor(readonly spec: ClusterSpec) {
+    const pair = spec.secondPair;
+    this.second = pair
+      ? new LocalCluster({
+          dir: join(spec.dir, 'pair2'),
+          parentAddress: pair.parentAddress,
+          parentAlias: pair.parentAlias ?? 'parent2',
+          apiPort: pair.apiPort,
+          parentRoles: pair.parentRoles,
+          children: pair.children,
+          healthIntervalMs: spec.healthIntervalMs,
+          adminPassword: spec.adminPassword,
+        })
+      : undefined;
+  }
 
   get infoFile(): string {
     return join(this.spec.dir, 'cluster.json');
@@ -158,7 +192,8 @@ export class LocalCluster {
       });
     }
     for (const node of nodes) await this.waitReady(token, node.alias, log);
-    const info: ClusterInfo = { url: this.url, username: 'admin', password, token, dir: this.spec.dir, parentAddress: this.spec.parentAddress, nodes };
+    const second = this.second ? await this.second.up((line) => log(`second pair: ${line}`)) : undefined;
+    const info: ClusterInfo = { url: this.url, username: 'admin', password, token, dir: this.spec.dir, parentAddress: this.spec.parentAddress, nodes, ...(second ? { second } : {}) };
     writeFileAtomic(this.infoFile, JSON.stringify(info, null, 2), 0o600);
     return info;
   }
@@ -224,6 +259,7 @@ export class LocalCluster {
 
   /** Stops every process the cluster started: agents, daemons of every node, parent, sshd. */
   async down(): Promise<void> {
+    await this.second?.down();
     const nodesDir = join(this.spec.dir, 'nodes');
     // Agents installed over SSH keep their PID in their node root, where the installer put it.
     if (existsSync(nodesDir)) for (const alias of readdirSync(nodesDir)) await stopByPidFile(agentPidFile(join(nodesDir, alias)));

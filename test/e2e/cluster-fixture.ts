@@ -30,6 +30,18 @@ export interface TestClusterOptions {
   parentRoles?: Role[];
   /** order account certificates from a pebble started beside the parent */
   acme?: boolean;
+  /** a second parent/child pair (its own parent on <block>.1, children on .2, …) for transfers between pairs */
+  second?: { block: string; parentAlias?: string; children?: Omit<ChildSpec, 'address'>[] };
+}
+
+/** One parent/child pair of a test cluster: the first, or the second when the options ask for one. */
+export interface TestPair {
+  cluster: LocalCluster;
+  info: ClusterInfo;
+  /** address of the node with this alias */
+  address(alias: string): string;
+  /** runs ./fleetpanel as a subprocess logged in to this pair's parent */
+  cli(args: string[], input?: string): Promise<CliResult>;
 }
 
 export interface TestCluster {
@@ -40,6 +52,8 @@ export interface TestCluster {
   address(alias: string): string;
   /** runs ./fleetpanel as a subprocess logged in to this cluster's parent */
   cli(args: string[], input?: string): Promise<CliResult>;
+  /** the second pair (throws when the options asked for none) */
+  readonly second: TestPair;
   teardown(): Promise<void>;
 }
 
@@ -59,6 +73,29 @@ export function clusterSpecFor(options: TestClusterOptions, dir: string): Constr
     ...(options.parentRoles ? { parentRoles: options.parentRoles } : {}),
     acme: options.acme,
     children: (options.children ?? []).map((child, index) => ({ ...child, address: `${options.block}.${index + 2}` })),
+    ...(options.second
+      ? {
+          secondPair: {
+            parentAddress: `${options.second.block}.1`,
+            parentAlias: options.second.parentAlias ?? 'parent2',
+            children: (options.second.children ?? []).map((child, index) => ({ ...child, address: `${options.second!.block}.${index + 2}` })),
+          },
+        }
+      : {}),
+  };
+}
+
+function pairOf(cluster: LocalCluster, info: ClusterInfo): TestPair {
+  const addresses = new Map(info.nodes.map((n) => [n.alias, n.address] as const));
+  return {
+    cluster,
+    info,
+    address(alias) {
+      const found = addresses.get(alias);
+      if (!found) throw new Error(`no node '${alias}' in this pair`);
+      return found;
+    },
+    cli: (args, input) => runCli(info.url, info.token, args, input),
   };
 }
 
@@ -103,6 +140,8 @@ export async function startTestCluster(options: TestClusterOptions): Promise<Tes
     await cluster.down();
     // The system users the nodes made for their accounts' PHP (named after each node's root).
     for (const node of [spec.parentAlias ?? 'parent', ...spec.children.map((c) => c.alias)]) await removeNodeUsers(cluster.nodeRoot(node));
+    const second = cluster.second;
+    if (second) for (const node of [second.parentAlias, ...second.spec.children.map((c) => c.alias)]) await removeNodeUsers(second.nodeRoot(node));
     if (!process.env.FLEETPANEL_KEEP_TEST_DIRS) rmSync(dir, { recursive: true, force: true });
   };
   let info: ClusterInfo;
@@ -124,6 +163,10 @@ export async function startTestCluster(options: TestClusterOptions): Promise<Tes
       return found;
     },
     cli: (args, input) => runCli(info.url, info.token, args, input),
+    get second() {
+      if (!cluster.second || !info.second) throw new Error('this test cluster has no second pair (option `second`)');
+      return pairOf(cluster.second, info.second);
+    },
     teardown,
   };
 }
@@ -156,6 +199,9 @@ export function useTestCluster(options: TestClusterOptions): TestCluster {
     },
     address: (alias) => need().address(alias),
     cli: (args, input) => need().cli(args, input),
+    get second() {
+      return need().second;
+    },
     teardown: async () => started?.teardown(),
   };
 }

@@ -8,7 +8,11 @@ import { saveContext, table, type Cli } from '../cli-io.ts';
 import { run } from '../../core/exec.ts';
 import type { NodeView } from '../../nodes/node.model.ts';
 
-/** The demo cluster: a parent on 127.0.10.1 (with the database role too), two mail children on .2 and .3, a database child on .4. */
+/**
+ * The demo cluster: a parent on 127.0.10.1 (with the database role too), two mail children on .2
+ * and .3, a database child on .4; and a second pair, parent2 on 127.0.20.1 with the mail child
+ * mail3 on .2, to transfer accounts (and re-parent children) to.
+ */
 export function demoSpec(): ClusterSpec {
   return {
     dir: process.env.FLEETPANEL_DEMO_DIR ?? join(REPO_ROOT, '.cluster'),
@@ -23,6 +27,7 @@ export function demoSpec(): ClusterSpec {
       { alias: 'mail2', address: '127.0.10.3', roles: ['mail'], link: 'ssh' },
       { alias: 'db1', address: '127.0.10.4', roles: ['database'], link: 'token' },
     ],
+    secondPair: { parentAddress: '127.0.20.1', parentAlias: 'parent2', children: [{ alias: 'mail3', address: '127.0.20.2', roles: ['mail'], link: 'token' }] },
   };
 }
 
@@ -46,6 +51,7 @@ export function registerDemoCommands(program: Command, cli: Cli): void {
           username: info.username,
           password: info.password,
           nodes: info.nodes.map((n) => ({ alias: n.alias, address: n.address })),
+          secondPair: info.second ? { url: info.second.url, password: info.second.password, nodes: info.second.nodes.map((n) => ({ alias: n.alias, address: n.address })) } : null,
           sampleAccounts: samples,
         },
         () =>
@@ -55,6 +61,9 @@ export function registerDemoCommands(program: Command, cli: Cli): void {
             `  API document:   ${info.url}/api/openapi.json`,
             `  admin login:    ${info.username} / ${info.password}`,
             `  nodes:          ${info.nodes.map((n) => `${n.alias} ${n.address}`).join(', ')}`,
+            ...(info.second
+              ? [`  second pair:    ${info.second.url} (admin / ${info.second.password}), nodes ${info.second.nodes.map((n) => `${n.alias} ${n.address}`).join(', ')}: a target for account transfer`]
+              : []),
             `  sample accounts (panel and mailbox share the password):`,
             ...samples.map((s) => `    ${s.account} / ${s.password}  ${s.domain}, mailbox ${s.mailbox}, mail on ${s.mailNode}`),
             `The CLI is logged in: try ./fleetpanel node list, ./fleetpanel account list`,
