@@ -9,9 +9,9 @@ import { LinkState } from './link-state.ts';
 import { createHttpApp, type HttpApp } from '../transport/http-app.ts';
 import { ConflictError, ForbiddenError, UnauthenticatedError } from '../core/errors.ts';
 import { readJsonFile, writeFileAtomic } from '../core/files.ts';
-import { publicKeyOf } from '../transport/ca.ts';
+import { issuedBy, publicKeyOf } from '../transport/ca.ts';
 import { ROLE_PACKAGES, RolesRequest, type Role } from '../protocol/roles.ts';
-import { CertificateRequest, LinkRequest, UnlinkRequest, type HelloResponse, type LinkResponse, type UnlinkResponse } from '../protocol/link-token.ts';
+import { CertificateRequest, HandoverRequest, LinkRequest, UnlinkRequest, type HandoverResponse, type HelloResponse, type LinkResponse, type UnlinkResponse } from '../protocol/link-token.ts';
 import type { DaemonDriver } from './driver.ts';
 import type { AgentContext, AgentModule } from './agent-module.ts';
 import { ensurePackages } from './packages.ts';
@@ -87,6 +87,17 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
     },
   });
 
+  // A connection's handshake was checked against the CA of its moment; after a handover the old
+  // parent's kept-alive connections must not outlive it, so every request checks the current CA.
+  const verdicts = new WeakMap<TLSSocket, { caCertPem: string; ok: boolean }>();
+  const fromCurrentParent = (socket: TLSSocket, caCertPem: string): boolean => {
+    const known = verdicts.get(socket);
+    if (known && known.caCertPem === caCertPem) return known.ok;
+    const ok = issuedBy(socket.getPeerCertificate().raw, caCertPem);
+    verdicts.set(socket, { caCertPem, ok });
+    return ok;
+  };
+
   app.addHook('onRequest', async (request) => {
     const path = request.url.split('?')[0]!;
     if (PUBLIC_ROUTES.has(path)) return;
@@ -100,6 +111,9 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
       const peer = socket.getPeerCertificate();
       const reason = peer && Object.keys(peer).length > 0 ? `client certificate refused (${String(socket.authorizationError)})` : 'no client certificate';
       throw new UnauthenticatedError(`this node serves only its parent (${linked.parentName}): ${reason}`);
+    }
+    if (!fromCurrentParent(socket, linked.caCertPem)) {
+      throw new UnauthenticatedError(`this node serves only its parent (${linked.parentName}): client certificate refused (issued by another CA)`);
     }
   });
 
@@ -124,6 +138,17 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
     async (request): Promise<LinkResponse> => {
       const body = request.body;
       const linked = link.parent();
+      const handover = linked ? link.checkHandover(body.parentId, body.secret) : 'missing';
+      if (handover === 'expired') throw new UnauthenticatedError('the handover has expired; the current parent must issue a new one');
+      if (handover === 'wrong') throw new UnauthenticatedError('the handover token is wrong');
+      if (linked && handover === 'ok') {
+        // Handed over: the new parent's CA replaces the old one in one step, so the old parent is
+        // refused from the next request on and the node never obeys both.
+        link.setParent({ parentId: body.parentId, parentName: body.parentName, caCertPem: body.caCertPem, linkedAt: new Date().toISOString() });
+        setSecureContext(tls.certPem, body.caCertPem);
+        log('handed over to a new parent', { from: linked.parentName, parent: body.parentName });
+        return { version: VERSION, publicKeyPem: publicKeyOf(tls.keyPem) };
+      }
       if (linked) {
         if (linked.parentId === body.parentId) throw new ConflictError(`this node is already linked to this parent (${linked.parentName})`, { reason: 'already_linked_here' });
         if (link.parentLocal) {
@@ -188,6 +213,15 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
     const installed = await ensurePackages(packages);
     await startDaemons();
     return { packages, installed, services: [...running.keys()] };
+  });
+
+  app.post('/v1/handover', { schema: { body: HandoverRequest } }, async (request): Promise<HandoverResponse> => {
+    if (link.parentLocal) throw new ConflictError("the parent's own node cannot be handed to another parent");
+    const linked = link.parent();
+    if (linked?.parentId === request.body.newParentId) throw new ConflictError(`this node is already linked to ${linked.parentName}`);
+    const token = link.issueHandover(request.body.newParentId, request.body.newParentName, serveAddress, tls.certPem, request.body.expiresInMinutes * 60_000);
+    log('handover issued', { to: request.body.newParentName });
+    return { token };
   });
 
   app.post('/v1/unlink', { schema: { body: UnlinkRequest } }, async (request): Promise<UnlinkResponse> => {

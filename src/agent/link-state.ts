@@ -23,7 +23,21 @@ interface TokenRecord {
   expiresAt: string | null;
 }
 
+/** A handover the current parent issued: only that new parent may link with the secret. */
+interface HandoverRecord extends TokenRecord {
+  newParentId: string;
+  newParentName: string;
+  /** the parent that issued it; a handover outlives no change of parent */
+  fromParentId: string;
+}
+
 const sha256 = (text: string): string => createHash('sha256').update(text).digest('hex');
+
+function matches(secret: string, secretHash: string): boolean {
+  const presented = Buffer.from(sha256(secret));
+  const expected = Buffer.from(secretHash);
+  return presented.length === expected.length && timingSafeEqual(presented, expected);
+}
 
 export class LinkState {
   constructor(
@@ -40,13 +54,47 @@ export class LinkState {
     return readJsonFile<ParentLink | null>(this.file('parent.json'), null);
   }
 
+  /**
+   * One rename replaces the parent (and its CA) whole, so the node trusts exactly one parent at
+   * every instant; whatever token or handover let the new one in is spent.
+   */
   setParent(link: ParentLink): void {
     writeFileAtomic(this.file('parent.json'), JSON.stringify(link, null, 2), 0o600);
     rmSync(this.file('link-token.json'), { force: true });
+    rmSync(this.file('handover.json'), { force: true });
   }
 
   forgetParent(): void {
     rmSync(this.file('parent.json'), { force: true });
+    rmSync(this.file('handover.json'), { force: true });
+  }
+
+  /**
+   * Lets `newParentId` link this node in place of the current parent (replacing an earlier
+   * handover); returns a link token with a secret only that parent can spend.
+   */
+  issueHandover(newParentId: string, newParentName: string, serveAddress: string, certPem: string, expiresInMs: number): string {
+    const current = this.parent();
+    if (!current) throw new Error('a node that is not linked has nothing to hand over');
+    const secret = randomBytes(24).toString('base64url');
+    const record: HandoverRecord = {
+      secretHash: sha256(secret),
+      expiresAt: new Date(Date.now() + expiresInMs).toISOString(),
+      newParentId,
+      newParentName,
+      fromParentId: current.parentId,
+    };
+    writeFileAtomic(this.file('handover.json'), JSON.stringify(record), 0o600);
+    return encodeLinkToken({ a: serveAddress, f: fingerprint(certPem), s: secret });
+  }
+
+  /** The new parent named by a valid handover of the current parent, when `secret` is its secret. */
+  checkHandover(parentId: string, secret: string): 'ok' | 'missing' | 'expired' | 'wrong' {
+    const record = readJsonFile<HandoverRecord | null>(this.file('handover.json'), null);
+    const current = this.parent();
+    if (!record || !current || record.fromParentId !== current.parentId || record.newParentId !== parentId) return 'missing';
+    if (record.expiresAt && Date.parse(record.expiresAt) < Date.now()) return 'expired';
+    return matches(secret, record.secretHash) ? 'ok' : 'wrong';
   }
 
   /** The agent's TLS key and certificate: self-signed until the parent signs one at link time. */
@@ -84,8 +132,6 @@ export class LinkState {
     const record = readJsonFile<TokenRecord | null>(this.file('link-token.json'), null);
     if (!record) return 'missing';
     if (record.expiresAt && Date.parse(record.expiresAt) < Date.now()) return 'expired';
-    const presented = Buffer.from(sha256(secret));
-    const expected = Buffer.from(record.secretHash);
-    return presented.length === expected.length && timingSafeEqual(presented, expected) ? 'ok' : 'wrong';
+    return matches(secret, record.secretHash) ? 'ok' : 'wrong';
   }
 }

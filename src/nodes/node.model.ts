@@ -20,7 +20,9 @@ export const PROFILE_ROLES: Record<Profile, readonly Role[]> = {
 /**
  * installing -> assigning_roles -> software_sync -> data_sync -> ready is the way in;
  * degraded (answering, but some of its services down, restarting or failed), offline (health
- * check failing), disabled (by the admin) and unlinking are the others.
+ * check failing), disabled (by the admin) and unlinking are the others. A node handed over by
+ * another parent waits in adopting (linked, not yet brought up, given no data) until that parent
+ * has moved its accounts here; the bring-up then gives it everything at once.
  */
 export const NODE_STATUSES = [
   'installing',
@@ -32,6 +34,7 @@ export const NODE_STATUSES = [
   'offline',
   'disabled',
   'unlinking',
+  'adopting',
 ] as const;
 export type NodeStatus = (typeof NODE_STATUSES)[number];
 
@@ -45,6 +48,7 @@ export const STATUS_LABELS: Record<NodeStatus, string> = {
   offline: 'offline',
   disabled: 'disabled',
   unlinking: 'unlinking',
+  adopting: 'adopted from another parent, waiting for its accounts',
 };
 
 /** The prefix of a node's status detail when its SSH installation stopped at a step. */

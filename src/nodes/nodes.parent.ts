@@ -8,6 +8,7 @@ import { NodesRepository } from './nodes.repository.ts';
 import { NodeConnections } from './node-connections.ts';
 import { NodesService } from './nodes.service.ts';
 import { NodeServiceControl } from './node-services.ts';
+import { NodeHandover } from './node-handover.ts';
 
 export { registerNodeRoutes } from './nodes.routes.ts';
 
@@ -19,10 +20,10 @@ export interface NodesDeps {
   healthIntervalMs: number;
 }
 
-export function buildNodes(deps: NodesDeps): { nodes: NodesService; connections: NodeConnections; nodeServices: NodeServiceControl } {
+export function buildNodes(deps: NodesDeps): { nodes: NodesService; connections: NodeConnections; nodeServices: NodeServiceControl; handover: NodeHandover } {
   const repo = new NodesRepository(deps.db);
   const { ca } = deps;
   const connections = new NodeConnections(repo, { caCertPem: ca.caCertPem, clientCertPem: ca.clientCertPem, clientKeyPem: ca.clientKeyPem });
   const nodes = new NodesService(repo, connections, ca, deps.parentName, deps.healthIntervalMs);
-  return { nodes, connections, nodeServices: new NodeServiceControl(nodes, connections) };
+  return { nodes, connections, nodeServices: new NodeServiceControl(nodes, connections), handover: new NodeHandover(nodes, connections) };
 }

@@ -8,6 +8,7 @@ import { NodeInstaller } from './node-installer.ts';
 import { NodeDetailSchema, NodeViewSchema } from './node.schemas.ts';
 import { openEventStream } from '../transport/sse.ts';
 import { SERVICE_ACTIONS, type NodeServiceControl } from './node-services.ts';
+import type { NodeHandover } from './node-handover.ts';
 
 const Alias = Type.String({ format: 'fp-alias' });
 const ServiceName = Type.String({ pattern: '^[a-z][a-z0-9-]{0,30}$', description: 'a service of the node, as `node service list` names it' });
@@ -16,7 +17,10 @@ const NODE_STREAM_POLL_MS = 400;
 const NODE_STREAM_MAX_MS = 30 * 60_000;
 const RoleList = Type.Array(Type.Union(ROLES.map((r) => Type.Literal(r))), { maxItems: ROLES.length });
 
-export function registerNodeRoutes(app: HttpApp, { nodes, nodeServices, dataDir }: { nodes: NodesService; nodeServices: NodeServiceControl; dataDir: string }): void {
+export function registerNodeRoutes(
+  app: HttpApp,
+  { nodes, nodeServices, handover, dataDir }: { nodes: NodesService; nodeServices: NodeServiceControl; handover: NodeHandover; dataDir: string },
+): void {
   // The installer holds SSH sessions and the agent bundle; only these routes use it.
   const installer = new NodeInstaller(nodes, dataDir);
 
@@ -66,6 +70,9 @@ export function registerNodeRoutes(app: HttpApp, { nodes, nodeServices, dataDir 
             roles: Type.Optional(RoleList),
             skipTlsVerify: Type.Optional(Type.Boolean()),
             local: Type.Optional(Type.Boolean({ description: "the parent's own node (its agent runs with --parent-local)" })),
+            adopt: Type.Optional(
+              Type.Boolean({ description: 'the token is a handover from the parent the node is linked to: the node is held in adopting (given no data) until POST /api/nodes/{alias}/release' }),
+            ),
           },
           { additionalProperties: false },
         ),
@@ -121,6 +128,30 @@ export function registerNodeRoutes(app: HttpApp, { nodes, nodeServices, dataDir 
         installDir: body.installDir,
       });
       return reply.status(202).send(node);
+    },
+  );
+
+  app.get(
+    '/api/parent/identity',
+    {
+      schema: {
+        tags: ['nodes'],
+        summary: "This parent's id and name, which another parent names when it hands a node over to this one",
+        response: { 200: Type.Object({ parentId: Type.String(), name: Type.String() }) },
+      },
+    },
+    async (request) => {
+      requireRole(request, 'admin');
+      return { parentId: await nodes.parentId, name: nodes.parentName };
+    },
+  );
+
+  app.post(
+    '/api/nodes/:alias/release',
+    { schema: { tags: ['nodes'], summary: 'Bring up a node adopted from another parent, once its accounts are here', params: Type.Object({ alias: Alias }), response: { 200: NodeViewSchema } } },
+    async (request) => {
+      requireRole(request, 'admin');
+      return handover.release(request.params.alias);
     },
   );
 

@@ -44,6 +44,8 @@ export interface LinkRequest {
   roles?: Role[];
   skipTlsVerify?: boolean;
   local?: boolean;
+  /** A node handed over by another parent: linked but held in `adopting` until released. */
+  adopt?: boolean;
 }
 
 const BRING_UP: NodeStatus[] = ['assigning_roles', 'software_sync', 'data_sync', 'ready'];
@@ -118,19 +120,23 @@ export class NodesService {
     if (same) throw new ConflictError(`${request.host}:${port} is already linked to this parent as '${same.alias}'`);
     if (request.local && (await this.repo.list()).some((n) => n.is_local === 1)) throw new ConflictError('this parent already has its own node');
 
-    const linked = await this.handshake(request.host, port, request.token, request.skipTlsVerify ?? false, request.alias, request.local ?? false);
+    const linked = await this.handshake(request.host, port, request.token, request.skipTlsVerify ?? false, request.alias, request.local ?? false, request.adopt ?? false);
     const row = await this.repo.insert({
       alias: request.alias,
       host: request.host,
       agentPort: port,
       profile,
       roles,
-      status: 'assigning_roles',
+      status: request.adopt ? 'adopting' : 'assigning_roles',
       isLocal: request.local ?? false,
       fingerprint: linked.fingerprint,
       tlsVerified: linked.tlsVerified,
       agentVersion: linked.version,
     });
+    if (request.adopt) {
+      await this.repo.setStatus(row.id, 'adopting', `handed over by ${linked.formerParent ?? 'another parent'}; waiting for its accounts`);
+      return toNodeView((await this.repo.byId(row.id))!);
+    }
     await this.repo.setStatus(row.id, 'assigning_roles', `linked by token${request.skipTlsVerify ? ' (TLS not verified)' : ''}`);
     void this.advance(row.id);
     return toNodeView((await this.repo.byId(row.id))!);
@@ -148,7 +154,8 @@ export class NodesService {
     skipTlsVerify: boolean,
     alias: string,
     local: boolean,
-  ): Promise<{ fingerprint: string; tlsVerified: boolean; version: string | null }> {
+    adopt = false,
+  ): Promise<{ fingerprint: string; tlsVerified: boolean; version: string | null; formerParent: string | null }> {
     const decoded = decodeLinkToken(token);
     if (!decoded) throw new ValidationError('token', 'is not a Fleetpanel link token (copy it whole from the node)');
     const pin = skipTlsVerify ? ({ skipTlsVerify: true } as const) : { fingerprint: decoded.f };
@@ -163,6 +170,7 @@ export class NodesService {
       throw new ConflictError(`${host} is a parent's own node; parents cannot be linked to each other, and a parent cannot be linked to itself`);
     }
     if (local && !hello.body.parentLocal) throw new ConflictError(`the agent at ${host} does not run as the parent's own node (start it with --parent-local)`);
+    if (adopt && !hello.body.linked) throw new ConflictError(`the agent at ${host} is not linked to any parent: link it with its own token instead of adopting it`);
     const parentId = await this.parentId;
     const linked = await pinnedCall(host, port, AGENT_ROUTES.link, { secret: decoded.s, parentId, parentName: this.parentName, caCertPem: this.ca.caCertPem }, pin);
     if (linked.status >= 400 || !linked.body.publicKeyPem) {
@@ -176,7 +184,7 @@ export class NodesService {
       clientKeyPem: this.ca.clientKeyPem,
     });
     if (installed.status >= 400) throw new ConflictError(`the node did not take its certificate: ${installed.body.message ?? installed.status}`);
-    return { fingerprint: decoded.f, tlsVerified: !skipTlsVerify, version: linked.body.version ?? null };
+    return { fingerprint: decoded.f, tlsVerified: !skipTlsVerify, version: linked.body.version ?? null, formerParent: hello.body.parentName ?? null };
   }
 
   /**
@@ -314,7 +322,7 @@ export class NodesService {
 
   private async check(row: NodeRow): Promise<void> {
     const status = row.status as NodeStatus;
-    if (status === 'disabled' || status === 'unlinking' || status === 'installing') return;
+    if (status === 'disabled' || status === 'unlinking' || status === 'installing' || status === 'adopting') return;
     if (BRING_UP.includes(status) && !isServing(status)) {
       void this.advance(row.id);
       return;

@@ -95,7 +95,7 @@ export async function startParent(options: ParentOptions): Promise<RunningParent
   const closers: (() => Promise<void> | void)[] = [];
   const onClose = (close: () => Promise<void> | void): void => void closers.push(close);
 
-  const { nodes, connections, nodeServices } = buildNodes({ db, ca, parentName: name, healthIntervalMs: options.healthIntervalMs ?? 5000 });
+  const { nodes, connections, nodeServices, handover } = buildNodes({ db, ca, parentName: name, healthIntervalMs: options.healthIntervalMs ?? 5000 });
   const auth = buildAuth({ db });
   const generatedAdminPassword = await auth.ensureAdmin(options.adminPassword);
   const passwords = buildPasswordPolicy({ db, nodes });
@@ -139,7 +139,7 @@ export async function startParent(options: ParentOptions): Promise<RunningParent
   // First: its hook times every route registered after it.
   registerMetricsRoutes(app, buildMetrics({ db, nodes, jobs, sysdata }));
   registerAuthRoutes(app, auth);
-  registerNodeRoutes(app, { nodes, nodeServices, dataDir: options.dataDir });
+  registerNodeRoutes(app, { nodes, nodeServices, handover, dataDir: options.dataDir });
   registerJobRoutes(app, jobs);
   registerAccountRoutes(app, { accounts, plans, resellers });
   registerPasswordPolicyRoutes(app, { passwords, accounts });

@@ -4,7 +4,7 @@
  */
 import { Type } from '@sinclair/typebox';
 import { routeWithBody, routeWithoutBody } from './agent-route.ts';
-import { CertificateRequest, LinkRequest, UnlinkRequest, type HealthResponse, type HelloResponse, type ServiceStatus, type LinkResponse, type UnlinkResponse } from './link-token.ts';
+import { CertificateRequest, HandoverRequest, LinkRequest, UnlinkRequest, type HandoverResponse, type HealthResponse, type HelloResponse, type ServiceStatus, type LinkResponse, type UnlinkResponse } from './link-token.ts';
 import { KickRequest, MailState, SyncToRequest, type HeldMailbox, type MailApplyResult, type MailboxDigest } from './mail-state.ts';
 import { RolesRequest, type Role } from './roles.ts';
 import { SysdataListRequest, type SysdataListResponse } from './sysdata-items.ts';
@@ -36,6 +36,7 @@ export const AGENT_ROUTES = {
   roles: routeWithBody<{ roles: Role[] }>()('PUT', '/v1/roles', RolesRequest),
   softwareSync: routeWithBody<SoftwareSyncResponse>()('POST', '/v1/software/sync', SoftwareSyncRequest, SOFTWARE_SYNC_TIMEOUT_MS),
   unlink: routeWithBody<UnlinkResponse>()('POST', '/v1/unlink', UnlinkRequest),
+  handover: routeWithBody<HandoverResponse>()('POST', '/v1/handover', HandoverRequest),
   services: routeWithoutBody<{ services: ServiceStatus[] }>()('GET', '/v1/services'),
   /** :action is start, stop or restart; a daemon may take its time to stop or come up. */
   serviceAction: routeWithoutBody<ServiceStatus>()('POST', '/v1/services/:name/:action', SERVICE_ACTION_TIMEOUT_MS),

@@ -55,6 +55,22 @@ export type CertificateRequest = Static<typeof CertificateRequest>;
 export const UnlinkRequest = Type.Object({ tokenExpiresInHours: Type.Union([Type.Integer({ minimum: 1, maximum: 8760 }), Type.Null()]) });
 export type UnlinkRequest = Static<typeof UnlinkRequest>;
 
+/**
+ * POST /v1/handover: the current parent lets one named new parent link this node in its place. The
+ * answer is a link token whose secret only that parent can spend (it presents it to /v1/link);
+ * until then the node keeps obeying its current parent.
+ */
+export const HandoverRequest = Type.Object({
+  newParentId: Type.String({ minLength: 1, maxLength: 100 }),
+  newParentName: Type.String({ format: 'fp-line' }),
+  expiresInMinutes: Type.Integer({ minimum: 1, maximum: 1440 }),
+});
+export type HandoverRequest = Static<typeof HandoverRequest>;
+
+export interface HandoverResponse {
+  token: string;
+}
+
 export interface UnlinkResponse {
   unlinked: boolean;
   token: string;

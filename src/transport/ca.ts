@@ -4,7 +4,7 @@
  * itself (so an agent serves only callers that hold its parent's certificate).
  */
 import 'reflect-metadata';
-import { webcrypto, randomBytes, createPublicKey, createHash } from 'node:crypto';
+import { webcrypto, randomBytes, createPublicKey, createHash, X509Certificate } from 'node:crypto';
 import * as x509 from '@peculiar/x509';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -145,4 +145,15 @@ export class CertificateAuthority {
 /** The public key of a private key in PEM, as an agent hands it to its parent for signing. */
 export function publicKeyOf(privateKeyPemText: string): string {
   return createPublicKey(privateKeyPemText).export({ type: 'spki', format: 'pem' }).toString();
+}
+
+/** Whether the certificate (DER) was signed by the CA (PEM): its issuer name and signature both match. */
+export function issuedBy(certDer: Buffer, caCertPem: string): boolean {
+  try {
+    const cert = new X509Certificate(certDer);
+    const ca = new X509Certificate(caCertPem);
+    return cert.checkIssued(ca) && cert.verify(ca.publicKey);
+  } catch {
+    return false;
+  }
 }

@@ -1715,7 +1715,7 @@ export interface paths {
                                     /** @description running, restarting, failed or stopped (by the admin) */
                                     state?: string;
                                 }[];
-                                status: "installing" | "assigning_roles" | "software_sync" | "data_sync" | "ready" | "degraded" | "offline" | "disabled" | "unlinking";
+                                status: "installing" | "assigning_roles" | "software_sync" | "data_sync" | "ready" | "degraded" | "offline" | "disabled" | "unlinking" | "adopting";
                                 statusDetail: string | null;
                                 statusLabel: string;
                                 tlsVerified: boolean;
@@ -1787,7 +1787,7 @@ export interface paths {
                                 /** @description running, restarting, failed or stopped (by the admin) */
                                 state?: string;
                             }[];
-                            status: "installing" | "assigning_roles" | "software_sync" | "data_sync" | "ready" | "degraded" | "offline" | "disabled" | "unlinking";
+                            status: "installing" | "assigning_roles" | "software_sync" | "data_sync" | "ready" | "degraded" | "offline" | "disabled" | "unlinking" | "adopting";
                             statusDetail: string | null;
                             statusLabel: string;
                             tlsVerified: boolean;
@@ -2035,6 +2035,72 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/nodes/{alias}/release": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Bring up a node adopted from another parent, once its accounts are here */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    alias: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            agentPort: number;
+                            agentVersion: string | null;
+                            alias: string;
+                            host: string;
+                            lastCheckAt: string | null;
+                            local: boolean;
+                            profile: "STANDARD" | "MAIL" | "WEB" | "DNS" | "DATABASE";
+                            roles: ("mail" | "web" | "dns" | "database")[];
+                            services: {
+                                lastRestartAt?: string | null;
+                                /** @description the last lines of its log, for a failed service */
+                                logTail?: string[];
+                                name: string;
+                                pid?: number;
+                                problem?: string | null;
+                                /** @description messages in its queue (Postfix) */
+                                queued?: number;
+                                /** @description restarts the watchdog made since the agent started */
+                                restarts?: number;
+                                running: boolean;
+                                /** @description running, restarting, failed or stopped (by the admin) */
+                                state?: string;
+                            }[];
+                            status: "installing" | "assigning_roles" | "software_sync" | "data_sync" | "ready" | "degraded" | "offline" | "disabled" | "unlinking" | "adopting";
+                            statusDetail: string | null;
+                            statusLabel: string;
+                            tlsVerified: boolean;
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/nodes/{alias}/services": {
         parameters: {
             query?: never;
@@ -2275,6 +2341,8 @@ export interface paths {
             requestBody: {
                 content: {
                     "application/json": {
+                        /** @description the token is a handover from the parent the node is linked to: the node is held in adopting (given no data) until POST /api/nodes/{alias}/release */
+                        adopt?: boolean;
                         /** Format: fp-alias */
                         alias: string;
                         /** Format: fp-host */
@@ -2480,6 +2548,45 @@ export interface paths {
                 };
             };
         };
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/parent/identity": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** This parent's id and name, which another parent names when it hands a node over to this one */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            name: string;
+                            parentId: string;
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
         post?: never;
         delete?: never;
         options?: never;
