@@ -2,13 +2,15 @@
  * What each mail node should hold, and the push that puts it there. A node's whole MailState is
  * derived from the store (the accounts whose 'mail' placement is the node, their mailboxes and
  * forwarders) and pushed in one PUT, so a node that missed a change is repaired by the next push.
+ * Changes that reach one node while a push to it is under way go out together as the next push
+ * (BatchByKey): one check and one reload of Dovecot and Postfix for all of them.
  * The parent's own node also routes the domains whose mail lives on a child: Postfix relays them
  * there and Dovecot proxies their logins there. Other modules (distribution) adjust a node's
  * state before it is pushed through state contributors, and follow pushes through listeners.
  */
 import { ValidationError } from '../core/errors.ts';
 import { checkIpv4 } from '../core/grammar.ts';
-import { SerialByKey } from '../core/serial-by-key.ts';
+import { BatchByKey } from '../core/batch-by-key.ts';
 import type { AccountRecord } from '../accounts/account.model.ts';
 import type { AccountsService } from '../accounts/accounts.service.ts';
 import type { NodeRow, NodesRepository } from '../nodes/nodes.repository.ts';
@@ -44,7 +46,8 @@ function localNodeOf(nodes: readonly NodeRow[]): NodeRow | undefined {
 export class MailStatePusher {
   private readonly contributors: MailStateContributor[] = [];
   private readonly pushListeners: ((node: NodeRow) => Promise<void>)[] = [];
-  private readonly perNode = new SerialByKey();
+  /** Pushes to one node never overtake each other; the changes waiting for one go out as one. */
+  private readonly perNode = new BatchByKey<{ node: NodeRow; override?: AccountOverride }, MailApplyResult>((_key, requests) => this.pushBatch(requests));
 
   constructor(
     private readonly repo: Pick<MailRepository, 'mailAccounts' | 'mailboxes' | 'forwarders' | 'pipeForwarders'>,
@@ -72,12 +75,12 @@ export class MailStatePusher {
    * forwarders and trusts the parent's address (proxied logins keep the client's IP); the
    * parent's own node also routes every domain whose mail is on a child: relay and proxy there.
    */
-  async nodeState(node: NodeRow, override?: AccountOverride): Promise<MailState> {
+  async nodeState(node: NodeRow, overrides: readonly AccountOverride[] = []): Promise<MailState> {
     const nodes = await this.nodes.list();
     const localNode = localNodeOf(nodes);
     const isLocal = node.is_local === 1;
     let accounts = await this.repo.mailAccounts();
-    if (override) {
+    for (const override of overrides) {
       accounts = 'removed' in override ? accounts.filter((a) => a.accountId !== override.accountId) : accounts.map((a) => (a.accountId === override.accountId ? { ...a, suspended: override.suspended } : a));
     }
     const held = accounts.filter((a) => a.nodeId === node.id);
@@ -105,9 +108,20 @@ export class MailStatePusher {
     return state;
   }
 
-  /** Pushes the node's whole mail state; pushes to one node never overtake each other. */
-  async pushNode(node: NodeRow, override?: AccountOverride): Promise<MailApplyResult> {
-    const result = await this.perNode.run(String(node.id), async () => this.agents.putState(node, await this.nodeState(node, override)));
+  /**
+   * Pushes the node's whole mail state, in one batch with the other changes waiting for the same
+   * node. Resolves once the node applied the batch that carries this change (checked and reloaded)
+   * and the listeners followed it; a refused batch rejects every change in it.
+   */
+  pushNode(node: NodeRow, override?: AccountOverride): Promise<MailApplyResult> {
+    return this.perNode.run(String(node.id), override ? { node, override } : { node }, override ? String(override.accountId) : undefined);
+  }
+
+  /** The latest node row of the batch is the one pushed to; every override applies, in arrival order. */
+  private async pushBatch(requests: readonly { node: NodeRow; override?: AccountOverride }[]): Promise<MailApplyResult> {
+    const node = requests.at(-1)!.node;
+    const overrides = requests.flatMap((request) => (request.override ? [request.override] : []));
+    const result = await this.agents.putState(node, await this.nodeState(node, overrides));
     for (const listener of this.pushListeners) await listener(node);
     return result;
   }

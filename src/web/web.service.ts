@@ -1,7 +1,9 @@
 /**
  * The web workload at the parent: a node's whole web state (the sites of every account placed on
  * it, plus the host names other services want proxied through it) is computed from the store and
- * pushed to the node's agent in one PUT, so the node never drifts by missing one change.
+ * pushed to the node's agent in one PUT, so the node never drifts by missing one change. Changes
+ * that reach one node while a push to it is under way go out together as the next push
+ * (BatchByKey): one nginx check and reload for all of them.
  */
 import { ValidationError } from '../core/errors.ts';
 import { assertValid, checkUsername } from '../core/grammar.ts';
@@ -11,7 +13,7 @@ import type { NodeRow } from '../nodes/nodes.repository.ts';
 import type { NodeConnections } from '../nodes/node-connections.ts';
 import type { SiteRow, WebRepository } from './web.repository.ts';
 import type { WebProxy } from '../protocol/web-state.ts';
-import { SerialByKey } from '../core/serial-by-key.ts';
+import { BatchByKey } from '../core/batch-by-key.ts';
 import { AGENT_ROUTES } from '../protocol/agent-routes.ts';
 
 /** What the parent sends: the node decides the document roots itself. */
@@ -47,7 +49,11 @@ export const WEB_SYNC_PRIORITY = 50;
 export class WebService implements WorkloadService {
   readonly workload = 'web' as const;
   private readonly proxyProviders = new Map<string, WebProxyProvider>();
-  private readonly perNode = new SerialByKey();
+  /** Pushes to one node never overtake each other; the changes waiting for one go out as one. */
+  private readonly perNode = new BatchByKey<{ node: NodeRow; override?: SiteOverride }, void>(async (_key, requests) => {
+    const node = requests.at(-1)!.node;
+    await this.agents.putState(node, await this.desiredState(node, requests.flatMap((request) => (request.override ? [request.override] : []))));
+  });
 
   constructor(
     private readonly repo: Pick<WebRepository, 'sitesOnNode'>,
@@ -63,14 +69,14 @@ export class WebService implements WorkloadService {
     this.proxyProviders.set(name, provider);
   }
 
-  /** The state the node should serve, from the store, with one account's site replaced or removed. */
-  async desiredState(node: NodeRow, override?: SiteOverride): Promise<WebStateRequest> {
+  /** The state the node should serve, from the store, with these accounts' sites replaced or removed (in order). */
+  async desiredState(node: NodeRow, overrides: readonly SiteOverride[] = []): Promise<WebStateRequest> {
     let sites = await this.repo.sitesOnNode(node.id);
-    if (override) {
+    for (const override of overrides) {
       sites = sites.filter((site) => site.account !== override.account);
       if (override.site) sites.push(override.site);
-      sites.sort((a, b) => a.domain.localeCompare(b.domain));
     }
+    if (overrides.length > 0) sites.sort((a, b) => a.domain.localeCompare(b.domain));
     const proxies: WebProxy[] = [];
     for (const provide of this.proxyProviders.values()) proxies.push(...(await provide(node)));
     const siteHosts = new Set(sites.flatMap((site) => [site.domain, `www.${site.domain}`]));
@@ -78,9 +84,13 @@ export class WebService implements WorkloadService {
     return { sites, proxies: proxies.filter((proxy) => !siteHosts.has(proxy.domain)) };
   }
 
-  /** Pushes the node's whole web state; used by the workload hooks, the data-sync step and proxy providers. */
+  /**
+   * Pushes the node's whole web state, in one batch with the other changes waiting for the same
+   * node; resolves once the node applied that batch. Used by the workload hooks, the data-sync
+   * step and proxy providers.
+   */
   pushNode(node: NodeRow, override?: SiteOverride): Promise<void> {
-    return this.perNode.run(String(node.id), async () => this.agents.putState(node, await this.desiredState(node, override)));
+    return this.perNode.run(String(node.id), override ? { node, override } : { node }, override?.account);
   }
 
   /** The data-sync step: a node that joins or returns gets the web state it missed. */
