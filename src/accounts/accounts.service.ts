@@ -149,7 +149,10 @@ export class AccountsService {
     }
     await this.passwords.assertPasswordStrength('account', input.password, { userInputs: [username, domain] });
 
-    return this.creations.run(owner, async () => {
+    // The owner's lock covers the checks and the insert that they guard; the workloads are set
+    // up outside it, so creations run side by side and their node pushes share batches. The row
+    // exists from here on, so a second creation of the same name or domain is refused meanwhile.
+    const { record, placements } = await this.creations.run(owner, async () => {
       if (await this.repo.byUsername(username)) throw new ConflictError(`an account named '${username}' already exists`);
       const sameDomain = await this.repo.byDomain(domain);
       if (sameDomain) throw new ConflictError(`the domain '${domain}' already belongs to account '${sameDomain.username}'`);
@@ -174,9 +177,10 @@ export class AccountsService {
         if (/unique|duplicate/i.test((error as Error).message)) throw new ConflictError(`an account named '${username}' or with the domain '${domain}' was created at the same moment`);
         throw error;
       }
-      await this.provisionAll(record, placements);
-      return (await this.toViews([record]))[0]!;
+      return { record, placements };
     });
+    await this.provisionAll(record, placements);
+    return (await this.toViews([record]))[0]!;
   }
 
   private async ownerForNewAccount(principal: Principal, requested: string | undefined): Promise<string> {
