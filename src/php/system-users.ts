@@ -5,7 +5,7 @@
  * node's root. A real node has one root, so its users differ only by account.
  */
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { CommandError, run } from '../core/exec.ts';
 import { assertValid, checkUsername } from '../core/grammar.ts';
 
@@ -23,11 +23,30 @@ export function accountSystemUser(nodeRoot: string, account: string): string {
   return nodeUserPrefix(nodeRoot) + assertValid('account', account, checkUsername);
 }
 
+/**
+ * /etc/passwd by user name, read again only when the file changed (useradd and userdel replace
+ * it): a node's web push looks up every account's user, and a node with thousands of accounts
+ * has a passwd file of thousands of lines, which re-reading per lookup made cost the square.
+ */
+let passwd: { version: string; users: Map<string, SystemUser> } | undefined;
+
+function passwdUsers(): Map<string, SystemUser> {
+  const stat = statSync('/etc/passwd', { bigint: true });
+  const version = `${stat.ino}:${stat.size}:${stat.mtimeNs}:${stat.ctimeNs}`;
+  if (passwd?.version !== version) {
+    const users = new Map<string, SystemUser>();
+    for (const entry of readFileSync('/etc/passwd', 'utf8').split('\n')) {
+      const [name, , uid, gid] = entry.split(':');
+      if (name && uid !== undefined && gid !== undefined && !users.has(name)) users.set(name, { name, uid: Number(uid), gid: Number(gid) });
+    }
+    passwd = { version, users };
+  }
+  return passwd.users;
+}
+
 export function lookupUser(name: string): SystemUser | undefined {
-  const line = readFileSync('/etc/passwd', 'utf8').split('\n').find((entry) => entry.startsWith(`${name}:`));
-  if (!line) return undefined;
-  const [, , uid, gid] = line.split(':');
-  return { name, uid: Number(uid), gid: Number(gid) };
+  const user = passwdUsers().get(name);
+  return user ? { ...user } : undefined;
 }
 
 /** useradd and userdel refuse while another process holds /etc/passwd's lock; they are simply tried again. */
