@@ -202,12 +202,12 @@ export class NodeInstaller {
     return [
       { title: `create the admin user ${ADMIN_USER}`, run: (c) => this.createAdminUser(c) },
       { title: "register the parent's SSH key", run: (c) => this.registerParentKey(c) },
-      { title: 'add package sources', run: (c) => this.addPackageSources(c) },
+      { title: 'check the package sources', run: (c) => this.checkPackageSources(c) },
       { title: 'install the agent and the Node runtime', run: (c) => this.installAgent(c) },
       { title: 'install the packages of the roles', run: (c) => this.installRolePackages(c) },
-      { title: 'copy the config templates', run: (c) => this.copyConfigTemplates(c) },
+      { title: 'lay out the node root and write the agent configuration', run: (c) => this.writeAgentConfiguration(c) },
       { title: 'start the agent and link it to this parent only', run: (c) => this.startAndLinkAgent(c) },
-      { title: 'register the synchronizers', run: async () => this.registerSynchronizers() },
+      { title: 'list the synchronizers of the data sync', run: async () => this.listSynchronizers() },
     ];
   }
 
@@ -244,12 +244,13 @@ export class NodeInstaller {
     return `${done}; key login as ${ADMIN_USER} works`;
   }
 
-  private async addPackageSources({ session, facts }: InstallContext): Promise<string> {
+  /** Adds no source: every package of the roles is in the distribution's own ones, and the line says so. */
+  private async checkPackageSources({ session, facts }: InstallContext): Promise<string> {
     if (!(await session.succeeds(['test', '-x', '/usr/bin/apt-get']))) {
       throw new ConflictError(`${facts.os.prettyName} has no apt-get`);
     }
-    if (facts.os.id === 'debian' && facts.os.versionId === '12') return 'none needed: Debian 12 (bookworm) carries every package of the roles in its own sources';
-    return `none added: the packages of the roles come from the sources of ${facts.os.prettyName}`;
+    if (facts.os.id === 'debian' && facts.os.versionId === '12') return 'apt-get found; none added, none needed: Debian 12 (bookworm) carries every package of the roles in its own sources';
+    return `apt-get found; none added: the packages of the roles come from the sources of ${facts.os.prettyName}`;
   }
 
   private async installAgent(context: InstallContext): Promise<string> {
@@ -302,7 +303,11 @@ export class NodeInstaller {
     return `installed ${missing.join(', ')}`;
   }
 
-  private async copyConfigTemplates(context: InstallContext): Promise<string> {
+  /**
+   * The node root's folders and the agent's own configuration file. No daemon configuration is
+   * copied: the agent renders each daemon's files from the node state the parent pushes.
+   */
+  private async writeAgentConfiguration(context: InstallContext): Promise<string> {
     const { session, nodeRoot, installDir, facts } = context;
     // The node layout (see NodeLayout): every daemon instance keeps its files under the root.
     const folders = ['etc', 'run', 'lib', 'log', 'agent', 'mail', 'www'].map((d) => posix.join(nodeRoot, d));
@@ -315,7 +320,7 @@ export class NodeInstaller {
       await session.writeFile(configFile, config, 0o600);
       context.programChanged = true;
     }
-    return `${nodeRoot} laid out; ${configFile} ${before === config ? 'unchanged' : 'written'} (address ${facts.address}, port ${DEFAULT_AGENT_PORT}, accepts only this parent)`;
+    return `${nodeRoot} laid out; agent configuration ${configFile} ${before === config ? 'unchanged' : 'written'} (address ${facts.address}, port ${DEFAULT_AGENT_PORT}, accepts only this parent); daemon configuration comes later, rendered by the agent from the node's state`;
   }
 
   private async startAndLinkAgent(context: InstallContext): Promise<string> {
@@ -389,7 +394,8 @@ export class NodeInstaller {
     return `${alive ? 'restarted' : 'started'} as a supervised process (pid ${newPid}, no systemd on the node)`;
   }
 
-  private registerSynchronizers(): string {
+  /** The synchronizers are part of the parent's code; this names the ones the node's data sync will run. */
+  private listSynchronizers(): string {
     const names = this.nodes.dataSyncStepNames();
     return names.length > 0
       ? `the data-sync phase will run: ${names.join(', ')}`

@@ -26,12 +26,12 @@ type NodeDetail = NodeView & { events: { at: string; status: string; message: st
 const STEP_TITLES = [
   'create the admin user fleetmaster',
   "register the parent's SSH key",
-  'add package sources',
+  'check the package sources',
   'install the agent and the Node runtime',
   'install the packages of the roles',
-  'copy the config templates',
+  'lay out the node root and write the agent configuration',
   'start the agent and link it to this parent only',
-  'register the synchronizers',
+  'list the synchronizers of the data sync',
 ];
 
 /** A call to an agent with an arbitrary client certificate (or none), the way an intruder would. */
@@ -122,7 +122,8 @@ describe('nodes on a real local cluster', () => {
     );
     const agentStep = finished.find((e) => e.message.includes('install the agent'))!;
     assert.match(agentStep.message, /copied Node v\d+.* and agent /, 'the node had no agent: runtime and bundle were copied');
-    assert.match(finished.find((e) => e.message.includes('package sources'))!.message, /none needed: Debian 12|none added/);
+    assert.match(finished.find((e) => e.message.includes('package sources'))!.message, /^step 3\/8 check the package sources: apt-get found; none added(, none needed: Debian 12|: )/);
+    assert.match(finished.find((e) => e.message.includes('agent configuration'))!.message, /agent configuration \/.+ written .*daemon configuration comes later/);
     assert.match(finished.find((e) => e.message.includes('start the agent'))!.message, /supervised process.*linked with its token/);
 
     // The agent runs from the copied runtime and bundle, outside the repository and its node_modules.
