@@ -14,6 +14,7 @@ import { BatchByKey } from '../core/batch-by-key.ts';
 import type { AccountRecord } from '../accounts/account.model.ts';
 import type { AccountsService } from '../accounts/accounts.service.ts';
 import type { NodeRow, NodesRepository } from '../nodes/nodes.repository.ts';
+import { takesPushes } from '../nodes/node.model.ts';
 import type { MailAgents } from './mail-agents.ts';
 import type { MailRepository, MailboxRow } from './mail.repository.ts';
 import type { MailApplyResult, MailDomain, MailState } from '../protocol/mail-state.ts';
@@ -114,6 +115,7 @@ export class MailStatePusher {
    * and the listeners followed it; a refused batch rejects every change in it.
    */
   pushNode(node: NodeRow, override?: AccountOverride): Promise<MailApplyResult> {
+    if (!takesPushes(node.status)) return Promise.resolve({ dovecotChanged: false, postfixChanged: false });
     return this.perNode.run(String(node.id), override ? { node, override } : { node }, override ? String(override.accountId) : undefined);
   }
 

@@ -51,6 +51,15 @@ export const STATUS_LABELS: Record<NodeStatus, string> = {
   adopting: 'adopted from another parent, waiting for its accounts',
 };
 
+/**
+ * Whether changes are pushed to the node as they happen. An adopted node is not: its daemons keep
+ * serving what its former parent gave them until its bring-up gives it this parent's whole state
+ * at once (a push of the first of its accounts to arrive would drop the others meanwhile).
+ */
+export function takesPushes(status: string): boolean {
+  return status !== 'adopting';
+}
+
 /** The prefix of a node's status detail when its SSH installation stopped at a step. */
 export const INSTALL_FAILED_PREFIX = 'failed at step';
 

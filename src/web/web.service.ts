@@ -10,6 +10,7 @@ import { assertValid, checkUsername } from '../core/grammar.ts';
 import type { AccountRecord } from '../accounts/account.model.ts';
 import type { WorkloadService } from '../accounts/workload.ts';
 import type { NodeRow } from '../nodes/nodes.repository.ts';
+import { takesPushes } from '../nodes/node.model.ts';
 import type { NodeConnections } from '../nodes/node-connections.ts';
 import type { SiteRow, WebRepository } from './web.repository.ts';
 import type { WebProxy } from '../protocol/web-state.ts';
@@ -90,6 +91,7 @@ export class WebService implements WorkloadService {
    * step and proxy providers.
    */
   pushNode(node: NodeRow, override?: SiteOverride): Promise<void> {
+    if (!takesPushes(node.status)) return Promise.resolve();
     return this.perNode.run(String(node.id), override ? { node, override } : { node }, override?.account);
   }
 
