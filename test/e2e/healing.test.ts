@@ -4,7 +4,7 @@
  * with SIGKILL and must answer again (a bounded poll, not a timing assertion) while the node shows
  * degraded in between and ready after; mail sent while Dovecot could not come back is read once
  * over IMAP after it did; a Dovecot stopped with SIGSTOP is found by its probe; a PowerDNS that
- * cannot start ends failed, the rest keeps serving, and a signed webhook gets one notification
+ * cannot start ends failed, the rest keeps serving, and a signed webhook and the admin's mailbox get one notification
  * and one recovery; /metrics parses as Prometheus text and counts the restarts.
  */
 import { after, before, describe, test } from 'node:test';
@@ -30,6 +30,7 @@ const MAIL_PASSWORD = 'quiet-harbor-lantern-62';
 const DOMAIN = 'healing-site.test';
 const INBOX = `info@${DOMAIN}`;
 const SECRET = 'webhook-secret-for-the-healing-test';
+const ALERTS = `alerts@${DOMAIN}`;
 
 // Fast watchdog and notifications for the agents and the parent this file starts (they inherit the environment).
 Object.assign(process.env, {
@@ -128,11 +129,16 @@ describe('self-healing services on a real cluster', () => {
     await new Promise((resolve) => receiver.close(resolve));
   });
 
-  test('an account with its mail on mail1, and the webhook set', async () => {
+  test('an account with its mail on mail1, and the webhook and the admin mailbox set', async () => {
     const created = await api('POST', '/api/accounts', { username: 'healer', domain: DOMAIN, password: PASSWORD, mailNode: 'mail1' });
     assert.equal(created.status, 201, created.body.message);
-    const mailbox = await api('POST', '/api/accounts/healer/mail/mailboxes', { address: INBOX, password: MAIL_PASSWORD });
-    assert.equal(mailbox.status, 201, mailbox.body.message);
+    for (const address of [INBOX, ALERTS]) {
+      const mailbox = await api('POST', '/api/accounts/healer/mail/mailboxes', { address, password: MAIL_PASSWORD });
+      assert.equal(mailbox.status, 201, mailbox.body.message);
+    }
+    // The admin's mailbox lives on the cluster itself: the alert leaves through the parent's Postfix and reaches mail1.
+    const email = await fixture.cli(['notify', 'email', ALERTS]);
+    assert.equal(email.code, 0, email.stderr);
     const hook = await fixture.cli(['notify', 'webhook', receiverUrl, '--secret-stdin', '--json'], SECRET);
     assert.equal(hook.code, 0, hook.stderr);
     assert.equal((JSON.parse(hook.stdout) as { webhookUrl: string }).webhookUrl, receiverUrl);
@@ -212,7 +218,7 @@ describe('self-healing services on a real cluster', () => {
     }
   });
 
-  test('a PowerDNS that cannot start ends failed, the rest keeps serving, and the webhook hears it once and its recovery once', async () => {
+  test('a PowerDNS that cannot start ends failed, the rest keeps serving, and the webhook and the admin mailbox hear it once and its recovery once', async () => {
     const pid = (await service('pdns')).pid!;
     process.kill(pid, 'SIGKILL');
     await until('the old PowerDNS gone', 5000, async () => !isAlive(pid));
@@ -253,6 +259,15 @@ describe('self-healing services on a real cluster', () => {
     );
     assert.ok(aboutPdns.every((r) => r.signedOk), 'every request carries a valid signature');
     assert.equal(aboutPdns[0]!.body.event, 'service_failed');
+    // The same two alerts arrive by email, read over IMAP like any user would.
+    let mailed: string[] = [];
+    await until('both alerts in the admin mailbox', 30_000, async () => {
+      mailed = (await imapSubjects({ host: CHILD, user: ALERTS, pass: MAIL_PASSWORD })).filter((subject) => /pdns/.test(subject));
+      return mailed.length >= 2;
+    });
+    assert.equal(mailed.length, 2, `one problem and one recovery: ${mailed.join(' | ')}`);
+    assert.equal(mailed.filter((subject) => subject.includes('RECOVERED:')).length, 1, mailed.join(' | '));
+    assert.ok(mailed.every((subject) => subject.startsWith('[fleetpanel ')), mailed.join(' | '));
   });
 
   test('node service stop holds a service stopped (degraded) until start; the CLI lists the states', async () => {
