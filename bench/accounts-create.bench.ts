@@ -1,29 +1,35 @@
 /**
- * How fast accounts are created through the API on a real cluster, where each creation writes,
- * checks and reloads the real daemons of every registered workload (Postfix + Dovecot for mail,
- * nginx for web, a PowerDNS zone for DNS). The reference is the cost of one bare reload of the
- * same daemons (`postfix reload` + `doveadm reload` + `nginx -s reload`, run directly against the
- * parent node's instances) measured in the same run, so the ratio says how many bare reloads'
- * worth of time one account costs. Numbers are printed, never asserted.
+ * How fast accounts are created through the API on a real cluster, where each creation sets up
+ * every registered workload on the parent's node (Postfix + Dovecot for mail, nginx + php-fpm for
+ * web, a PowerDNS zone for DNS), and what one more account costs as the node fills up. All in one
+ * run, each figure against its baseline from the same run:
+ * - accounts/s one at a time, and with BENCH_IN_FLIGHT (16) creations in flight: the ratio;
+ * - one account created alone on a node holding 0, 500 and 2,000 accounts (median of
+ *   BENCH_SAMPLES): the ratio to the cost on the empty node;
+ * - one bare reload of the same daemons (`postfix reload` + `doveadm reload` + `nginx -s reload`).
+ * Numbers are printed, never asserted. BENCH_ACCOUNTS (200) per rate, BENCH_LEVELS ("0,500,2000").
  */
 import { execFile } from 'node:child_process';
-import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { promisify } from 'node:util';
 import { startTestCluster } from '../test/e2e/cluster-fixture.ts';
 import { NodeLayout } from '../src/agent/node-layout.ts';
 import { mailPaths } from '../src/mail/mail-paths.ts';
+import { TEST_NET } from '../test/test-net.ts';
 
-const BLOCK = process.env.BENCH_BLOCK ?? '127.0.87';
+const BLOCK = process.env.BENCH_BLOCK ?? `${TEST_NET}.87`;
 const ACCOUNTS = Number(process.env.BENCH_ACCOUNTS ?? 200);
-const RELOAD_ROUNDS = Number(process.env.BENCH_RELOADS ?? 30);
+const IN_FLIGHT = Number(process.env.BENCH_IN_FLIGHT ?? 16);
+const SAMPLES = Number(process.env.BENCH_SAMPLES ?? 5);
+const LEVELS = (process.env.BENCH_LEVELS ?? '0,500,2000').split(',').map(Number);
+const RELOAD_ROUNDS = Number(process.env.BENCH_RELOADS ?? 10);
 const PASSWORD = 'violet-tugboat-marmalade-91';
 
 const run = promisify(execFile);
 
 function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)]!;
+  return sorted.length % 2 ? sorted[(sorted.length - 1) / 2]! : (sorted[sorted.length / 2 - 1]! + sorted[sorted.length / 2]!) / 2;
 }
 
 async function timed(work: () => Promise<unknown>): Promise<number> {
@@ -33,17 +39,37 @@ async function timed(work: () => Promise<unknown>): Promise<number> {
 }
 
 const cluster = await startTestCluster({ block: BLOCK, healthIntervalMs: 5000 });
+// A long run stopped by hand still stops its daemons and removes its system users.
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => void cluster.teardown().finally(() => process.exit(130)));
+}
 try {
   const { url, token } = cluster.info;
-  const api = async (method: string, path: string, body?: unknown): Promise<void> => {
-    const response = await fetch(`${url}${path}`, {
-      method,
-      headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-      body: body === undefined ? undefined : JSON.stringify(body),
+  let created = 0;
+  const createOne = async (): Promise<void> => {
+    const n = created++;
+    const body = { username: `bench${n}`, domain: `bench${n}-site.test`, password: PASSWORD };
+    const response = await fetch(`${url}/api/accounts`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: JSON.stringify(body),
     });
-    if (!response.ok) throw new Error(`${method} ${path}: ${response.status} ${await response.text()}`);
+    if (!response.ok) throw new Error(`creating ${body.username}: ${response.status} ${await response.text()}`);
     await response.arrayBuffer();
   };
+  /** `count` creations with `inFlight` of them under way at any time; returns the elapsed ms. */
+  const createMany = (count: number, inFlight: number): Promise<number> =>
+    timed(async () => {
+      let left = count;
+      await Promise.all(
+        Array.from({ length: Math.min(inFlight, count) }, async () => {
+          while (left > 0) {
+            left--;
+            await createOne();
+          }
+        }),
+      );
+    });
 
   const layout = new NodeLayout(cluster.cluster.nodeRoot('parent'));
   const mail = mailPaths(layout);
@@ -53,32 +79,37 @@ try {
     await run('doveadm', ['-c', mail.dovecot.configFile, 'reload']);
     await run('nginx', ['-s', 'reload', ...nginxArgs]);
   };
-
-  // One warm-up of each, so neither side pays for the first exec of a binary.
   await bareReload();
-  await api('POST', '/api/accounts', { username: 'warmup', domain: 'warmup-bench.test', password: PASSWORD });
-
   const reloads: number[] = [];
-  for (let i = 0; i < RELOAD_ROUNDS / 2; i++) reloads.push(await timed(bareReload));
+  for (let i = 0; i < RELOAD_ROUNDS; i++) reloads.push(await timed(bareReload));
 
-  const perAccount: number[] = [];
-  const started = performance.now();
-  for (let i = 0; i < ACCOUNTS; i++) {
-    perAccount.push(await timed(() => api('POST', '/api/accounts', { username: `bench${i}`, domain: `bench${i}-site.test`, password: PASSWORD })));
+  const costAt: { level: number; ms: number }[] = [];
+  const sampleCost = async (level: number): Promise<void> => {
+    // Fills the node up to `level` accounts with creations in flight (not measured), then times single ones.
+    if (created < level) await createMany(level - created, IN_FLIGHT);
+    const samples: number[] = [];
+    for (let i = 0; i < SAMPLES; i++) samples.push(await timed(createOne));
+    costAt.push({ level, ms: median(samples) });
+    console.log(`  one account on a node holding ${level}: median of ${SAMPLES} ${median(samples).toFixed(0)} ms`);
+  };
+
+  console.log(`accounts-create: cluster on ${BLOCK}.x, each account with mail, web and DNS on the parent's node`);
+  await sampleCost(LEVELS[0]!);
+  const sequentialMs = await createMany(ACCOUNTS, 1);
+  const parallelMs = await createMany(ACCOUNTS, IN_FLIGHT);
+  for (const level of LEVELS.slice(1)) await sampleCost(level);
+
+  const sequentialRate = (ACCOUNTS / sequentialMs) * 1000;
+  const parallelRate = (ACCOUNTS / parallelMs) * 1000;
+  console.log(`  ${ACCOUNTS} accounts one at a time:        ${(sequentialMs / 1000).toFixed(1)} s = ${sequentialRate.toFixed(2)} accounts/s`);
+  console.log(`  ${ACCOUNTS} accounts ${IN_FLIGHT} in flight:          ${(parallelMs / 1000).toFixed(1)} s = ${parallelRate.toFixed(2)} accounts/s (target: at least 10)`);
+  console.log(`ratio: ${IN_FLIGHT} in flight create ${(parallelRate / sequentialRate).toFixed(2)}x as many accounts per second as one at a time`);
+  const base = costAt[0]!;
+  for (const { level, ms } of costAt.slice(1)) {
+    console.log(`ratio: one account on a node holding ${level} costs ${(ms / base.ms).toFixed(2)}x one on a node holding ${base.level} (target: within 1.5x)`);
   }
-  const elapsedMs = performance.now() - started;
-
-  // The second half of the reloads runs against daemons that now serve 200 more domains.
-  for (let i = 0; i < RELOAD_ROUNDS / 2; i++) reloads.push(await timed(bareReload));
-
-  const reloadMs = median(reloads);
-  const accountMs = elapsedMs / ACCOUNTS;
-  const sorted = [...perAccount].sort((a, b) => a - b);
-  console.log(`accounts created through the API: ${ACCOUNTS} in ${(elapsedMs / 1000).toFixed(2)} s = ${((ACCOUNTS / elapsedMs) * 1000).toFixed(2)} accounts/s`);
-  console.log(`  per account: mean ${accountMs.toFixed(1)} ms, p50 ${median(perAccount).toFixed(1)} ms, p99 ${sorted[Math.floor(sorted.length * 0.99)]!.toFixed(1)} ms, first ${perAccount[0]!.toFixed(1)} ms, last ${perAccount.at(-1)!.toFixed(1)} ms`);
-  console.log(`one bare reload (postfix reload + doveadm reload + nginx -s reload), median of ${reloads.length}: ${reloadMs.toFixed(1)} ms`);
-  console.log(`ratio: one account costs ${(accountMs / reloadMs).toFixed(2)}x one bare reload of the same daemons`);
-  console.log(`(cluster folder ${join(cluster.dir)})`);
+  console.log(`one bare reload (postfix + doveadm + nginx), median of ${reloads.length} on the empty node: ${median(reloads).toFixed(0)} ms; one account alone there costs ${(base.ms / median(reloads)).toFixed(2)}x that`);
+  console.log(`(${created} accounts created in all)`);
 } finally {
   await cluster.teardown();
 }
