@@ -163,18 +163,18 @@ export class CertificatesRepository {
    * answer TLS for its names). A self-signed placeholder stays at the parent: until an order goes
    * through, the node's own certificate answers, and no daemon reloads for a placeholder.
    */
-  async placements(): Promise<{ accountId: number; domain: string; updatedAt: number; nodeIds: number[] }[]> {
+  async placements(): Promise<{ accountId: number; username: string; domain: string; updatedAt: number; nodeIds: number[] }[]> {
     const rows = await this.db
       .selectFrom('certificates')
       .where('certificates.kind', '=', 'issued')
       .innerJoin('accounts', 'accounts.id', 'certificates.account_id')
       .leftJoin('workload_placements', (join) => join.onRef('workload_placements.account_id', '=', 'certificates.account_id').on('workload_placements.workload', 'in', ['web', 'mail']))
-      .select(['certificates.account_id as accountId', 'accounts.domain as domain', 'certificates.updated_at as updatedAt', 'workload_placements.node_id as nodeId'])
+      .select(['certificates.account_id as accountId', 'accounts.username as username', 'accounts.domain as domain', 'certificates.updated_at as updatedAt', 'workload_placements.node_id as nodeId'])
       .orderBy('certificates.account_id')
       .execute();
-    const byAccount = new Map<number, { accountId: number; domain: string; updatedAt: number; nodeIds: number[] }>();
+    const byAccount = new Map<number, { accountId: number; username: string; domain: string; updatedAt: number; nodeIds: number[] }>();
     for (const row of rows) {
-      const entry = byAccount.get(row.accountId) ?? { accountId: row.accountId, domain: row.domain, updatedAt: Number(row.updatedAt), nodeIds: [] };
+      const entry = byAccount.get(row.accountId) ?? { accountId: row.accountId, username: row.username, domain: row.domain, updatedAt: Number(row.updatedAt), nodeIds: [] };
       if (row.nodeId !== null && !entry.nodeIds.includes(row.nodeId)) entry.nodeIds.push(row.nodeId);
       byAccount.set(row.accountId, entry);
     }

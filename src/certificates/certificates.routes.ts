@@ -2,10 +2,23 @@ import { Type } from '@sinclair/typebox';
 import type { HttpApp } from '../transport/http-app.ts';
 import { principalOf } from '../auth/guards.ts';
 import type { CertificatesService } from './certificates.service.ts';
+import type { PanelCertificate } from './panel-certificate.ts';
+import { ConflictError } from '../core/errors.ts';
 
 const UserParams = Type.Object({ username: Type.String({ format: 'fp-username' }) });
 
-export function registerCertificateRoutes(app: HttpApp, certificates: CertificatesService): void {
+export function registerCertificateRoutes(app: HttpApp, certificates: CertificatesService, panel: PanelCertificate | null): void {
+  app.get(
+    '/api/ssl/panel',
+    { schema: { tags: ['ssl'], summary: "The certificate of the parent's own HTTPS (admin); null when the parent runs without --hostname" } },
+    async (request) => (panel ? panel.view(principalOf(request)) : null),
+  );
+
+  app.post('/api/ssl/panel/renew', { schema: { tags: ['ssl'], summary: "Order the parent's own certificate now (a job, admin)" } }, async (request, reply) => {
+    if (!panel) throw new ConflictError('the parent runs without --hostname, so it serves no HTTPS certificate of its own');
+    return reply.status(202).send({ job: await panel.renew(principalOf(request)) });
+  });
+
   app.get(
     '/api/ssl/certificates',
     { schema: { tags: ['ssl'], summary: 'The certificate of every account the caller may see: names, issuer, validity, renewal, last error (never a key)' } },
@@ -16,6 +29,18 @@ export function registerCertificateRoutes(app: HttpApp, certificates: Certificat
     '/api/accounts/:username/ssl',
     { schema: { tags: ['ssl'], summary: "The account's certificate (never its key)", params: UserParams } },
     async (request) => (await certificates.status(principalOf(request), request.params.username))[0] ?? null,
+  );
+
+  app.get(
+    '/api/nodes/:alias/ssl',
+    {
+      schema: {
+        tags: ['ssl'],
+        summary: 'The certificates a node serves, each with its warning when it expires within 14 days and its renewal is failing (admin)',
+        params: Type.Object({ alias: Type.String({ format: 'fp-alias' }) }),
+      },
+    },
+    async (request) => ({ certificates: await certificates.onNode(principalOf(request), request.params.alias) }),
   );
 
   app.post(

@@ -5,11 +5,12 @@
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ConflictError, ForbiddenError, ValidationError } from '../core/errors.ts';
+import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from '../core/errors.ts';
 import type { Principal } from '../auth/principal.ts';
 import type { AccountRecord } from '../accounts/account.model.ts';
 import type { AccountsService } from '../accounts/accounts.service.ts';
 import type { JobEngine, JobView } from '../jobs/index.ts';
+import type { NodeRow } from '../nodes/nodes.repository.ts';
 import { selfSigned } from '../transport/ca.ts';
 import { AcmeIssuer, type AcmeSettings } from './acme-issuer.ts';
 import { accountCertificateNames, orderNames } from './certificate-names.ts';
@@ -46,6 +47,8 @@ export interface CertificatesServiceDeps {
   repo: CertificatesRepository;
   accounts: Pick<AccountsService, 'requireAccount' | 'list'>;
   jobs: Pick<JobEngine, 'enqueue'>;
+  /** the nodes, to tell which certificates one of them serves */
+  nodes: { list(): Promise<NodeRow[]> };
   dataDir: string;
   now(): number;
   /** the directory when the admin stored none; null means no orders until one is set */
@@ -172,6 +175,23 @@ export class CertificatesService {
   async warningFor(account: Pick<AccountRecord, 'id'>): Promise<string | null> {
     const row = await this.deps.repo.byAccount(account.id);
     return row ? expiryWarning(row, this.deps.now()) : null;
+  }
+
+  /**
+   * The certificates a node serves (for `node show`): those of the accounts whose site or mail it
+   * holds, and on the parent's own node every issued one (it proxies and relays the others).
+   */
+  async onNode(principal: Principal, alias: string): Promise<CertificateView[]> {
+    if (principal.role !== 'admin') throw new ForbiddenError('only the admin reads the certificates of a node');
+    const node = (await this.deps.nodes.list()).find((n) => n.alias === alias);
+    if (!node) throw new NotFoundError('node', alias);
+    const views: CertificateView[] = [];
+    for (const placed of await this.deps.repo.placements()) {
+      if (node.is_local !== 1 && !placed.nodeIds.includes(node.id)) continue;
+      const row = await this.deps.repo.byAccount(placed.accountId);
+      if (row) views.push(this.view(placed, row));
+    }
+    return views;
   }
 
   /** Orders a certificate now (renewal forced early), optionally with extra names inside the account's zone. */

@@ -1,6 +1,7 @@
 /**
- * Issuing (or renewing) an account's certificate as a durable job: order, publish the DNS-01
- * answers in the account's zone, wait until the zone's own PowerDNS serves them, let the ACME
+ * Issuing (or renewing) an account's certificate (or the panel's own, validated in the zone of the
+ * account that holds its host name) as a durable job: order, publish the DNS-01 answers in the
+ * account's zone, wait until the zone's own PowerDNS serves them, let the ACME
  * server validate, finalize with a key kept in the store, put the certificate in service on every
  * node that serves one of its names, withdraw the answers. Until the finalize step the serving
  * certificate is untouched, so a refused or failed order changes nothing that serves.
@@ -11,29 +12,42 @@ import { InternalError, NodeUnavailableError, NotFoundError } from '../core/erro
 import type { AccountRecord } from '../accounts/account.model.ts';
 import type { AcmeIssuer, DnsChallenge } from './acme-issuer.ts';
 import { createCertificateKey, readCertificate } from './acme-issuer.ts';
-import type { CertificatesRepository } from './certificates.repository.ts';
+import type { CertificateKind, CertificatesRepository } from './certificates.repository.ts';
 
 export const ISSUE_CERTIFICATE_JOB = 'certificate.issue';
 
 export interface IssueCertificateData {
   [key: string]: unknown;
+  /** the account whose zone holds the names (and whose certificate it is, unless `panel`) */
   account: string;
   names: string[];
+  /** the parent's own HTTPS certificate, validated in that account's zone */
+  panel?: boolean;
   orderUrl?: string;
   challenges?: DnsChallenge[];
 }
 
+/** Where an order's certificate is kept and put in service: an account's own, or the panel's. */
+export interface CertificateTarget {
+  current(): Promise<{ kind: CertificateKind; pendingKeyPem: string | null; failures: number } | undefined>;
+  setPendingKey(keyPem: string, now: number): Promise<void>;
+  saveServing(issued: { names: string[]; certPem: string; keyPem: string; issuer: string; notBefore: number; notAfter: number; renewAt: number }, now: number): Promise<void>;
+  recordFailure(error: string, retryAt: number, now: number): Promise<void>;
+  deploy(): Promise<void>;
+}
+
 /** What the job needs from the rest of the parent; the parent wires these to the account, DNS and workload services. */
 export interface IssueCertificateDeps {
-  repo: CertificatesRepository;
+  /** the challenge records of the account's zone */
+  repo: Pick<CertificatesRepository, 'addChallenges' | 'removeChallenges'>;
+  /** the certificate the order is for */
+  target(data: IssueCertificateData, account: AccountRecord): CertificateTarget;
   issuer(): Promise<AcmeIssuer>;
   account(username: string): Promise<AccountRecord | undefined>;
   /** the address whose PowerDNS serves the account's zone */
   dnsAddress(account: AccountRecord): Promise<string>;
   /** re-pushes the account's zone (the challenge records are merged into it from the repository) */
   refreshZone(account: AccountRecord): Promise<void>;
-  /** puts the account's serving certificate on every node that serves one of its names */
-  deploy(account: AccountRecord): Promise<void>;
   /** when a failed order may be tried again */
   retryAt(failures: number): number;
   now(): number;
@@ -64,11 +78,12 @@ export function issueCertificateJob(deps: IssueCertificateDeps): JobDefinition<I
     await deps.refreshZone(account);
   };
   /** Every failure is recorded on the certificate (status shows it) before the engine decides on a retry. */
-  const recorded = <T>(username: string, run: () => Promise<T>): Promise<T> =>
+  const recorded = <T>(data: IssueCertificateData, run: () => Promise<T>): Promise<T> =>
     run().catch(async (error: unknown) => {
-      const account = await deps.account(username);
-      const row = account && (await deps.repo.byAccount(account.id));
-      if (account && row) await deps.repo.recordFailure(account.id, (error as Error).message, deps.retryAt(row.failures + 1), deps.now());
+      const account = await deps.account(data.account);
+      const target = account && deps.target(data, account);
+      const row = target && (await target.current());
+      if (target && row) await target.recordFailure((error as Error).message, deps.retryAt(row.failures + 1), deps.now());
       throw error;
     });
 
@@ -79,10 +94,9 @@ export function issueCertificateJob(deps: IssueCertificateDeps): JobDefinition<I
       {
         name: 'order',
         run: (_ctx, job) =>
-          recorded(job.data.account, async () => {
-            const account = await requireAccount(job.data.account);
-            const row = await deps.repo.byAccount(account.id);
-            if (!row?.pendingKeyPem) await deps.repo.setPendingKey(account.id, await createCertificateKey(), deps.now());
+          recorded(job.data, async () => {
+            const target = deps.target(job.data, await requireAccount(job.data.account));
+            if (!(await target.current())?.pendingKeyPem) await target.setPendingKey(await createCertificateKey(), deps.now());
             const order = await (await deps.issuer()).placeOrder(job.data.names);
             return { orderUrl: order.orderUrl, challenges: order.challenges };
           }),
@@ -90,7 +104,7 @@ export function issueCertificateJob(deps: IssueCertificateDeps): JobDefinition<I
       {
         name: 'publish',
         run: (_ctx, job) =>
-          recorded(job.data.account, async () => {
+          recorded(job.data, async () => {
             const account = await requireAccount(job.data.account);
             await deps.repo.removeChallenges(account.id);
             await deps.repo.addChallenges(account.id, job.data.challenges ?? []);
@@ -101,7 +115,7 @@ export function issueCertificateJob(deps: IssueCertificateDeps): JobDefinition<I
       {
         name: 'propagate',
         run: (ctx, job) =>
-          recorded(job.data.account, async () => {
+          recorded(job.data, async () => {
             const account = await requireAccount(job.data.account);
             const address = await deps.dnsAddress(account);
             const deadline = deps.now() + deps.propagationTimeoutMs;
@@ -119,15 +133,16 @@ export function issueCertificateJob(deps: IssueCertificateDeps): JobDefinition<I
       },
       {
         name: 'validate',
-        run: (_ctx, job) => recorded(job.data.account, async () => (await deps.issuer()).answerChallenges(job.data.orderUrl!)),
+        run: (_ctx, job) => recorded(job.data, async () => (await deps.issuer()).answerChallenges(job.data.orderUrl!)),
       },
       {
         name: 'finalize',
         run: (ctx, job) =>
-          recorded(job.data.account, async () => {
+          recorded(job.data, async () => {
             const account = await requireAccount(job.data.account);
-            const row = await deps.repo.byAccount(account.id);
-            if (!row) throw new NotFoundError('certificate of account', account.username);
+            const target = deps.target(job.data, account);
+            const row = await target.current();
+            if (!row) throw new NotFoundError(job.data.panel ? 'certificate of the panel, validated in the zone of' : 'certificate of account', account.username);
             if (!row.pendingKeyPem) {
               // An earlier run of this step put the certificate in service and died before the journal said so.
               if (ctx.resumed && row.kind === 'issued') return;
@@ -136,11 +151,9 @@ export function issueCertificateJob(deps: IssueCertificateDeps): JobDefinition<I
             const issued = await (await deps.issuer()).finalize(job.data.orderUrl!, job.data.names, row.pendingKeyPem);
             const info = readCertificate(issued.chainPem);
             const lifetime = info.notAfter.getTime() - info.notBefore.getTime();
-            await deps.repo.saveServing(
+            await target.saveServing(
               {
-                accountId: account.id,
                 names: job.data.names,
-                kind: 'issued',
                 certPem: issued.chainPem,
                 keyPem: row.pendingKeyPem,
                 issuer: info.issuer,
@@ -155,7 +168,7 @@ export function issueCertificateJob(deps: IssueCertificateDeps): JobDefinition<I
       },
       {
         name: 'deploy',
-        run: async (_ctx, job) => deps.deploy(await requireAccount(job.data.account)),
+        run: async (_ctx, job) => deps.target(job.data, await requireAccount(job.data.account)).deploy(),
       },
       {
         name: 'clean',

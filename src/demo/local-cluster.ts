@@ -16,7 +16,7 @@ import type { Role } from '../protocol/roles.ts';
 import type { NodeView } from '../nodes/node.model.ts';
 import { agentPidFile, supervisedAgentArgv } from '../nodes/agent-install-layout.ts';
 import { ensureAdminKey, startChildSshd } from './child-sshd.ts';
-import { startPebble, stopPebble } from './pebble.ts';
+import { pebbleIssuingRoot, startPebble, stopPebble } from './pebble.ts';
 
 export interface ChildSpec {
   alias: string;
@@ -45,6 +45,8 @@ export interface ClusterSpec {
    * move things to. Same health interval as this pair; always SQLite; no pebble.
    */
   secondPair?: PairSpec;
+  /** lifetime of the certificates pebble issues, in seconds (default: pebble's five years) */
+  acmeCertificateValiditySeconds?: number;
 }
 
 /** The second pair of a cluster: its parent's address and alias, and its children. */
@@ -105,6 +107,20 @@ export class LocalCluster {
   get pebbleDir(): string {
     return join(this.spec.dir, 'pebble');
   }
+  /** How the cluster's pebble runs: beside the parent, asking the parent's PowerDNS for the DNS-01 answers. */
+  pebbleOptions(): Parameters<typeof startPebble>[0] {
+    return {
+      dir: this.pebbleDir,
+      address: this.spec.parentAddress,
+      dnsServer: `${this.spec.parentAddress}:53`,
+      ...(this.spec.acmeCertificateValiditySeconds ? { certificateValiditySeconds: this.spec.acmeCertificateValiditySeconds } : {}),
+    };
+  }
+  /** The root that signs what the cluster's pebble issues (new at every pebble start). */
+  pebbleRoot(): Promise<string> {
+    return pebbleIssuingRoot(this.pebbleDir, this.spec.parentAddress);
+  }
+
   /** Where the parent's SSH installer puts an SSH-linked child's agent and Node runtime. */
   installDir(alias: string): string {
     return join(this.spec.dir, 'installs', alias);
@@ -132,27 +148,11 @@ export class LocalCluster {
     if (!existsSync(passwordFile)) writeFileAtomic(passwordFile, (this.spec.adminPassword ?? randomPassword()) + '\n', 0o600);
     const password = readFileSync(passwordFile, 'utf8').trim();
 
-    const pebble = this.spec.acme ? await startPebble({ dir: this.pebbleDir, address: this.spec.parentAddress, dnsServer: `${this.spec.parentAddress}:53` }) : undefined;
+    const pebble = this.spec.acme ? await startPebble(this.pebbleOptions()) : undefined;
     if (pebble) log(`pebble (ACME test CA): ${pebble.directoryUrl}`);
 
     log(`parent: starting on ${this.url}`);
-    startCliBackground(this.pidFile('parent'), this.logFile('parent'), [
-      'parent',
-      '--data',
-      join(this.spec.dir, 'parent'),
-      '--listen',
-      `${this.spec.parentAddress}:${this.spec.apiPort ?? 8080}`,
-      '--health-interval',
-      String(this.spec.healthIntervalMs ?? 5000),
-      '--admin-password-file',
-      passwordFile,
-      '--name',
-      this.parentAlias,
-      ...(this.spec.database ? ['--database', this.spec.database] : []),
-      // Orders go to pebble (set below) or nowhere: the cluster never reaches a public CA.
-      '--acme-directory',
-      'off',
-    ]);
+    this.startParent();
     await waitFor(async () => (await this.get('/api/health').catch(() => null)) !== null, 60_000, `the parent API at ${this.url}`);
     const token = await this.login(password);
     if (pebble) await this.api(token, 'PUT', '/api/ssl/ca', { directoryUrl: pebble.directoryUrl, caBundle: pebble.listenerCaPem });
@@ -196,6 +196,32 @@ export class LocalCluster {
     const info: ClusterInfo = { url: this.url, username: 'admin', password, token, dir: this.spec.dir, parentAddress: this.spec.parentAddress, nodes, ...(second ? { second } : {}) };
     writeFileAtomic(this.infoFile, JSON.stringify(info, null, 2), 0o600);
     return info;
+  }
+
+  /** Starts the parent process (in the background, recorded by PID); `extra` adds options to its command line. */
+  startParent(extra: string[] = []): void {
+    startCliBackground(this.pidFile('parent'), this.logFile('parent'), [
+      'parent',
+      '--data',
+      join(this.spec.dir, 'parent'),
+      '--listen',
+      `${this.spec.parentAddress}:${this.spec.apiPort ?? 8080}`,
+      '--health-interval',
+      String(this.spec.healthIntervalMs ?? 5000),
+      '--admin-password-file',
+      join(this.spec.dir, 'admin-password'),
+      '--name',
+      this.parentAlias,
+      ...(this.spec.database ? ['--database', this.spec.database] : []),
+      // Orders go to pebble (set by up()) or nowhere: the cluster never reaches a public CA.
+      '--acme-directory',
+      'off',
+      ...extra,
+    ]);
+  }
+
+  async stopParent(): Promise<void> {
+    await stopByPidFile(this.pidFile('parent'));
   }
 
   startAgent(alias: string, address: string, parentLocal: boolean): void {

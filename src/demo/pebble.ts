@@ -95,3 +95,10 @@ export async function startPebble(options: PebbleOptions): Promise<RunningPebble
 export async function stopPebble(dir: string): Promise<void> {
   await stopByPidFile(join(dir, 'pebble.pid'));
 }
+
+/** The root that signs what a running pebble issues, read from its management listener. */
+export async function pebbleIssuingRoot(dir: string, address: string): Promise<string> {
+  const dispatcher = new Agent({ connect: { ca: readFileSync(join(dir, 'listener.pem'), 'utf8') } });
+  const response = await request(`https://${address}:${MANAGEMENT_PORT}/roots/0`, { dispatcher });
+  return response.body.text();
+}

@@ -5,11 +5,14 @@
  * this file is the one place that builds them in order and registers their routes.
  */
 import { mkdirSync } from 'node:fs';
-import { join } from 'node:path';
+import type { Server as TlsServer } from 'node:tls';
+import { dirname, join } from 'node:path';
+import { writeFileAtomic } from '../core/files.ts';
 import swagger from '@fastify/swagger';
 import { openStore, type Store } from '../store/database.ts';
 import { CertificateAuthority } from '../transport/ca.ts';
 import { createHttpApp, type HttpApp } from '../transport/http-app.ts';
+import { startHttpsRedirect, stopHttpsRedirect } from '../transport/https-redirect.ts';
 import { VERSION } from '../core/version.ts';
 import type { AuthService } from '../auth/auth.service.ts';
 import type { NodesService } from '../nodes/nodes.service.ts';
@@ -30,7 +33,7 @@ import { buildAccounts, registerAccountRoutes } from '../accounts/accounts.paren
 import { buildJobs, registerJobRoutes } from '../jobs/jobs.parent.ts';
 import { buildSysdata, registerSysdataRoutes } from '../sysdata/sysdata.parent.ts';
 import { buildMail, registerMailRoutes } from '../mail/mail.parent.ts';
-import { buildWeb } from '../web/web.parent.ts';
+import { buildWeb, registerWebRoutes } from '../web/web.parent.ts';
 import { buildWebmail, webmailAgentsOver } from '../webmail/webmail.parent.ts';
 import { buildDns, registerDnsRoutes } from '../dns/dns.parent.ts';
 import { buildDistribution, registerDistributionRoutes } from '../distribution/distribution.parent.ts';
@@ -54,6 +57,14 @@ export interface ParentOptions {
   adminPassword?: string;
   /** ACME directory for account certificates until the admin stores one; null or omitted: self-signed only */
   acmeDirectory?: string | null;
+  /**
+   * The parent's own host name: the API and UI are served over HTTPS on httpsPort with a
+   * certificate for that name (self-signed, then ordered over ACME like an account's), and plain
+   * HTTP on `port` only redirects there. Omitted: plain HTTP on `port` (loopback, tests, demo).
+   */
+  hostname?: string;
+  /** default 8443: the parent's own node serves its accounts' sites on 443 */
+  httpsPort?: number;
 }
 
 /** Every service the parent built; the tests reach into them too. */
@@ -81,6 +92,11 @@ export interface RunningParent {
   /** The admin password, when this start created the admin login. */
   generatedAdminPassword: string | null;
   stop(): Promise<void>;
+}
+
+function writePublicFile(file: string, content: string): void {
+  mkdirSync(dirname(file), { recursive: true, mode: 0o755 });
+  writeFileAtomic(file, content, 0o644);
 }
 
 const PUBLIC_ROUTES = new Set(['/api/session', '/api/openapi.json', '/api/health']);
@@ -113,7 +129,18 @@ export async function startParent(options: ParentOptions): Promise<RunningParent
   // After mail and DNS, whose services it moves accounts between.
   const distribution = buildDistribution({ db, jobs, mailStates, dns, nodes, connections, onClose });
   // After the job engine and DNS: an order is a job, and its challenge records live in the zone.
-  const certificates = buildCertificates({ db, dataDir: options.dataDir, defaultDirectoryUrl: options.acmeDirectory ?? null, jobs, accounts, dns, nodes, connections, onClose });
+  const { certificates, panel } = buildCertificates({
+    db,
+    dataDir: options.dataDir,
+    defaultDirectoryUrl: options.acmeDirectory ?? null,
+    jobs,
+    accounts,
+    dns,
+    nodes,
+    connections,
+    onClose,
+    panelHostname: options.hostname ?? null,
+  });
   // Last: it watches the nodes, jobs and system data the others built.
   const notifications = buildNotifications({ db, nodes, jobs, sysdata, parentName: name, onClose });
   certificates.observeExpiry((certificate, expiresAt) => notifications.certificateChecked(certificate, expiresAt));
@@ -121,7 +148,17 @@ export async function startParent(options: ParentOptions): Promise<RunningParent
   // Started once every domain has registered its job types, so its start-up check sees them all.
   await jobs.start();
 
-  const app = createHttpApp();
+  const served = panel && (await panel.serving());
+  const app = served ? createHttpApp({ https: { key: served.keyPem, cert: served.certPem } }) : createHttpApp();
+  // The serving chain (never the key) also lies in the data folder: while it is self-signed, it is
+  // what a client passes as --ca-bundle.
+  const chainFile = join(options.dataDir, 'https', 'panel.pem');
+  if (served) writePublicFile(chainFile, served.certPem);
+  // A renewed panel certificate serves from the next handshake on; open connections keep theirs.
+  panel?.onServing(({ certPem, keyPem }) => {
+    (app.server as unknown as TlsServer).setSecureContext({ key: keyPem, cert: certPem });
+    writePublicFile(chainFile, certPem);
+  });
   await app.register(swagger, {
     openapi: {
       info: { title: 'Fleetpanel API', version: VERSION, description: 'Parent API of a Fleetpanel cluster. Authenticate with POST /api/session, then send Authorization: Bearer <token>.' },
@@ -147,22 +184,26 @@ export async function startParent(options: ParentOptions): Promise<RunningParent
   registerSysdataRoutes(app, sysdata);
   registerDnsRoutes(app, dns);
   registerMailRoutes(app, mail);
+  registerWebRoutes(app, { web, accounts });
   registerDistributionRoutes(app, distribution);
   registerDatabaseRoutes(app, databases);
   registerAppsRoutes(app, apps);
   registerNotificationRoutes(app, notifications);
-  registerCertificateRoutes(app, certificates);
+  registerCertificateRoutes(app, certificates, panel);
   app.get('/api/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 
-  await app.listen({ host: options.host, port: options.port });
+  const httpsPort = options.httpsPort ?? 8443;
+  await app.listen({ host: options.host, port: panel ? httpsPort : options.port });
+  const redirect = panel && (await startHttpsRedirect({ host: options.host, port: options.port, httpsOrigin: `https://${panel.hostname}${httpsPort === 443 ? '' : `:${httpsPort}`}` }));
   nodes.startHealthChecks();
   return {
-    url: `http://${options.host}:${options.port}`,
+    url: panel ? `https://${options.host}:${httpsPort}` : `http://${options.host}:${options.port}`,
     app,
     services,
     generatedAdminPassword,
     async stop() {
       nodes.stop();
+      if (redirect) await stopHttpsRedirect(redirect);
       await app.close();
       for (const close of closers) await close();
       await connections.closeAll();

@@ -39,6 +39,8 @@ export const WebSiteRequest = Type.Object({
   domain: Type.String({ format: 'fp-domain' }),
   account: Type.String({ format: 'fp-username' }),
   suspended: Type.Boolean(),
+  /** plain HTTP answers with a permanent redirect to HTTPS; absent = both serve the site */
+  httpsRedirect: Type.Optional(Type.Boolean()),
   /** the site's PHP limits, already held to the plan's by the parent; absent = the defaults */
   php: Type.Optional(Type.Object({ memoryLimitMb: Type.Integer(), uploadMaxMb: Type.Integer(), maxExecutionSeconds: Type.Integer() })),
 });
@@ -67,6 +69,8 @@ export const WebSite = Type.Object({
   /** Absolute, under the account's folder in layout.www(). */
   documentRoot: Type.String({ format: 'fp-path' }),
   suspended: Type.Boolean(),
+  /** plain HTTP answers with a permanent redirect to HTTPS */
+  httpsRedirect: Type.Optional(Type.Boolean()),
   /** PHP through the account's own pool; absent = static files only. */
   php: Type.Optional(WebSitePhp),
 });
@@ -110,11 +114,12 @@ export function validateWebState(input: unknown, wwwRoot: string): WebState {
   const state = checkSchema(WebState, input, { root: 'state' });
   checkWebStateRules(state, wwwRoot);
   return {
-    sites: state.sites.map(({ domain, account, documentRoot, suspended, php }) => ({
+    sites: state.sites.map(({ domain, account, documentRoot, suspended, httpsRedirect, php }) => ({
       domain,
       account,
       documentRoot,
       suspended,
+      ...(httpsRedirect === true ? { httpsRedirect } : {}),
       ...(php === undefined ? {} : { php: { socket: php.socket, logDir: php.logDir, settings: { ...php.settings } } }),
     })),
     proxies: state.proxies.map(({ domain, upstream }) => ({ domain, upstream })),

@@ -10,11 +10,13 @@ import * as accounts from './migrations/010-accounts.ts';
 import * as passwordPolicies from './migrations/011-password-policies.ts';
 import * as dns from './migrations/020-dns.ts';
 import * as mail from './migrations/025-mail.ts';
+import * as webSites from './migrations/027-web-sites.ts';
 import * as jobs from './migrations/030-jobs.ts';
 import * as sysdata from './migrations/040-sysdata.ts';
 import * as distribution from './migrations/050-distribution.ts';
 import * as databases from './migrations/060-databases.ts';
 import * as certificates from './migrations/080-certificates.ts';
+import * as panelCertificate from './migrations/081-panel-certificate.ts';
 import * as healing from './migrations/090-healing.ts';
 
 const MIGRATIONS: Record<string, Migration> = {
@@ -24,11 +26,13 @@ const MIGRATIONS: Record<string, Migration> = {
   '011-password-policies': passwordPolicies,
   '020-dns': dns,
   '025-mail': mail,
+  '027-web-sites': webSites,
   '030-jobs': jobs,
   '040-sysdata': sysdata,
   '050-distribution': distribution,
   '060-databases': databases,
   '080-certificates': certificates,
+  '081-panel-certificate': panelCertificate,
   '090-healing': healing,
 };
 

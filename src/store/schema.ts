@@ -8,12 +8,14 @@ import type { AccountsTables } from './migrations/010-accounts.ts';
 import type { PasswordPolicyTables } from './migrations/011-password-policies.ts';
 import type { DnsTables } from './migrations/020-dns.ts';
 import type { MailTables } from './migrations/025-mail.ts';
+import type { WebSitesTables } from './migrations/027-web-sites.ts';
 import type { JobsTables } from './migrations/030-jobs.ts';
 import type { SysdataTables } from './migrations/040-sysdata.ts';
 import type { DistributionTables } from './migrations/050-distribution.ts';
 import type { DatabasesTables } from './migrations/060-databases.ts';
 import type { CertificatesTables } from './migrations/080-certificates.ts';
+import type { PanelCertificateTables } from './migrations/081-panel-certificate.ts';
 
 import type { HealingTables } from './migrations/090-healing.ts';
 
-export type Database = NodesTables & AuthTables & AccountsTables & PasswordPolicyTables & DnsTables & MailTables & JobsTables & SysdataTables & DistributionTables & DatabasesTables & CertificatesTables & HealingTables;
+export type Database = NodesTables & AuthTables & AccountsTables & PasswordPolicyTables & DnsTables & MailTables & WebSitesTables & JobsTables & SysdataTables & DistributionTables & DatabasesTables & CertificatesTables & PanelCertificateTables & HealingTables;

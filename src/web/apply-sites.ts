@@ -12,6 +12,7 @@ export interface SiteRequest {
   domain: string;
   account: string;
   suspended: boolean;
+  httpsRedirect?: boolean;
   php?: PhpSiteSettings;
 }
 
@@ -28,6 +29,7 @@ export async function applySites(nginx: Pick<NginxDriver, 'apply' | 'ensureDocum
       domain: site.domain,
       account: site.account,
       suspended: site.suspended,
+      ...(site.httpsRedirect === true ? { httpsRedirect: true } : {}),
       documentRoot,
       php: { socket: php.socketOf(site.account), logDir: `${php.homeOf(site.account)}/logs`, settings: site.php ?? DEFAULT_PHP_SETTINGS },
     });

@@ -111,6 +111,23 @@ describe('renderNginxConfig', () => {
     }
   });
 
+  it('answers plain HTTP of a site that asked for it with a redirect to HTTPS, and serves the site on 443 only', () => {
+    const base = input();
+    const redirected = renderNginxConfig(input({ state: { ...base.state, sites: [{ ...base.state.sites[0]!, httpsRedirect: true }] } }));
+    const blocks = redirected.split(/\n {4}server \{\n/).slice(1).filter((b) => b.includes('server_name example.com www.example.com;'));
+    assert.equal(blocks.length, 2);
+    const [site, redirect] = blocks as [string, string];
+    assert.doesNotMatch(site, /:80;/);
+    assert.match(site, /listen 127\.0\.22\.2:443 ssl;/);
+    assert.match(site, /root \/srv\/node\/www\/alice\/example\.com\/public_html;/);
+    assert.match(redirect, /listen 127\.0\.22\.2:80;/);
+    assert.doesNotMatch(redirect, /443/);
+    assert.match(redirect, /return 301 https:\/\/\$host\$request_uri;/);
+    // Without the option both ports serve the site.
+    assert.match(serverBlock(config, 'example.com'), /listen 127\.0\.22\.2:80;/);
+    assert.doesNotMatch(config, /return 301/);
+  });
+
   it('refuses unsafe node paths and addresses', () => {
     assert.throws(() => renderNginxConfig(input({ address: '127.0.22.2; evil' })), /address/);
     const paths = { ...input().paths, pidFile: '/srv/my node/nginx.pid' };

@@ -56,10 +56,16 @@ function indent(lines: string[], depth: number): string[] {
   return lines.map((line) => (line === '' ? '' : pad + line));
 }
 
-function listenLines(address: string, defaultServer: boolean): string[] {
+function listenLines(address: string, defaultServer: boolean, ports: 'both' | 'https' = 'both'): string[] {
   const suffix = defaultServer ? ' default_server' : '';
   const host = hostPart(address);
-  return [`listen ${host}:80${suffix};`, `listen ${host}:443 ssl${suffix};`];
+  return [...(ports === 'both' ? [`listen ${host}:80${suffix};`] : []), `listen ${host}:443 ssl${suffix};`];
+}
+
+/** Plain HTTP of a site that asked for HTTPS only: every request goes to the same URL over HTTPS. */
+function httpsRedirectServer(address: string, hosts: string[]): string[] {
+  const body = [`listen ${hostPart(address)}:80;`, `server_name ${hosts.join(' ')};`, 'location / {', ...indent(['return 301 https://$host$request_uri;'], 1), '}'];
+  return ['server {', ...indent(body, 1), '}'];
 }
 
 /**
@@ -125,7 +131,8 @@ export function renderNginxConfig(input: NginxConfigInput): string {
   ];
 
   for (const site of state.sites) {
-    const body = [...listenLines(address, false), `server_name ${siteHostNames(site).join(' ')};`, nginxTlsInclude({ nginxDir: paths.tlsIncludeDir }, site.domain)];
+    const hosts = siteHostNames(site);
+    const body = [...listenLines(address, false, site.httpsRedirect ? 'https' : 'both'), `server_name ${hosts.join(' ')};`, nginxTlsInclude({ nginxDir: paths.tlsIncludeDir }, site.domain)];
     if (site.suspended) {
       // Every path answers with the suspension page, so no customer content leaks while suspended.
       body.push(
@@ -141,6 +148,7 @@ export function renderNginxConfig(input: NginxConfigInput): string {
       body.push(`root ${site.documentRoot};`, 'index index.html index.htm;', 'location / {', ...indent(['try_files $uri $uri/ =404;'], 1), '}');
     }
     http.push('', `# site ${site.domain} of account ${site.account}`, 'server {', ...indent(body, 1), '}');
+    if (site.httpsRedirect) http.push(...httpsRedirectServer(address, hosts));
   }
 
   for (const proxy of state.proxies) {

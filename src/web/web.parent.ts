@@ -1,6 +1,6 @@
 /**
  * How the web workload plugs into the parent: the web service joins the account workloads and a
- * joining or returning node gets its sites as a data-sync step. Other domains add proxied host
+ * joining or returning node gets its sites as a data-sync step; its routes set a site's options. Other domains add proxied host
  * names with `addProxyProvider` (webmail does).
  */
 import type { Store } from '../store/database.ts';
@@ -9,6 +9,8 @@ import type { NodesService } from '../nodes/nodes.service.ts';
 import type { NodeConnections } from '../nodes/node-connections.ts';
 import { WebRepository } from './web.repository.ts';
 import { WEB_SYNC_PRIORITY, WebService, webAgentsOver } from './web.service.ts';
+
+export { registerWebRoutes } from './web.routes.ts';
 
 export interface WebDeps {
   db: Store;

@@ -57,7 +57,7 @@ export class WebService implements WorkloadService {
   });
 
   constructor(
-    private readonly repo: Pick<WebRepository, 'sitesOnNode'>,
+    private readonly repo: Pick<WebRepository, 'sitesOnNode' | 'httpsRedirect' | 'setHttpsRedirect'>,
     private readonly agents: WebAgents,
   ) {}
 
@@ -101,16 +101,31 @@ export class WebService implements WorkloadService {
     await this.pushNode(node);
   }
 
-  provision(account: AccountRecord, node: NodeRow): Promise<void> {
-    return this.pushNode(node, { account: account.username, site: siteOf(account) });
+  /** The account's site as the store says it should serve (its options included). */
+  private async siteOf(account: AccountRecord): Promise<SiteRow> {
+    return siteOf(account, await this.repo.httpsRedirect(account.id));
   }
 
-  suspend(account: AccountRecord, node: NodeRow, suspended: boolean): Promise<void> {
-    return this.pushNode(node, { account: account.username, site: { ...siteOf(account), suspended } });
+  async provision(account: AccountRecord, node: NodeRow): Promise<void> {
+    return this.pushNode(node, { account: account.username, site: await this.siteOf(account) });
   }
 
-  update(account: AccountRecord, node: NodeRow): Promise<void> {
-    return this.pushNode(node, { account: account.username, site: siteOf(account) });
+  async suspend(account: AccountRecord, node: NodeRow, suspended: boolean): Promise<void> {
+    return this.pushNode(node, { account: account.username, site: { ...(await this.siteOf(account)), suspended } });
+  }
+
+  async update(account: AccountRecord, node: NodeRow): Promise<void> {
+    return this.pushNode(node, { account: account.username, site: await this.siteOf(account) });
+  }
+
+  async httpsRedirect(account: AccountRecord): Promise<boolean> {
+    return this.repo.httpsRedirect(account.id);
+  }
+
+  /** Turns the site's HTTP-to-HTTPS redirect on or off: the node's nginx first, the store once it took it. */
+  async setHttpsRedirect(account: AccountRecord, node: NodeRow, enabled: boolean, now: number): Promise<void> {
+    await this.pushNode(node, { account: account.username, site: siteOf(account, enabled) });
+    await this.repo.setHttpsRedirect(account.id, enabled, now);
   }
 
   /** The vhost goes first, so nginx never serves a document root that is being removed. */
@@ -121,7 +136,7 @@ export class WebService implements WorkloadService {
   }
 }
 
-function siteOf(account: AccountRecord): SiteRow {
+function siteOf(account: AccountRecord, httpsRedirect: boolean): SiteRow {
   if (!account.domain) throw new ValidationError('domain', 'the account has no main domain');
-  return { account: account.username, domain: account.domain, suspended: account.suspended };
+  return { account: account.username, domain: account.domain, suspended: account.suspended, httpsRedirect };
 }

@@ -10,7 +10,7 @@ import { X509Certificate } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Agent, request } from 'undici';
-import { useTestCluster } from './cluster-fixture.ts';
+import { runCli, useTestCluster } from './cluster-fixture.ts';
 import { run } from '../../src/core/exec.ts';
 import { startPebble, stopPebble } from '../../src/demo/pebble.ts';
 import { TEST_NET } from '../test-net.ts';
@@ -24,7 +24,9 @@ const NAMES = (domain: string): string[] => [domain, `www.${domain}`, `mail.${do
 // Renewal passes every second, so a new account is ordered at once; set before the cluster starts its parent.
 process.env.FLEETPANEL_CERTIFICATE_TICK_MS = '1000';
 process.env.FLEETPANEL_ACME_RETRY_BASE_MS = '2000';
-const fixture = useTestCluster({ block: BLOCK, acme: true, children: [{ alias: 'mail1', roles: ['mail'], link: 'token' }] });
+// Ten-day certificates: renewal is due after six and a half days, and an expiry inside 14 days
+// with a failing renewal is what `account show` and `node show` warn about.
+const fixture = useTestCluster({ block: BLOCK, acme: true, acmeCertificateValiditySeconds: 10 * 86_400, children: [{ alias: 'mail1', roles: ['mail'], link: 'token' }] });
 
 interface CertificateView {
   account: string;
@@ -175,6 +177,37 @@ describe('account certificates over ACME with DNS validation', () => {
     assert.deepEqual(failures, [], `${failures.length} of ${requests} HTTPS requests failed during the renewal`);
   });
 
+  test("a site's plain HTTP redirects to HTTPS when its owner turns the option on, and serves again when it is off", async () => {
+    const plain = async (): Promise<{ status: number; location: string | undefined }> => {
+      const response = await request(`http://${PARENT}/some/page?x=1`, { headers: { host: 'www.cert-a.test' } });
+      await response.body.text();
+      return { status: response.statusCode, location: response.headers.location as string | undefined };
+    };
+    assert.notEqual((await plain()).status, 301);
+    const on = await fixture.cli(['ssl', 'redirect', 'certa', 'on']);
+    assert.equal(on.code, 0, on.stderr);
+    assert.match(on.stdout, /redirects to HTTPS/);
+    assert.deepEqual(await plain(), { status: 301, location: 'https://www.cert-a.test/some/page?x=1' });
+    // HTTPS still serves the site itself, with its issued certificate.
+    const ca = readFileSync(rootFile, 'utf8');
+    const secure = await request(`https://${PARENT}/`, { headers: { host: 'cert-a.test' }, dispatcher: new Agent({ connect: { ca, servername: 'cert-a.test' } }) });
+    await secure.body.text();
+    assert.notEqual(secure.statusCode, 301);
+    assert.ok(secure.statusCode < 500, `HTTPS answered ${secure.statusCode}`);
+    assert.equal(JSON.parse((await fixture.cli(['ssl', 'redirect', 'certa', '--json'])).stdout).httpsRedirect, true);
+
+    const bad = await fixture.cli(['ssl', 'redirect', 'certa', 'maybe']);
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /state/);
+    const refused = await api('PUT', '/api/accounts/certa/web', { httpsRedirect: 'yes' });
+    assert.equal(refused.status, 400);
+    assert.match(refused.body.message ?? '', /httpsRedirect/);
+
+    const off = await fixture.cli(['ssl', 'redirect', 'certa', 'off']);
+    assert.equal(off.code, 0, off.stderr);
+    assert.notEqual((await plain()).status, 301);
+  });
+
   test('bad input is refused naming the field, and no key ever appears in API output or the parent log', async () => {
     const outside = await fixture.cli(['ssl', 'renew', 'certa', '--name', 'shop.other.test']);
     assert.equal(outside.code, 2);
@@ -209,10 +242,63 @@ describe('account certificates over ACME with DNS validation', () => {
       const still = await served(PARENT, 443, 'cert-a.test');
       assert.equal(still.certificate.fingerprint256, before.certificate.fingerprint256);
       assert.ok(still.verified);
+
+      const status = await fixture.cli(['ssl', 'status', 'certa']);
+      assert.match(status.stdout, /cannot be reached/);
+      // Ten days left and the renewal failing: a warning in both views, for the node that serves it.
+      const account = await fixture.cli(['account', 'show', 'certa']);
+      assert.match(account.stdout, /WARNING: certificate expires in [0-9] day\(s\) and its renewal is failing/);
+      const parentNode = await fixture.cli(['node', 'show', 'parent']);
+      assert.equal(parentNode.code, 0, parentNode.stderr);
+      assert.match(parentNode.stdout, /WARNING: cert-a\.test: certificate expires in [0-9] day\(s\) and its renewal is failing/);
+      const child = JSON.parse((await fixture.cli(['node', 'show', 'mail1', '--json'])).stdout) as { certificateWarnings: string[] };
+      assert.ok(!child.certificateWarnings.some((w) => w.startsWith('cert-a.test')), 'mail1 does not serve cert-a.test');
     } finally {
       // pebble comes back with a new root; nothing after this test depends on the old one.
-      await startPebble({ dir: fixture.cluster.pebbleDir, address: PARENT, dnsServer: `${PARENT}:53` });
+      await startPebble(fixture.cluster.pebbleOptions());
     }
+  });
+
+  // Last: it restarts the parent with a host name, so the plain-HTTP API the tests above use now only redirects.
+  test('the parent started with --hostname serves its API over HTTPS with a certificate from pebble, and plain HTTP only redirects', async () => {
+    const HOST = 'panel.cert-a.test';
+    // pebble was restarted by the test before, with a new root.
+    writeFileSync(rootFile, await fixture.cluster.pebbleRoot());
+    const ca = readFileSync(rootFile, 'utf8');
+    await fixture.cluster.stopParent();
+    fixture.cluster.startParent(['--hostname', HOST, '--https-port', '8443']);
+
+    const https = await servesIssued(PARENT, 8443, HOST);
+    assert.deepEqual(sanNames(https.certificate), [HOST]);
+    assert.match(https.certificate.issuer, /Pebble Intermediate CA/);
+
+    for (const [method, status] of [['GET', 301], ['POST', 308]] as const) {
+      const plain = await request(`http://${PARENT}:8080/api/session?x=1`, { method, ...(method === 'POST' ? { body: '{}', headers: { 'content-type': 'application/json' } } : {}) });
+      assert.equal(plain.statusCode, status, method);
+      assert.equal(plain.headers.location, `https://${HOST}:8443/api/session?x=1`);
+      assert.equal(await plain.body.text(), '');
+    }
+
+    const dispatcher = new Agent({ connect: { ca, servername: HOST } });
+    const panel = await request(`https://${PARENT}:8443/api/ssl/panel`, { headers: { authorization: `Bearer ${fixture.info.token}` }, dispatcher });
+    assert.equal(panel.statusCode, 200);
+    const view = (await panel.body.json()) as { hostname: string; kind: string; issuer: string; zoneAccount: string; lastError: string | null };
+    assert.equal(view.hostname, HOST);
+    assert.equal(view.kind, 'issued');
+    assert.match(view.issuer, /^Pebble Intermediate CA/);
+    assert.equal(view.zoneAccount, 'certa');
+    assert.ok(!JSON.stringify(view).includes('PRIVATE KEY'));
+    // The serving chain (not the key) is in the data folder for clients of a self-signed panel.
+    assert.equal(new X509Certificate(readFileSync(join(fixture.dir, 'parent', 'https', 'panel.pem'))).fingerprint256, https.certificate.fingerprint256);
+
+    // The CLI verifies the parent's certificate: without the CA bundle pebble's chain is refused.
+    const unverified = await runCli(`https://${PARENT}:8443`, fixture.info.token, ['node', 'list']);
+    assert.notEqual(unverified.code, 0);
+    assert.match(unverified.stderr, /certificate/i);
+    // And it never sends the token over plain HTTP off loopback.
+    const offLoopback = await runCli('http://panel.cert-a.test:8080', fixture.info.token, ['node', 'list']);
+    assert.equal(offLoopback.code, 2);
+    assert.match(offLoopback.stderr, /plain HTTP/);
   });
 });
 

@@ -32,6 +32,8 @@ export interface TestClusterOptions {
   acme?: boolean;
   /** a second parent/child pair (its own parent on <block>.1, children on .2, …) for transfers between pairs */
   second?: { block: string; parentAlias?: string; children?: Omit<ChildSpec, 'address'>[] };
+  /** lifetime of the certificates that pebble issues, in seconds */
+  acmeCertificateValiditySeconds?: number;
 }
 
 /** One parent/child pair of a test cluster: the first, or the second when the options ask for one. */
@@ -72,6 +74,7 @@ export function clusterSpecFor(options: TestClusterOptions, dir: string): Constr
     database: options.database,
     ...(options.parentRoles ? { parentRoles: options.parentRoles } : {}),
     acme: options.acme,
+    acmeCertificateValiditySeconds: options.acmeCertificateValiditySeconds,
     children: (options.children ?? []).map((child, index) => ({ ...child, address: `${options.block}.${index + 2}` })),
     ...(options.second
       ? {

@@ -38,7 +38,7 @@ describe('batched web changes against a real nginx', () => {
     nginx = new NginxDriver({ layout: new NodeLayout(join(workDir, 'node')), address: ADDRESS, log: () => undefined });
     await nginx.start();
     web = new WebService(
-      { sitesOnNode: async () => stored.map((site) => ({ ...site })) },
+      { sitesOnNode: async () => stored.map((site) => ({ ...site })), httpsRedirect: async () => false, setHttpsRedirect: async () => undefined },
       {
         async putState(_node, state) {
           pushes.push(state);
@@ -57,7 +57,7 @@ describe('batched web changes against a real nginx', () => {
 
   /** As the accounts service does: the row first, then the workload's push. */
   const create = (username: string): Promise<void> => {
-    stored.push({ account: username, domain: `${username}.test`, suspended: false });
+    stored.push({ account: username, domain: `${username}.test`, suspended: false, httpsRedirect: false });
     return web.provision(account(username), node);
   };
 

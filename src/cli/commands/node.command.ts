@@ -3,6 +3,7 @@ import { readStdin, table, type Cli } from '../cli-io.ts';
 import { readFileSync } from 'node:fs';
 import { INSTALL_FAILED_PREFIX, type NodeView, type ServiceView } from '../../nodes/node.model.ts';
 import { ConflictError, NodeUnavailableError, ValidationError } from '../../core/errors.ts';
+import type { CertificateView } from '../../certificates/certificates.service.ts';
 
 function nodeLines(node: NodeView & { events?: { at: string; message: string }[] }): string {
   const recent = (node.events ?? []).slice(0, 10).reverse();
@@ -73,9 +74,14 @@ export function registerNodeCommands(program: Command, cli: Cli): void {
 
   node
     .command('show <alias>')
-    .description('one node in detail')
+    .description('one node in detail, with a warning for each certificate it serves that expires soon while its renewal is failing')
     .action(async (alias: string) => {
-      cli.print(await cli.api<NodeView>('GET', `/api/nodes/${encodeURIComponent(alias)}`), nodeLines);
+      const node = await cli.api<NodeView>('GET', `/api/nodes/${encodeURIComponent(alias)}`);
+      const { certificates } = await cli.api<{ certificates: CertificateView[] }>('GET', `/api/nodes/${encodeURIComponent(alias)}/ssl`);
+      const certificateWarnings = certificates.filter((c) => c.warning !== null).map((c) => `${c.domain}: ${c.warning}`);
+      cli.print({ ...node, certificateWarnings }, (n: NodeView & { certificateWarnings: string[] }) =>
+        [nodeLines(n), ...n.certificateWarnings.map((w) => `WARNING: ${w}`)].join('\n'),
+      );
     });
 
   const service = node.command('service').description("a node's services (daemons), watched and restarted by its agent");

@@ -33,7 +33,11 @@ export function registerServerCommands(program: Command): void {
     .option('--health-interval <ms>', 'node health check interval', '5000')
     .option('--admin-password-file <file>', 'set the admin password from this file')
     .option('--acme-directory <url|off>', "ACME directory for account certificates until `ssl ca set` stores one ('off': self-signed only)", LETS_ENCRYPT_PRODUCTION)
-    .action(async (options: { data: string; listen: string; database?: string; name?: string; healthInterval: string; adminPasswordFile?: string; acmeDirectory: string }) => {
+    .option('--hostname <name>', 'serve the API and UI over HTTPS with an ACME certificate for this name (DNS-01 in the zone of the account that holds it; self-signed until then); plain HTTP on --listen only redirects')
+    .option('--https-port <port>', 'HTTPS port on the --listen address, with --hostname', '8443')
+    .action(async (options: { data: string; listen: string; database?: string; name?: string; healthInterval: string; adminPasswordFile?: string; acmeDirectory: string; hostname?: string; httpsPort: string }) => {
+      const httpsPort = Number(options.httpsPort);
+      if (!Number.isInteger(httpsPort) || httpsPort < 1 || httpsPort > 65535) throw new ValidationError('--https-port', `must be a port from 1 to 65535, got '${options.httpsPort}'`);
       const { host, port } = parseListen(options.listen);
       const { startParent } = await import('../../parent/parent.server.ts');
       const parent = await startParent({
@@ -45,6 +49,8 @@ export function registerServerCommands(program: Command): void {
         healthIntervalMs: Number(options.healthInterval),
         adminPassword: options.adminPasswordFile ? readFileSync(options.adminPasswordFile, 'utf8').trim() : undefined,
         acmeDirectory: options.acmeDirectory === 'off' ? null : options.acmeDirectory,
+        hostname: options.hostname?.toLowerCase(),
+        httpsPort,
       });
       console.log(JSON.stringify({ at: new Date().toISOString(), message: 'parent listening', url: parent.url }));
       if (parent.generatedAdminPassword) console.log(JSON.stringify({ message: 'admin login created', username: 'admin', password: parent.generatedAdminPassword }));

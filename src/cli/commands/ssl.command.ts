@@ -3,7 +3,9 @@ import { readFileSync } from 'node:fs';
 import { table, type Cli } from '../cli-io.ts';
 import type { JobView } from '../../jobs/index.ts';
 import type { AcmeSettingsView, CertificateView } from '../../certificates/certificates.service.ts';
+import type { PanelCertificateView } from '../../certificates/panel-certificate.ts';
 import { followJob } from './distribution.command.ts';
+import { ValidationError } from '../../core/errors.ts';
 
 const statusLines = (certificates: CertificateView[]): string =>
   [
@@ -40,6 +42,44 @@ export function registerSslCommands(program: Command, cli: Cli): void {
       }
       if (!cli.json) process.stdout.write(`job ${job.id} (${job.type}) for ${job.key}\n`);
       await followJob(cli, job);
+    });
+
+  ssl
+    .command('redirect <username> [state]')
+    .description("show, or turn on or off, the site's redirect of plain HTTP to HTTPS (state: on|off)")
+    .action(async (username: string, state?: string) => {
+      const path = `/api/accounts/${encodeURIComponent(username)}/web`;
+      if (state !== undefined && state !== 'on' && state !== 'off') throw new ValidationError('state', `must be on or off, got '${state}'`);
+      const options = state === undefined ? await cli.api<{ httpsRedirect: boolean }>('GET', path) : await cli.api<{ httpsRedirect: boolean }>('PUT', path, { httpsRedirect: state === 'on' });
+      cli.print(options, (o: { httpsRedirect: boolean }) => `${username}: plain HTTP ${o.httpsRedirect ? 'redirects to HTTPS' : 'serves the site'}`);
+    });
+
+  ssl
+    .command('panel')
+    .description("the certificate of the parent's own HTTPS (parent --hostname): kind, issuer, validity, the zone that validates it, last error")
+    .option('--renew', 'order it now and follow the job')
+    .action(async (options: { renew?: boolean }) => {
+      if (options.renew) {
+        const { job } = await cli.api<{ job: JobView }>('POST', '/api/ssl/panel/renew', {});
+        if (!cli.json) process.stdout.write(`job ${job.id} (${job.type}) for ${job.key}\n`);
+        await followJob(cli, job);
+        return;
+      }
+      const view = await cli.api<PanelCertificateView | null>('GET', '/api/ssl/panel');
+      cli.print(view, (v: PanelCertificateView | null) =>
+        v === null
+          ? 'the parent runs without --hostname: plain HTTP, no certificate of its own'
+          : [
+              `hostname:  ${v.hostname}`,
+              `kind:      ${v.kind}`,
+              `issuer:    ${v.issuer}`,
+              `not after: ${v.notAfter}`,
+              `renew at:  ${v.renewAt}`,
+              `zone of:   ${v.zoneAccount ?? '- (no account holds its zone yet)'}`,
+              `last error: ${v.lastError ?? '-'}`,
+              ...(v.warning ? [`WARNING: ${v.warning}`] : []),
+            ].join('\n'),
+      );
     });
 
   const ca = ssl.command('ca').description('the ACME directory this parent orders from');

@@ -1,0 +1,89 @@
+/** All SQL of the panel's own certificate (one row): what the parent's HTTPS serves and the state of its next order. */
+import type { Selectable } from 'kysely';
+import type { Store } from '../store/database.ts';
+import type { PanelCertificateTables } from '../store/migrations/081-panel-certificate.ts';
+import type { CertificateKind } from './certificates.repository.ts';
+
+export interface PanelCertificateRow {
+  hostname: string;
+  kind: CertificateKind;
+  certPem: string;
+  keyPem: string;
+  issuer: string;
+  notBefore: number;
+  notAfter: number;
+  renewAt: number;
+  pendingKeyPem: string | null;
+  lastError: string | null;
+  failures: number;
+  retryAt: number | null;
+  updatedAt: number;
+}
+
+type Row = Selectable<PanelCertificateTables['panel_certificate']>;
+
+const toRow = (r: Row): PanelCertificateRow => ({
+  hostname: r.hostname,
+  kind: r.kind as CertificateKind,
+  certPem: r.cert_pem,
+  keyPem: r.key_pem,
+  issuer: r.issuer,
+  notBefore: Number(r.not_before),
+  notAfter: Number(r.not_after),
+  renewAt: Number(r.renew_at),
+  pendingKeyPem: r.pending_key_pem,
+  lastError: r.last_error,
+  failures: r.failures,
+  retryAt: r.retry_at === null ? null : Number(r.retry_at),
+  updatedAt: Number(r.updated_at),
+});
+
+export class PanelCertificateRepository {
+  constructor(private readonly db: Store) {}
+
+  async current(): Promise<PanelCertificateRow | undefined> {
+    const row = await this.db.selectFrom('panel_certificate').selectAll().where('id', '=', 1).executeTakeFirst();
+    return row && toRow(row);
+  }
+
+  /** Puts a certificate in service (the placeholder or an issued one), clearing the order state. */
+  async saveServing(row: Omit<PanelCertificateRow, 'pendingKeyPem' | 'lastError' | 'failures' | 'retryAt' | 'updatedAt'>, now: number): Promise<void> {
+    const values = {
+      hostname: row.hostname,
+      kind: row.kind,
+      cert_pem: row.certPem,
+      key_pem: row.keyPem,
+      issuer: row.issuer,
+      not_before: row.notBefore,
+      not_after: row.notAfter,
+      renew_at: row.renewAt,
+      pending_key_pem: null,
+      last_error: null,
+      failures: 0,
+      retry_at: null,
+      updated_at: now,
+    };
+    await this.db
+      .insertInto('panel_certificate')
+      .values({ id: 1, ...values })
+      .onConflict((oc) => oc.column('id').doUpdateSet(values))
+      .execute();
+  }
+
+  async setPendingKey(keyPem: string, now: number): Promise<void> {
+    await this.db.updateTable('panel_certificate').set({ pending_key_pem: keyPem, updated_at: now }).where('id', '=', 1).execute();
+  }
+
+  async recordFailure(error: string, retryAt: number, now: number): Promise<void> {
+    await this.db
+      .updateTable('panel_certificate')
+      .set((eb) => ({ last_error: error, failures: eb('failures', '+', 1), retry_at: retryAt, pending_key_pem: null, updated_at: now }))
+      .where('id', '=', 1)
+      .execute();
+  }
+
+  /** Asks for an order at the next pass (a forced renewal), without touching what serves. */
+  async renewNow(now: number): Promise<void> {
+    await this.db.updateTable('panel_certificate').set({ renew_at: now, retry_at: null, updated_at: now }).where('id', '=', 1).execute();
+  }
+}
