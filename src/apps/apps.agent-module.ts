@@ -5,7 +5,6 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { Type } from '@sinclair/typebox';
 import type { AgentModule } from '../agent/agent-module.ts';
 import { requireDaemon } from '../agent/require-daemon.ts';
 import { ConflictError } from '../core/errors.ts';
@@ -13,6 +12,7 @@ import { run } from '../core/exec.ts';
 import { writeFileAtomic } from '../core/files.ts';
 import { assertValid, checkDomain, checkUsername } from '../core/grammar.ts';
 import { PHP_DAEMON, type PhpPoolsDriver } from '../php/php-pools.driver.ts';
+import { WordpressInstallParams, WordpressInstallRequest, type WordpressInstallResult } from '../protocol/apps.ts';
 import { renderWordpressConfig, WORDPRESS_PACKAGE_DIR } from './wordpress-config.ts';
 
 /** The placeholder page the web module writes into a new site; anything else means the site has content. */
@@ -24,13 +24,8 @@ export const appsAgentModule: AgentModule = {
   register(app, ctx) {
     app.put(
       '/v1/apps/wordpress/:account/:domain',
-      {
-        schema: {
-          params: Type.Object({ account: Type.String({ format: 'fp-username' }), domain: Type.String({ format: 'fp-domain' }) }),
-          body: Type.Object({ databaseName: Type.String(), databaseUser: Type.String(), databasePassword: Type.String(), databaseHost: Type.String({ format: 'fp-ipv4' }) }),
-        },
-      },
-      async (request) => {
+      { schema: { params: WordpressInstallParams, body: WordpressInstallRequest } },
+      async (request): Promise<WordpressInstallResult> => {
         const account = assertValid('account', request.params.account, checkUsername);
         const domain = assertValid('domain', request.params.domain, checkDomain);
         const php = requireDaemon<PhpPoolsDriver>(ctx, PHP_DAEMON, 'web');

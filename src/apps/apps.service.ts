@@ -13,6 +13,7 @@ import type { AccountsService } from '../accounts/accounts.service.ts';
 import type { NodeRow, NodesRepository } from '../nodes/nodes.repository.ts';
 import type { NodeConnections } from '../nodes/node-connections.ts';
 import type { DatabasesService } from '../databases/databases.service.ts';
+import { AGENT_ROUTES } from '../protocol/agent-routes.ts';
 import type { AppsRepository } from './apps.repository.ts';
 
 export interface WordpressInstallView {
@@ -59,12 +60,10 @@ export class AppsService {
     await this.databases.grant(principal, username, database, database);
     const dbNode = await this.nodes.byAlias(created.node);
     if (!dbNode) throw new NotFoundError('node', created.node);
-    await this.connections.forRow(webNode).call('PUT', `/v1/apps/wordpress/${encodeURIComponent(username)}/${encodeURIComponent(domain)}`, {
-      databaseName: database,
-      databaseUser: database,
-      databasePassword: password,
-      databaseHost: dbNode.host,
-    }, 300_000);
+    await this.connections.forRow(webNode).send(AGENT_ROUTES.installWordpress, {
+      params: { account: username, domain },
+      body: { databaseName: database, databaseUser: database, databasePassword: password, databaseHost: dbNode.host },
+    });
     const view: WordpressInstallView = { site: domain, account: username, database, databaseUser: database, databaseNode: dbNode.alias, webNode: webNode.alias, setupUrl: `http://${domain}/wp-admin/install.php`, admin: null };
     if (title === undefined) return view;
     await completeSetup(webNode.host, domain, { title, admin: username, password: options.adminPassword!, email: `${username}@${domain}` });

@@ -3,17 +3,19 @@
  * creates an account's databases, users and grants, lists them with their sizes, dumps, imports
  * and drops them. The node checks every name again (account prefix and grammar) before SQL.
  */
-import { Type } from '@sinclair/typebox';
 import type { AgentModule } from '../agent/agent-module.ts';
 import { requireDaemon } from '../agent/require-daemon.ts';
+import {
+  DatabaseAccountParams as AccountParams,
+  DatabaseGrantParams,
+  DatabaseImportRequest,
+  DatabaseParams,
+  DatabaseUserParams as UserParams,
+  DatabaseUserRequest,
+  MAX_IMPORT_BYTES,
+  type DatabasesOfAccount,
+} from '../protocol/databases.ts';
 import { MARIADB_DAEMON, MariadbDriver } from './mariadb.driver.ts';
-
-/** A dump travels as one JSON string; large sites' databases still fit. */
-export const MAX_IMPORT_BYTES = 512 * 1024 * 1024;
-
-const AccountParams = Type.Object({ account: Type.String({ format: 'fp-username' }) });
-const DatabaseParams = Type.Object({ account: Type.String({ format: 'fp-username' }), name: Type.String({ maxLength: 200 }) });
-const UserParams = Type.Object({ account: Type.String({ format: 'fp-username' }), user: Type.String({ maxLength: 200 }) });
 
 export const databasesAgentModule: AgentModule = {
   name: 'databases',
@@ -22,7 +24,7 @@ export const databasesAgentModule: AgentModule = {
   register(app, ctx) {
     const mariadb = (): MariadbDriver => requireDaemon<MariadbDriver>(ctx, MARIADB_DAEMON, 'database');
 
-    app.get('/v1/databases/:account', { schema: { params: AccountParams } }, async (request) => {
+    app.get('/v1/databases/:account', { schema: { params: AccountParams } }, async (request): Promise<DatabasesOfAccount> => {
       const { account } = request.params;
       return { databases: await mariadb().listDatabases(account), users: await mariadb().listUsers(account) };
     });
@@ -41,7 +43,7 @@ export const databasesAgentModule: AgentModule = {
     }));
     app.put(
       '/v1/databases/:account/databases/:name/import',
-      { bodyLimit: MAX_IMPORT_BYTES, schema: { params: DatabaseParams, body: Type.Object({ sql: Type.String() }) } },
+      { bodyLimit: MAX_IMPORT_BYTES, schema: { params: DatabaseParams, body: DatabaseImportRequest } },
       async (request) => {
         await mariadb().import(request.params.account, request.params.name, request.body.sql);
         return { imported: request.params.name };
@@ -50,7 +52,7 @@ export const databasesAgentModule: AgentModule = {
 
     app.put(
       '/v1/databases/:account/users/:user',
-      { schema: { params: UserParams, body: Type.Object({ password: Type.String({ minLength: 1, maxLength: 512 }), host: Type.String({ format: 'fp-ipv4' }) }) } },
+      { schema: { params: UserParams, body: DatabaseUserRequest } },
       async (request) => {
         await mariadb().setUser(request.params.account, request.params.user, request.body.password, request.body.host);
         return { user: request.params.user };
@@ -62,7 +64,7 @@ export const databasesAgentModule: AgentModule = {
     });
     app.put(
       '/v1/databases/:account/users/:user/grants/:database',
-      { schema: { params: Type.Object({ account: Type.String({ format: 'fp-username' }), user: Type.String({ maxLength: 200 }), database: Type.String({ maxLength: 200 }) }) } },
+      { schema: { params: DatabaseGrantParams } },
       async (request) => {
         await mariadb().grant(request.params.account, request.params.user, request.params.database);
         return { user: request.params.user, database: request.params.database };

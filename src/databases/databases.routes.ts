@@ -2,7 +2,7 @@ import { Type } from '@sinclair/typebox';
 import type { HttpApp } from '../transport/http-app.ts';
 import { principalOf } from '../auth/guards.ts';
 import type { DatabasesService } from './databases.service.ts';
-import { MAX_IMPORT_BYTES } from './databases.agent-module.ts';
+import { MAX_IMPORT_BYTES } from '../protocol/databases.ts';
 
 /** Names are checked by the service (account prefix and grammar) so the refusal names the field; this is a coarse bound. */
 const Name = Type.String({ minLength: 1, maxLength: 200 });

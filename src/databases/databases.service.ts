@@ -16,7 +16,8 @@ import type { PasswordPolicyService } from '../passwords/password-policy.service
 import { SerialByKey } from '../core/serial-by-key.ts';
 import { assertAccountName } from './database-names.ts';
 import type { DatabasesRepository } from './databases.repository.ts';
-import type { DatabaseInfo, DatabaseUserInfo } from './mariadb.driver.ts';
+import { AGENT_ROUTES } from '../protocol/agent-routes.ts';
+import type { DatabasesOfAccount } from '../protocol/databases.ts';
 
 export interface DatabaseView {
   name: string;
@@ -35,7 +36,7 @@ export interface DatabaseListView {
 
 /** The agent routes of src/databases/databases.agent-module.ts. */
 export interface DatabaseAgents {
-  state(node: NodeRow, account: string): Promise<{ databases: DatabaseInfo[]; users: DatabaseUserInfo[] }>;
+  state(node: NodeRow, account: string): Promise<DatabasesOfAccount>;
   createDatabase(node: NodeRow, account: string, name: string): Promise<void>;
   dropDatabase(node: NodeRow, account: string, name: string): Promise<void>;
   setUser(node: NodeRow, account: string, user: string, password: string, host: string): Promise<void>;
@@ -47,33 +48,32 @@ export interface DatabaseAgents {
 }
 
 export function databaseAgentsOver(connections: NodeConnections): DatabaseAgents {
-  const base = (account: string): string => `/v1/databases/${encodeURIComponent(account)}`;
-  const long = 10 * 60_000;
+  const agent = (node: NodeRow) => connections.forRow(node);
   return {
-    state: (node, account) => connections.forRow(node).call('GET', base(account)),
+    state: (node, account) => agent(node).send(AGENT_ROUTES.databasesOfAccount, { params: { account } }),
     async createDatabase(node, account, name) {
-      await connections.forRow(node).call('PUT', `${base(account)}/databases/${encodeURIComponent(name)}`);
+      await agent(node).send(AGENT_ROUTES.createDatabase, { params: { account, name } });
     },
     async dropDatabase(node, account, name) {
-      await connections.forRow(node).call('DELETE', `${base(account)}/databases/${encodeURIComponent(name)}`);
+      await agent(node).send(AGENT_ROUTES.dropDatabase, { params: { account, name } });
     },
     async setUser(node, account, user, password, host) {
-      await connections.forRow(node).call('PUT', `${base(account)}/users/${encodeURIComponent(user)}`, { password, host });
+      await agent(node).send(AGENT_ROUTES.setDatabaseUser, { params: { account, user }, body: { password, host } });
     },
     async dropUser(node, account, user) {
-      await connections.forRow(node).call('DELETE', `${base(account)}/users/${encodeURIComponent(user)}`);
+      await agent(node).send(AGENT_ROUTES.dropDatabaseUser, { params: { account, user } });
     },
     async grant(node, account, user, database) {
-      await connections.forRow(node).call('PUT', `${base(account)}/users/${encodeURIComponent(user)}/grants/${encodeURIComponent(database)}`);
+      await agent(node).send(AGENT_ROUTES.grantDatabase, { params: { account, user, database } });
     },
     async dump(node, account, name) {
-      return (await connections.forRow(node).call<{ sql: string }>('GET', `${base(account)}/databases/${encodeURIComponent(name)}/dump`, undefined, long)).sql;
+      return (await agent(node).send(AGENT_ROUTES.dumpDatabase, { params: { account, name } })).sql;
     },
     async import(node, account, name, sql) {
-      await connections.forRow(node).call('PUT', `${base(account)}/databases/${encodeURIComponent(name)}/import`, { sql }, long);
+      await agent(node).send(AGENT_ROUTES.importDatabase, { params: { account, name }, body: { sql } });
     },
     async dropAccount(node, account) {
-      await connections.forRow(node).call('DELETE', base(account));
+      await agent(node).send(AGENT_ROUTES.dropDatabaseAccount, { params: { account } });
     },
   };
 }

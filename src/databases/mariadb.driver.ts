@@ -19,21 +19,11 @@ import { accountOfName, assertAccountName } from './database-names.ts';
 import { renderMariadbConfig, type MariadbPaths } from './mariadb-config.ts';
 import { checkUsername, assertValid } from '../core/grammar.ts';
 import { checkNodeAddress } from '../protocol/formats.ts';
+import type { DatabaseInfo, DatabaseUserInfo } from '../protocol/databases.ts';
 
 export const MARIADB_DAEMON = 'mariadb';
 export const MARIADB_PORT = 3306;
 const SERVER_USER = 'mysql';
-
-export interface DatabaseInfo {
-  name: string;
-  sizeBytes: number;
-}
-
-export interface DatabaseUserInfo {
-  name: string;
-  host: string;
-  databases: string[];
-}
 
 export interface MariadbDriverOptions {
   port?: number;

@@ -4,6 +4,8 @@
  */
 import { Type } from '@sinclair/typebox';
 import { routeWithBody, routeWithoutBody } from './agent-route.ts';
+import { WordpressInstallRequest, type WordpressInstallResult } from './apps.ts';
+import { DatabaseImportRequest, DatabaseUserRequest, type DatabasesOfAccount } from './databases.ts';
 import { CertificateRequest, HandoverRequest, LinkRequest, UnlinkRequest, type HandoverResponse, type HealthResponse, type HelloResponse, type ServiceStatus, type LinkResponse, type UnlinkResponse } from './link-token.ts';
 import { KickRequest, MailState, SyncToRequest, type HeldMailbox, type MailApplyResult, type MailboxDigest } from './mail-state.ts';
 import { RolesRequest, type Role } from './roles.ts';
@@ -25,6 +27,10 @@ const MAILBOX_SYNC_TIMEOUT_MS = 31 * 60_000;
 const SERVICE_ACTION_TIMEOUT_MS = 120_000;
 /** Installing Debian packages on a fresh node takes minutes. */
 const SOFTWARE_SYNC_TIMEOUT_MS = 1_200_000;
+/** A database dump or import is bounded by its size, not by a plain call's time. */
+const DATABASE_COPY_TIMEOUT_MS = 10 * 60_000;
+/** Copying WordPress's files into a site. */
+const APP_INSTALL_TIMEOUT_MS = 300_000;
 
 export const AGENT_ROUTES = {
   hello: routeWithoutBody<HelloResponse>()('GET', '/v1/hello'),
@@ -61,4 +67,16 @@ export const AGENT_ROUTES = {
 
   sysdataList: routeWithoutBody<SysdataListResponse>()('GET', '/v1/sysdata/:type'),
   putSysdataList: routeWithBody<SysdataListResponse>()('PUT', '/v1/sysdata/:type', SysdataListRequest),
+
+  databasesOfAccount: routeWithoutBody<DatabasesOfAccount>()('GET', '/v1/databases/:account'),
+  dropDatabaseAccount: routeWithoutBody<unknown>()('DELETE', '/v1/databases/:account'),
+  createDatabase: routeWithoutBody<{ created: string }>()('PUT', '/v1/databases/:account/databases/:name'),
+  dropDatabase: routeWithoutBody<{ dropped: string }>()('DELETE', '/v1/databases/:account/databases/:name'),
+  dumpDatabase: routeWithoutBody<{ sql: string }>()('GET', '/v1/databases/:account/databases/:name/dump', DATABASE_COPY_TIMEOUT_MS),
+  importDatabase: routeWithBody<{ imported: string }>()('PUT', '/v1/databases/:account/databases/:name/import', DatabaseImportRequest, DATABASE_COPY_TIMEOUT_MS),
+  setDatabaseUser: routeWithBody<{ user: string }>()('PUT', '/v1/databases/:account/users/:user', DatabaseUserRequest),
+  dropDatabaseUser: routeWithoutBody<{ dropped: string }>()('DELETE', '/v1/databases/:account/users/:user'),
+  grantDatabase: routeWithoutBody<{ user: string; database: string }>()('PUT', '/v1/databases/:account/users/:user/grants/:database'),
+
+  installWordpress: routeWithBody<WordpressInstallResult>()('PUT', '/v1/apps/wordpress/:account/:domain', WordpressInstallRequest, APP_INSTALL_TIMEOUT_MS),
 } as const;

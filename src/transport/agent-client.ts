@@ -52,7 +52,7 @@ export class AgentClient {
 
   /**
    * A raw call by method and path, without the route table's body check; new calls go through
-   * send() with a route in src/protocol/agent-routes.ts (databases and apps still call this).
+   * send() with a route in src/protocol/agent-routes.ts (the certificate placement still calls this).
    */
   async call<T>(method: 'GET' | 'POST' | 'PUT' | 'DELETE', path: string, body?: unknown, timeoutMs = this.timeoutMs): Promise<T> {
     let response;
