@@ -62,12 +62,19 @@ export class FailureWindow {
   }
 }
 
+/**
+ * A watchdog setting from the agent's environment: a whole number above 0, else `fallback`. Unlike
+ * the parent's settings (core/env-numbers.ts) a bad value is not refused: an agent that would not
+ * start leaves its node unreachable, so it keeps watching with the defaults.
+ */
+export function watchdogSettingFromEnv(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
+  const value = Number(env[name]);
+  return Number.isInteger(value) && value > 0 ? value : fallback;
+}
+
 /** Reads the watchdog settings an agent was started with (the environment), falling back to the defaults. */
 export function restartPolicyFromEnv(env: NodeJS.ProcessEnv): RestartPolicySettings {
-  const read = (name: string, fallback: number): number => {
-    const value = Number(env[name]);
-    return Number.isInteger(value) && value > 0 ? value : fallback;
-  };
+  const read = (name: string, fallback: number): number => watchdogSettingFromEnv(env, name, fallback);
   return {
     basePauseMs: read('FLEETPANEL_WATCHDOG_PAUSE_MS', DEFAULT_RESTART_POLICY.basePauseMs),
     maxPauseMs: read('FLEETPANEL_WATCHDOG_MAX_PAUSE_MS', DEFAULT_RESTART_POLICY.maxPauseMs),

@@ -9,7 +9,7 @@
 import { existsSync, openSync, readSync, closeSync, statSync } from 'node:fs';
 import type { DaemonDriver, DriverStatus } from './driver.ts';
 import { killInstance } from './daemon-process.ts';
-import { FailureWindow, restartPause, type RestartPolicySettings } from './restart-policy.ts';
+import { FailureWindow, restartPause, watchdogSettingFromEnv, type RestartPolicySettings } from './restart-policy.ts';
 
 /** running: up and answering; idle: nothing to serve, so not running (php-fpm without pools); restarting: down, a restart is due; failed: gave up; stopped: by the admin. */
 export const SERVICE_STATES = ['running', 'idle', 'restarting', 'failed', 'stopped'] as const;
@@ -262,10 +262,7 @@ function logTail(daemon: DaemonDriver): string[] | undefined {
 }
 
 export function watchdogSettingsFromEnv(env: NodeJS.ProcessEnv, policy: RestartPolicySettings): WatchdogSettings {
-  const read = (name: string, fallback: number): number => {
-    const value = Number(env[name]);
-    return Number.isInteger(value) && value > 0 ? value : fallback;
-  };
+  const read = (name: string, fallback: number): number => watchdogSettingFromEnv(env, name, fallback);
   return {
     intervalMs: read('FLEETPANEL_WATCHDOG_INTERVAL_MS', 5000),
     probeTimeoutMs: read('FLEETPANEL_WATCHDOG_PROBE_TIMEOUT_MS', 3000),

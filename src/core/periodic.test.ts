@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { msFromEnv, runEvery } from './periodic.ts';
+import { runEvery } from './periodic.ts';
 
 describe('periodic passes', () => {
   it('never overlap a slow pass, keep going after a failing one, and stop on close', async () => {
@@ -23,17 +23,5 @@ describe('periodic passes', () => {
     assert.equal(overlapped, false);
     await new Promise((resolve) => setTimeout(resolve, 400));
     assert.ok(passes <= seen + 1, 'no pass starts after the stop');
-  });
-
-  it('reads a period from the environment, refusing what is not whole milliseconds of at least 100', () => {
-    process.env.FP_TEST_PERIOD = '2500';
-    assert.equal(msFromEnv('FP_TEST_PERIOD', 1000), 2500);
-    delete process.env.FP_TEST_PERIOD;
-    assert.equal(msFromEnv('FP_TEST_PERIOD', 1000), 1000);
-    for (const bad of ['50', '1.5', 'soon']) {
-      process.env.FP_TEST_PERIOD = bad;
-      assert.throws(() => msFromEnv('FP_TEST_PERIOD', 1000), /FP_TEST_PERIOD: must be a whole number of milliseconds/);
-    }
-    delete process.env.FP_TEST_PERIOD;
   });
 });

@@ -4,6 +4,7 @@
  * check. FLEETPANEL_NOTIFY_POLL_MS (30 s), FLEETPANEL_DESYNC_ALERT_AGE_MS (one hour) and
  * FLEETPANEL_CERT_WARNING_DAYS (14) tune it.
  */
+import { msFromEnv, wholeNumberFromEnv } from '../core/env-numbers.ts';
 import type { Store } from '../store/database.ts';
 import type { NodesService } from '../nodes/nodes.service.ts';
 import type { JobEngine } from '../jobs/job-engine.ts';
@@ -20,14 +21,6 @@ export interface NotificationsDeps {
   sysdata: SysdataService;
   parentName: string;
   onClose: (close: () => Promise<void> | void) => void;
-}
-
-function numberFromEnv(name: string, fallback: number): number {
-  const text = process.env[name];
-  if (text === undefined || text === '') return fallback;
-  const value = Number(text);
-  if (!Number.isFinite(value) || value <= 0) throw new Error(`${name} must be a positive number, not '${text}'`);
-  return value;
 }
 
 export function buildNotifications(deps: NotificationsDeps): NotificationsService {
@@ -48,9 +41,9 @@ export function buildNotifications(deps: NotificationsDeps): NotificationsServic
     },
     {
       parentName: deps.parentName,
-      pollIntervalMs: numberFromEnv('FLEETPANEL_NOTIFY_POLL_MS', 30_000),
-      desyncAgeMs: numberFromEnv('FLEETPANEL_DESYNC_ALERT_AGE_MS', 3600_000),
-      certificateWarningMs: numberFromEnv('FLEETPANEL_CERT_WARNING_DAYS', 14) * 86_400_000,
+      pollIntervalMs: msFromEnv('FLEETPANEL_NOTIFY_POLL_MS', 30_000),
+      desyncAgeMs: msFromEnv('FLEETPANEL_DESYNC_ALERT_AGE_MS', 3600_000),
+      certificateWarningMs: (wholeNumberFromEnv('FLEETPANEL_CERT_WARNING_DAYS', { unit: 'days' }) ?? 14) * 86_400_000,
       log: (message, fields) => console.log(JSON.stringify({ at: new Date().toISOString(), message, ...fields })),
     },
   );

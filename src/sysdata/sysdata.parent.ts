@@ -3,7 +3,7 @@
  * joining or returning node gets every list before it is ready), the periodic digest check
  * (FLEETPANEL_SYSDATA_CHECK_INTERVAL_MS, 60 s by default) and the admin routes.
  */
-import { ValidationError } from '../core/errors.ts';
+import { msFromEnv } from '../core/env-numbers.ts';
 import type { Store } from '../store/database.ts';
 import { NodesRepository } from '../nodes/nodes.repository.ts';
 import type { NodesService } from '../nodes/nodes.service.ts';
@@ -31,14 +31,6 @@ function agentsOverMtls(connections: NodeConnections): SysdataAgents {
   };
 }
 
-function checkIntervalFromEnvironment(): number {
-  const text = process.env.FLEETPANEL_SYSDATA_CHECK_INTERVAL_MS;
-  if (text === undefined || text === '') return DEFAULT_SYSDATA_CHECK_INTERVAL_MS;
-  const value = Number(text);
-  if (!Number.isInteger(value) || value < 100) throw new ValidationError('FLEETPANEL_SYSDATA_CHECK_INTERVAL_MS', `must be a whole number of milliseconds, at least 100 (got '${text}')`);
-  return value;
-}
-
 export interface SysdataDeps {
   db: Store;
   nodes: Pick<NodesService, 'addDataSyncStep'>;
@@ -55,7 +47,7 @@ export function buildSysdata(deps: SysdataDeps): SysdataService {
     log: (message, fields) => console.log(JSON.stringify({ at: new Date().toISOString(), message, ...fields })),
   });
   deps.nodes.addDataSyncStep({ name: 'sysdata', priority: SYSDATA_SYNC_PRIORITY, sync: (row) => service.syncJoiningNode(row) });
-  service.startPeriodicCheck(checkIntervalFromEnvironment());
+  service.startPeriodicCheck(msFromEnv('FLEETPANEL_SYSDATA_CHECK_INTERVAL_MS', DEFAULT_SYSDATA_CHECK_INTERVAL_MS));
   deps.onClose(() => service.stop());
   return service;
 }
