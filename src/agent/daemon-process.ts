@@ -4,6 +4,7 @@
  * only reliable handle on it.
  */
 import { existsSync, readFileSync, rmSync } from 'node:fs';
+import type { DriverStatus } from './driver.ts';
 
 export function readPid(pidFile: string): number | undefined {
   if (!existsSync(pidFile)) return undefined;
@@ -24,6 +25,12 @@ export function isAlive(pid: number | undefined): boolean {
 export function runningPid(pidFile: string): number | undefined {
   const pid = readPid(pidFile);
   return isAlive(pid) ? pid : undefined;
+}
+
+/** The status of a daemon known by its PID file: running with that PID, or not running. */
+export function pidFileStatus(name: string, pidFile: string): DriverStatus {
+  const pid = runningPid(pidFile);
+  return pid === undefined ? { name, running: false } : { name, running: true, pid };
 }
 
 export async function waitFor(condition: () => boolean | Promise<boolean>, timeoutMs: number, what: string): Promise<void> {

@@ -11,7 +11,7 @@ import { chownSync, closeSync, existsSync, mkdirSync, openSync, readFileSync } f
 import { userInfo } from 'node:os';
 import mysql from 'mysql2/promise';
 import type { DaemonDriver, DriverContext, DriverStatus } from '../agent/driver.ts';
-import { runningPid, stopByPidFile, waitFor } from '../agent/daemon-process.ts';
+import { pidFileStatus, runningPid, stopByPidFile, waitFor } from '../agent/daemon-process.ts';
 import { CommandError, run } from '../core/exec.ts';
 import { InternalError, NodeUnavailableError, NotFoundError, ValidationError } from '../core/errors.ts';
 import { writeIfChanged } from '../core/files.ts';
@@ -128,8 +128,7 @@ export class MariadbDriver implements DaemonDriver {
   async reload(): Promise<void> {}
 
   async status(): Promise<DriverStatus> {
-    const pid = runningPid(this.paths.pidFile);
-    return { name: this.name, running: pid !== undefined, ...(pid !== undefined ? { pid } : {}) };
+    return pidFileStatus(this.name, this.paths.pidFile);
   }
 
   private admin(): mysql.Pool {

@@ -8,7 +8,7 @@ import { closeSync, existsSync, mkdirSync, openSync, readFileSync, renameSync, r
 import { randomBytes } from 'node:crypto';
 import type { DaemonDriver, DaemonProbe, DriverContext, DriverStatus } from '../agent/driver.ts';
 import { dnsProbe } from '../agent/probes.ts';
-import { isAlive, runningPid, stopByPidFile, waitFor } from '../agent/daemon-process.ts';
+import { isAlive, pidFileStatus, runningPid, stopByPidFile, waitFor } from '../agent/daemon-process.ts';
 import { CommandError, run } from '../core/exec.ts';
 import { FleetError, InternalError, NotFoundError, ValidationError } from '../core/errors.ts';
 import { writeFileAtomic, writeIfChanged } from '../core/files.ts';
@@ -162,8 +162,7 @@ export class PowerDnsDriver implements DaemonDriver {
   }
 
   async status(): Promise<DriverStatus> {
-    const pid = runningPid(this.pidFile);
-    return { name: this.name, running: pid !== undefined, ...(pid !== undefined ? { pid } : {}) };
+    return pidFileStatus(this.name, this.pidFile);
   }
 
   /** A SOA query for a name it does not serve: REFUSED is an answer, silence is not. */

@@ -7,7 +7,7 @@ import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, rmSync, stat
 import { dirname, join } from 'node:path';
 import type { DaemonDriver, DaemonProbe, DriverContext, DriverStatus } from '../agent/driver.ts';
 import { greetingProbe } from '../agent/probes.ts';
-import { runningPid, stopByPidFile, waitFor } from '../agent/daemon-process.ts';
+import { pidFileStatus, runningPid, stopByPidFile, waitFor } from '../agent/daemon-process.ts';
 import { CommandError, run } from '../core/exec.ts';
 import { InternalError, NotFoundError, ValidationError } from '../core/errors.ts';
 import { writeFileAtomic } from '../core/files.ts';
@@ -126,8 +126,7 @@ export class DovecotDriver implements DaemonDriver {
   }
 
   async status(): Promise<DriverStatus> {
-    const pid = runningPid(this.paths.pidFile);
-    return { name: this.name, running: pid !== undefined, ...(pid !== undefined ? { pid } : {}) };
+    return pidFileStatus(this.name, this.paths.pidFile);
   }
 
   /** A login process answering on each protocol: with its master stopped, Dovecot spawns none and the greeting never comes. */

@@ -6,7 +6,7 @@ import { chownSync, existsSync, mkdirSync, readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { DaemonDriver, DaemonProbe, DriverContext, DriverStatus } from '../agent/driver.ts';
 import { greetingProbe } from '../agent/probes.ts';
-import { runningPid, stopByPidFile, waitFor } from '../agent/daemon-process.ts';
+import { pidFileStatus, runningPid, stopByPidFile, waitFor } from '../agent/daemon-process.ts';
 import { CommandError, run } from '../core/exec.ts';
 import { ValidationError } from '../core/errors.ts';
 import { writeFileAtomic } from '../core/files.ts';
@@ -136,8 +136,7 @@ export class PostfixDriver implements DaemonDriver {
   }
 
   async status(): Promise<DriverStatus> {
-    const pid = runningPid(this.paths.pidFile);
-    return { name: this.name, running: pid !== undefined, ...(pid !== undefined ? { pid } : {}), queued: countQueued(this.paths.queueDir) };
+    return { ...pidFileStatus(this.name, this.paths.pidFile), queued: countQueued(this.paths.queueDir) };
   }
 
   probes(): DaemonProbe[] {

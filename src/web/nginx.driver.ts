@@ -7,7 +7,7 @@ import { userInfo } from 'node:os';
 import { tlsFilePaths } from '../agent/tls-files.ts';
 import type { DaemonDriver, DaemonProbe, DriverContext, DriverStatus } from '../agent/driver.ts';
 import { httpProbe } from '../agent/probes.ts';
-import { runningPid, stopByPidFile, waitFor } from '../agent/daemon-process.ts';
+import { pidFileStatus, runningPid, stopByPidFile, waitFor } from '../agent/daemon-process.ts';
 import { CommandError, run } from '../core/exec.ts';
 import { ValidationError } from '../core/errors.ts';
 import { writeFileAtomic } from '../core/files.ts';
@@ -134,8 +134,7 @@ export class NginxDriver implements DaemonDriver {
   }
 
   async status(): Promise<DriverStatus> {
-    const pid = runningPid(this.paths.pidFile);
-    return { name: this.name, running: pid !== undefined, ...(pid !== undefined ? { pid } : {}) };
+    return pidFileStatus(this.name, this.paths.pidFile);
   }
 
   probes(): DaemonProbe[] {

@@ -11,7 +11,7 @@ import { userInfo } from 'node:os';
 import { basename } from 'node:path';
 import type { DaemonDriver, DaemonProbe, DriverContext, DriverStatus } from '../agent/driver.ts';
 import { greetingProbe } from '../agent/probes.ts';
-import { runningPid, stopByPidFile, waitFor } from '../agent/daemon-process.ts';
+import { pidFileStatus, runningPid, stopByPidFile, waitFor } from '../agent/daemon-process.ts';
 import { CommandError, run } from '../core/exec.ts';
 import { ValidationError } from '../core/errors.ts';
 import { writeFileAtomic, writeIfChanged } from '../core/files.ts';
@@ -139,8 +139,7 @@ export class WebmailDriver implements DaemonDriver {
   }
 
   async status(): Promise<DriverStatus> {
-    const pid = runningPid(this.paths.phpFpmPidFile);
-    return { name: this.name, running: pid !== undefined, ...(pid !== undefined ? { pid } : {}) };
+    return pidFileStatus(this.name, this.paths.phpFpmPidFile);
   }
 
   /** The pool accepts on its socket. */
