@@ -33,6 +33,7 @@ export const COMMAND_GROUPS: readonly CommandGroup[] = [
   { commands: ['app'], load: async () => (await import('./commands/app.command.ts')).registerAppCommands },
   { commands: ['ssl'], load: async () => (await import('./commands/ssl.command.ts')).registerSslCommands },
   { commands: ['node'], load: async () => (await import('./commands/distribution.command.ts')).registerDistributionCommands },
+  { commands: ['account'], load: async () => (await import('./commands/transfer.command.ts')).registerTransferCommands },
 ];
 
 const OPTIONS_WITH_VALUE = new Set(['--url', '--token', '--ca-bundle']);

@@ -45,6 +45,7 @@ import type { NotificationsService } from '../notifications/notifications.servic
 import { buildMetrics, registerMetricsRoutes } from '../metrics/metrics.parent.ts';
 import { buildCertificates, registerCertificateRoutes } from '../certificates/certificates.parent.ts';
 import type { CertificatesService } from '../certificates/certificates.service.ts';
+import { buildTransfers, registerTransferRoutes, type TransferServices } from '../transfers/transfers.parent.ts';
 
 export interface ParentOptions {
   dataDir: string;
@@ -83,6 +84,7 @@ export interface ParentServices extends AccountServices {
   distribution: DistributionService;
   notifications: NotificationsService;
   certificates: CertificatesService;
+  transfers: TransferServices;
 }
 
 export interface RunningParent {
@@ -141,10 +143,12 @@ export async function startParent(options: ParentOptions): Promise<RunningParent
     onClose,
     panelHostname: options.hostname ?? null,
   });
+  // After accounts, mail, web and DNS: an import sets up the account's workloads on this pair.
+  const transfers = buildTransfers({ db, parentName: name, accounts, workloads, mailStates, connections, jobs });
   // Last: it watches the nodes, jobs and system data the others built.
   const notifications = buildNotifications({ db, nodes, jobs, sysdata, parentName: name, onClose });
   certificates.observeExpiry((certificate, expiresAt) => notifications.certificateChecked(certificate, expiresAt));
-  const services: ParentServices = { db, auth, nodes, connections, passwords, accounts, plans, resellers, workloads, jobs, sysdata, mail, mailStates, web, dns, distribution, certificates, notifications };
+  const services: ParentServices = { db, auth, nodes, connections, passwords, accounts, plans, resellers, workloads, jobs, sysdata, mail, mailStates, web, dns, distribution, certificates, notifications, transfers };
   // Started once every domain has registered its job types, so its start-up check sees them all.
   await jobs.start();
 
@@ -190,6 +194,7 @@ export async function startParent(options: ParentOptions): Promise<RunningParent
   registerAppsRoutes(app, apps);
   registerNotificationRoutes(app, notifications);
   registerCertificateRoutes(app, certificates, panel);
+  registerTransferRoutes(app, transfers);
   app.get('/api/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 
   const httpsPort = options.httpsPort ?? 8443;

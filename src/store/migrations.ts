@@ -1,7 +1,7 @@
 /**
  * The ordered list of migrations. Names sort in the order they must run; each domain owns a
  * range of numbers (001-009 nodes, 010-019 accounts, 020-029 mail/web/dns, 030-039 jobs,
- * 040-049 system data, 080-089 certificates, 090-099 notifications and metrics).
+ * 040-049 system data, 050 distribution, 060 databases, 070 transfers, 080-089 certificates, 090-099 notifications and metrics).
  */
 import { Migrator, type Kysely, type Migration, type MigrationProvider } from 'kysely';
 import * as nodes from './migrations/001-nodes.ts';
@@ -15,6 +15,7 @@ import * as jobs from './migrations/030-jobs.ts';
 import * as sysdata from './migrations/040-sysdata.ts';
 import * as distribution from './migrations/050-distribution.ts';
 import * as databases from './migrations/060-databases.ts';
+import * as transfers from './migrations/070-transfers.ts';
 import * as certificates from './migrations/080-certificates.ts';
 import * as panelCertificate from './migrations/081-panel-certificate.ts';
 import * as healing from './migrations/090-healing.ts';
@@ -31,6 +32,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '040-sysdata': sysdata,
   '050-distribution': distribution,
   '060-databases': databases,
+  '070-transfers': transfers,
   '080-certificates': certificates,
   '081-panel-certificate': panelCertificate,
   '090-healing': healing,

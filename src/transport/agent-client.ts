@@ -6,6 +6,7 @@
 import { Agent, request } from 'undici';
 import https from 'node:https';
 import type { TLSSocket } from 'node:tls';
+import type { Readable } from 'node:stream';
 import { FleetError, NodeUnavailableError, kindForStatus, refusalOfKind } from '../core/errors.ts';
 import { routePath, type AgentRoute } from '../protocol/agent-route.ts';
 import { checkSchema } from '../protocol/schema-check.ts';
@@ -112,6 +113,32 @@ export class AgentClient {
     }
     const text = await response.body.text();
     if (response.statusCode >= 400) throw to.refusal(response.statusCode, text);
+    return (text ? JSON.parse(text) : undefined) as T;
+  }
+
+  /** This agent's answer to GET `path` as a stream (a mailbox archive), for a relay that leaves this parent. */
+  async openStream(path: string, timeoutMs = this.timeoutMs): Promise<Readable> {
+    let source;
+    try {
+      source = await request(`${this.url}${path}`, { method: 'GET', dispatcher: this.dispatcher, headersTimeout: timeoutMs, bodyTimeout: timeoutMs });
+    } catch (error) {
+      throw new NodeUnavailableError(this.endpoint.alias, (error as Error).message);
+    }
+    if (source.statusCode >= 400) throw this.refusal(source.statusCode, await source.body.text());
+    return source.body;
+  }
+
+  /** PUTs a stream that came from elsewhere (another parent's relay) to `path`, chunk by chunk. */
+  async putStream<T>(path: string, body: Readable, contentType: string, timeoutMs = this.timeoutMs): Promise<T> {
+    let response;
+    try {
+      response = await request(`${this.url}${path}`, { method: 'PUT', dispatcher: this.dispatcher, headers: { 'content-type': contentType }, body, headersTimeout: timeoutMs, bodyTimeout: timeoutMs });
+    } catch (error) {
+      body.destroy();
+      throw new NodeUnavailableError(this.endpoint.alias, (error as Error).message);
+    }
+    const text = await response.body.text();
+    if (response.statusCode >= 400) throw this.refusal(response.statusCode, text);
     return (text ? JSON.parse(text) : undefined) as T;
   }
 

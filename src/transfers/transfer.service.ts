@@ -1,0 +1,79 @@
+/**
+ * The source side of an account transfer: `account transfer USER --to URL` checks the target
+ * parent at once (so a refusal reaches the admin before anything changes), keeps the target's
+ * token beside the account, and queues the `account.transfer` job. While the account's mail is
+ * routed to the target, its mail nodes here relay the domain there (a state contributor).
+ */
+import { ForbiddenError, NotFoundError, ValidationError } from '../core/errors.ts';
+import type { Principal } from '../auth/principal.ts';
+import type { JobEngine } from '../jobs/job-engine.ts';
+import type { JobView } from '../jobs/index.ts';
+import type { AccountRecord } from '../accounts/account.model.ts';
+import type { MailStatePusher } from '../mail/mail-state-pusher.ts';
+import type { MailState } from '../protocol/mail-state.ts';
+import type { Store } from '../store/database.ts';
+import type { TransfersRepository } from './transfers.repository.ts';
+import { TargetParent } from './target-parent.client.ts';
+import { TRANSFER_JOB, type TransferData } from './transfer-account.job.ts';
+
+export interface StartTransferInput {
+  /** the target parent's API URL, e.g. http://127.0.20.1:8080 */
+  to: string;
+  /** one of the target parent's admin API tokens */
+  token: string;
+  /** a mail child of the target, or 'local' */
+  mailNode?: string;
+}
+
+function targetUrl(input: string): string {
+  let url: URL;
+  try {
+    url = new URL(input);
+  } catch {
+    throw new ValidationError('to', `'${input}' is not a URL (e.g. http://127.0.20.1:8080)`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new ValidationError('to', 'must be an http:// or https:// URL');
+  if (url.username || url.password || url.search || url.hash) throw new ValidationError('to', 'must be the parent URL only, without credentials, query or fragment');
+  return url.origin;
+}
+
+export class TransferService {
+  constructor(
+    private readonly db: Store,
+    private readonly repo: TransfersRepository,
+    private readonly jobs: JobEngine,
+    private readonly parentName: string,
+    private readonly accountByName: (username: string) => Promise<AccountRecord | undefined>,
+    mailStates: Pick<MailStatePusher, 'addStateContributor'>,
+  ) {
+    mailStates.addStateContributor(async (_node, state) => this.relayExports(state));
+  }
+
+  /** An account being transferred away, once routed: every delivery here goes to the target's mail node (logins are still served here). */
+  private async relayExports(state: MailState): Promise<void> {
+    const routed = await this.repo.routedExports();
+    for (const entry of state.domains) {
+      const route = routed.find((r) => r.domain === entry.domain);
+      if (!route) continue;
+      entry.relayTo = route.targetMailAddress;
+      delete entry.holdDelivery;
+    }
+  }
+
+  async start(principal: Principal, username: string, input: StartTransferInput): Promise<JobView> {
+    if (principal.role !== 'admin') throw new ForbiddenError(`transferring an account to another parent is for the admin only; you are ${principal.role} '${principal.username}'`);
+    const account = await this.accountByName(username);
+    if (!account) throw new NotFoundError('account', username);
+    const url = targetUrl(input.to);
+    if (input.token.trim() === '') throw new ValidationError('token', "must be one of the target parent's admin API tokens");
+    const target = new TargetParent(url, input.token.trim());
+    // Every refusal of the target (name or domain taken, not an admin token, a child linked elsewhere, unreachable) comes now, before anything changes.
+    await target.check(account.username, account.domain, input.mailNode);
+    const data: TransferData = { account: account.username, accountId: account.id, targetUrl: url, sourceName: this.parentName, ...(input.mailNode ? { mailNode: input.mailNode } : {}) };
+    return this.db.transaction().execute(async (trx) => {
+      const job = await this.jobs.enqueue({ type: TRANSFER_JOB, key: `account:${account.username}`, data, ifBusy: 'refuse', createdBy: principal.username }, { transaction: trx });
+      await this.repo.setExport({ accountId: account.id, targetUrl: url, targetToken: input.token.trim(), targetMailAddress: null }, trx);
+      return job;
+    });
+  }
+}

@@ -1,0 +1,93 @@
+/**
+ * The parent-to-parent API of account transfers (target side), for another parent holding one of
+ * this parent's admin tokens. The shape is written out in src/transfers/README.md.
+ */
+import { Type } from '@sinclair/typebox';
+import type { Readable } from 'node:stream';
+import type { HttpApp } from '../transport/http-app.ts';
+import { principalOf } from '../auth/guards.ts';
+import type { TransferImportService } from './transfer-import.service.ts';
+import type { TransferService } from './transfer.service.ts';
+import { DigestAnswer, ImportAnswer, MailTargetAnswer, TransferBundle, TransferCheckAnswer, TransferCheckQuery } from './transfer.schemas.ts';
+
+const ARCHIVE_TYPE = 'application/x-tar';
+const Username = Type.Object({ username: Type.String({ format: 'fp-username' }) });
+const Mailbox = Type.Object({ username: Type.String({ format: 'fp-username' }), address: Type.String({ format: 'fp-email' }) });
+const tags = ['transfers'];
+
+export function registerTransferRoutes(app: HttpApp, { imports, transfers }: { imports: TransferImportService; transfers: TransferService }): void {
+  app.post(
+    '/api/accounts/:username/transfer',
+    {
+      schema: {
+        tags,
+        summary: 'Transfer an account to another parent/child pair (admin); checks the target at once, answers 202 with the job',
+        params: Username,
+        body: Type.Object(
+          {
+            to: Type.String({ maxLength: 1024, description: "the target parent's URL" }),
+            token: Type.String({ minLength: 1, maxLength: 512, description: "one of the target parent's admin API tokens" }),
+            mailNode: Type.Optional(Type.String({ format: 'fp-alias', description: "a mail child of the target, or 'local'" })),
+          },
+          { additionalProperties: false },
+        ),
+      },
+    },
+    async (request, reply) => reply.status(202).send({ job: await transfers.start(principalOf(request), request.params.username, request.body) }),
+  );
+
+  app.get(
+    '/api/transfers/check',
+    { schema: { tags, summary: 'Whether an account of that name and domain could be imported here, and which node would hold its mail (admin)', querystring: TransferCheckQuery, response: { 200: TransferCheckAnswer } } },
+    async (request) => imports.check(principalOf(request), request.query),
+  );
+
+  app.post(
+    '/api/transfers/imports',
+    { schema: { tags, summary: "Import an account's records from another parent in one go (admin); its mail is held until the import is finished", body: TransferBundle, response: { 201: ImportAnswer } } },
+    async (request, reply) => reply.status(201).send(await imports.import(principalOf(request), request.body)),
+  );
+
+  app.get(
+    '/api/transfers/imports/:username',
+    { schema: { tags, summary: "Whether the account's import is under way here (admin)", params: Username, response: { 200: Type.Object({ underWay: Type.Boolean() }) } } },
+    async (request) => imports.underWay(principalOf(request), request.params.username),
+  );
+
+  app.get(
+    '/api/transfers/imports/:username/mail-target',
+    { schema: { tags, summary: "Address and doveadm password of an account's mail node, for the source's mailbox sync (admin)", params: Username, response: { 200: MailTargetAnswer } } },
+    async (request) => imports.mailTarget(principalOf(request), request.params.username),
+  );
+
+  app.register(async (scoped) => {
+    // The body stays a stream: it goes on to the mail node's agent as it arrives.
+    scoped.addContentTypeParser(ARCHIVE_TYPE, (_request, payload, done) => done(null, payload));
+    scoped.put(
+      '/api/transfers/imports/:username/mailboxes/:address/archive',
+      { schema: { tags, summary: "A mailbox's files as a tar stream, placed on the mail node when it holds none of that mailbox (admin)", params: Mailbox } },
+      async (request) => {
+        const params = request.params as { username: string; address: string };
+        return imports.receiveMailbox(principalOf(request), params.username, params.address, request.body as Readable);
+      },
+    );
+  });
+
+  app.get(
+    '/api/transfers/imports/:username/mailboxes/:address/digest',
+    { schema: { tags, summary: 'Message count and GUIDs of a mailbox of an importing account (admin)', params: Mailbox, response: { 200: DigestAnswer } } },
+    async (request) => imports.digest(principalOf(request), request.params.username, request.params.address),
+  );
+
+  app.post(
+    '/api/transfers/imports/:username/finish',
+    { schema: { tags, summary: 'The source verified the copy: held mail is delivered and the account is an ordinary one (admin)', params: Username } },
+    async (request) => imports.finish(principalOf(request), request.params.username),
+  );
+
+  app.delete(
+    '/api/transfers/imports/:username',
+    { schema: { tags, summary: 'Remove an account whose import is under way, from its nodes and the store (admin)', params: Username } },
+    async (request) => imports.abort(principalOf(request), request.params.username),
+  );
+}
