@@ -4,6 +4,8 @@
  * only reliable handle on it.
  */
 import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { CommandError } from '../core/exec.ts';
+import { ValidationError } from '../core/errors.ts';
 import type { DriverStatus } from './driver.ts';
 
 export function readPid(pidFile: string): number | undefined {
@@ -89,5 +91,19 @@ function groupAlive(pgid: number): boolean {
     return true;
   } catch {
     return false;
+  }
+}
+
+/**
+ * Runs a daemon's own check of its configuration. The checker refusing (a command that exits
+ * non-zero) becomes a ValidationError "<daemon> rejected its configuration: <what it printed>";
+ * any other failure passes through as it is.
+ */
+export async function daemonConfigCheck(daemon: string, driver: string, check: () => Promise<unknown>, printed = (stderr: string) => stderr.trim()): Promise<void> {
+  try {
+    await check();
+  } catch (error) {
+    if (error instanceof CommandError) throw new ValidationError({ message: `${daemon} rejected its configuration: ${printed(error.stderr)}`, details: { driver } });
+    throw error;
   }
 }

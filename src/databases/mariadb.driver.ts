@@ -11,7 +11,7 @@ import { chownSync, closeSync, existsSync, mkdirSync, openSync, readFileSync } f
 import { userInfo } from 'node:os';
 import mysql from 'mysql2/promise';
 import type { DaemonDriver, DriverContext, DriverStatus } from '../agent/driver.ts';
-import { pidFileStatus, runningPid, stopByPidFile, waitFor } from '../agent/daemon-process.ts';
+import { daemonConfigCheck, pidFileStatus, runningPid, stopByPidFile, waitFor } from '../agent/daemon-process.ts';
 import { CommandError, run } from '../core/exec.ts';
 import { InternalError, NodeUnavailableError, NotFoundError, ValidationError } from '../core/errors.ts';
 import { writeIfChanged } from '../core/files.ts';
@@ -116,12 +116,12 @@ export class MariadbDriver implements DaemonDriver {
 
   /** mariadbd refuses unknown or malformed options when asked to print its settings. */
   async check(): Promise<void> {
-    try {
-      await run(this.binaries.serverBinary, [`--defaults-file=${this.paths.configFile}`, '--help', '--verbose'], { timeoutMs: 30_000 });
-    } catch (error) {
-      if (error instanceof CommandError) throw new ValidationError({ message: `mariadbd rejected its configuration: ${error.stderr.trim().split('\n').slice(-2).join(' ')}`, details: { driver: this.name } });
-      throw error;
-    }
+    await daemonConfigCheck(
+      'mariadbd',
+      this.name,
+      () => run(this.binaries.serverBinary, [`--defaults-file=${this.paths.configFile}`, '--help', '--verbose'], { timeoutMs: 30_000 }),
+      (stderr) => stderr.trim().split('\n').slice(-2).join(' '),
+    );
   }
 
   /** Grants and users take effect at once; nothing of the configuration changes at run time. */

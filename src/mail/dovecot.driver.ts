@@ -7,9 +7,9 @@ import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, rmSync, stat
 import { dirname, join } from 'node:path';
 import type { DaemonDriver, DaemonProbe, DriverContext, DriverStatus } from '../agent/driver.ts';
 import { greetingProbe } from '../agent/probes.ts';
-import { pidFileStatus, runningPid, stopByPidFile, waitFor } from '../agent/daemon-process.ts';
+import { daemonConfigCheck, pidFileStatus, runningPid, stopByPidFile, waitFor } from '../agent/daemon-process.ts';
 import { CommandError, run } from '../core/exec.ts';
-import { InternalError, NotFoundError, ValidationError } from '../core/errors.ts';
+import { InternalError, NotFoundError } from '../core/errors.ts';
 import { writeFileAtomic } from '../core/files.ts';
 import { DOVEADM_PORT, mailboxHome, renderDovecotFiles } from './dovecot-config.ts';
 import { launchDaemon } from '../core/daemon-launch.ts';
@@ -101,16 +101,9 @@ export class DovecotDriver implements DaemonDriver {
   }
 
   async check(): Promise<void> {
-    try {
-      // -x reads the `<file` values too: without it a missing certificate or password file
-      // passes the check and only fails at the reload.
-      await run('doveconf', ['-c', this.paths.configFile, '-n', '-x']);
-    } catch (error) {
-      if (error instanceof CommandError) {
-        throw new ValidationError({ message: `dovecot rejected its configuration: ${error.stderr.trim()}`, details: { driver: this.name } });
-      }
-      throw error;
-    }
+    // -x reads the `<file` values too: without it a missing certificate or password file
+    // passes the check and only fails at the reload.
+    await daemonConfigCheck('dovecot', this.name, () => run('doveconf', ['-c', this.paths.configFile, '-n', '-x']));
   }
 
   async reload(): Promise<void> {

@@ -6,9 +6,8 @@ import { chownSync, existsSync, mkdirSync, readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { DaemonDriver, DaemonProbe, DriverContext, DriverStatus } from '../agent/driver.ts';
 import { greetingProbe } from '../agent/probes.ts';
-import { pidFileStatus, runningPid, stopByPidFile, waitFor } from '../agent/daemon-process.ts';
+import { daemonConfigCheck, pidFileStatus, runningPid, stopByPidFile, waitFor } from '../agent/daemon-process.ts';
 import { CommandError, run } from '../core/exec.ts';
-import { ValidationError } from '../core/errors.ts';
 import { writeFileAtomic } from '../core/files.ts';
 import { launchDaemon } from '../core/daemon-launch.ts';
 import { ensureMailCertificate } from './mail-certificate.ts';
@@ -101,16 +100,11 @@ export class PostfixDriver implements DaemonDriver {
    * `check` does not, so a broken service line is caught before a reload.
    */
   async check(): Promise<void> {
-    try {
+    await daemonConfigCheck('postfix', this.name, async () => {
       await this.postfix(['check']);
       const { stderr } = await run('postconf', ['-c', this.paths.configDir, '-M']);
       if (/fatal|error/i.test(stderr)) throw new CommandError(['postconf', '-c', this.paths.configDir, '-M'], 1, '', stderr);
-    } catch (error) {
-      if (error instanceof CommandError) {
-        throw new ValidationError({ message: `postfix rejected its configuration: ${error.stderr.trim()}`, details: { driver: this.name } });
-      }
-      throw error;
-    }
+    });
   }
 
   async reload(): Promise<void> {

@@ -7,8 +7,8 @@
 import { chmodSync, chownSync, existsSync, lstatSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { DaemonDriver, DriverContext, DriverStatus } from '../agent/driver.ts';
-import { runningPid, stopByPidFile, waitFor } from '../agent/daemon-process.ts';
-import { CommandError, run } from '../core/exec.ts';
+import { daemonConfigCheck, runningPid, stopByPidFile, waitFor } from '../agent/daemon-process.ts';
+import { run } from '../core/exec.ts';
 import { InternalError, ValidationError } from '../core/errors.ts';
 import { writeIfChanged } from '../core/files.ts';
 import { assertValid, checkDomain, checkUsername } from '../core/grammar.ts';
@@ -98,12 +98,7 @@ export class PhpPoolsDriver implements DaemonDriver, PhpPools {
   }
 
   async check(): Promise<void> {
-    try {
-      await run(this.phpFpm, ['--fpm-config', this.paths.configFile, '-t']);
-    } catch (error) {
-      if (error instanceof CommandError) throw new ValidationError({ message: `php-fpm rejected its configuration: ${error.stderr.trim()}`, details: { driver: this.name } });
-      throw error;
-    }
+    await daemonConfigCheck('php-fpm', this.name, () => run(this.phpFpm, ['--fpm-config', this.paths.configFile, '-t']));
   }
 
   /** SIGUSR2: the master re-reads its pools, starts new ones and ends the workers of removed ones. */

@@ -7,9 +7,8 @@ import { userInfo } from 'node:os';
 import { tlsFilePaths } from '../agent/tls-files.ts';
 import type { DaemonDriver, DaemonProbe, DriverContext, DriverStatus } from '../agent/driver.ts';
 import { httpProbe } from '../agent/probes.ts';
-import { pidFileStatus, runningPid, stopByPidFile, waitFor } from '../agent/daemon-process.ts';
-import { CommandError, run } from '../core/exec.ts';
-import { ValidationError } from '../core/errors.ts';
+import { daemonConfigCheck, pidFileStatus, runningPid, stopByPidFile, waitFor } from '../agent/daemon-process.ts';
+import { run } from '../core/exec.ts';
 import { writeFileAtomic } from '../core/files.ts';
 import { assertValid, checkDomain, checkUsername } from '../core/grammar.ts';
 import { renderNginxConfig, type NginxPaths } from './nginx-config.ts';
@@ -95,14 +94,7 @@ export class NginxDriver implements DaemonDriver {
   }
 
   private async checkFile(configFile: string): Promise<void> {
-    try {
-      await run(this.nginx, ['-t', '-q', '-p', this.prefix, '-c', configFile, '-e', this.paths.errorLog]);
-    } catch (error) {
-      if (error instanceof CommandError) {
-        throw new ValidationError({ message: `nginx rejected its configuration: ${error.stderr.trim()}`, details: { driver: this.name } });
-      }
-      throw error;
-    }
+    await daemonConfigCheck('nginx', this.name, () => run(this.nginx, ['-t', '-q', '-p', this.prefix, '-c', configFile, '-e', this.paths.errorLog]));
   }
 
   /**

@@ -11,8 +11,8 @@ import { userInfo } from 'node:os';
 import { basename } from 'node:path';
 import type { DaemonDriver, DaemonProbe, DriverContext, DriverStatus } from '../agent/driver.ts';
 import { greetingProbe } from '../agent/probes.ts';
-import { pidFileStatus, runningPid, stopByPidFile, waitFor } from '../agent/daemon-process.ts';
-import { CommandError, run } from '../core/exec.ts';
+import { daemonConfigCheck, pidFileStatus, runningPid, stopByPidFile, waitFor } from '../agent/daemon-process.ts';
+import { run } from '../core/exec.ts';
 import { ValidationError } from '../core/errors.ts';
 import { writeFileAtomic, writeIfChanged } from '../core/files.ts';
 import { launchDaemon } from '../core/daemon-launch.ts';
@@ -123,12 +123,7 @@ export class WebmailDriver implements DaemonDriver {
   }
 
   async check(): Promise<void> {
-    try {
-      await run(this.phpFpm, ['--fpm-config', this.paths.phpFpmConfig, '-t']);
-    } catch (error) {
-      if (error instanceof CommandError) throw new ValidationError({ message: `php-fpm rejected its configuration: ${error.stderr.trim()}`, details: { driver: this.name } });
-      throw error;
-    }
+    await daemonConfigCheck('php-fpm', this.name, () => run(this.phpFpm, ['--fpm-config', this.paths.phpFpmConfig, '-t']));
   }
 
   /** SIGUSR2 makes the php-fpm master re-read its configuration and replace its workers gracefully. */
