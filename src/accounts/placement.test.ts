@@ -25,8 +25,10 @@ test('no ready node with the role is a clear refusal', () => {
   assert.throws(() => chooseNode('mail', []), /the parent has no node of its own/);
 });
 
-test('a requested node must have the role and be ready', () => {
+test('a requested node must have the role and be ready (or adopted, waiting for its accounts)', () => {
   assert.equal(chooseNode('mail', [parent, mailChild], mailChild).alias, 'mx1');
+  assert.equal(chooseNode('mail', [parent], { ...mailChild, status: 'adopting' }).alias, 'mx1');
+  assert.equal(chooseNode('mail', [parent, { ...mailChild, status: 'adopting' }]).alias, 'parent', 'never chosen unless named');
   assert.throws(() => chooseNode('mail', [parent, webChild], webChild), ValidationError);
   assert.throws(() => chooseNode('mail', [parent], { ...mailChild, status: 'offline' }), (e: FleetError) => e.kind === 'node_unavailable');
 });

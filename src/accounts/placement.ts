@@ -17,13 +17,15 @@ export interface PlacementCandidate {
 const serves = (node: PlacementCandidate, workload: Workload): boolean => node.status === 'ready' && node.roles.includes(workload);
 
 /**
- * `requested` is a node the caller named (a mail child); otherwise the parent's own node wins,
+ * `requested` is a node the caller named (a mail child, ready or adopted and waiting for its
+ * accounts); otherwise the parent's own node wins,
  * and another ready node with the role only when the parent's own cannot serve it.
  */
 export function chooseNode(workload: Workload, nodes: readonly PlacementCandidate[], requested?: PlacementCandidate): PlacementCandidate {
   if (requested) {
     if (!requested.roles.includes(workload)) throw new ValidationError(`${workload}Node`, `node '${requested.alias}' does not have the ${workload} role`);
-    if (requested.status !== 'ready') throw new NodeUnavailableError({ message: `node '${requested.alias}' is not ready (${requested.status}); the ${workload} workload cannot be placed there now`, details: { node: requested.alias } });
+    // An adopted node is brought up with the accounts placed on it while it waits (node reparent).
+    if (requested.status !== 'ready' && requested.status !== 'adopting') throw new NodeUnavailableError({ message: `node '${requested.alias}' is not ready (${requested.status}); the ${workload} workload cannot be placed there now`, details: { node: requested.alias } });
     return requested;
   }
   const local = nodes.find((n) => n.local);
