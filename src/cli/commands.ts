@@ -34,6 +34,7 @@ export const COMMAND_GROUPS: readonly CommandGroup[] = [
   { commands: ['ssl'], load: async () => (await import('./commands/ssl.command.ts')).registerSslCommands },
   { commands: ['node'], load: async () => (await import('./commands/distribution.command.ts')).registerDistributionCommands },
   { commands: ['account'], load: async () => (await import('./commands/transfer.command.ts')).registerTransferCommands },
+  { commands: ['node'], load: async () => (await import('./commands/reparent.command.ts')).registerReparentCommands },
 ];
 
 const OPTIONS_WITH_VALUE = new Set(['--url', '--token', '--ca-bundle']);

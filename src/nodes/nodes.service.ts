@@ -391,7 +391,8 @@ export class NodesService {
     return toNodeView((await this.repo.byId(row.id))!);
   }
 
-  private async usersOf(row: NodeRow): Promise<string[]> {
+  /** The accounts that use the node (and mail copies it keeps, as `name (mail copy)`). */
+  async usersOf(row: NodeRow): Promise<string[]> {
     const lists = await Promise.all(this.usages.map((usage) => usage(row)));
     return [...new Set(lists.flat())].sort();
   }

@@ -46,6 +46,7 @@ import { buildMetrics, registerMetricsRoutes } from '../metrics/metrics.parent.t
 import { buildCertificates, registerCertificateRoutes } from '../certificates/certificates.parent.ts';
 import type { CertificatesService } from '../certificates/certificates.service.ts';
 import { buildTransfers, registerTransferRoutes, type TransferServices } from '../transfers/transfers.parent.ts';
+import { buildReparent, registerReparentRoutes } from '../reparent/reparent.parent.ts';
 
 export interface ParentOptions {
   dataDir: string;
@@ -145,6 +146,8 @@ export async function startParent(options: ParentOptions): Promise<RunningParent
   });
   // After accounts, mail, web and DNS: an import sets up the account's workloads on this pair.
   const transfers = buildTransfers({ db, parentName: name, accounts, workloads, mailStates, connections, jobs });
+  // After transfers: each account of the node goes through the new parent's import.
+  const reparent = buildReparent({ db, jobs, nodes, handover, accounts, mailStates, web });
   // Last: it watches the nodes, jobs and system data the others built.
   const notifications = buildNotifications({ db, nodes, jobs, sysdata, parentName: name, onClose });
   certificates.observeExpiry((certificate, expiresAt) => notifications.certificateChecked(certificate, expiresAt));
@@ -195,6 +198,7 @@ export async function startParent(options: ParentOptions): Promise<RunningParent
   registerNotificationRoutes(app, notifications);
   registerCertificateRoutes(app, certificates, panel);
   registerTransferRoutes(app, transfers);
+  registerReparentRoutes(app, reparent);
   app.get('/api/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 
   const httpsPort = options.httpsPort ?? 8443;

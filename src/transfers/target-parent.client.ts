@@ -18,7 +18,8 @@ export class TargetParent {
     private readonly token: string,
   ) {}
 
-  private async call<T>(method: 'GET' | 'POST' | 'PUT' | 'DELETE', path: string, body?: unknown, stream?: Readable): Promise<T> {
+  /** One call of the target's API (subclasses add calls: the re-parent's node handover). */
+  protected async call<T>(method: 'GET' | 'POST' | 'PUT' | 'DELETE', path: string, body?: unknown, stream?: Readable): Promise<T> {
     let response;
     try {
       response = await request(`${this.url}${path}`, {

@@ -2,22 +2,41 @@
  * Re-parenting a child on two real pairs: the old parent "old" on <net>.47.1 with the children
  * kid (.2) and spare (.3), and the new parent "new" on <net>.147.1 with its own node only. The
  * handover is checked from both parents and from the child's agent itself (which client
- * certificates it takes); nothing depends on wall-clock time.
+ * certificates it takes); mail is sent over SMTP to both parents and to the child while the job
+ * runs and read over IMAP through the new parent; the child's Maildirs are looked at on disk.
+ * Nothing depends on wall-clock time.
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import https from 'node:https';
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { execFile } from 'node:child_process';
 import { useTestCluster, callApi, type ApiResult, type TestCluster } from './cluster-fixture.ts';
 import { waitFor } from '../../src/agent/daemon-process.ts';
 import { AGENT_ROUTES } from '../../src/protocol/agent-routes.ts';
 import { AgentClient, type ClientIdentity } from '../../src/transport/agent-client.ts';
 import type { NodeView } from '../../src/nodes/node.model.ts';
+import type { JobDetail } from '../../src/jobs/index.ts';
+import { NodeLayout } from '../../src/agent/node-layout.ts';
+import { mailboxHome } from '../../src/mail/dovecot-config.ts';
+import { imapSubjects, sendMail } from '../mail/mail-clients.ts';
 import { TEST_NET } from '../test-net.ts';
 
 const OLD_BLOCK = `${TEST_NET}.47`;
 const NEW_BLOCK = `${TEST_NET}.147`;
+const PASSWORD = 'violet-tugboat-marmalade-91';
+const MAIL_PASSWORD = 'copper-lantern-orchard-57';
+
+/** dig's short answers from one parent's PowerDNS. */
+function dig(server: string, name: string, type: string): Promise<string[]> {
+  return new Promise((resolve, reject) => {
+    execFile('dig', [`@${server}`, '-p', '53', '+short', '+norecurse', '+time=2', '+tries=2', name, type], (error, stdout) => {
+      if (error) reject(error);
+      else resolve(stdout.split('\n').filter(Boolean).sort());
+    });
+  });
+}
 
 /** A call to an agent with a given client certificate, on a fresh connection. */
 function callAgentAs(host: string, method: string, path: string, body: unknown, client: { cert: string; key: string }): Promise<{ status: number; body: { error?: string; message?: string; token?: string } }> {
@@ -117,5 +136,119 @@ describe('re-parenting a child', () => {
     } finally {
       await kept.close();
     }
+  });
+
+  test('`node reparent` moves a child with two distributed accounts while mail arrives at both parents and the child: every message once, no mailbox copied', async (t) => {
+    const accounts = [
+      { username: 'ralpha', domain: 'ralpha.test', address: 'box@ralpha.test' },
+      { username: 'rbeta', domain: 'rbeta.test', address: 'box@rbeta.test' },
+    ];
+    for (const a of accounts) {
+      const created = await api(old, 'POST', '/api/accounts', { username: a.username, domain: a.domain, password: PASSWORD, mailNode: 'kid' });
+      assert.equal(created.status, 201, created.body.message);
+      const mailbox = await api(old, 'POST', `/api/accounts/${a.username}/mail/mailboxes`, { address: a.address, password: MAIL_PASSWORD });
+      assert.equal(mailbox.status, 201, mailbox.body.message);
+      await sendMail(old.address('old'), { to: a.address, subject: `${a.username}-first` });
+    }
+    const kidLayout = new NodeLayout(old.cluster.nodeRoot('kid'));
+    const maildir = (address: string): string => join(mailboxHome({ mailRoot: kidLayout.mail() }, address), 'Maildir');
+    await waitFor(async () => accounts.every((a) => { try { return statSync(maildir(a.address)).isDirectory(); } catch { return false; } }), 60_000, 'the first messages on the child');
+    const before = new Map(accounts.map((a) => [a.address, statSync(maildir(a.address))]));
+
+    // Mail keeps coming to the old parent, the child and the new parent; what a server accepted must arrive once.
+    // The new parent gets an account's mail once it has the account (before that it is not the
+    // domain's server; as a loopback client the test would be relayed by it like any local sender).
+    const atNewParent = new Set<string>();
+    let sending = true;
+    const watcher = (async () => {
+      while (sending && atNewParent.size < accounts.length) {
+        for (const a of accounts) {
+          const there = await api(fresh, 'GET', `/api/accounts/${a.username}`);
+          const importing = await api<{ underWay: boolean }>(fresh, 'GET', `/api/transfers/imports/${a.username}`);
+          if (there.status === 200 && importing.status === 200 && !importing.body.underWay) atNewParent.add(a.username);
+        }
+        await new Promise((resolve) => setTimeout(resolve, 300));
+      }
+    })();
+    const servers = [old.address('old'), old.address('kid'), fresh.address('new')];
+    const accepted = new Map<string, string[]>(accounts.map((a) => [a.address, [`${a.username}-first`]]));
+    const sentTo = [0, 0, 0];
+    let refusedAtSmtp = 0;
+    const sender = (async () => {
+      for (let i = 0; sending && i < 3000; i++) {
+        const a = accounts[i % 2]!;
+        const subject = `${a.username}-${String(i).padStart(4, '0')}`;
+        const server = i % 3 === 2 && !atNewParent.has(a.username) ? i % 2 : i % 3;
+        const started = Date.now();
+        try {
+          await sendMail(servers[server]!, { to: a.address, subject });
+          sentTo[server]!++;
+          accepted.get(a.address)!.push(subject);
+        } catch {
+          refusedAtSmtp++; // refused while talking (the new parent before it has the domain): the sender knows, nothing is lost
+        }
+        await new Promise((resolve) => setTimeout(resolve, Math.max(0, 100 - (Date.now() - started))));
+      }
+    })();
+
+    try {
+      const moved = await old.cli(['node', 'reparent', 'kid', '--to', fresh.info.url, '--token-stdin'], fresh.info.token);
+      assert.equal(moved.code, 0, moved.stderr + moved.stdout);
+      for (const step of ['plan', 'handover', 'import', 'release', 'forget']) assert.match(moved.stdout, new RegExp(`\\[${step}\\]`), `step ${step} shows: ${moved.stdout}`);
+      assert.match(moved.stdout, /\[plan\] 2 account\(s\) move with kid to new: ralpha, rbeta/);
+      assert.match(moved.stdout, /\[import\] imported rbeta .*2\/2; no mail copied/);
+      await new Promise((resolve) => setTimeout(resolve, 2000));
+    } finally {
+      sending = false;
+      await sender;
+      await watcher;
+    }
+    assert.ok(sentTo.every((n) => n > 5), `mail went to the old parent, the child and the new parent: ${sentTo.join(', ')}`);
+    t.diagnostic(`accepted ${[...accepted.values()].map((l) => l.length).join(' + ')} messages (old parent ${sentTo[0]}, child ${sentTo[1]}, new parent ${sentTo[2]}); ${refusedAtSmtp} refused at SMTP time`);
+
+    // The accounts are the new parent's, still distributed to the same child; the old parent has neither them nor the node.
+    for (const a of accounts) {
+      const there = await api<{ mailNode: string | null }>(fresh, 'GET', `/api/accounts/${a.username}`);
+      assert.equal(there.status, 200, there.body.message);
+      assert.equal(there.body.mailNode, 'kid');
+      assert.equal((await api(old, 'GET', `/api/accounts/${a.username}`)).status, 404);
+      assert.ok((await dig(fresh.address('new'), a.domain, 'SOA')).length > 0, `${a.domain} is served by the new parent's DNS`);
+      assert.deepEqual(await dig(old.address('old'), a.domain, 'SOA'), [], `${a.domain} is gone from the old parent's DNS`);
+    }
+    assert.equal((await api(old, 'GET', '/api/nodes/kid')).status, 404);
+    assert.equal((await api<NodeView>(fresh, 'GET', '/api/nodes/kid')).body.status, 'ready');
+
+    // Every accepted message once, read through the new parent (which proxies to the child).
+    for (const a of accounts) {
+      const subjects = accepted.get(a.address)!;
+      let seen: string[] = [];
+      const deadline = Date.now() + 120_000;
+      for (;;) {
+        seen = await imapSubjects({ host: fresh.address('new'), user: a.address, pass: MAIL_PASSWORD }).catch(() => seen);
+        const missing = subjects.filter((s) => !seen.includes(s));
+        if (missing.length === 0) break;
+        if (Date.now() > deadline) assert.fail(`${a.address} lacks ${missing.join(', ')} (of ${subjects.length} accepted)`);
+        await new Promise((resolve) => setTimeout(resolve, 1000));
+      }
+      const doubled = subjects.filter((s) => seen.filter((t) => t === s).length > 1);
+      assert.deepEqual(doubled, [], `messages doubled in ${a.address}`);
+      assert.ok(subjects.length > 10, `${a.address}: ${subjects.length} messages went through the move (${refusedAtSmtp} refused at SMTP time)`);
+      // The same Maildir, never copied or replaced: same inode, same creation.
+      const now = statSync(maildir(a.address));
+      assert.equal(now.ino, before.get(a.address)!.ino, `${a.address}: Maildir kept its inode`);
+      assert.equal(now.birthtimeMs, before.get(a.address)!.birthtimeMs);
+    }
+
+    // The job read no mailbox: its steps are the five above, none of them a copy.
+    const jobs = await api<{ jobs: { id: number; type: string }[] }>(old, 'GET', '/api/jobs?limit=20');
+    const job = jobs.body.jobs.find((j) => j.type === 'node.reparent')!;
+    const detail = await api<JobDetail>(old, 'GET', `/api/jobs/${job.id}`);
+    assert.deepEqual(detail.body.steps.map((s) => [s.name, s.state]), [['plan', 'done'], ['handover', 'done'], ['import', 'done'], ['release', 'done'], ['forget', 'done']]);
+
+    // The old parent no longer reaches the child's agent: refused by mTLS.
+    const oldIdentity = identityOf(old);
+    const refused = await callAgentAs(old.address('kid'), 'GET', '/v1/health', undefined, { cert: oldIdentity.clientCertPem, key: oldIdentity.clientKeyPem });
+    assert.equal(refused.status, 401);
+    assert.match(refused.body.message!, /serves only its parent \(new\): client certificate refused/);
   });
 });

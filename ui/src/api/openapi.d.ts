@@ -2224,6 +2224,73 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/nodes/{alias}/reparent": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Move a child to another parent as one job: its accounts' records go there, the child is handed over, their mail stays on it (admin) */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    alias: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /** @description the new parent's base URL */
+                        to: string;
+                        /** @description one of the new parent's admin API tokens */
+                        token: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                202: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            job: {
+                                attempts: number;
+                                cancelRequested: boolean;
+                                createdAt: string;
+                                createdBy: string | null;
+                                currentStep: string | null;
+                                data: {
+                                    [key: string]: unknown;
+                                };
+                                error: string | null;
+                                errorKind: string | null;
+                                finishedAt: string | null;
+                                id: number;
+                                key: string;
+                                retryAt: string | null;
+                                state: "queued" | "running" | "succeeded" | "failed" | "rolling_back" | "rolled_back" | "held" | "abandoned";
+                                type: string;
+                                updatedAt: string;
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/nodes/{alias}/services": {
         parameters: {
             query?: never;

@@ -1,0 +1,46 @@
+/**
+ * The old parent's client of the new parent: the transfer import API (TargetParent), plus the
+ * node calls a handover needs, all with one of the new parent's admin tokens.
+ */
+import { FleetError } from '../core/errors.ts';
+import type { NodeView } from '../nodes/node.model.ts';
+import type { NewParent } from '../nodes/node-handover.ts';
+import type { Role } from '../protocol/roles.ts';
+import { TargetParent } from '../transfers/target-parent.client.ts';
+
+export class NewParentClient extends TargetParent {
+  /** Who the new parent is (admin only there, so this also proves the token). */
+  identity(): Promise<NewParent> {
+    return this.call('GET', '/api/parent/identity');
+  }
+
+  /** The new parent's view of a node, or null when it has none of that alias. */
+  async nodeView(alias: string): Promise<NodeView | null> {
+    try {
+      return await this.call<NodeView>('GET', `/api/nodes/${encodeURIComponent(alias)}`);
+    } catch (error) {
+      if (error instanceof FleetError && error.kind === 'not_found') return null;
+      throw error;
+    }
+  }
+
+  /** Whether the new parent has an account of that name. */
+  async hasAccount(username: string): Promise<boolean> {
+    try {
+      await this.call('GET', `/api/accounts/${encodeURIComponent(username)}`);
+      return true;
+    } catch (error) {
+      if (error instanceof FleetError && error.kind === 'not_found') return false;
+      throw error;
+    }
+  }
+
+  /** The new parent links the node with a handover token and holds it until releaseNode. */
+  adopt(node: { alias: string; host: string; token: string; roles: Role[]; profile: string }): Promise<NodeView> {
+    return this.call('POST', '/api/nodes/link', { ...node, adopt: true });
+  }
+
+  releaseNode(alias: string): Promise<NodeView> {
+    return this.call('POST', `/api/nodes/${encodeURIComponent(alias)}/release`);
+  }
+}

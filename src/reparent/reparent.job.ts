@@ -1,0 +1,129 @@
+/**
+ * `node.reparent`: a child moves to another parent with the mail where it is. The accounts whose
+ * workloads the child serves get their records (settings, mailboxes with their password hashes,
+ * forwarders, zone) imported at the new parent through the transfer import API, the child is
+ * handed over (it swaps the old parent's CA for the new one in one step, so it never obeys both),
+ * the new parent brings it up with those accounts and routes (proxies, relays) their mail to it,
+ * and only then this parent forgets them. No mailbox is read, copied or removed: the mail stays
+ * in the child's Maildirs throughout.
+ *
+ * Steps: plan -> handover -> import -> release -> forget. Every step is idempotent (it first
+ * asks the new parent what is already done), so a failed or interrupted run resumes where it
+ * stopped. Once the child is handed over nothing can be undone from here, so a failure holds the
+ * job for an admin's retry.
+ */
+import { ConflictError, NodeUnavailableError } from '../core/errors.ts';
+import { defineJob, type JobDefinition } from '../jobs/index.ts';
+import { waitFor } from '../agent/daemon-process.ts';
+import type { Reparenting, ReparentData } from './reparenting.ts';
+
+export const REPARENT_JOB = 'node.reparent';
+
+const SERVING = ['ready', 'degraded'];
+/** How long release waits for the new parent to bring the node up before the step is retried. */
+const BRING_UP_MS = 10 * 60_000;
+
+export function reparentJob(r: Reparenting): JobDefinition<ReparentData> {
+  return defineJob<ReparentData>({
+    type: REPARENT_JOB,
+    onFailure: 'hold',
+    maxAttempts: 5,
+    steps: [
+      {
+        name: 'plan',
+        async run(ctx, job) {
+          const node = await r.node(job.data);
+          if (!SERVING.includes(node.status)) throw new ConflictError(`node '${node.alias}' is ${node.status}; only a node that serves can be handed over`);
+          const target = await r.target(job.data);
+          const newParent = await target.identity();
+          if (newParent.parentId === (await r.deps.parentId)) throw new ConflictError(`${job.data.targetUrl} is this parent itself`);
+          if (await target.nodeView(node.alias)) {
+            throw new ConflictError(`the new parent ${newParent.name} already has a node called '${node.alias}'; unlink or rename it there first`);
+          }
+          const users = await r.deps.usersOf(node);
+          const copies = users.filter((u) => u.includes(' '));
+          if (copies.length > 0) throw new ConflictError(`node '${node.alias}' keeps mail copies (${copies.join(', ')}); let their moves or grace periods end first`, { accounts: copies });
+          for (const username of users) {
+            if (await r.deps.busy(username)) throw new ConflictError(`account '${username}' has a job under way; let it finish before moving its node`, { account: username });
+            const account = await r.account(username);
+            // Refuses as the import would (username, domain, a mailbox address taken there).
+            await target.check(account.username, account.domain);
+          }
+          await ctx.progress(`${users.length} account(s) move with ${node.alias} to ${newParent.name}: ${users.join(', ') || 'none'}`);
+          return { newParent, accounts: users };
+        },
+      },
+      {
+        name: 'handover',
+        async run(ctx, job) {
+          const node = await r.node(job.data);
+          const target = await r.target(job.data);
+          const newParent = job.data.newParent!;
+          const there = await target.nodeView(node.alias);
+          if (!there) {
+            const { token } = await r.deps.handover.issue(node.alias, newParent);
+            await target.adopt({ alias: node.alias, host: node.host, token, roles: node.roles, profile: node.profile });
+          }
+          await r.deps.handover.markHandedOver(node, newParent.name);
+          await ctx.progress(`${node.alias} is linked to ${newParent.name} now and refuses this parent; it keeps serving its mail meanwhile`);
+        },
+      },
+      {
+        name: 'import',
+        async run(ctx, job) {
+          const target = await r.target(job.data);
+          const imported = [...(job.data.imported ?? [])];
+          const all = job.data.accounts ?? [];
+          for (const username of all) {
+            if (imported.includes(username)) continue;
+            if (ctx.signal.aborted) throw ctx.signal.reason;
+            // Plan found no account of that name there, so one there now is this job's import
+            // (a run again after a crash between the import and the checkpoint).
+            if (!(await target.hasAccount(username))) {
+              const account = await r.account(username);
+              await target.import({ ...(await r.deps.bundleOf(account)), mailNode: job.data.node });
+            }
+            // Nothing is held for it: its mail never moves, so the import ends at once.
+            if (await target.underWay(username)) await target.finish(username);
+            imported.push(username);
+            await ctx.checkpoint({ imported });
+            await ctx.progress(`imported ${username} (records, mailboxes, forwarders, zone) at ${job.data.newParent!.name}: ${imported.length}/${all.length}; no mail copied`);
+          }
+        },
+      },
+      {
+        name: 'release',
+        async run(ctx, job) {
+          const target = await r.target(job.data);
+          await target.releaseNode(job.data.node);
+          await ctx.progress(`${job.data.newParent!.name} brings ${job.data.node} up with its accounts and routes their mail to it`);
+          let status = '';
+          try {
+            await waitFor(async () => SERVING.includes((status = (await target.nodeView(job.data.node))?.status ?? 'gone')), BRING_UP_MS, `${job.data.node} ready at the new parent`);
+          } catch {
+            throw new NodeUnavailableError({ message: `${job.data.node} is not ready at ${job.data.newParent!.name} yet (${status})`, details: { node: job.data.node } });
+          }
+          await ctx.progress(`${job.data.node} is ${status} at ${job.data.newParent!.name}`);
+        },
+      },
+      {
+        name: 'forget',
+        async run(ctx, job) {
+          const moved = await r.node(job.data);
+          const forgotten = [...(job.data.forgotten ?? [])];
+          const leftSites = [...(job.data.leftSites ?? [])];
+          for (const username of job.data.accounts ?? []) {
+            if (forgotten.includes(username)) continue;
+            const account = await r.deps.accountByName(username);
+            if (account) leftSites.push(...(await r.forgetAccount(account, moved)));
+            forgotten.push(username);
+            await ctx.checkpoint({ forgotten, leftSites });
+          }
+          await r.afterForget(job.data.nodeId);
+          await ctx.progress(`this parent no longer serves ${forgotten.join(', ') || 'any account'} (it relays their mail to ${moved.host} for 7 days); ${job.data.node} is gone from its nodes`);
+          if (leftSites.length > 0) await ctx.progress(`site files left in place on this parent's own node (not moved): ${leftSites.join(', ')}`);
+        },
+      },
+    ],
+  });
+}

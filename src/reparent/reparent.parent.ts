@@ -1,0 +1,80 @@
+/**
+ * How re-parenting plugs into the parent: the `node.reparent` job and its route. Built after the
+ * job engine, the accounts, mail, web and transfers, whose services and records it uses.
+ */
+import type { Store } from '../store/database.ts';
+import type { JobEngine } from '../jobs/job-engine.ts';
+import { ACTIVE_JOB_STATES } from '../jobs/job.model.ts';
+import type { NodesService } from '../nodes/nodes.service.ts';
+import type { NodeHandover } from '../nodes/node-handover.ts';
+import type { AccountsService } from '../accounts/accounts.service.ts';
+import type { MailStatePusher } from '../mail/mail-state-pusher.ts';
+import type { WebService } from '../web/web.service.ts';
+import { AccountsRepository } from '../accounts/accounts.repository.ts';
+import { NodesRepository } from '../nodes/nodes.repository.ts';
+import { MailRepository } from '../mail/mail.repository.ts';
+import { TransfersRepository } from '../transfers/transfers.repository.ts';
+import { Reparenting, type LingeringRelay, type ReparentCredentials } from './reparenting.ts';
+import { reparentJob } from './reparent.job.ts';
+import { ReparentService } from './reparent.service.ts';
+
+export { registerReparentRoutes } from './reparent.routes.ts';
+
+export interface ReparentDeps {
+  db: Store;
+  jobs: JobEngine;
+  nodes: NodesService;
+  handover: NodeHandover;
+  accounts: Pick<AccountsService, 'terminate'>;
+  mailStates: Pick<MailStatePusher, 'pushNode' | 'addStateContributor'>;
+  web: Pick<WebService, 'pushNode'>;
+}
+
+const ADMIN = { username: 'admin', role: 'admin' as const };
+
+export function buildReparent(deps: ReparentDeps): ReparentService {
+  const { jobs, nodes } = deps;
+  const nodesRepo = new NodesRepository(deps.db);
+  const accountsRepo = new AccountsRepository(deps.db);
+  const mailRepo = new MailRepository(deps.db);
+  const transfersRepo = new TransfersRepository(deps.db);
+  // The new parent's token waits in the settings table, beside the node, until the job ends.
+  const credentials: ReparentCredentials = {
+    async get(nodeId) {
+      const text = await nodesRepo.getSetting(`reparent:${nodeId}`);
+      return text ? (JSON.parse(text) as { url: string; token: string }) : undefined;
+    },
+    set: (nodeId, value) => nodesRepo.setSetting(`reparent:${nodeId}`, JSON.stringify(value)),
+    remove: (nodeId) => nodesRepo.setSetting(`reparent:${nodeId}`, ''),
+  };
+  const reparenting = new Reparenting({
+    parentId: nodes.parentId,
+    parentName: nodes.parentName,
+    handover: deps.handover,
+    credentials,
+    nodeById: (id) => nodesRepo.byId(id),
+    localNode: async () => (await nodesRepo.list()).find((n) => n.is_local === 1),
+    usersOf: (node) => nodes.usersOf(node),
+    busy: async (username) => (await jobs.list({ key: `account:${username}` })).some((j) => ACTIVE_JOB_STATES.includes(j.state)),
+    accountByName: (username) => accountsRepo.byUsername(username),
+    bundleOf: (account) => transfersRepo.bundleOf(account.id, nodes.parentName),
+    placements: (accountId) => accountsRepo.placements(accountId),
+    removePlacement: (accountId, workload) => accountsRepo.removePlacement(accountId, workload),
+    removeAccountMail: (accountId) => mailRepo.removeAccountMail(accountId),
+    terminate: async (username) => {
+      await deps.accounts.terminate(ADMIN, username);
+    },
+    pushNode: async (node) => {
+      if (node.roles.includes('mail')) await deps.mailStates.pushNode(node);
+      if (node.roles.includes('web')) await deps.web.pushNode(node);
+    },
+    removeNode: (node) => nodes.removeRow(node),
+    relays: {
+      list: async () => JSON.parse((await nodesRepo.getSetting('reparent:relays')) || '[]') as LingeringRelay[],
+      save: (relays) => nodesRepo.setSetting('reparent:relays', JSON.stringify(relays)),
+    },
+  });
+  deps.mailStates.addStateContributor((node, state) => reparenting.addRelays(node, state));
+  jobs.register(reparentJob(reparenting));
+  return new ReparentService(nodes, jobs, credentials);
+}

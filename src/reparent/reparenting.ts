@@ -1,0 +1,140 @@
+/**
+ * What the re-parent job works with on the old parent: its node and accounts, the new parent's
+ * client (with the token kept in the store beside the node, never in the job's data), and how
+ * this parent forgets an account whose workloads now live with the new parent.
+ */
+import { ConflictError, NodeUnavailableError, NotFoundError } from '../core/errors.ts';
+import type { AccountRecord, Workload } from '../accounts/account.model.ts';
+import type { NodeRow } from '../nodes/nodes.repository.ts';
+import type { NewParent, NodeHandover } from '../nodes/node-handover.ts';
+import type { TransferBundle } from '../transfers/transfer.schemas.ts';
+import type { MailState } from '../protocol/mail-state.ts';
+import { NewParentClient } from './new-parent.client.ts';
+
+export interface ReparentData extends Record<string, unknown> {
+  node: string;
+  nodeId: number;
+  targetUrl: string;
+  newParent?: NewParent;
+  /** the accounts that move with the node, found by plan */
+  accounts?: string[];
+  imported?: string[];
+  forgotten?: string[];
+  /** site folders left on this parent's own node (web files are not moved; see README) */
+  leftSites?: string[];
+}
+
+/** A domain this parent still relays to a child it handed over, until `until` (ms). */
+export interface LingeringRelay {
+  domain: string;
+  account: string;
+  relayTo: string;
+  until: number;
+}
+
+/** How long the old parent keeps relaying a moved account's mail to the child (as distribution's grace copies). */
+export const RELAY_GRACE_MS = 7 * 24 * 3600_000;
+
+export interface ReparentCredentials {
+  get(nodeId: number): Promise<{ url: string; token: string } | undefined>;
+  set(nodeId: number, value: { url: string; token: string }): Promise<void>;
+  remove(nodeId: number): Promise<void>;
+}
+
+export interface ReparentDeps {
+  parentId: Promise<string>;
+  parentName: string;
+  handover: Pick<NodeHandover, 'issue' | 'markHandedOver'>;
+  credentials: ReparentCredentials;
+  nodeById(id: number): Promise<NodeRow | undefined>;
+  localNode(): Promise<NodeRow | undefined>;
+  /** the accounts (and mail copies, as "name (mail copy)") that use the node */
+  usersOf(node: NodeRow): Promise<string[]>;
+  /** whether the account has a job under way */
+  busy(username: string): Promise<boolean>;
+  accountByName(username: string): Promise<AccountRecord | undefined>;
+  bundleOf(account: AccountRecord): Promise<TransferBundle>;
+  placements(accountId: number): Promise<{ workload: Workload; nodeId: number }[]>;
+  removePlacement(accountId: number, workload: Workload): Promise<void>;
+  removeAccountMail(accountId: number): Promise<void>;
+  /** ends the account here as `account terminate` does, for what is still placed on this parent's nodes */
+  terminate(username: string): Promise<void>;
+  /** pushes the node's mail and web state (after accounts left it) */
+  pushNode(node: NodeRow): Promise<void>;
+  removeNode(node: NodeRow): Promise<void>;
+  relays: { list(): Promise<LingeringRelay[]>; save(relays: LingeringRelay[]): Promise<void> };
+}
+
+export class Reparenting {
+  constructor(readonly deps: ReparentDeps) {}
+
+  async node(data: ReparentData): Promise<NodeRow> {
+    const row = await this.deps.nodeById(data.nodeId);
+    if (!row) throw new NotFoundError('node', data.node);
+    return row;
+  }
+
+  async target(data: ReparentData): Promise<NewParentClient> {
+    const stored = await this.deps.credentials.get(data.nodeId);
+    if (!stored) throw new ConflictError(`the re-parenting of '${data.node}' lost the new parent's token; start it again with \`node reparent\``);
+    return new NewParentClient(stored.url, stored.token);
+  }
+
+  async account(username: string): Promise<AccountRecord> {
+    const account = await this.deps.accountByName(username);
+    if (!account) throw new NotFoundError('account', username);
+    return account;
+  }
+
+  /**
+   * Forgets an account that now lives at the new parent. What it had on the handed-over node is
+   * only forgotten (that node is not ours to change any more: its mail stays there); what it had
+   * on this parent's own nodes is removed as `account terminate` would, except the site's files,
+   * which nothing has moved, so they stay where they are; the domain's mail is still relayed to
+   * the child for a grace period. Returns the sites left that way.
+   */
+  async forgetAccount(account: AccountRecord, moved: NodeRow): Promise<string[]> {
+    const movedNodeId = moved.id;
+    const left: string[] = [];
+    // Mail a sender (or this parent's own queue) still brings here keeps going to the child.
+    const now = Date.now();
+    const relays = (await this.deps.relays.list()).filter((r) => r.until > now && r.domain !== account.domain);
+    await this.deps.relays.save([...relays, { domain: account.domain, account: account.username, relayTo: moved.host, until: now + RELAY_GRACE_MS }]);
+    for (const placement of await this.deps.placements(account.id)) {
+      if (placement.nodeId === movedNodeId) {
+        await this.deps.removePlacement(account.id, placement.workload);
+        if (placement.workload === 'mail') await this.deps.removeAccountMail(account.id);
+      } else if (placement.workload === 'web') {
+        await this.deps.removePlacement(account.id, 'web');
+        left.push(account.username);
+      }
+    }
+    await this.deps.terminate(account.username);
+    return left;
+  }
+
+  /** Adds the lingering relays to this parent's own node's mail state (never over a domain it serves again). */
+  async addRelays(node: NodeRow, state: MailState): Promise<void> {
+    if (node.is_local !== 1) return;
+    const now = Date.now();
+    for (const relay of await this.deps.relays.list()) {
+      if (relay.until <= now || state.domains.some((d) => d.domain === relay.domain)) continue;
+      state.domains.push({ domain: relay.domain, account: relay.account, suspended: false, relayTo: relay.relayTo });
+    }
+  }
+
+  /** This parent's own node stops serving the moved accounts (it only relays them); the handed-over node and its token go. */
+  async afterForget(movedNodeId: number): Promise<void> {
+    const local = await this.deps.localNode();
+    if (local) {
+      try {
+        await this.deps.pushNode(local);
+      } catch (error) {
+        throw new NodeUnavailableError({ message: `this parent's own node did not take its new state: ${(error as Error).message}`, details: { node: local.alias } });
+      }
+    }
+    const moved = await this.deps.nodeById(movedNodeId);
+    if (moved) await this.deps.removeNode(moved);
+    await this.deps.credentials.remove(movedNodeId);
+  }
+}
