@@ -8,10 +8,10 @@ test('the top-level command is the first word that is not a global option or its
   assert.equal(topLevelCommand(['--help']), undefined);
 });
 
-test('a command loads only its groups; node loads node and distribution; anything else loads all', async () => {
-  assert.equal(groupsFor(['account', 'list']).length, 1);
+test('a command loads only its groups; account loads account and transfer, node loads node, distribution and reparent; anything else loads all', async () => {
+  assert.equal(groupsFor(['account', 'list']).length, 2);
   const node = groupsFor(['node', 'accounts', 'mail1']);
-  assert.equal(node.length, 2);
+  assert.equal(node.length, 3);
   assert.equal(groupsFor(['--help']).length, COMMAND_GROUPS.length);
   assert.equal(groupsFor(['no-such-command']).length, COMMAND_GROUPS.length);
   assert.equal(groupsFor(['--version']).length, 0);
