@@ -1,6 +1,6 @@
 import { Type } from '@sinclair/typebox';
 import type { HttpApp } from '../transport/http-app.ts';
-import { principalOf } from './guards.ts';
+import { bearerToken, principalOf } from './guards.ts';
 import type { AuthService } from './auth.service.ts';
 import { PrincipalSchema, SessionSchema } from './auth.schemas.ts';
 
@@ -18,6 +18,23 @@ export function registerAuthRoutes(app: HttpApp, auth: AuthService): void {
     async (request, reply) => {
       const session = await auth.login(request.body.username, request.body.password);
       return reply.status(201).send(session);
+    },
+  );
+
+  app.delete(
+    '/api/session',
+    {
+      schema: {
+        tags: ['auth'],
+        summary: 'Log out: revoke the bearer token this request carries (a session or an API token); it is refused from then on',
+        response: { 204: Type.Null() },
+      },
+    },
+    async (request, reply) => {
+      // The hook authenticated the token first, so an unknown or expired one is a 401, not a silent success.
+      principalOf(request);
+      await auth.revokeToken(bearerToken(request.headers.authorization)!);
+      return reply.status(204).send(null);
     },
   );
 

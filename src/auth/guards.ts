@@ -12,6 +12,11 @@ declare module 'fastify' {
   }
 }
 
+/** The token of an `Authorization: Bearer <token>` header, or undefined when there is none. */
+export function bearerToken(header: string | undefined): string | undefined {
+  return header?.startsWith('Bearer ') ? header.slice(7).trim() || undefined : undefined;
+}
+
 export function principalOf(request: FastifyRequest): Principal {
   if (!request.principal) throw new UnauthenticatedError();
   return request.principal;

@@ -27,6 +27,7 @@ import type { WebService } from '../web/web.service.ts';
 import type { DnsService } from '../dns/dns.service.ts';
 import type { DistributionService } from '../distribution/distribution.service.ts';
 import { buildAuth, registerAuthRoutes } from '../auth/auth.parent.ts';
+import { bearerToken } from '../auth/guards.ts';
 import { buildNodes, registerNodeRoutes } from '../nodes/nodes.parent.ts';
 import { buildPasswordPolicy, registerPasswordPolicyRoutes } from '../passwords/password-policy.parent.ts';
 import { buildAccounts, registerAccountRoutes } from '../accounts/accounts.parent.ts';
@@ -102,7 +103,8 @@ function writePublicFile(file: string, content: string): void {
   writeFileAtomic(file, content, 0o644);
 }
 
-const PUBLIC_ROUTES = new Set(['/api/session', '/api/openapi.json', '/api/health']);
+/** What answers without a token, by method: logging in does, logging out (DELETE /api/session) needs the token it revokes. */
+const PUBLIC_ROUTES = new Set(['POST /api/session', 'GET /api/openapi.json', 'GET /api/health']);
 
 export async function startParent(options: ParentOptions): Promise<RunningParent> {
   mkdirSync(options.dataDir, { recursive: true, mode: 0o700 });
@@ -175,9 +177,9 @@ export async function startParent(options: ParentOptions): Promise<RunningParent
   });
   app.addHook('onRequest', async (request) => {
     const path = request.url.split('?')[0]!;
-    if (!path.startsWith('/api/') || PUBLIC_ROUTES.has(path)) return;
-    const header = request.headers.authorization;
-    request.principal = await auth.authenticate(header?.startsWith('Bearer ') ? header.slice(7).trim() : undefined);
+    const method = request.method === 'HEAD' ? 'GET' : request.method;
+    if (!path.startsWith('/api/') || PUBLIC_ROUTES.has(`${method} ${path}`)) return;
+    request.principal = await auth.authenticate(bearerToken(request.headers.authorization));
   });
   app.get('/api/health', { schema: { tags: ['meta'], summary: 'Liveness of the parent' } }, async () => ({ ok: true, version: VERSION }));
   // First: its hook times every route registered after it.

@@ -58,6 +58,22 @@ test('no token, an unknown token, an expired token and a wrong password get 401 
   assert.deepEqual(await snapshot(), before);
 });
 
+test('logging out revokes exactly the token it carries; a revoked or absent token cannot log out', async () => {
+  const first = await t.login('uadmin', STRONG);
+  const second = await t.login('uadmin', STRONG);
+  const out = await t.api('DELETE', '/api/session', first);
+  assert.equal(out.status, 204);
+  assert.deepEqual(out.body, {}, 'no body');
+  const refused = await t.api('GET', '/api/me', first);
+  assert.equal(refused.status, 401);
+  assert.match(String(refused.body.message), /revoked/);
+  assert.equal((await t.api('DELETE', '/api/session', first)).status, 401, 'a revoked token cannot log out again');
+  assert.equal((await t.api('DELETE', '/api/session')).status, 401, 'nor can no token');
+  const other = await t.api<{ username: string }>('GET', '/api/me', second);
+  assert.equal(other.status, 200, "the user's other session goes on");
+  assert.equal(other.body.username, 'uadmin');
+});
+
 test('the 403 matrix: each role reaches only what is its own', async () => {
   const before = await snapshot();
   const journalBefore = journal.length;

@@ -5,11 +5,22 @@
  */
 import type { JSX } from 'preact';
 import { currentSession, endSession, type Role } from './session.ts';
+import { api } from './api/client.ts';
 import { route } from './router.ts';
 import { LoginPage } from './pages/login.tsx';
 import { adminPage, ADMIN_NAV } from './pages/admin/routes.tsx';
 import { resellerPage, RESELLER_NAV } from './pages/reseller/routes.tsx';
 import { userPage, USER_NAV } from './pages/user/routes.tsx';
+
+/** Logs out at the parent, which revokes the token, then forgets it here. */
+async function logOut(): Promise<void> {
+  try {
+    await api.DELETE('/api/session');
+  } catch {
+    // The parent did not answer: the token is still forgotten here, and it expires at the parent on its own.
+  }
+  endSession('You logged out.');
+}
 
 const PANELS: Record<Role, { nav: { path: string; label: string }[]; page: (parts: string[]) => JSX.Element }> = {
   admin: { nav: ADMIN_NAV, page: adminPage },
@@ -47,7 +58,7 @@ export function App(): JSX.Element {
           <span>
             {session.username} <span class="role">{session.role}</span>
           </span>
-          <button type="button" class="ghost" onClick={() => endSession('You logged out.')}>
+          <button type="button" class="ghost" onClick={() => void logOut()}>
             Log out
           </button>
         </div>

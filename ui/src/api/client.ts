@@ -15,9 +15,15 @@ api.use({
     if (bearer) request.headers.set('authorization', `Bearer ${bearer}`);
     return request;
   },
-  onResponse({ response }) {
-    // A 401 on a logged-in call means the token expired or was revoked at the parent.
-    if (response.status === 401 && token()) endSession('Your session ended at the server; log in again.');
+  async onResponse({ response }) {
+    // A 401 on a logged-in call means the token expired or was revoked at the parent; its words say which.
+    if (response.status === 401 && token()) {
+      const body = (await response
+        .clone()
+        .json()
+        .catch(() => ({}))) as { message?: string };
+      endSession(`Your session ended at the parent: ${body.message ?? 'the token was refused'}.`);
+    }
     return response;
   },
 });

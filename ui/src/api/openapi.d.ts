@@ -3240,7 +3240,25 @@ export interface paths {
                 };
             };
         };
-        delete?: never;
+        /** Log out: revoke the bearer token this request carries (a session or an API token); it is refused from then on */
+        delete: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                204: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+            };
+        };
         options?: never;
         head?: never;
         patch?: never;
