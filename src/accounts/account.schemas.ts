@@ -31,3 +31,11 @@ export const ResellerViewSchema = Type.Object({
   accounts: Type.Integer(),
   grantedAt: Type.String(),
 });
+
+/** What terminating an account removed, workload by workload. */
+export const TerminationReportSchema = Type.Object({
+  username: Type.String(),
+  removed: Type.Array(Type.Object({ workload: Type.Union(WORKLOADS.map((w) => Type.Literal(w))), node: Type.String() })),
+});
+
+export const ResellerWithdrawnSchema = Type.Object({ username: Type.String(), reseller: Type.Literal(false) });

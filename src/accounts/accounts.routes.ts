@@ -4,7 +4,7 @@ import { principalOf, requireRole } from '../auth/guards.ts';
 import type { AccountsService } from './accounts.service.ts';
 import type { PlansService } from './plans.service.ts';
 import type { ResellersService } from './resellers.service.ts';
-import { AccountViewSchema, PlanViewSchema, ResellerViewSchema } from './account.schemas.ts';
+import { AccountViewSchema, PlanViewSchema, ResellerViewSchema, ResellerWithdrawnSchema, TerminationReportSchema } from './account.schemas.ts';
 
 const Username = Type.String({ format: 'fp-username' });
 const UserParams = Type.Object({ username: Username });
@@ -35,6 +35,7 @@ export function registerAccountRoutes(app: HttpApp, { accounts, plans, resellers
           },
           { additionalProperties: false },
         ),
+        response: { 201: AccountViewSchema },
       },
     },
     async (request, reply) => reply.status(201).send(await accounts.create(principalOf(request), request.body)),
@@ -53,21 +54,22 @@ export function registerAccountRoutes(app: HttpApp, { accounts, plans, resellers
           { plan: Type.Optional(PlanName), ipv6: Type.Optional(Type.Boolean()), password: Type.Optional(Password), owner: Type.Optional(Username) },
           { additionalProperties: false },
         ),
+        response: { 200: AccountViewSchema },
       },
     },
     async (request) => accounts.modify(principalOf(request), request.params.username, request.body),
   );
 
-  app.post('/api/accounts/:username/suspend', { schema: { tags: ['accounts'], params: UserParams } }, async (request) =>
+  app.post('/api/accounts/:username/suspend', { schema: { tags: ['accounts'], params: UserParams, response: { 200: AccountViewSchema } } }, async (request) =>
     accounts.setSuspended(principalOf(request), request.params.username, true),
   );
-  app.post('/api/accounts/:username/unsuspend', { schema: { tags: ['accounts'], params: UserParams } }, async (request) =>
+  app.post('/api/accounts/:username/unsuspend', { schema: { tags: ['accounts'], params: UserParams, response: { 200: AccountViewSchema } } }, async (request) =>
     accounts.setSuspended(principalOf(request), request.params.username, false),
   );
 
   app.delete(
     '/api/accounts/:username',
-    { schema: { tags: ['accounts'], summary: "Terminate: remove the account's data from every node that holds a part of it, then the account", params: UserParams } },
+    { schema: { tags: ['accounts'], summary: "Terminate: remove the account's data from every node that holds a part of it, then the account", params: UserParams, response: { 200: TerminationReportSchema } } },
     async (request) => accounts.terminate(principalOf(request), request.params.username),
   );
 
@@ -78,7 +80,7 @@ export function registerAccountRoutes(app: HttpApp, { accounts, plans, resellers
     return { plans: await plans.list() };
   });
 
-  app.get('/api/plans/:name', { schema: { tags: ['plans'], params: Type.Object({ name: PlanName }) } }, async (request) => {
+  app.get('/api/plans/:name', { schema: { tags: ['plans'], params: Type.Object({ name: PlanName }), response: { 200: PlanViewSchema } } }, async (request) => {
     requireRole(request, 'admin', 'reseller');
     return plans.show(request.params.name);
   });
@@ -90,6 +92,7 @@ export function registerAccountRoutes(app: HttpApp, { accounts, plans, resellers
         tags: ['plans'],
         summary: 'Add a plan (quotas for disk in MB, mailboxes and domains)',
         body: Type.Object({ name: PlanName, diskMb: Quota, mailboxes: Quota, domains: Quota }, { additionalProperties: false }),
+        response: { 201: PlanViewSchema },
       },
     },
     async (request, reply) => {
@@ -115,6 +118,7 @@ export function registerAccountRoutes(app: HttpApp, { accounts, plans, resellers
         summary: 'Grant reseller privileges on an account, or change its limit (no maxAccounts = no limit)',
         params: UserParams,
         body: Type.Object({ maxAccounts: Type.Optional(Type.Union([Quota, Type.Null()])) }, { additionalProperties: false }),
+        response: { 200: ResellerViewSchema },
       },
     },
     async (request) => {
@@ -123,7 +127,7 @@ export function registerAccountRoutes(app: HttpApp, { accounts, plans, resellers
     },
   );
 
-  app.delete('/api/resellers/:username', { schema: { tags: ['resellers'], summary: 'Withdraw reseller privileges (it must own no accounts)', params: UserParams } }, async (request) => {
+  app.delete('/api/resellers/:username', { schema: { tags: ['resellers'], summary: 'Withdraw reseller privileges (it must own no accounts)', params: UserParams, response: { 200: ResellerWithdrawnSchema } } }, async (request) => {
     requireRole(request, 'admin');
     return resellers.withdraw(request.params.username);
   });

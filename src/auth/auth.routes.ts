@@ -2,7 +2,7 @@ import { Type } from '@sinclair/typebox';
 import type { HttpApp } from '../transport/http-app.ts';
 import { bearerToken, principalOf } from './guards.ts';
 import type { AuthService } from './auth.service.ts';
-import { PrincipalSchema, SessionSchema } from './auth.schemas.ts';
+import { IssuedTokenSchema, PrincipalSchema, SessionSchema } from './auth.schemas.ts';
 
 export function registerAuthRoutes(app: HttpApp, auth: AuthService): void {
   app.post(
@@ -45,6 +45,7 @@ export function registerAuthRoutes(app: HttpApp, auth: AuthService): void {
         tags: ['auth'],
         summary: 'Create an API token for automation (billing systems, scripts)',
         body: Type.Object({ label: Type.String({ format: 'fp-line', maxLength: 100 }), ttlHours: Type.Optional(Type.Integer({ minimum: 1, maximum: 87600 })) }),
+        response: { 201: IssuedTokenSchema },
       },
     },
     async (request, reply) => {

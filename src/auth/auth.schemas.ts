@@ -11,3 +11,9 @@ export const SessionSchema = Type.Object({
   expiresAt: Type.Union([Type.String(), Type.Null()]),
   principal: PrincipalSchema,
 });
+
+/** An API token as issued: shown once, only its hash is kept. */
+export const IssuedTokenSchema = Type.Object({
+  token: Type.String(),
+  expiresAt: Type.Union([Type.String(), Type.Null()]),
+});

@@ -6,7 +6,7 @@ import type { Principal } from '../auth/principal.ts';
 import { NotFoundError } from '../core/errors.ts';
 import { JOB_STATES, isSettled } from './job.model.ts';
 import type { JobEngine } from './job-engine.ts';
-import { JobDetailSchema, JobViewSchema } from './job.schemas.ts';
+import { JobDetailSchema, JobEventSchema, JobViewSchema } from './job.schemas.ts';
 import { openEventStream } from '../transport/sse.ts';
 
 const JobId = Type.Object({ id: Type.Integer({ minimum: 1 }) });
@@ -56,6 +56,7 @@ export function registerJobRoutes(app: HttpApp, engine: JobEngine): void {
           after: Type.Optional(Type.Integer({ minimum: 0 })),
           waitMs: Type.Optional(Type.Integer({ minimum: 0, maximum: 30_000 })),
         }),
+        response: { 200: Type.Object({ job: JobViewSchema, events: Type.Array(JobEventSchema) }) },
       },
     },
     async (request) => {
@@ -64,12 +65,12 @@ export function registerJobRoutes(app: HttpApp, engine: JobEngine): void {
     },
   );
 
-  app.post('/api/jobs/:id/cancel', { schema: { tags: ['jobs'], summary: 'Cancel a job: it stops and its done steps are undone', params: JobId } }, async (request) => {
+  app.post('/api/jobs/:id/cancel', { schema: { tags: ['jobs'], summary: 'Cancel a job: it stops and its done steps are undone', params: JobId, response: { 200: JobViewSchema } } }, async (request) => {
     const admin = requireRole(request, 'admin');
     return engine.cancel(request.params.id, admin.username);
   });
 
-  app.post('/api/jobs/:id/retry', { schema: { tags: ['jobs'], summary: 'Retry a held job (its failed step) or a failed one (its undo)', params: JobId } }, async (request) => {
+  app.post('/api/jobs/:id/retry', { schema: { tags: ['jobs'], summary: 'Retry a held job (its failed step) or a failed one (its undo)', params: JobId, response: { 200: JobViewSchema } } }, async (request) => {
     const admin = requireRole(request, 'admin');
     return engine.retry(request.params.id, admin.username);
   });

@@ -3,6 +3,7 @@
  * a login: a scraper holds no user account), the admin's route that makes a token, and a hook that
  * times every API request.
  */
+import { Type } from '@sinclair/typebox';
 import type { Store } from '../store/database.ts';
 import type { HttpApp } from '../transport/http-app.ts';
 import { requireRole } from '../auth/guards.ts';
@@ -56,7 +57,7 @@ export function registerMetricsRoutes(app: HttpApp, metrics: MetricsService): vo
     return reply.type(metrics.contentType).send(text);
   });
 
-  app.post('/api/metrics/token', { schema: { tags: ['metrics'], summary: 'Make a new metrics token for the Prometheus scraper (the previous one stops working); shown once' } }, async (request) => {
+  app.post('/api/metrics/token', { schema: { tags: ['metrics'], summary: 'Make a new metrics token for the Prometheus scraper (the previous one stops working); shown once', response: { 200: Type.Object({ token: Type.String() }) } } }, async (request) => {
     requireRole(request, 'admin');
     return metrics.rotateToken();
   });

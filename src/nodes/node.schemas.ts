@@ -2,6 +2,7 @@
 import { Type } from '@sinclair/typebox';
 import { ROLES } from '../protocol/roles.ts';
 import { NODE_STATUSES, PROFILES } from './node.model.ts';
+import { SERVICE_ACTIONS } from './node-services.ts';
 
 const Nullable = <T extends ReturnType<typeof Type.String>>(schema: T) => Type.Union([schema, Type.Null()]);
 
@@ -37,3 +38,10 @@ export const NodeViewSchema = Type.Object({
 export const NodeEventSchema = Type.Object({ at: Type.String(), status: Type.String(), message: Type.String() });
 
 export const NodeDetailSchema = Type.Composite([NodeViewSchema, Type.Object({ events: Type.Array(NodeEventSchema) })]);
+
+export const NodeServicesSchema = Type.Object({ node: Type.String(), services: Type.Array(ServiceViewSchema) });
+
+export const NodeServiceActionSchema = Type.Object({ node: Type.String(), action: Type.Union(SERVICE_ACTIONS.map((a) => Type.Literal(a))), services: Type.Array(ServiceViewSchema) });
+
+/** An unlinked node, and its new link token when the agent was told to print one. */
+export const NodeUnlinkedSchema = Type.Object({ alias: Type.String(), token: Nullable(Type.String()) });

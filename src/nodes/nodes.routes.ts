@@ -5,7 +5,7 @@ import type { NodesService } from './nodes.service.ts';
 import { ROLES } from '../protocol/roles.ts';
 import { PROFILES, parseProfile } from './node.model.ts';
 import { NodeInstaller } from './node-installer.ts';
-import { NodeDetailSchema, NodeViewSchema } from './node.schemas.ts';
+import { NodeDetailSchema, NodeServiceActionSchema, NodeServicesSchema, NodeUnlinkedSchema, NodeViewSchema } from './node.schemas.ts';
 import { openEventStream } from '../transport/sse.ts';
 import { SERVICE_ACTIONS, type NodeServiceControl } from './node-services.ts';
 import type { NodeHandover } from './node-handover.ts';
@@ -34,7 +34,7 @@ export function registerNodeRoutes(
     return nodes.show(request.params.alias);
   });
 
-  app.get('/api/nodes/:alias/services', { schema: { tags: ['nodes'], summary: "The node's services as its watchdog sees them", params: Type.Object({ alias: Alias }) } }, async (request) => {
+  app.get('/api/nodes/:alias/services', { schema: { tags: ['nodes'], summary: "The node's services as its watchdog sees them", params: Type.Object({ alias: Alias }), response: { 200: NodeServicesSchema } } }, async (request) => {
     requireRole(request, 'admin');
     return nodeServices.list(request.params.alias);
   });
@@ -47,6 +47,7 @@ export function registerNodeRoutes(
         summary: 'Start, stop or restart one service of the node (or all of them when none is named); a stopped service stays stopped until started',
         params: Type.Object({ alias: Alias, action: Type.Union(SERVICE_ACTIONS.map((a) => Type.Literal(a))) }),
         body: Type.Object({ service: Type.Optional(ServiceName) }, { additionalProperties: false }),
+        response: { 200: NodeServiceActionSchema },
       },
     },
     async (request) => {
@@ -76,6 +77,7 @@ export function registerNodeRoutes(
           },
           { additionalProperties: false },
         ),
+        response: { 201: NodeViewSchema },
       },
     },
     async (request, reply) => {
@@ -113,6 +115,7 @@ export function registerNodeRoutes(
           },
           { additionalProperties: false },
         ),
+        response: { 202: NodeViewSchema },
       },
     },
     async (request, reply) => {
@@ -157,7 +160,7 @@ export function registerNodeRoutes(
 
   app.put(
     '/api/nodes/:alias/profile',
-    { schema: { tags: ['nodes'], params: Type.Object({ alias: Alias }), body: Type.Object({ profile: Type.String({ maxLength: 16 }) }) } },
+    { schema: { tags: ['nodes'], params: Type.Object({ alias: Alias }), body: Type.Object({ profile: Type.String({ maxLength: 16 }) }), response: { 200: NodeViewSchema } } },
     async (request) => {
       requireRole(request, 'admin');
       return nodes.setProfile(request.params.alias, parseProfile(request.body.profile));
@@ -166,7 +169,7 @@ export function registerNodeRoutes(
 
   app.put(
     '/api/nodes/:alias/enabled',
-    { schema: { tags: ['nodes'], params: Type.Object({ alias: Alias }), body: Type.Object({ enabled: Type.Boolean() }) } },
+    { schema: { tags: ['nodes'], params: Type.Object({ alias: Alias }), body: Type.Object({ enabled: Type.Boolean() }), response: { 200: NodeViewSchema } } },
     async (request) => {
       requireRole(request, 'admin');
       return nodes.setEnabled(request.params.alias, request.body.enabled);
@@ -180,6 +183,7 @@ export function registerNodeRoutes(
         tags: ['nodes'],
         params: Type.Object({ alias: Alias }),
         body: Type.Object({ token: Type.Optional(Type.Union([Type.Literal('leave'), Type.Literal('expire-24h')])) }),
+        response: { 200: NodeUnlinkedSchema },
       },
     },
     async (request) => {

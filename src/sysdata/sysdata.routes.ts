@@ -3,8 +3,8 @@ import { Type, type TSchema } from '@sinclair/typebox';
 import type { HttpApp } from '../transport/http-app.ts';
 import { requireRole } from '../auth/guards.ts';
 import type { SysdataService } from './sysdata.service.ts';
-import { SYSTEM_DATA_TYPES, type SystemDataType } from '../protocol/sysdata-items.ts';
-import { TypeSyncStatusSchema } from './sysdata.schemas.ts';
+import { ITEM_SCHEMAS, SYSTEM_DATA_TYPES, type SystemDataType } from '../protocol/sysdata-items.ts';
+import { changeSchema, CheckOutcomesSchema, listSchema, PolicySchema, TypeSyncStatusSchema } from './sysdata.schemas.ts';
 
 const ItemId = Type.String({ minLength: 1, maxLength: 48, pattern: '^[A-Za-z0-9][A-Za-z0-9_.-]*$' });
 const AccessEntryFields = {
@@ -48,12 +48,12 @@ export function registerSysdataRoutes(app: HttpApp, sysdata: SysdataService): vo
     return { types: await sysdata.status() };
   });
 
-  app.post('/api/sysdata/check', { schema: { tags: TAGS, summary: "Compare every ready node's digests with the parent's now and repair drift" } }, async (request) => {
+  app.post('/api/sysdata/check', { schema: { tags: TAGS, summary: "Compare every ready node's digests with the parent's now and repair drift", response: { 200: CheckOutcomesSchema } } }, async (request) => {
     requireRole(request, 'admin');
     return { outcomes: await sysdata.checkAll() };
   });
 
-  app.get('/api/sysdata/policy', { schema: { tags: TAGS, summary: 'Readiness policy: the share of target nodes (percent) that must be ready for a change' } }, async (request) => {
+  app.get('/api/sysdata/policy', { schema: { tags: TAGS, summary: 'Readiness policy: the share of target nodes (percent) that must be ready for a change', response: { 200: PolicySchema } } }, async (request) => {
     requireRole(request, 'admin');
     return { policy: await sysdata.policy() };
   });
@@ -66,6 +66,7 @@ export function registerSysdataRoutes(app: HttpApp, sysdata: SysdataService): vo
         summary: 'Set the readiness policy of one type',
         params: Type.Object({ type: TypeParam }),
         body: Type.Object({ percent: Type.Integer({ minimum: 0, maximum: 99 }) }, { additionalProperties: false }),
+        response: { 200: PolicySchema },
       },
     },
     async (request) => {
@@ -75,14 +76,14 @@ export function registerSysdataRoutes(app: HttpApp, sysdata: SysdataService): vo
   );
 
   for (const type of SYSTEM_DATA_TYPES) {
-    app.get(`/api/sysdata/${type}`, { schema: { tags: TAGS, summary: `The parent's ${type} list and its digest` } }, async (request) => {
+    app.get(`/api/sysdata/${type}`, { schema: { tags: TAGS, summary: `The parent's ${type} list and its digest`, response: { 200: listSchema(type) } } }, async (request) => {
       requireRole(request, 'admin');
       return sysdata.list(type);
     });
 
     app.post(
       `/api/sysdata/${type}`,
-      { schema: { tags: TAGS, summary: `Add one ${type} item on every ready target node (a distributed query)`, body: NEW_ITEM_SCHEMAS[type] } },
+      { schema: { tags: TAGS, summary: `Add one ${type} item on every ready target node (a distributed query)`, body: NEW_ITEM_SCHEMAS[type], response: { 201: Type.Composite([changeSchema(type), Type.Object({ item: ITEM_SCHEMAS[type] })]) } } },
       async (request, reply) => {
         requireRole(request, 'admin');
         return reply.status(201).send(await sysdata.add(type, request.body as Record<string, unknown>));
@@ -96,6 +97,7 @@ export function registerSysdataRoutes(app: HttpApp, sysdata: SysdataService): vo
           tags: TAGS,
           summary: `Replace the whole ${type} list on every ready target node (a distributed query)`,
           body: Type.Object({ items: Type.Array(Type.Unknown(), { maxItems: 10_000 }) }, { additionalProperties: false }),
+          response: { 200: changeSchema(type) },
         },
       },
       async (request) => {
@@ -106,7 +108,7 @@ export function registerSysdataRoutes(app: HttpApp, sysdata: SysdataService): vo
 
     app.delete(
       `/api/sysdata/${type}/:id`,
-      { schema: { tags: TAGS, summary: `Remove one ${type} item from every ready target node`, params: Type.Object({ id: ItemId }) } },
+      { schema: { tags: TAGS, summary: `Remove one ${type} item from every ready target node`, params: Type.Object({ id: ItemId }), response: { 200: changeSchema(type) } } },
       async (request) => {
         requireRole(request, 'admin');
         return sysdata.remove(type, request.params.id);

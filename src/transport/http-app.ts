@@ -42,6 +42,10 @@ export function createHttpApp(options: FastifyServerOptions & { https?: unknown 
     // Long values in a path (a 254-character domain) must reach the schema, which names the field.
     routerOptions: { maxParamLength: 2048 },
     ...fastifyOptions,
+    // Answers are serialized by their response schema; the formats in it (fp-item-id, …) are the
+    // grammar of what comes in, checked there, so the serializer's own Ajv (which only picks a
+    // union's branch) leaves them alone instead of warning about each.
+    serializerOpts: { ajv: { validateFormats: false } },
     ajv: {
       customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true, verbose: true },
       plugins: [((ajv: Ajv) => addProtocolVocabulary(ajv)) as never],
