@@ -48,6 +48,7 @@ import { buildCertificates, registerCertificateRoutes } from '../certificates/ce
 import type { CertificatesService } from '../certificates/certificates.service.ts';
 import { buildTransfers, registerTransferRoutes, type TransferServices } from '../transfers/transfers.parent.ts';
 import { buildReparent, registerReparentRoutes } from '../reparent/reparent.parent.ts';
+import { buildOverview, registerOverviewRoutes } from '../overview/overview.parent.ts';
 
 export interface ParentOptions {
   dataDir: string;
@@ -201,6 +202,7 @@ export async function startParent(options: ParentOptions): Promise<RunningParent
   registerCertificateRoutes(app, certificates, panel);
   registerTransferRoutes(app, transfers);
   registerReparentRoutes(app, reparent);
+  registerOverviewRoutes(app, buildOverview({ nodes, jobs, sysdata, accounts }));
   app.get('/api/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 
   const httpsPort = options.httpsPort ?? 8443;

@@ -2,6 +2,7 @@
  * The browser panel (built from ui/ by scripts/setup.sh into ui/dist) at `/`. It is a client of
  * the same API as the CLI; these routes only hand out its files. Asset names carry a content hash,
  * so they are cached for a year; the page itself is never cached, so a rebuild shows at once.
+ * Scripts and styles go out as the .br or .gz copy the build made, when the browser accepts it.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -34,6 +35,7 @@ export function registerUiRoutes(app: HttpApp): void {
     root: `${dir}/assets`,
     prefix: '/assets/',
     index: false,
+    preCompressed: true,
     immutable: true,
     maxAge: '365d',
     setHeaders: (response) => {

@@ -40,7 +40,7 @@ function ensureCurrentBuild(): void {
       return 0;
     }
   })();
-  if (newestUnder(join(ui, 'src')) > built || newestUnder(join(ui, 'index.html')) > built) {
+  if (['src', 'index.html', 'vite.config.ts'].some((name) => newestUnder(join(ui, name)) > built)) {
     execFileSync('npx', ['vite', 'build', 'ui', '--logLevel', 'warn'], { cwd: REPO_ROOT, stdio: 'inherit' });
   }
 }

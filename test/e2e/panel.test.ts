@@ -13,6 +13,7 @@ import { callApi, useTestCluster } from './cluster-fixture.ts';
 import { useBrowser } from './browser.ts';
 import { ensureAdminKey, startChildSshd } from '../../src/demo/child-sshd.ts';
 import { TEST_NET } from '../test-net.ts';
+import { openStore } from '../../src/store/database.ts';
 
 const BLOCK = `${TEST_NET}.41`;
 const CAROL_PASSWORD = 'Vivid-Walrus-Harbor-92-Lantern';
@@ -56,25 +57,44 @@ describe('the web panel in a real browser', () => {
   test('the admin logs in and sees the dashboard; first paint is measured', { timeout: 120_000 }, async () => {
     const page = browser.page;
     await page.goto(fixture.info.url);
-    // The paint entry can arrive after the load event on a busy machine: wait for it a little.
-    const loginPaint = await page.evaluate(
-      () =>
-        new Promise<number | null>((resolve) => {
-          new PerformanceObserver((list) => {
-            const entry = list.getEntriesByName('first-contentful-paint')[0];
-            if (entry) resolve(entry.startTime);
-          }).observe({ type: 'paint', buffered: true });
-          setTimeout(() => resolve(null), 5000);
-        }),
-    );
+    // Paint entries can arrive after the load event on a busy machine: wait for one a little.
+    const paintOf = (type: 'paint' | 'element', name: string): Promise<number | null> =>
+      page.evaluate(
+        ([type, name]) =>
+          new Promise<number | null>((resolve) => {
+            new PerformanceObserver((list) => {
+              // An element entry (Element Timing) is named by its elementtiming attribute and painted at renderTime.
+              const entry = list.getEntries().find((e) => (type === 'paint' ? e.name : (e as PerformanceEntry & { identifier: string }).identifier) === name) as (PerformanceEntry & { renderTime?: number }) | undefined;
+              if (entry) resolve(entry.renderTime || entry.startTime);
+            }).observe({ type, buffered: true });
+            setTimeout(() => resolve(null), 5000);
+          }),
+        [type, name] as const,
+      );
+    const coldPaint = await paintOf('paint', 'first-contentful-paint');
+    // The first page of a fresh browser also pays for starting its renderer; a second load is what a returning person sees.
+    await page.reload();
+    const loginPaint = await paintOf('paint', 'first-contentful-paint');
     await browser.screenshot('login');
     await page.getByLabel('User name').fill('admin');
     await page.getByLabel('Password').fill(fixture.info.password);
-    await page.evaluate(() => performance.mark('login-submitted'));
+    // Marked by the page as the form is submitted, not when the test asks for the click.
+    await page.evaluate(() => document.addEventListener('submit', () => performance.mark('login-submitted'), { capture: true, once: true }));
     await page.getByRole('button', { name: 'Log in' }).click();
     await page.locator('#dash-nodes table').waitFor();
-    const dashboardMs = await page.evaluate(() => performance.now() - performance.getEntriesByName('login-submitted')[0]!.startTime);
-    console.log(`first paint: login page ${loginPaint === null ? 'not reported' : `${loginPaint.toFixed(0)} ms`} after navigation; dashboard with its nodes ${dashboardMs.toFixed(0)} ms after the login was submitted`);
+    const submitted = await page.evaluate(() => performance.getEntriesByName('login-submitted')[0]!.startTime);
+    const dashboardPaint = await paintOf('element', 'dashboard');
+    // Where the time went: each API call after the submit, by when it started and how long it took.
+    const calls = await page.evaluate(
+      (since) =>
+        performance
+          .getEntriesByType('resource')
+          .filter((r) => r.startTime >= since && r.name.includes('/api/'))
+          .map((r) => `${new URL(r.name).pathname} +${(r.startTime - since).toFixed(0)} ms for ${r.duration.toFixed(0)} ms`),
+      submitted,
+    );
+    const ms = (value: number | null): string => (value === null ? 'not reported' : `${value.toFixed(0)} ms`);
+    console.log(`first paint: login page ${ms(loginPaint)} after navigation (first-contentful-paint; ${ms(coldPaint)} in the fresh browser); dashboard with its data ${ms(dashboardPaint === null ? null : dashboardPaint - submitted)} after the login was submitted (element timing); calls: ${calls.join(', ')}`);
     const rows = await page.locator('#dash-nodes tbody tr').allTextContents();
     assert.equal(rows.length, 2, 'the parent and mail1');
     assert.ok(rows.some((row) => row.includes('mail1') && row.includes('ready')), rows.join(' / '));
@@ -233,6 +253,36 @@ describe('the web panel in a real browser', () => {
     assert.ok(JSON.stringify(forwarders.body).includes('sales@carol.example'));
     const zone = await admin('GET', '/api/accounts/carol/dns/records');
     assert.ok((zone.body as { records?: { name: string; type: string; content: string; id: number | null }[] }).records?.some((r) => r.type === 'TXT' && r.content.includes('v=DMARC1') && r.id !== null));
+  });
+
+  test('logging out revokes the token at the parent, and an expired session returns the page to the login', { timeout: 120_000 }, async () => {
+    const page = browser.page;
+    // The token lives only in the page's memory: read it off a call the page makes.
+    const sent = page.waitForRequest((request) => request.url().includes('/api/') && request.headers()['authorization'] !== undefined);
+    await logIn(page, fixture.info.url, 'carol', CAROL_PASSWORD);
+    const token = (await sent).headers()['authorization']!.slice('Bearer '.length);
+    assert.equal((await callApi(fixture.info.url, 'GET', '/api/me', undefined, token)).status, 200);
+    await page.getByRole('button', { name: 'Log out' }).click();
+    await page.getByRole('heading', { name: 'Log in' }).waitFor();
+    assert.equal(await page.locator('.login .notice').textContent(), 'You logged out.');
+    const after = await callApi(fixture.info.url, 'GET', '/api/me', undefined, token);
+    assert.equal(after.status, 401, 'the parent refuses the token once the page logged out');
+    assert.match(after.body.message ?? '', /revoked/);
+
+    // A session past its expiry: the parent refuses the token, and the page goes back to the login saying why.
+    await logIn(page, fixture.info.url, 'carol', CAROL_PASSWORD);
+    await page.locator('#webmail-link').waitFor();
+    const store = await openStore(join(fixture.dir, 'parent', 'fleetpanel.sqlite'));
+    try {
+      await store.db.updateTable('api_tokens').set({ expires_at: Date.now() - 1000 }).where('username', '=', 'carol').execute();
+    } finally {
+      await store.close();
+    }
+    await page.getByRole('link', { name: 'Mailboxes' }).click();
+    await page.getByRole('heading', { name: 'Log in' }).waitFor();
+    assert.equal(await page.locator('.login .notice').textContent(), 'Your session ended at the parent: the token has expired; log in again.');
+    assert.equal(await page.getByRole('button', { name: 'Log out' }).count(), 0);
+    await browser.screenshot('login-session-expired');
   });
 
   test("a reseller sees only its accounts and gets a 403 page for another's", { timeout: 120_000 }, async () => {

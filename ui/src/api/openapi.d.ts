@@ -76,11 +76,27 @@ export interface paths {
             };
             responses: {
                 /** @description Default Response */
-                200: {
+                201: {
                     headers: {
                         [name: string]: unknown;
                     };
-                    content?: never;
+                    content: {
+                        "application/json": {
+                            createdAt: string;
+                            domain: string;
+                            ipv6: boolean;
+                            mailNode: string | null;
+                            owner: string;
+                            placements: {
+                                node: string;
+                                workload: "mail" | "web" | "dns";
+                            }[];
+                            plan: string;
+                            reseller: boolean;
+                            suspended: boolean;
+                            username: string;
+                        };
+                    };
                 };
             };
         };
@@ -160,7 +176,23 @@ export interface paths {
                     headers: {
                         [name: string]: unknown;
                     };
-                    content?: never;
+                    content: {
+                        "application/json": {
+                            createdAt: string;
+                            domain: string;
+                            ipv6: boolean;
+                            mailNode: string | null;
+                            owner: string;
+                            placements: {
+                                node: string;
+                                workload: "mail" | "web" | "dns";
+                            }[];
+                            plan: string;
+                            reseller: boolean;
+                            suspended: boolean;
+                            username: string;
+                        };
+                    };
                 };
             };
         };
@@ -182,7 +214,15 @@ export interface paths {
                     headers: {
                         [name: string]: unknown;
                     };
-                    content?: never;
+                    content: {
+                        "application/json": {
+                            removed: {
+                                node: string;
+                                workload: "mail" | "web" | "dns";
+                            }[];
+                            username: string;
+                        };
+                    };
                 };
             };
         };
@@ -1043,7 +1083,23 @@ export interface paths {
                     headers: {
                         [name: string]: unknown;
                     };
-                    content?: never;
+                    content: {
+                        "application/json": {
+                            createdAt: string;
+                            domain: string;
+                            ipv6: boolean;
+                            mailNode: string | null;
+                            owner: string;
+                            placements: {
+                                node: string;
+                                workload: "mail" | "web" | "dns";
+                            }[];
+                            plan: string;
+                            reseller: boolean;
+                            suspended: boolean;
+                            username: string;
+                        };
+                    };
                 };
             };
         };
@@ -1128,7 +1184,23 @@ export interface paths {
                     headers: {
                         [name: string]: unknown;
                     };
-                    content?: never;
+                    content: {
+                        "application/json": {
+                            createdAt: string;
+                            domain: string;
+                            ipv6: boolean;
+                            mailNode: string | null;
+                            owner: string;
+                            placements: {
+                                node: string;
+                                workload: "mail" | "web" | "dns";
+                            }[];
+                            plan: string;
+                            reseller: boolean;
+                            suspended: boolean;
+                            username: string;
+                        };
+                    };
                 };
             };
         };
@@ -1492,7 +1564,27 @@ export interface paths {
                     headers: {
                         [name: string]: unknown;
                     };
-                    content?: never;
+                    content: {
+                        "application/json": {
+                            attempts: number;
+                            cancelRequested: boolean;
+                            createdAt: string;
+                            createdBy: string | null;
+                            currentStep: string | null;
+                            data: {
+                                [key: string]: unknown;
+                            };
+                            error: string | null;
+                            errorKind: string | null;
+                            finishedAt: string | null;
+                            id: number;
+                            key: string;
+                            retryAt: string | null;
+                            state: "queued" | "running" | "succeeded" | "failed" | "rolling_back" | "rolled_back" | "held" | "abandoned";
+                            type: string;
+                            updatedAt: string;
+                        };
+                    };
                 };
             };
         };
@@ -1529,7 +1621,36 @@ export interface paths {
                     headers: {
                         [name: string]: unknown;
                     };
-                    content?: never;
+                    content: {
+                        "application/json": {
+                            events: {
+                                at: string;
+                                id: number;
+                                kind: "progress" | "state" | "error";
+                                message: string;
+                                step: string | null;
+                            }[];
+                            job: {
+                                attempts: number;
+                                cancelRequested: boolean;
+                                createdAt: string;
+                                createdBy: string | null;
+                                currentStep: string | null;
+                                data: {
+                                    [key: string]: unknown;
+                                };
+                                error: string | null;
+                                errorKind: string | null;
+                                finishedAt: string | null;
+                                id: number;
+                                key: string;
+                                retryAt: string | null;
+                                state: "queued" | "running" | "succeeded" | "failed" | "rolling_back" | "rolled_back" | "held" | "abandoned";
+                                type: string;
+                                updatedAt: string;
+                            };
+                        };
+                    };
                 };
             };
         };
@@ -1567,7 +1688,27 @@ export interface paths {
                     headers: {
                         [name: string]: unknown;
                     };
-                    content?: never;
+                    content: {
+                        "application/json": {
+                            attempts: number;
+                            cancelRequested: boolean;
+                            createdAt: string;
+                            createdBy: string | null;
+                            currentStep: string | null;
+                            data: {
+                                [key: string]: unknown;
+                            };
+                            error: string | null;
+                            errorKind: string | null;
+                            finishedAt: string | null;
+                            id: number;
+                            key: string;
+                            retryAt: string | null;
+                            state: "queued" | "running" | "succeeded" | "failed" | "rolling_back" | "rolled_back" | "held" | "abandoned";
+                            type: string;
+                            updatedAt: string;
+                        };
+                    };
                 };
             };
         };
@@ -1780,7 +1921,11 @@ export interface paths {
                     headers: {
                         [name: string]: unknown;
                     };
-                    content?: never;
+                    content: {
+                        "application/json": {
+                            token: string;
+                        };
+                    };
                 };
             };
         };
@@ -2046,7 +2191,37 @@ export interface paths {
                     headers: {
                         [name: string]: unknown;
                     };
-                    content?: never;
+                    content: {
+                        "application/json": {
+                            agentPort: number;
+                            agentVersion: string | null;
+                            alias: string;
+                            host: string;
+                            lastCheckAt: string | null;
+                            local: boolean;
+                            profile: "STANDARD" | "MAIL" | "WEB" | "DNS" | "DATABASE";
+                            roles: ("mail" | "web" | "dns" | "database")[];
+                            services: {
+                                lastRestartAt?: string | null;
+                                /** @description the last lines of its log, for a failed service */
+                                logTail?: string[];
+                                name: string;
+                                pid?: number;
+                                problem?: string | null;
+                                /** @description messages in its queue (Postfix) */
+                                queued?: number;
+                                /** @description restarts the watchdog made since the agent started */
+                                restarts?: number;
+                                running: boolean;
+                                /** @description running, restarting, failed or stopped (by the admin) */
+                                state?: string;
+                            }[];
+                            status: "installing" | "assigning_roles" | "software_sync" | "data_sync" | "ready" | "degraded" | "offline" | "disabled" | "unlinking" | "adopting";
+                            statusDetail: string | null;
+                            statusLabel: string;
+                            tlsVerified: boolean;
+                        };
+                    };
                 };
             };
         };
@@ -2147,7 +2322,37 @@ export interface paths {
                     headers: {
                         [name: string]: unknown;
                     };
-                    content?: never;
+                    content: {
+                        "application/json": {
+                            agentPort: number;
+                            agentVersion: string | null;
+                            alias: string;
+                            host: string;
+                            lastCheckAt: string | null;
+                            local: boolean;
+                            profile: "STANDARD" | "MAIL" | "WEB" | "DNS" | "DATABASE";
+                            roles: ("mail" | "web" | "dns" | "database")[];
+                            services: {
+                                lastRestartAt?: string | null;
+                                /** @description the last lines of its log, for a failed service */
+                                logTail?: string[];
+                                name: string;
+                                pid?: number;
+                                problem?: string | null;
+                                /** @description messages in its queue (Postfix) */
+                                queued?: number;
+                                /** @description restarts the watchdog made since the agent started */
+                                restarts?: number;
+                                running: boolean;
+                                /** @description running, restarting, failed or stopped (by the admin) */
+                                state?: string;
+                            }[];
+                            status: "installing" | "assigning_roles" | "software_sync" | "data_sync" | "ready" | "degraded" | "offline" | "disabled" | "unlinking" | "adopting";
+                            statusDetail: string | null;
+                            statusLabel: string;
+                            tlsVerified: boolean;
+                        };
+                    };
                 };
             };
         };
@@ -2315,7 +2520,26 @@ export interface paths {
                     headers: {
                         [name: string]: unknown;
                     };
-                    content?: never;
+                    content: {
+                        "application/json": {
+                            node: string;
+                            services: {
+                                lastRestartAt?: string | null;
+                                /** @description the last lines of its log, for a failed service */
+                                logTail?: string[];
+                                name: string;
+                                pid?: number;
+                                problem?: string | null;
+                                /** @description messages in its queue (Postfix) */
+                                queued?: number;
+                                /** @description restarts the watchdog made since the agent started */
+                                restarts?: number;
+                                running: boolean;
+                                /** @description running, restarting, failed or stopped (by the admin) */
+                                state?: string;
+                            }[];
+                        };
+                    };
                 };
             };
         };
@@ -2361,7 +2585,27 @@ export interface paths {
                     headers: {
                         [name: string]: unknown;
                     };
-                    content?: never;
+                    content: {
+                        "application/json": {
+                            action: "start" | "stop" | "restart";
+                            node: string;
+                            services: {
+                                lastRestartAt?: string | null;
+                                /** @description the last lines of its log, for a failed service */
+                                logTail?: string[];
+                                name: string;
+                                pid?: number;
+                                problem?: string | null;
+                                /** @description messages in its queue (Postfix) */
+                                queued?: number;
+                                /** @description restarts the watchdog made since the agent started */
+                                restarts?: number;
+                                running: boolean;
+                                /** @description running, restarting, failed or stopped (by the admin) */
+                                state?: string;
+                            }[];
+                        };
+                    };
                 };
             };
         };
@@ -2474,7 +2718,12 @@ export interface paths {
                     headers: {
                         [name: string]: unknown;
                     };
-                    content?: never;
+                    content: {
+                        "application/json": {
+                            alias: string;
+                            token: string | null;
+                        };
+                    };
                 };
             };
         };
@@ -2533,11 +2782,41 @@ export interface paths {
             };
             responses: {
                 /** @description Default Response */
-                200: {
+                202: {
                     headers: {
                         [name: string]: unknown;
                     };
-                    content?: never;
+                    content: {
+                        "application/json": {
+                            agentPort: number;
+                            agentVersion: string | null;
+                            alias: string;
+                            host: string;
+                            lastCheckAt: string | null;
+                            local: boolean;
+                            profile: "STANDARD" | "MAIL" | "WEB" | "DNS" | "DATABASE";
+                            roles: ("mail" | "web" | "dns" | "database")[];
+                            services: {
+                                lastRestartAt?: string | null;
+                                /** @description the last lines of its log, for a failed service */
+                                logTail?: string[];
+                                name: string;
+                                pid?: number;
+                                problem?: string | null;
+                                /** @description messages in its queue (Postfix) */
+                                queued?: number;
+                                /** @description restarts the watchdog made since the agent started */
+                                restarts?: number;
+                                running: boolean;
+                                /** @description running, restarting, failed or stopped (by the admin) */
+                                state?: string;
+                            }[];
+                            status: "installing" | "assigning_roles" | "software_sync" | "data_sync" | "ready" | "degraded" | "offline" | "disabled" | "unlinking" | "adopting";
+                            statusDetail: string | null;
+                            statusLabel: string;
+                            tlsVerified: boolean;
+                        };
+                    };
                 };
             };
         };
@@ -2584,11 +2863,41 @@ export interface paths {
             };
             responses: {
                 /** @description Default Response */
-                200: {
+                201: {
                     headers: {
                         [name: string]: unknown;
                     };
-                    content?: never;
+                    content: {
+                        "application/json": {
+                            agentPort: number;
+                            agentVersion: string | null;
+                            alias: string;
+                            host: string;
+                            lastCheckAt: string | null;
+                            local: boolean;
+                            profile: "STANDARD" | "MAIL" | "WEB" | "DNS" | "DATABASE";
+                            roles: ("mail" | "web" | "dns" | "database")[];
+                            services: {
+                                lastRestartAt?: string | null;
+                                /** @description the last lines of its log, for a failed service */
+                                logTail?: string[];
+                                name: string;
+                                pid?: number;
+                                problem?: string | null;
+                                /** @description messages in its queue (Postfix) */
+                                queued?: number;
+                                /** @description restarts the watchdog made since the agent started */
+                                restarts?: number;
+                                running: boolean;
+                                /** @description running, restarting, failed or stopped (by the admin) */
+                                state?: string;
+                            }[];
+                            status: "installing" | "assigning_roles" | "software_sync" | "data_sync" | "ready" | "degraded" | "offline" | "disabled" | "unlinking" | "adopting";
+                            statusDetail: string | null;
+                            statusLabel: string;
+                            tlsVerified: boolean;
+                        };
+                    };
                 };
             };
         };
@@ -2774,6 +3083,101 @@ export interface paths {
                 };
             };
         };
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/overview": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The admin's dashboard in one answer: nodes with status and health, jobs under way (or failed), de-synced system data, account counts */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            accounts: {
+                                suspended: number;
+                                total: number;
+                            };
+                            desyncs: {
+                                node: string;
+                                reason: string | null;
+                                since: string | null;
+                                type: "firewall" | "whitelist" | "blacklist" | "scheduler";
+                            }[];
+                            jobsUnderWay: {
+                                attempts: number;
+                                cancelRequested: boolean;
+                                createdAt: string;
+                                createdBy: string | null;
+                                currentStep: string | null;
+                                data: {
+                                    [key: string]: unknown;
+                                };
+                                error: string | null;
+                                errorKind: string | null;
+                                finishedAt: string | null;
+                                id: number;
+                                key: string;
+                                retryAt: string | null;
+                                state: "queued" | "running" | "succeeded" | "failed" | "rolling_back" | "rolled_back" | "held" | "abandoned";
+                                type: string;
+                                updatedAt: string;
+                            }[];
+                            nodes: {
+                                agentPort: number;
+                                agentVersion: string | null;
+                                alias: string;
+                                host: string;
+                                lastCheckAt: string | null;
+                                local: boolean;
+                                profile: "STANDARD" | "MAIL" | "WEB" | "DNS" | "DATABASE";
+                                roles: ("mail" | "web" | "dns" | "database")[];
+                                services: {
+                                    lastRestartAt?: string | null;
+                                    /** @description the last lines of its log, for a failed service */
+                                    logTail?: string[];
+                                    name: string;
+                                    pid?: number;
+                                    problem?: string | null;
+                                    /** @description messages in its queue (Postfix) */
+                                    queued?: number;
+                                    /** @description restarts the watchdog made since the agent started */
+                                    restarts?: number;
+                                    running: boolean;
+                                    /** @description running, restarting, failed or stopped (by the admin) */
+                                    state?: string;
+                                }[];
+                                status: "installing" | "assigning_roles" | "software_sync" | "data_sync" | "ready" | "degraded" | "offline" | "disabled" | "unlinking" | "adopting";
+                                statusDetail: string | null;
+                                statusLabel: string;
+                                tlsVerified: boolean;
+                            }[];
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
         post?: never;
         delete?: never;
         options?: never;
@@ -3017,11 +3421,20 @@ export interface paths {
             };
             responses: {
                 /** @description Default Response */
-                200: {
+                201: {
                     headers: {
                         [name: string]: unknown;
                     };
-                    content?: never;
+                    content: {
+                        "application/json": {
+                            accounts: number;
+                            diskMb: number;
+                            domains: number;
+                            isDefault: boolean;
+                            mailboxes: number;
+                            name: string;
+                        };
+                    };
                 };
             };
         };
@@ -3054,7 +3467,16 @@ export interface paths {
                     headers: {
                         [name: string]: unknown;
                     };
-                    content?: never;
+                    content: {
+                        "application/json": {
+                            accounts: number;
+                            diskMb: number;
+                            domains: number;
+                            isDefault: boolean;
+                            mailboxes: number;
+                            name: string;
+                        };
+                    };
                 };
             };
         };
@@ -3165,7 +3587,14 @@ export interface paths {
                     headers: {
                         [name: string]: unknown;
                     };
-                    content?: never;
+                    content: {
+                        "application/json": {
+                            accounts: number;
+                            grantedAt: string;
+                            maxAccounts: number | null;
+                            username: string;
+                        };
+                    };
                 };
             };
         };
@@ -3187,7 +3616,13 @@ export interface paths {
                     headers: {
                         [name: string]: unknown;
                     };
-                    content?: never;
+                    content: {
+                        "application/json": {
+                            /** @enum {boolean} */
+                            reseller: false;
+                            username: string;
+                        };
+                    };
                 };
             };
         };
@@ -3447,7 +3882,19 @@ export interface paths {
                     headers: {
                         [name: string]: unknown;
                     };
-                    content?: never;
+                    content: {
+                        "application/json": {
+                            digest: string;
+                            items: {
+                                /** Format: fp-item-id */
+                                id: string;
+                                kind: "sender" | "network";
+                                value: string;
+                            }[];
+                            /** @enum {string} */
+                            type: "blacklist";
+                        };
+                    };
                 };
             };
         };
@@ -3472,7 +3919,21 @@ export interface paths {
                     headers: {
                         [name: string]: unknown;
                     };
-                    content?: never;
+                    content: {
+                        "application/json": {
+                            applied: string[];
+                            desynced: string[];
+                            digest: string;
+                            items: {
+                                /** Format: fp-item-id */
+                                id: string;
+                                kind: "sender" | "network";
+                                value: string;
+                            }[];
+                            /** @enum {string} */
+                            type: "blacklist";
+                        };
+                    };
                 };
             };
         };
@@ -3496,11 +3957,31 @@ export interface paths {
             };
             responses: {
                 /** @description Default Response */
-                200: {
+                201: {
                     headers: {
                         [name: string]: unknown;
                     };
-                    content?: never;
+                    content: {
+                        "application/json": {
+                            applied: string[];
+                            desynced: string[];
+                            digest: string;
+                            item: {
+                                /** Format: fp-item-id */
+                                id: string;
+                                kind: "sender" | "network";
+                                value: string;
+                            };
+                            items: {
+                                /** Format: fp-item-id */
+                                id: string;
+                                kind: "sender" | "network";
+                                value: string;
+                            }[];
+                            /** @enum {string} */
+                            type: "blacklist";
+                        };
+                    };
                 };
             };
         };
@@ -3537,7 +4018,21 @@ export interface paths {
                     headers: {
                         [name: string]: unknown;
                     };
-                    content?: never;
+                    content: {
+                        "application/json": {
+                            applied: string[];
+                            desynced: string[];
+                            digest: string;
+                            items: {
+                                /** Format: fp-item-id */
+                                id: string;
+                                kind: "sender" | "network";
+                                value: string;
+                            }[];
+                            /** @enum {string} */
+                            type: "blacklist";
+                        };
+                    };
                 };
             };
         };
@@ -3570,7 +4065,30 @@ export interface paths {
                     headers: {
                         [name: string]: unknown;
                     };
-                    content?: never;
+                    content: {
+                        "application/json": {
+                            outcomes: ({
+                                digest: string;
+                                node: string;
+                                /** @enum {string} */
+                                result: "in-sync";
+                                type: string;
+                            } | {
+                                from: string;
+                                node: string;
+                                /** @enum {string} */
+                                result: "pushed";
+                                to: string;
+                                type: string;
+                            } | {
+                                error: string;
+                                node: string;
+                                /** @enum {string} */
+                                result: "failed";
+                                type: string;
+                            })[];
+                        };
+                    };
                 };
             };
         };
@@ -3602,7 +4120,24 @@ export interface paths {
                     headers: {
                         [name: string]: unknown;
                     };
-                    content?: never;
+                    content: {
+                        "application/json": {
+                            digest: string;
+                            items: {
+                                action: "allow" | "deny";
+                                /** Format: fp-rule-comment */
+                                comment?: string;
+                                /** Format: fp-item-id */
+                                id: string;
+                                port: number | string;
+                                protocol: "tcp" | "udp";
+                                /** Format: fp-canonical-network */
+                                source: string;
+                            }[];
+                            /** @enum {string} */
+                            type: "firewall";
+                        };
+                    };
                 };
             };
         };
@@ -3627,7 +4162,26 @@ export interface paths {
                     headers: {
                         [name: string]: unknown;
                     };
-                    content?: never;
+                    content: {
+                        "application/json": {
+                            applied: string[];
+                            desynced: string[];
+                            digest: string;
+                            items: {
+                                action: "allow" | "deny";
+                                /** Format: fp-rule-comment */
+                                comment?: string;
+                                /** Format: fp-item-id */
+                                id: string;
+                                port: number | string;
+                                protocol: "tcp" | "udp";
+                                /** Format: fp-canonical-network */
+                                source: string;
+                            }[];
+                            /** @enum {string} */
+                            type: "firewall";
+                        };
+                    };
                 };
             };
         };
@@ -3658,11 +4212,41 @@ export interface paths {
             };
             responses: {
                 /** @description Default Response */
-                200: {
+                201: {
                     headers: {
                         [name: string]: unknown;
                     };
-                    content?: never;
+                    content: {
+                        "application/json": {
+                            applied: string[];
+                            desynced: string[];
+                            digest: string;
+                            item: {
+                                action: "allow" | "deny";
+                                /** Format: fp-rule-comment */
+                                comment?: string;
+                                /** Format: fp-item-id */
+                                id: string;
+                                port: number | string;
+                                protocol: "tcp" | "udp";
+                                /** Format: fp-canonical-network */
+                                source: string;
+                            };
+                            items: {
+                                action: "allow" | "deny";
+                                /** Format: fp-rule-comment */
+                                comment?: string;
+                                /** Format: fp-item-id */
+                                id: string;
+                                port: number | string;
+                                protocol: "tcp" | "udp";
+                                /** Format: fp-canonical-network */
+                                source: string;
+                            }[];
+                            /** @enum {string} */
+                            type: "firewall";
+                        };
+                    };
                 };
             };
         };
@@ -3699,7 +4283,26 @@ export interface paths {
                     headers: {
                         [name: string]: unknown;
                     };
-                    content?: never;
+                    content: {
+                        "application/json": {
+                            applied: string[];
+                            desynced: string[];
+                            digest: string;
+                            items: {
+                                action: "allow" | "deny";
+                                /** Format: fp-rule-comment */
+                                comment?: string;
+                                /** Format: fp-item-id */
+                                id: string;
+                                port: number | string;
+                                protocol: "tcp" | "udp";
+                                /** Format: fp-canonical-network */
+                                source: string;
+                            }[];
+                            /** @enum {string} */
+                            type: "firewall";
+                        };
+                    };
                 };
             };
         };
@@ -3730,7 +4333,16 @@ export interface paths {
                     headers: {
                         [name: string]: unknown;
                     };
-                    content?: never;
+                    content: {
+                        "application/json": {
+                            policy: {
+                                blacklist: number;
+                                firewall: number;
+                                scheduler: number;
+                                whitelist: number;
+                            };
+                        };
+                    };
                 };
             };
         };
@@ -3773,7 +4385,16 @@ export interface paths {
                     headers: {
                         [name: string]: unknown;
                     };
-                    content?: never;
+                    content: {
+                        "application/json": {
+                            policy: {
+                                blacklist: number;
+                                firewall: number;
+                                scheduler: number;
+                                whitelist: number;
+                            };
+                        };
+                    };
                 };
             };
         };
@@ -3806,7 +4427,23 @@ export interface paths {
                     headers: {
                         [name: string]: unknown;
                     };
-                    content?: never;
+                    content: {
+                        "application/json": {
+                            digest: string;
+                            items: {
+                                /** Format: fp-cron-command */
+                                command: string;
+                                /** Format: fp-item-id */
+                                id: string;
+                                /** Format: fp-cron-schedule */
+                                schedule: string;
+                                /** Format: fp-unix-user */
+                                user: string;
+                            }[];
+                            /** @enum {string} */
+                            type: "scheduler";
+                        };
+                    };
                 };
             };
         };
@@ -3831,7 +4468,25 @@ export interface paths {
                     headers: {
                         [name: string]: unknown;
                     };
-                    content?: never;
+                    content: {
+                        "application/json": {
+                            applied: string[];
+                            desynced: string[];
+                            digest: string;
+                            items: {
+                                /** Format: fp-cron-command */
+                                command: string;
+                                /** Format: fp-item-id */
+                                id: string;
+                                /** Format: fp-cron-schedule */
+                                schedule: string;
+                                /** Format: fp-unix-user */
+                                user: string;
+                            }[];
+                            /** @enum {string} */
+                            type: "scheduler";
+                        };
+                    };
                 };
             };
         };
@@ -3856,11 +4511,39 @@ export interface paths {
             };
             responses: {
                 /** @description Default Response */
-                200: {
+                201: {
                     headers: {
                         [name: string]: unknown;
                     };
-                    content?: never;
+                    content: {
+                        "application/json": {
+                            applied: string[];
+                            desynced: string[];
+                            digest: string;
+                            item: {
+                                /** Format: fp-cron-command */
+                                command: string;
+                                /** Format: fp-item-id */
+                                id: string;
+                                /** Format: fp-cron-schedule */
+                                schedule: string;
+                                /** Format: fp-unix-user */
+                                user: string;
+                            };
+                            items: {
+                                /** Format: fp-cron-command */
+                                command: string;
+                                /** Format: fp-item-id */
+                                id: string;
+                                /** Format: fp-cron-schedule */
+                                schedule: string;
+                                /** Format: fp-unix-user */
+                                user: string;
+                            }[];
+                            /** @enum {string} */
+                            type: "scheduler";
+                        };
+                    };
                 };
             };
         };
@@ -3897,7 +4580,25 @@ export interface paths {
                     headers: {
                         [name: string]: unknown;
                     };
-                    content?: never;
+                    content: {
+                        "application/json": {
+                            applied: string[];
+                            desynced: string[];
+                            digest: string;
+                            items: {
+                                /** Format: fp-cron-command */
+                                command: string;
+                                /** Format: fp-item-id */
+                                id: string;
+                                /** Format: fp-cron-schedule */
+                                schedule: string;
+                                /** Format: fp-unix-user */
+                                user: string;
+                            }[];
+                            /** @enum {string} */
+                            type: "scheduler";
+                        };
+                    };
                 };
             };
         };
@@ -3978,7 +4679,19 @@ export interface paths {
                     headers: {
                         [name: string]: unknown;
                     };
-                    content?: never;
+                    content: {
+                        "application/json": {
+                            digest: string;
+                            items: {
+                                /** Format: fp-item-id */
+                                id: string;
+                                kind: "sender" | "network";
+                                value: string;
+                            }[];
+                            /** @enum {string} */
+                            type: "whitelist";
+                        };
+                    };
                 };
             };
         };
@@ -4003,7 +4716,21 @@ export interface paths {
                     headers: {
                         [name: string]: unknown;
                     };
-                    content?: never;
+                    content: {
+                        "application/json": {
+                            applied: string[];
+                            desynced: string[];
+                            digest: string;
+                            items: {
+                                /** Format: fp-item-id */
+                                id: string;
+                                kind: "sender" | "network";
+                                value: string;
+                            }[];
+                            /** @enum {string} */
+                            type: "whitelist";
+                        };
+                    };
                 };
             };
         };
@@ -4027,11 +4754,31 @@ export interface paths {
             };
             responses: {
                 /** @description Default Response */
-                200: {
+                201: {
                     headers: {
                         [name: string]: unknown;
                     };
-                    content?: never;
+                    content: {
+                        "application/json": {
+                            applied: string[];
+                            desynced: string[];
+                            digest: string;
+                            item: {
+                                /** Format: fp-item-id */
+                                id: string;
+                                kind: "sender" | "network";
+                                value: string;
+                            };
+                            items: {
+                                /** Format: fp-item-id */
+                                id: string;
+                                kind: "sender" | "network";
+                                value: string;
+                            }[];
+                            /** @enum {string} */
+                            type: "whitelist";
+                        };
+                    };
                 };
             };
         };
@@ -4068,7 +4815,21 @@ export interface paths {
                     headers: {
                         [name: string]: unknown;
                     };
-                    content?: never;
+                    content: {
+                        "application/json": {
+                            applied: string[];
+                            desynced: string[];
+                            digest: string;
+                            items: {
+                                /** Format: fp-item-id */
+                                id: string;
+                                kind: "sender" | "network";
+                                value: string;
+                            }[];
+                            /** @enum {string} */
+                            type: "whitelist";
+                        };
+                    };
                 };
             };
         };
@@ -4105,11 +4866,16 @@ export interface paths {
             };
             responses: {
                 /** @description Default Response */
-                200: {
+                201: {
                     headers: {
                         [name: string]: unknown;
                     };
-                    content?: never;
+                    content: {
+                        "application/json": {
+                            expiresAt: string | null;
+                            token: string;
+                        };
+                    };
                 };
             };
         };
