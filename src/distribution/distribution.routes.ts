@@ -38,7 +38,7 @@ export function registerDistributionRoutes(app: HttpApp, distribution: Distribut
 
   app.post(
     '/api/nodes/:alias/distributed-accounts/:username/cleanup',
-    { schema: { tags: ['distribution'], summary: 'Remove the copy a node keeps after a move back, before its grace period ends (admin)', params: Type.Object({ alias: Alias, username: Username }) } },
+    { schema: { tags: ['distribution'], summary: 'Remove the copy a node keeps after a move back, before its grace period ends (admin)', params: Type.Object({ alias: Alias, username: Username }), response: { 202: JobAnswerSchema } } },
     async (request, reply) => reply.status(202).send({ job: await distribution.cleanupChildCopy(principalOf(request), request.params.alias, request.params.username) }),
   );
 

@@ -2,7 +2,7 @@ import { Type } from '@sinclair/typebox';
 import type { HttpApp } from '../transport/http-app.ts';
 import { principalOf } from '../auth/guards.ts';
 import type { DnsService } from './dns.service.ts';
-import { ZoneViewSchema } from './dns.schemas.ts';
+import { NodeIpv6Schema, RecordAddedSchema, RecordRemovedSchema, ZoneViewSchema } from './dns.schemas.ts';
 import { MAX_TTL, MIN_TTL, RECORD_TYPES, TXT_TOTAL_LIMIT } from '../protocol/record-grammar.ts';
 
 const UserParams = Type.Object({ username: Type.String({ format: 'fp-username' }) });
@@ -27,13 +27,13 @@ export function registerDnsRoutes(app: HttpApp, dns: DnsService): void {
 
   app.post(
     '/api/accounts/:username/dns/records',
-    { schema: { tags: ['dns'], summary: 'Add a record to the account zone (not at the names Fleetpanel manages)', params: UserParams, body: RecordBody } },
+    { schema: { tags: ['dns'], summary: 'Add a record to the account zone (not at the names Fleetpanel manages)', params: UserParams, body: RecordBody, response: { 201: RecordAddedSchema } } },
     async (request, reply) => reply.status(201).send(await dns.addRecord(principalOf(request), request.params.username, request.body)),
   );
 
   app.delete(
     '/api/accounts/:username/dns/records/:id',
-    { schema: { tags: ['dns'], summary: 'Remove a record the user added', params: RecordParams } },
+    { schema: { tags: ['dns'], summary: 'Remove a record the user added', params: RecordParams, response: { 200: RecordRemovedSchema } } },
     async (request) => dns.removeRecord(principalOf(request), request.params.username, request.params.id),
   );
 
@@ -45,6 +45,7 @@ export function registerDnsRoutes(app: HttpApp, dns: DnsService): void {
         summary: "Set (or with null clear) a node's IPv6 address, used for the AAAA records of IPv6-enabled accounts it serves",
         params: Type.Object({ alias: Type.String({ format: 'fp-alias' }) }),
         body: Type.Object({ address: Type.Union([Type.String({ format: 'fp-ipv6' }), Type.Null()]) }, { additionalProperties: false }),
+        response: { 200: NodeIpv6Schema },
       },
     },
     async (request) => dns.setNodeIpv6(principalOf(request), request.params.alias, request.body.address),

@@ -1,4 +1,4 @@
-/** What the mailbox and forwarder list routes answer, for the OpenAPI document and the panel's types. */
+/** What the mailbox and forwarder routes answer, for the OpenAPI document and the panel's types. */
 import { Type } from '@sinclair/typebox';
 
 export const MailboxViewSchema = Type.Object({
@@ -17,3 +17,14 @@ export const ForwarderViewSchema = Type.Object({
 
 export const AccountMailboxesSchema = Type.Object({ proxiedFrom: Type.String(), account: Type.String(), mailboxes: Type.Array(MailboxViewSchema) });
 export const AccountForwardersSchema = Type.Object({ account: Type.String(), forwarders: Type.Array(ForwarderViewSchema) });
+
+export const AllMailboxesSchema = Type.Object({ mailboxes: Type.Array(MailboxViewSchema) });
+export const AllForwardersSchema = Type.Object({ forwarders: Type.Array(Type.Composite([ForwarderViewSchema, Type.Object({ account: Type.String() })])) });
+export const DomainAccountSchema = Type.Object({ account: Type.String(), domain: Type.String() });
+
+/** Each change names the node that serves the account's mail (proxiedFrom) and what it changed. */
+export const MailboxAddedSchema = Type.Object({ proxiedFrom: Type.String(), mailbox: MailboxViewSchema });
+export const MailboxPasswordSetSchema = Type.Object({ proxiedFrom: Type.String(), address: Type.String() });
+export const MailboxRemovedSchema = Type.Object({ proxiedFrom: Type.String(), removed: Type.String() });
+export const ForwarderAddedSchema = Type.Object({ proxiedFrom: Type.String(), forwarder: ForwarderViewSchema });
+export const ForwardersRemovedSchema = Type.Object({ proxiedFrom: Type.String(), removed: Type.Array(ForwarderViewSchema) });

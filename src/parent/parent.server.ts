@@ -9,6 +9,7 @@ import type { Server as TlsServer } from 'node:tls';
 import { dirname, join } from 'node:path';
 import { writeFileAtomic } from '../core/files.ts';
 import swagger from '@fastify/swagger';
+import { Type } from '@sinclair/typebox';
 import { openStore, type Store } from '../store/database.ts';
 import { CertificateAuthority } from '../transport/ca.ts';
 import { createHttpApp, type HttpApp } from '../transport/http-app.ts';
@@ -182,7 +183,7 @@ export async function startParent(options: ParentOptions): Promise<RunningParent
     if (!path.startsWith('/api/') || PUBLIC_ROUTES.has(`${method} ${path}`)) return;
     request.principal = await auth.authenticate(bearerToken(request.headers.authorization));
   });
-  app.get('/api/health', { schema: { tags: ['meta'], summary: 'Liveness of the parent' } }, async () => ({ ok: true, version: VERSION }));
+  app.get('/api/health', { schema: { tags: ['meta'], summary: 'Liveness of the parent', response: { 200: Type.Object({ ok: Type.Boolean(), version: Type.String() }) } } }, async () => ({ ok: true, version: VERSION }));
   // First: its hook times every route registered after it.
   registerMetricsRoutes(app, buildMetrics({ db, nodes, jobs, sysdata }));
   registerAuthRoutes(app, auth);

@@ -582,11 +582,24 @@ export interface paths {
             };
             responses: {
                 /** @description Default Response */
-                200: {
+                201: {
                     headers: {
                         [name: string]: unknown;
                     };
-                    content?: never;
+                    content: {
+                        "application/json": {
+                            proxiedFrom: string;
+                            record: {
+                                content: string;
+                                id: number | null;
+                                managed: boolean;
+                                name: string;
+                                ttl: number;
+                                /** @description A, AAAA, MX, CNAME, TXT, NS, SRV, CAA, or a type the DNS server manages (SOA, NS) */
+                                type: string;
+                            };
+                        };
+                    };
                 };
             };
         };
@@ -624,7 +637,19 @@ export interface paths {
                     headers: {
                         [name: string]: unknown;
                     };
-                    content?: never;
+                    content: {
+                        "application/json": {
+                            proxiedFrom: string;
+                            removed: {
+                                content: string;
+                                id: number;
+                                name: string;
+                                ttl: number;
+                                /** @description A, AAAA, MX, CNAME, TXT, NS, SRV, CAA, or a type the DNS server manages (SOA, NS) */
+                                type: string;
+                            };
+                        };
+                    };
                 };
             };
         };
@@ -769,11 +794,21 @@ export interface paths {
             };
             responses: {
                 /** @description Default Response */
-                200: {
+                201: {
                     headers: {
                         [name: string]: unknown;
                     };
-                    content?: never;
+                    content: {
+                        "application/json": {
+                            forwarder: {
+                                command?: string;
+                                destinations?: string[];
+                                source: string;
+                                type: "forward" | "pipe";
+                            };
+                            proxiedFrom: string;
+                        };
+                    };
                 };
             };
         };
@@ -814,7 +849,17 @@ export interface paths {
                     headers: {
                         [name: string]: unknown;
                     };
-                    content?: never;
+                    content: {
+                        "application/json": {
+                            proxiedFrom: string;
+                            removed: {
+                                command?: string;
+                                destinations?: string[];
+                                source: string;
+                                type: "forward" | "pipe";
+                            }[];
+                        };
+                    };
                 };
             };
         };
@@ -886,11 +931,22 @@ export interface paths {
             };
             responses: {
                 /** @description Default Response */
-                200: {
+                201: {
                     headers: {
                         [name: string]: unknown;
                     };
-                    content?: never;
+                    content: {
+                        "application/json": {
+                            mailbox: {
+                                account: string;
+                                address: string;
+                                /** @description from the node, when the answer came from it */
+                                messages?: number;
+                                quotaMb: number;
+                            };
+                            proxiedFrom: string;
+                        };
+                    };
                 };
             };
         };
@@ -928,7 +984,12 @@ export interface paths {
                     headers: {
                         [name: string]: unknown;
                     };
-                    content?: never;
+                    content: {
+                        "application/json": {
+                            proxiedFrom: string;
+                            removed: string;
+                        };
+                    };
                 };
             };
         };
@@ -969,7 +1030,12 @@ export interface paths {
                     headers: {
                         [name: string]: unknown;
                     };
-                    content?: never;
+                    content: {
+                        "application/json": {
+                            address: string;
+                            proxiedFrom: string;
+                        };
+                    };
                 };
             };
         };
@@ -1358,7 +1424,12 @@ export interface paths {
                     headers: {
                         [name: string]: unknown;
                     };
-                    content?: never;
+                    content: {
+                        "application/json": {
+                            alias: string;
+                            ipv6: string | null;
+                        };
+                    };
                 };
             };
         };
@@ -1391,7 +1462,12 @@ export interface paths {
                     headers: {
                         [name: string]: unknown;
                     };
-                    content?: never;
+                    content: {
+                        "application/json": {
+                            ok: boolean;
+                            version: string;
+                        };
+                    };
                 };
             };
         };
@@ -1778,7 +1854,12 @@ export interface paths {
                     headers: {
                         [name: string]: unknown;
                     };
-                    content?: never;
+                    content: {
+                        "application/json": {
+                            account: string;
+                            domain: string;
+                        };
+                    };
                 };
             };
         };
@@ -1812,7 +1893,17 @@ export interface paths {
                     headers: {
                         [name: string]: unknown;
                     };
-                    content?: never;
+                    content: {
+                        "application/json": {
+                            forwarders: {
+                                account: string;
+                                command?: string;
+                                destinations?: string[];
+                                source: string;
+                                type: "forward" | "pipe";
+                            }[];
+                        };
+                    };
                 };
             };
         };
@@ -1846,7 +1937,17 @@ export interface paths {
                     headers: {
                         [name: string]: unknown;
                     };
-                    content?: never;
+                    content: {
+                        "application/json": {
+                            mailboxes: {
+                                account: string;
+                                address: string;
+                                /** @description from the node, when the answer came from it */
+                                messages?: number;
+                                quotaMb: number;
+                            }[];
+                        };
+                    };
                 };
             };
         };
@@ -2147,11 +2248,33 @@ export interface paths {
             requestBody?: never;
             responses: {
                 /** @description Default Response */
-                200: {
+                202: {
                     headers: {
                         [name: string]: unknown;
                     };
-                    content?: never;
+                    content: {
+                        "application/json": {
+                            job: {
+                                attempts: number;
+                                cancelRequested: boolean;
+                                createdAt: string;
+                                createdBy: string | null;
+                                currentStep: string | null;
+                                data: {
+                                    [key: string]: unknown;
+                                };
+                                error: string | null;
+                                errorKind: string | null;
+                                finishedAt: string | null;
+                                id: number;
+                                key: string;
+                                retryAt: string | null;
+                                state: "queued" | "running" | "succeeded" | "failed" | "rolling_back" | "rolled_back" | "held" | "abandoned";
+                                type: string;
+                                updatedAt: string;
+                            };
+                        };
+                    };
                 };
             };
         };

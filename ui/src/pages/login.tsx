@@ -4,6 +4,8 @@ import { useState } from 'preact/hooks';
 import { api, call } from '../api/client.ts';
 import { Form, TextField, useAction } from '../components/form.tsx';
 import { endReason, startSession } from '../session.ts';
+import { route } from '../router.ts';
+import { prefetchOverview } from './admin/dashboard.tsx';
 
 export function LoginPage(): JSX.Element {
   const [username, setUsername] = useState('');
@@ -14,6 +16,8 @@ export function LoginPage(): JSX.Element {
     void action.run(async () => {
       const session = await call(api.POST('/api/session', { body: { username, password } }));
       startSession({ token: session.token, username: session.principal.username, role: session.principal.role, expiresAt: session.expiresAt ? Date.parse(session.expiresAt) : null });
+      // The panel renders after this returns; the admin's dashboard need not wait for that to ask for its data.
+      if (session.principal.role === 'admin' && (route.value[0] ?? '') === '') prefetchOverview();
     });
   return (
     <main class="login" id="main">

@@ -5,9 +5,23 @@ import { api, call } from '../../api/client.ts';
 import { Badge, Card, Loading, Page, Table, useLoad, when } from '../../components/ui.tsx';
 import { href } from '../../router.ts';
 
+const loadOverview = () => call(api.GET('/api/overview'));
+let early: ReturnType<typeof loadOverview> | null = null;
+
+/** Asks for the overview at once (as the login succeeds), so it travels while the panel renders. */
+export function prefetchOverview(): void {
+  early = loadOverview();
+  // Whoever takes it reads its refusal; until then it must not count as unhandled.
+  early.catch(() => undefined);
+}
+
 export function Dashboard(): JSX.Element {
-  // One request: the parent answers the whole overview at once (GET /api/overview).
-  const state = useLoad(() => call(api.GET('/api/overview')), []);
+  // One request: the parent answers the whole overview at once (GET /api/overview); the first may be under way already.
+  const state = useLoad(() => {
+    const answer = early ?? loadOverview();
+    early = null;
+    return answer;
+  }, []);
   // Health changes on its own (a node goes offline); the overview follows it every 10 s.
   useEffect(() => {
     const timer = setInterval(() => document.visibilityState === 'visible' && state.reload(), 10_000);
