@@ -1070,7 +1070,23 @@ export interface paths {
                     headers: {
                         [name: string]: unknown;
                     };
-                    content?: never;
+                    content: {
+                        "application/json": {
+                            account: string;
+                            domain: string;
+                            failures: number;
+                            issuer: string;
+                            /** @description 'self-signed' until an ACME certificate is issued */
+                            kind: "self-signed" | "issued";
+                            lastError: string | null;
+                            names: string[];
+                            notAfter: string;
+                            notBefore: string;
+                            renewAt: string;
+                            retryAt: string | null;
+                            warning: string | null;
+                        } | null;
+                    };
                 };
             };
         };
@@ -1110,11 +1126,33 @@ export interface paths {
             };
             responses: {
                 /** @description Default Response */
-                200: {
+                202: {
                     headers: {
                         [name: string]: unknown;
                     };
-                    content?: never;
+                    content: {
+                        "application/json": {
+                            job: {
+                                attempts: number;
+                                cancelRequested: boolean;
+                                createdAt: string;
+                                createdBy: string | null;
+                                currentStep: string | null;
+                                data: {
+                                    [key: string]: unknown;
+                                };
+                                error: string | null;
+                                errorKind: string | null;
+                                finishedAt: string | null;
+                                id: number;
+                                key: string;
+                                retryAt: string | null;
+                                state: "queued" | "running" | "succeeded" | "failed" | "rolling_back" | "rolled_back" | "held" | "abandoned";
+                                type: string;
+                                updatedAt: string;
+                            };
+                        };
+                    };
                 };
             };
         };
@@ -3052,7 +3090,14 @@ export interface paths {
                     headers: {
                         [name: string]: unknown;
                     };
-                    content?: never;
+                    content: {
+                        "application/json": {
+                            email: string | null;
+                            /** @description whether a webhook secret is set (the secret itself is shown only when generated) */
+                            webhookSecretSet: boolean;
+                            webhookUrl: string | null;
+                        };
+                    };
                 };
             };
         };
@@ -3086,7 +3131,16 @@ export interface paths {
                     headers: {
                         [name: string]: unknown;
                     };
-                    content?: never;
+                    content: {
+                        "application/json": {
+                            alerts: {
+                                key: string;
+                                kind: string;
+                                since: string;
+                                subject: string;
+                            }[];
+                        };
+                    };
                 };
             };
         };
@@ -3127,7 +3181,14 @@ export interface paths {
                     headers: {
                         [name: string]: unknown;
                     };
-                    content?: never;
+                    content: {
+                        "application/json": {
+                            email: string | null;
+                            /** @description whether a webhook secret is set (the secret itself is shown only when generated) */
+                            webhookSecretSet: boolean;
+                            webhookUrl: string | null;
+                        };
+                    };
                 };
             };
         };
@@ -3162,7 +3223,11 @@ export interface paths {
                     headers: {
                         [name: string]: unknown;
                     };
-                    content?: never;
+                    content: {
+                        "application/json": {
+                            sentTo: string[];
+                        };
+                    };
                 };
             };
         };
@@ -3202,7 +3267,16 @@ export interface paths {
                     headers: {
                         [name: string]: unknown;
                     };
-                    content?: never;
+                    content: {
+                        "application/json": {
+                            email: string | null;
+                            /** @description the generated secret, shown this once */
+                            webhookSecret?: string;
+                            /** @description whether a webhook secret is set (the secret itself is shown only when generated) */
+                            webhookSecretSet: boolean;
+                            webhookUrl: string | null;
+                        };
+                    };
                 };
             };
         };
@@ -3844,7 +3918,14 @@ export interface paths {
                     headers: {
                         [name: string]: unknown;
                     };
-                    content?: never;
+                    content: {
+                        "application/json": {
+                            /** @description whether a private CA's PEM bundle is set */
+                            caBundle: boolean;
+                            /** @description null: orders are off until the admin sets a directory */
+                            directoryUrl: string | null;
+                        };
+                    };
                 };
             };
         };
@@ -3870,7 +3951,14 @@ export interface paths {
                     headers: {
                         [name: string]: unknown;
                     };
-                    content?: never;
+                    content: {
+                        "application/json": {
+                            /** @description whether a private CA's PEM bundle is set */
+                            caBundle: boolean;
+                            /** @description null: orders are off until the admin sets a directory */
+                            directoryUrl: string | null;
+                        };
+                    };
                 };
             };
         };
@@ -3903,7 +3991,25 @@ export interface paths {
                     headers: {
                         [name: string]: unknown;
                     };
-                    content?: never;
+                    content: {
+                        "application/json": {
+                            certificates: {
+                                account: string;
+                                domain: string;
+                                failures: number;
+                                issuer: string;
+                                /** @description 'self-signed' until an ACME certificate is issued */
+                                kind: "self-signed" | "issued";
+                                lastError: string | null;
+                                names: string[];
+                                notAfter: string;
+                                notBefore: string;
+                                renewAt: string;
+                                retryAt: string | null;
+                                warning: string | null;
+                            }[];
+                        };
+                    };
                 };
             };
         };
@@ -3969,11 +4075,33 @@ export interface paths {
             requestBody?: never;
             responses: {
                 /** @description Default Response */
-                200: {
+                202: {
                     headers: {
                         [name: string]: unknown;
                     };
-                    content?: never;
+                    content: {
+                        "application/json": {
+                            job: {
+                                attempts: number;
+                                cancelRequested: boolean;
+                                createdAt: string;
+                                createdBy: string | null;
+                                currentStep: string | null;
+                                data: {
+                                    [key: string]: unknown;
+                                };
+                                error: string | null;
+                                errorKind: string | null;
+                                finishedAt: string | null;
+                                id: number;
+                                key: string;
+                                retryAt: string | null;
+                                state: "queued" | "running" | "succeeded" | "failed" | "rolling_back" | "rolled_back" | "held" | "abandoned";
+                                type: string;
+                                updatedAt: string;
+                            };
+                        };
+                    };
                 };
             };
         };
