@@ -29,6 +29,18 @@ export function registerAppsRoutes(app: HttpApp, apps: AppsService): void {
         tags: ['apps'],
         summary: "Install WordPress on an account's site: database, user and configuration; with title and adminPassword the setup is completed too",
         body: Type.Object({ site: Type.String({ format: 'fp-domain' }), title: Type.Optional(Type.String({ maxLength: 200 })), adminPassword: Type.Optional(Type.String({ minLength: 8, maxLength: 200 })) }, { additionalProperties: false }),
+        response: {
+          201: Type.Object({
+            site: Type.String(),
+            account: Type.String(),
+            database: Type.String(),
+            databaseUser: Type.String(),
+            databaseNode: Type.String(),
+            webNode: Type.String(),
+            setupUrl: Type.Union([Type.String(), Type.Null()], { description: 'where the owner finishes the setup, when it was not completed here' }),
+            admin: Type.Union([Type.String(), Type.Null()]),
+          }),
+        },
       },
     },
     async (request, reply) => reply.status(201).send(await apps.installWordpress(principalOf(request), request.body.site, { title: request.body.title, adminPassword: request.body.adminPassword })),

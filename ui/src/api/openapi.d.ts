@@ -264,7 +264,12 @@ export interface paths {
                     headers: {
                         [name: string]: unknown;
                     };
-                    content?: never;
+                    content: {
+                        "application/json": {
+                            host: string;
+                            user: string;
+                        };
+                    };
                 };
             };
         };
@@ -287,7 +292,11 @@ export interface paths {
                     headers: {
                         [name: string]: unknown;
                     };
-                    content?: never;
+                    content: {
+                        "application/json": {
+                            removed: string;
+                        };
+                    };
                 };
             };
         };
@@ -323,7 +332,12 @@ export interface paths {
                     headers: {
                         [name: string]: unknown;
                     };
-                    content?: never;
+                    content: {
+                        "application/json": {
+                            database: string;
+                            user: string;
+                        };
+                    };
                 };
             };
         };
@@ -358,7 +372,25 @@ export interface paths {
                     headers: {
                         [name: string]: unknown;
                     };
-                    content?: never;
+                    content: {
+                        "application/json": {
+                            account: string;
+                            databases: {
+                                name: string;
+                                node: string;
+                                /** @description null when the node did not answer */
+                                sizeBytes: number | null;
+                            }[];
+                            maxDatabases: number;
+                            node: string | null;
+                            usedBytes: number;
+                            users: {
+                                databases: string[];
+                                host: string | null;
+                                name: string;
+                            }[];
+                        };
+                    };
                 };
             };
         };
@@ -384,11 +416,18 @@ export interface paths {
             };
             responses: {
                 /** @description Default Response */
-                200: {
+                201: {
                     headers: {
                         [name: string]: unknown;
                     };
-                    content?: never;
+                    content: {
+                        "application/json": {
+                            name: string;
+                            node: string;
+                            /** @description null when the node did not answer */
+                            sizeBytes: number | null;
+                        };
+                    };
                 };
             };
         };
@@ -426,7 +465,11 @@ export interface paths {
                     headers: {
                         [name: string]: unknown;
                     };
-                    content?: never;
+                    content: {
+                        "application/json": {
+                            dropped: string;
+                        };
+                    };
                 };
             };
         };
@@ -460,7 +503,11 @@ export interface paths {
                     headers: {
                         [name: string]: unknown;
                     };
-                    content?: never;
+                    content: {
+                        "application/json": {
+                            sql: string;
+                        };
+                    };
                 };
             };
         };
@@ -504,7 +551,11 @@ export interface paths {
                     headers: {
                         [name: string]: unknown;
                     };
-                    content?: never;
+                    content: {
+                        "application/json": {
+                            imported: string;
+                        };
+                    };
                 };
             };
         };
@@ -1416,11 +1467,23 @@ export interface paths {
             };
             responses: {
                 /** @description Default Response */
-                200: {
+                201: {
                     headers: {
                         [name: string]: unknown;
                     };
-                    content?: never;
+                    content: {
+                        "application/json": {
+                            account: string;
+                            admin: string | null;
+                            database: string;
+                            databaseNode: string;
+                            databaseUser: string;
+                            /** @description where the owner finishes the setup, when it was not completed here */
+                            setupUrl: string | null;
+                            site: string;
+                            webNode: string;
+                        };
+                    };
                 };
             };
         };
