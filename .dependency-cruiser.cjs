@@ -11,7 +11,7 @@ const BASE = ['core', 'store', 'transport', 'protocol'];
 // any other import across them fails the check. A new workload folder is added to this table.
 const WORKLOAD_INTERFACES = {
   mail: [],
-  web: ['php/php-pools.driver.ts', 'php/php-settings.ts'],
+  web: ['php/php-pools.driver.ts', 'php/php-settings.ts', 'php/system-users.ts'],
   dns: [],
   webmail: ['mail/mail-state-pusher.ts', 'mail/mail.agent-module.ts', 'web/web.service.ts', 'web/nginx.driver.ts'],
   php: [],

@@ -77,6 +77,10 @@ export class TargetParent {
     return this.call('PUT', `${this.importPath(username)}/mailboxes/${encodeURIComponent(address)}/archive`, undefined, archive);
   }
 
+  putSite(username: string, archive: Readable): Promise<{ placed: boolean }> {
+    return this.call('PUT', `${this.importPath(username)}/site-archive`, undefined, archive);
+  }
+
   digest(username: string, address: string): Promise<MailboxDigest> {
     return this.call('GET', `${this.importPath(username)}/mailboxes/${encodeURIComponent(address)}/digest`);
   }

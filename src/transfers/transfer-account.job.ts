@@ -50,6 +50,8 @@ export interface TransferDeps {
 }
 
 const ADMIN = { username: 'admin', role: 'admin' as const };
+/** How long this parent keeps relaying a transferred domain's mail to the new pair (DNS caches, queued mail). */
+const FORWARD_MS = Number(process.env.FLEETPANEL_TRANSFER_FORWARD_MS ?? 7 * 86_400_000);
 
 export class AccountTransfer {
   constructor(readonly deps: TransferDeps) {}
@@ -214,6 +216,28 @@ export function transferAccountJob(transfer: AccountTransfer): JobDefinition<Tra
         },
       },
       {
+        name: 'files',
+        async run(ctx, job) {
+          const account = await transfer.account(job.data);
+          const webNode = await deps.accounts.nodeOf(account, 'web');
+          const target = await transfer.target(job.data);
+          await testPoint('transfer:files');
+          let archive: Readable;
+          try {
+            archive = await deps.connections.forRow(webNode).openStream(`/v1/web/accounts/${encodeURIComponent(account.username)}/sites/${encodeURIComponent(account.domain)}/archive`, 31 * 60_000);
+          } catch (error) {
+            if (error instanceof FleetError && error.kind === 'not_found') {
+              await ctx.progress(`${account.domain} has no site files on ${webNode.alias}`);
+              return;
+            }
+            throw error;
+          }
+          // Run again, the whole folder is copied again in place of the first copy: nothing doubles.
+          await target.putSite(account.username, archive);
+          await ctx.progress(`copied the files of ${account.domain} from ${webNode.alias} to the target's web node`);
+        },
+      },
+      {
         name: 'verify',
         async run(ctx, job) {
           const account = await transfer.account(job.data);
@@ -248,8 +272,10 @@ export function transferAccountJob(transfer: AccountTransfer): JobDefinition<Tra
           const target = await transfer.target(job.data);
           await testPoint('transfer:clean');
           for (const address of job.data.verified ?? []) await transfer.verifyMailbox(node, target, account.username, address);
+          // Mail still reaching this pair (an old MX, a message accepted while Postfix reloads) goes on to the target.
+          await deps.repo.setForward({ domain: account.domain, account: account.username, targetMailAddress: job.data.targetMailAddress!, until: Date.now() + FORWARD_MS });
           await deps.accounts.terminate(ADMIN, account.username);
-          await ctx.progress(`removed ${account.username} from this pair: mailboxes, site, zone and records`);
+          await ctx.progress(`removed ${account.username} from this pair: mailboxes, site, zone and records; mail still reaching it is relayed to the target for ${Math.round(FORWARD_MS / 3_600_000)} h`);
         },
       },
     ],

@@ -222,6 +222,21 @@ export class TransferImportService {
     return this.deps.connections.forRow(mailNode).putStream<{ placed: boolean }>(`/v1/mail/mailboxes/${encodeURIComponent(address)}/archive`, archive, ARCHIVE_TYPE, ARCHIVE_TIMEOUT_MS);
   }
 
+  /** The site's files from the source, streamed into the account's web node in place of the new site's placeholder. */
+  async receiveSite(principal: Principal, username: string, archive: Readable): Promise<{ placed: boolean }> {
+    const imported = await this.importedAccount(principal, username, true).catch((error: unknown) => {
+      archive.resume();
+      throw error;
+    });
+    const webNode = await this.placementNode(imported.account, 'web');
+    if (!webNode) {
+      archive.resume();
+      throw new NotFoundError({ message: `account '${username}' has no web node here` });
+    }
+    const path = `/v1/web/accounts/${encodeURIComponent(username)}/sites/${encodeURIComponent(imported.account.domain)}/archive`;
+    return this.deps.connections.forRow(webNode).putStream<{ placed: boolean }>(path, archive, ARCHIVE_TYPE, ARCHIVE_TIMEOUT_MS);
+  }
+
   async digest(principal: Principal, username: string, address: string): Promise<Static<typeof DigestAnswer>> {
     const mailNode = await this.mailboxOf(principal, username, address, false);
     try {

@@ -56,6 +56,8 @@ export const TransferBundle = Type.Object(
     ),
     forwarders: Type.Array(Type.Object({ source: Type.String({ format: 'fp-email' }), destinations: Type.Array(Type.String({ format: 'fp-email' }), { minItems: 1, maxItems: 50 }) }, strict), { maxItems: 10_000 }),
     pipeForwarders: Type.Array(Type.Object({ source: Type.String({ format: 'fp-email' }), command: Type.String({ format: 'fp-path' }) }, strict), { maxItems: 1000 }),
+    /** the site's own choices (absent: the defaults) */
+    site: Type.Optional(Type.Object({ httpsRedirect: Type.Boolean() }, strict)),
     /** the records the account's users added to its zone (the managed ones are derived by the target) */
     dnsRecords: Type.Array(ZoneRecordSchema, { maxItems: 10_000 }),
   },

@@ -4,7 +4,7 @@
  * token beside the account, and queues the `account.transfer` job. While the account's mail is
  * routed to the target, its mail nodes here relay the domain there (a state contributor).
  */
-import { ForbiddenError, NotFoundError, ValidationError } from '../core/errors.ts';
+import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from '../core/errors.ts';
 import type { Principal } from '../auth/principal.ts';
 import type { JobEngine } from '../jobs/job-engine.ts';
 import type { JobView } from '../jobs/index.ts';
@@ -12,6 +12,7 @@ import type { AccountRecord } from '../accounts/account.model.ts';
 import type { MailStatePusher } from '../mail/mail-state-pusher.ts';
 import type { MailState } from '../protocol/mail-state.ts';
 import type { Store } from '../store/database.ts';
+import type { NodeRow } from '../nodes/nodes.repository.ts';
 import type { TransfersRepository } from './transfers.repository.ts';
 import { TargetParent } from './target-parent.client.ts';
 import { TRANSFER_JOB, type TransferData } from './transfer-account.job.ts';
@@ -46,11 +47,18 @@ export class TransferService {
     private readonly accountByName: (username: string) => Promise<AccountRecord | undefined>,
     mailStates: Pick<MailStatePusher, 'addStateContributor'>,
   ) {
-    mailStates.addStateContributor(async (_node, state) => this.relayExports(state));
+    mailStates.addStateContributor(async (node, state) => this.relayExports(node, state));
   }
 
   /** An account being transferred away, once routed: every delivery here goes to the target's mail node (logins are still served here). */
-  private async relayExports(state: MailState): Promise<void> {
+  private async relayExports(node: NodeRow, state: MailState): Promise<void> {
+    // A domain transferred away keeps relaying from this parent's own node for a while (see transfer_forwards).
+    if (node.is_local === 1) {
+      for (const forward of await this.repo.forwards(Date.now())) {
+        if (!state.domains.some((d) => d.domain === forward.domain)) state.domains.push({ domain: forward.domain, account: forward.account, suspended: false, relayTo: forward.targetMailAddress });
+      }
+      state.domains.sort((a, b) => a.domain.localeCompare(b.domain));
+    }
     const routed = await this.repo.routedExports();
     for (const entry of state.domains) {
       const route = routed.find((r) => r.domain === entry.domain);
@@ -64,6 +72,9 @@ export class TransferService {
     if (principal.role !== 'admin') throw new ForbiddenError(`transferring an account to another parent is for the admin only; you are ${principal.role} '${principal.username}'`);
     const account = await this.accountByName(username);
     if (!account) throw new NotFoundError('account', username);
+    // Databases do not move yet, and clean's termination would drop them: refused rather than lost.
+    const databases = await this.repo.databaseNames(account.id);
+    if (databases.length > 0) throw new ConflictError(`account '${username}' has ${databases.length} database(s) (${databases.join(', ')}); transfers do not move databases yet, so it stays here`, { databases });
     const url = targetUrl(input.to);
     if (input.token.trim() === '') throw new ValidationError('token', "must be one of the target parent's admin API tokens");
     const target = new TargetParent(url, input.token.trim());

@@ -38,6 +38,7 @@ export class TransfersRepository {
     const mailboxes = await this.db.selectFrom('mail_mailboxes').select(['address', 'password_hash', 'quota_mb']).where('account_id', '=', accountId).orderBy('address').execute();
     const forwarders = await this.db.selectFrom('mail_forwarders').select(['source', 'destination']).where('account_id', '=', accountId).orderBy('id').execute();
     const pipes = await this.db.selectFrom('mail_pipe_forwarders').select(['source', 'command']).where('account_id', '=', accountId).orderBy('id').execute();
+    const site = await this.db.selectFrom('web_site_options').select('https_redirect').where('account_id', '=', accountId).executeTakeFirst();
     const records = await this.db.selectFrom('dns_user_records').select(['name', 'type', 'ttl', 'content']).where('account_id', '=', accountId).orderBy('id').execute();
     const grouped = new Map<string, string[]>();
     for (const row of forwarders) grouped.set(row.source, [...(grouped.get(row.source) ?? []), row.destination]);
@@ -57,6 +58,7 @@ export class TransfersRepository {
       mailboxes: mailboxes.map((m) => ({ address: m.address, passwordHash: m.password_hash, quotaMb: m.quota_mb })),
       forwarders: [...grouped].map(([source, destinations]) => ({ source, destinations })),
       pipeForwarders: pipes.map((p) => ({ source: p.source, command: p.command })),
+      site: { httpsRedirect: site?.https_redirect === 1 },
       dnsRecords: records.map((r) => ({ name: r.name, type: r.type as TransferBundle['dnsRecords'][number]['type'], ttl: r.ttl, content: r.content })),
     };
   }
@@ -65,6 +67,24 @@ export class TransfersRepository {
   async setExport(row: ExportRow, trx: Store): Promise<void> {
     await trx.deleteFrom('transfer_exports').where('account_id', '=', row.accountId).execute();
     await trx.insertInto('transfer_exports').values({ account_id: row.accountId, target_url: row.targetUrl, target_token: row.targetToken, target_mail_address: row.targetMailAddress, created_at: Date.now() }).execute();
+  }
+
+  async setForward(forward: { domain: string; account: string; targetMailAddress: string; until: number }): Promise<void> {
+    await this.db.transaction().execute(async (trx) => {
+      await trx.deleteFrom('transfer_forwards').where('domain', '=', forward.domain).execute();
+      await trx.insertInto('transfer_forwards').values({ domain: forward.domain, account: forward.account, target_mail_address: forward.targetMailAddress, until: forward.until }).execute();
+    });
+  }
+
+  /** Forwards still running; the expired ones are dropped. */
+  async forwards(now: number): Promise<{ domain: string; account: string; targetMailAddress: string }[]> {
+    await this.db.deleteFrom('transfer_forwards').where('until', '<', now).execute();
+    const rows = await this.db.selectFrom('transfer_forwards').selectAll().execute();
+    return rows.map((r) => ({ domain: r.domain, account: r.account, targetMailAddress: r.target_mail_address }));
+  }
+
+  async databaseNames(accountId: number): Promise<string[]> {
+    return (await this.db.selectFrom('account_databases').select('name').where('account_id', '=', accountId).orderBy('name').execute()).map((r) => r.name);
   }
 
   async setExportRoute(accountId: number, targetMailAddress: string | null): Promise<void> {
@@ -143,6 +163,7 @@ export class TransfersRepository {
       for (const f of bundle.forwarders) for (const destination of f.destinations) await trx.insertInto('mail_forwarders').values({ account_id: id, source: f.source, destination, created_at: now }).execute();
       for (const p of bundle.pipeForwarders) await trx.insertInto('mail_pipe_forwarders').values({ account_id: id, source: p.source, command: p.command, created_at: now }).execute();
       for (const r of bundle.dnsRecords) await trx.insertInto('dns_user_records').values({ account_id: id, name: r.name, type: r.type, ttl: r.ttl, content: r.content, created_at: now }).execute();
+      if (bundle.site?.httpsRedirect) await trx.insertInto('web_site_options').values({ account_id: id, https_redirect: 1, updated_at: now }).execute();
       await trx.insertInto('transfer_imports').values({ account_id: id, source: bundle.source, created_at: now }).execute();
       return id;
     });
@@ -153,6 +174,7 @@ export class TransfersRepository {
     await this.db.transaction().execute(async (trx) => {
       await trx.deleteFrom('transfer_imports').where('account_id', '=', accountId).execute();
       await trx.deleteFrom('dns_user_records').where('account_id', '=', accountId).execute();
+      await trx.deleteFrom('web_site_options').where('account_id', '=', accountId).execute();
       await trx.deleteFrom('mail_pipe_forwarders').where('account_id', '=', accountId).execute();
       await trx.deleteFrom('mail_forwarders').where('account_id', '=', accountId).execute();
       await trx.deleteFrom('mail_mailboxes').where('account_id', '=', accountId).execute();

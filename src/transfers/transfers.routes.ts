@@ -71,6 +71,11 @@ export function registerTransferRoutes(app: HttpApp, { imports, transfers }: { i
         return imports.receiveMailbox(principalOf(request), params.username, params.address, request.body as Readable);
       },
     );
+    scoped.put(
+      '/api/transfers/imports/:username/site-archive',
+      { schema: { tags, summary: "The site's files as a tar stream, in place of the new site's placeholder (admin)", params: Username } },
+      async (request) => imports.receiveSite(principalOf(request), (request.params as { username: string }).username, request.body as Readable),
+    );
   });
 
   app.get(

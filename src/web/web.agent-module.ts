@@ -12,6 +12,11 @@ import { NginxDriver } from './nginx.driver.ts';
 import { PHP_DAEMON, PhpPoolsDriver } from '../php/php-pools.driver.ts';
 import { applySites } from './apply-sites.ts';
 import { WebStateRequest } from '../protocol/web-state.ts';
+import { accountSystemUser, lookupUser } from '../php/system-users.ts';
+import { SITE_ARCHIVE_TYPE, exportSite, importSite } from './site-archive.ts';
+import type { Readable } from 'node:stream';
+
+const SiteParams = Type.Object({ account: Type.String({ format: 'fp-username' }), domain: Type.String({ format: 'fp-domain' }) });
 
 export const webAgentModule: AgentModule = {
   name: 'web',
@@ -32,6 +37,18 @@ export const webAgentModule: AgentModule = {
       if (php) await php.removeAccount(account);
       rmSync(ctx.layout.www(account), { recursive: true, force: true });
       return { removed: account };
+    });
+
+    // A site's files as a tar stream (site-archive.ts): what an account transfer copies to a node of another pair.
+    app.get('/v1/web/accounts/:account/sites/:domain/archive', { schema: { params: SiteParams } }, async (request, reply) =>
+      reply.type(SITE_ARCHIVE_TYPE).send(exportSite(ctx.layout.www(request.params.account, request.params.domain), request.params.domain)),
+    );
+    app.register(async (scoped) => {
+      scoped.addContentTypeParser(SITE_ARCHIVE_TYPE, (_request, payload, done) => done(null, payload));
+      scoped.put('/v1/web/accounts/:account/sites/:domain/archive', { schema: { params: SiteParams } }, async (request) => {
+        const { account, domain } = request.params as { account: string; domain: string };
+        return importSite(ctx.layout.www(account, domain), lookupUser(accountSystemUser(ctx.layout.root, account)), request.body as Readable);
+      });
     });
   },
 };

@@ -5309,6 +5309,9 @@ export interface paths {
                             mailboxes: number;
                             name: string;
                         };
+                        site?: {
+                            httpsRedirect: boolean;
+                        };
                         /** Format: fp-hostname */
                         source: string;
                         /** @enum {number} */
@@ -5554,6 +5557,42 @@ export interface paths {
             };
         };
         put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/transfers/imports/{username}/site-archive": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /** The site's files as a tar stream, in place of the new site's placeholder (admin) */
+        put: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    username: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+            };
+        };
         post?: never;
         delete?: never;
         options?: never;
