@@ -1,10 +1,17 @@
 /**
  * Account transfers between two real parent/child pairs (issue 12): the first pair's parent on
  * 127.<net>.46.1 with the mail child mail1 on .2, the second pair's parent on 127.<net>.47.1 with
- * its mail child mail9 on 127.<net>.47.2. Every refusal is checked to have changed nothing.
+ * its mail child mail9 on 127.<net>.47.2. Every refusal is checked to have changed nothing. The
+ * source parent is killed with SIGKILL at an exact step through FLEETPANEL_TEST_POINT_FILE (see
+ * src/distribution/test-points.ts).
  */
-import { describe, test } from 'node:test';
+import { before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { chmodSync, existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { execFile } from 'node:child_process';
+import { NodeLayout } from '../../src/agent/node-layout.ts';
+import { probe } from '../web/http-probe.ts';
 import { useTestCluster, callApi, type ApiResult } from './cluster-fixture.ts';
 import { imapSubjects, sendMail } from '../mail/mail-clients.ts';
 import { hashMailPassword } from '../../src/mail/mail-password.ts';
@@ -15,9 +22,12 @@ import { TEST_NET } from '../test-net.ts';
 const BLOCK = `${TEST_NET}.46`;
 const SECOND_BLOCK = `${TEST_NET}.47`;
 const SECOND_PARENT = `${SECOND_BLOCK}.1`;
+const PARENT = `${BLOCK}.1`;
 const PASSWORD = 'violet-tugboat-marmalade-91';
 const MAIL_PASSWORD = 'copper-lantern-orchard-57';
 
+const pointFile = join(process.env.TMPDIR ?? '/tmp', `fleetpanel-transfer-point-${process.pid}`);
+process.env.FLEETPANEL_TEST_POINT_FILE = pointFile;
 
 const fixture = useTestCluster({
   block: BLOCK,
@@ -40,6 +50,65 @@ async function bundle(username: string, domain: string, extra: Partial<TransferB
     pipeForwarders: [],
     dnsRecords: [{ name: `txt.${domain}`, type: 'TXT', ttl: 300, content: 'moved here' }],
     ...extra,
+  };
+}
+
+function source<T = Record<string, unknown>>(method: string, path: string, body?: unknown, token = fixture.info.token): Promise<ApiResult<T>> {
+  return callApi<T>(fixture.info.url, method, path, body, token);
+}
+
+/** dig's short answers from one parent's PowerDNS, sorted. */
+function dig(server: string, name: string, type: string): Promise<string[]> {
+  return new Promise((resolve, reject) => {
+    execFile('dig', [`@${server}`, '-p', '53', '+short', '+norecurse', '+time=2', '+tries=2', name, type], (error, stdout) => {
+      if (error) reject(error);
+      else resolve(stdout.split('\n').filter(Boolean).sort());
+    });
+  });
+}
+
+/** Waits until every subject is in the mailbox (read through that pair's parent), then checks none is there twice. */
+async function assertExactlyOnce(host: string, address: string, subjects: readonly string[], timeoutMs = 90_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let seen: string[] = [];
+  for (;;) {
+    seen = await imapSubjects({ host, user: address, pass: MAIL_PASSWORD }).catch(() => seen);
+    const have = new Set(seen);
+    if (subjects.every((s) => have.has(s))) break;
+    if (Date.now() > deadline) assert.fail(`${address} at ${host} lacks ${subjects.filter((s) => !have.has(s)).join(', ')} after ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
+  const counts = new Map<string, number>();
+  for (const subject of seen) counts.set(subject, (counts.get(subject) ?? 0) + 1);
+  assert.deepEqual([...counts].filter(([subject, count]) => count > 1 && subjects.includes(subject)), [], `messages doubled in ${address}`);
+}
+
+/**
+ * Sends a message every 100 ms to the source parent, as a client with a cached MX would; once the
+ * source refuses the domain (the transfer finished and removed it there), to the target parent.
+ * Returns the subjects some server accepted.
+ */
+function liveMail(to: string, prefix: string): { stop(): Promise<string[]> } {
+  const accepted: string[] = [];
+  let running = true;
+  const loop = (async () => {
+    for (let i = 0; running; i++) {
+      const subject = `${prefix}-${i}`;
+      try {
+        await sendMail(PARENT, { to, subject });
+        accepted.push(subject);
+      } catch {
+        await sendMail(SECOND_PARENT, { to, subject }).then(() => accepted.push(subject), () => undefined);
+      }
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  })();
+  return {
+    async stop() {
+      running = false;
+      await loop;
+      return accepted;
+    },
   };
 }
 
@@ -118,3 +187,114 @@ describe('import API of the target parent', () => {
   });
 });
 
+describe('account transfer', () => {
+  before(() => {
+    // nginx's workers run as www-data and must traverse the cluster folders to reach the document roots.
+    chmodSync(fixture.dir, 0o755);
+    chmodSync(join(fixture.dir, 'pair2'), 0o755);
+  });
+
+  test('a distributed account moves to the other pair while mail arrives every 100 ms: every message once there, site and DNS from the new pair, nothing left on the old', async () => {
+    const created = await source('POST', '/api/accounts', { username: 'mover', domain: 'mover.test', password: PASSWORD, mailNode: 'mail1' });
+    assert.equal(created.status, 201, created.body.message);
+    for (const local of ['info', 'team']) {
+      const added = await source('POST', '/api/accounts/mover/mail/mailboxes', { address: `${local}@mover.test`, password: MAIL_PASSWORD });
+      assert.equal(added.status, 201, added.body.message);
+    }
+    const forwarder = await source('POST', '/api/accounts/mover/mail/forwarders', { source: 'sales@mover.test', destinations: ['team@mover.test'] });
+    assert.equal(forwarder.status, 201, forwarder.body.message);
+    const record = await source('POST', '/api/accounts/mover/dns/records', { name: 'txt.mover.test', type: 'TXT', ttl: 300, content: 'transferred' });
+    assert.equal(record.status, 201, record.body.message);
+    const early: string[] = [];
+    for (let i = 0; i < 20; i++) {
+      await sendMail(PARENT, { to: 'info@mover.test', subject: `early-${i}` });
+      early.push(`early-${i}`);
+    }
+    await sendMail(PARENT, { to: 'sales@mover.test', subject: 'forwarded-early' });
+    await assertExactlyOnce(PARENT, 'info@mover.test', early);
+    // A file the user uploaded to the site (as the account's own user would have: the copy keeps it).
+    writeFileSync(join(new NodeLayout(fixture.cluster.nodeRoot('parent')).www('mover', 'mover.test', 'public_html'), 'hello.txt'), 'uploaded before the transfer\n');
+
+    const mail = liveMail('info@mover.test', 'live');
+    const cli = await fixture.cli(['account', 'transfer', 'mover', '--to', fixture.second.info.url, '--token-stdin', '--mail-node', 'mail9'], `${fixture.second.info.token}\n`);
+    // A little more mail after the end: it now goes to the new pair.
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    const live = await mail.stop();
+    assert.equal(cli.code, 0, `${cli.stdout}\n${cli.stderr}`);
+    assert.match(cli.stderr, /\[#+\.*\] \d+\/\d+ /, 'the CLI draws a progress bar');
+    assert.ok(live.length >= 20, `only ${live.length} live messages were sent`);
+
+    await assertExactlyOnce(SECOND_PARENT, 'info@mover.test', [...early, ...live]);
+    await assertExactlyOnce(SECOND_PARENT, 'team@mover.test', ['forwarded-early']);
+    const moved = await target<{ mailNode: string; owner: string }>('GET', '/api/accounts/mover');
+    assert.equal(moved.status, 200, moved.body.message);
+    assert.deepEqual([moved.body.mailNode, moved.body.owner], ['mail9', 'admin']);
+    const forwarders = await target<{ forwarders: { source: string }[] }>('GET', '/api/accounts/mover/mail/forwarders');
+    assert.ok(JSON.stringify(forwarders.body).includes('sales@mover.test'));
+
+    const site = await probe(SECOND_PARENT, 'mover.test');
+    assert.equal(site.kind === 'response' && site.status, 200, 'the site answers from the new pair');
+    const uploaded = await probe(SECOND_PARENT, 'mover.test', { path: '/hello.txt' });
+    assert.equal(uploaded.kind === 'response' && uploaded.body, 'uploaded before the transfer\n', 'the site files came along');
+    assert.deepEqual(await dig(SECOND_PARENT, 'mover.test', 'A'), [SECOND_PARENT]);
+    assert.deepEqual(await dig(SECOND_PARENT, 'mail.mover.test', 'A'), [`${SECOND_BLOCK}.2`]);
+    assert.deepEqual(await dig(SECOND_PARENT, 'txt.mover.test', 'TXT'), ['"transferred"']);
+
+    assert.equal((await source('GET', '/api/accounts/mover')).status, 404, 'the old parent no longer has the account');
+    assert.deepEqual(await dig(PARENT, 'mover.test', 'A'), [], 'the old pair no longer answers for the zone');
+    const oldSite = await probe(PARENT, 'mover.test');
+    assert.ok(oldSite.kind === 'closed' || oldSite.status !== 200 || !oldSite.body.includes('mover.test'), 'the old pair no longer serves the site');
+    for (const alias of ['parent', 'mail1']) {
+      const maildirs = new NodeLayout(fixture.cluster.nodeRoot(alias)).mail('mover.test');
+      assert.ok(!existsSync(maildirs) || readdirSync(maildirs).length === 0, `${alias} keeps no mail of mover.test`);
+    }
+    const jobs = await source<{ jobs: { type: string; state: string }[] }>('GET', '/api/jobs?key=account:mover');
+    assert.deepEqual(jobs.body.jobs.filter((j) => j.type === 'account.transfer').map((j) => j.state), ['succeeded']);
+  });
+});
+
+describe('a source parent killed during a transfer', () => {
+  test('SIGKILL of the source parent in the middle of the copy under live mail: after its restart the job finishes and every message is there once', async () => {
+    const created = await source('POST', '/api/accounts', { username: 'killed', domain: 'killed.test', password: PASSWORD });
+    assert.equal(created.status, 201, created.body.message);
+    const added = await source('POST', '/api/accounts/killed/mail/mailboxes', { address: 'info@killed.test', password: MAIL_PASSWORD });
+    assert.equal(added.status, 201, added.body.message);
+    const early: string[] = [];
+    for (let i = 0; i < 10; i++) {
+      await sendMail(PARENT, { to: 'info@killed.test', subject: `before-${i}` });
+      early.push(`before-${i}`);
+    }
+    await assertExactlyOnce(PARENT, 'info@killed.test', early);
+
+    const pid = Number(readFileSync(join(fixture.dir, 'pids', 'parent.pid'), 'utf8').trim());
+    writeFileSync(pointFile, 'kill:transfer:copy');
+    const mail = liveMail('info@killed.test', 'killed');
+    const queued = await source<{ job: { id: number } }>('POST', '/api/accounts/killed/transfer', { to: fixture.second.info.url, token: fixture.second.info.token });
+    assert.equal(queued.status, 202, queued.body.message);
+    for (let i = 0; i < 600; i++) {
+      try {
+        process.kill(pid, 0);
+      } catch {
+        break;
+      }
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    assert.equal(existsSync(pointFile), false, 'the parent reached the copy step and was killed there');
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    await fixture.cluster.up();
+    const deadline = Date.now() + 240_000;
+    let state = '';
+    while (Date.now() < deadline) {
+      const job = await source<{ state: string; error: string | null }>('GET', `/api/jobs/${queued.body.job.id}`).catch(() => undefined);
+      state = job?.body.state ?? 'parent down';
+      if (['succeeded', 'rolled_back', 'held', 'failed'].includes(state)) break;
+      await new Promise((resolve) => setTimeout(resolve, 500));
+    }
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    const live = await mail.stop();
+    assert.equal(state, 'succeeded');
+    assert.ok(live.length >= 10, `only ${live.length} live messages were sent`);
+    await assertExactlyOnce(SECOND_PARENT, 'info@killed.test', [...early, ...live]);
+    assert.equal((await source('GET', '/api/accounts/killed')).status, 404);
+  });
+});
