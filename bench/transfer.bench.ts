@@ -94,11 +94,18 @@ async function main(): Promise<void> {
   }
   const sshSeconds = [...sshRuns].sort((a, b) => a - b)[1]!;
 
+  console.error(`tar | ssh: ${sshRuns.map((r) => r.toFixed(2)).join(', ')} s; starting the transfer job`);
   const started = performance.now();
   const { job } = await api<{ job: { id: number } }>(info.url, info.token, 'POST', '/api/accounts/benchxfer/transfer', { to: second.url, token: second.token });
   let detail: JobDetail;
   for (;;) {
-    detail = await api<JobDetail>(info.url, info.token, 'GET', `/api/jobs/${job.id}`);
+    // A kept-alive connection the parent closed between two polls is not the job failing.
+    const polled = await api<JobDetail>(info.url, info.token, 'GET', `/api/jobs/${job.id}`).catch((error: unknown) => {
+      console.error(`poll: ${(error as Error).message}`);
+      return undefined;
+    });
+    if (!polled) continue;
+    detail = polled;
     if (['succeeded', 'rolled_back', 'held', 'failed'].includes(detail.state)) break;
     await new Promise((r) => setTimeout(r, 100));
   }
