@@ -1,6 +1,6 @@
 /**
- * Re-parenting a child on two real pairs: the old parent "old" on <net>.47.1 with the children
- * kid (.2) and spare (.3), and the new parent "new" on <net>.147.1 with its own node only. The
+ * Re-parenting a child on two real pairs: the old parent "old" on <net>.50.1 with the children
+ * kid (.2) and spare (.3), and the new parent "new" on <net>.150.1 with its own node only. The
  * handover is checked from both parents and from the child's agent itself (which client
  * certificates it takes); mail is sent over SMTP to both parents and to the child while the job
  * runs and read over IMAP through the new parent; the child's Maildirs are looked at on disk.
@@ -23,8 +23,8 @@ import { mailboxHome } from '../../src/mail/dovecot-config.ts';
 import { imapSubjects, sendMail } from '../mail/mail-clients.ts';
 import { TEST_NET } from '../test-net.ts';
 
-const OLD_BLOCK = `${TEST_NET}.47`;
-const NEW_BLOCK = `${TEST_NET}.147`;
+const OLD_BLOCK = `${TEST_NET}.50`;
+const NEW_BLOCK = `${TEST_NET}.150`;
 const PASSWORD = 'violet-tugboat-marmalade-91';
 const MAIL_PASSWORD = 'copper-lantern-orchard-57';
 
