@@ -3,7 +3,7 @@
  * and several instances of one daemon run side by side, so the PID file of the instance is the
  * only reliable handle on it.
  */
-import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { CommandError } from '../core/exec.ts';
 import { ValidationError } from '../core/errors.ts';
 import type { DriverStatus } from './driver.ts';
@@ -106,4 +106,32 @@ export async function daemonConfigCheck(daemon: string, driver: string, check: (
     if (error instanceof CommandError) throw new ValidationError({ message: `${daemon} rejected its configuration: ${printed(error.stderr)}`, details: { driver } });
     throw error;
   }
+}
+
+/** From /proc/<pid>/stat: the command name (which may itself hold spaces), the state and the parent's PID. */
+function processStat(pid: number): { name: string; state: string; parentPid: number } | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const [state, parent] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return { name: stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')), state: state ?? '', parentPid: Number(parent) };
+  } catch {
+    return undefined;
+  }
+}
+
+/** A child that exited but is not reaped yet is a zombie and no longer does anything. */
+export function isLiveChildOf(pid: number, parentPid: number): boolean {
+  const stat = processStat(pid);
+  return stat !== undefined && stat.parentPid === parentPid && stat.state !== 'Z';
+}
+
+/** The live children of a daemon's master; with `names`, only those running one of these commands. */
+export function childPids(parentPid: number, names?: readonly string[]): number[] {
+  return readdirSync('/proc')
+    .filter((entry) => /^[0-9]+$/.test(entry))
+    .map(Number)
+    .filter((pid) => {
+      const stat = processStat(pid);
+      return stat !== undefined && stat.parentPid === parentPid && stat.state !== 'Z' && (names === undefined || names.includes(stat.name));
+    });
 }

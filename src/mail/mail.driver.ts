@@ -109,11 +109,14 @@ export class MailDriver {
         throw error;
       }
       writeFileAtomic(this.paths.appliedState, `${JSON.stringify(state, null, 2)}\n`, 0o600);
+      // Mail held for a domain whose hold was lifted is delivered now rather than never, also mail
+      // that a session begun before the reload still held (see PostfixDriver.releaseHeld).
+      const stillHeld = new Set(state.domains.filter((d) => d.holdDelivery === true).map((d) => d.domain));
+      const holdLifted = before.domains.some((d) => d.holdDelivery === true && !stillHeld.has(d.domain));
+      const receivers = holdLifted && postfixChanged ? this.postfix.receivingProcesses() : [];
       if (dovecotChanged) await this.dovecot.reload();
       if (postfixChanged) await this.postfix.reload();
-      // Mail held for a domain whose hold was lifted is delivered now rather than never.
-      const stillHeld = new Set(state.domains.filter((d) => d.holdDelivery === true).map((d) => d.domain));
-      if (before.domains.some((d) => d.holdDelivery === true && !stillHeld.has(d.domain))) await this.postfix.releaseHeld();
+      if (holdLifted) await this.postfix.releaseHeld(receivers);
       // Refusing new logins is not enough: a suspended (or moved) mailbox's open sessions end too.
       const stillLocal = new Set(localLogins(state));
       const lostLogin = localLogins(before).filter((address) => !stillLocal.has(address));

@@ -6,7 +6,7 @@ import { chownSync, existsSync, mkdirSync, readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { DaemonDriver, DaemonProbe, DriverContext, DriverStatus } from '../agent/driver.ts';
 import { greetingProbe } from '../agent/probes.ts';
-import { daemonConfigCheck, pidFileStatus, runningPid, stopByPidFile, waitFor } from '../agent/daemon-process.ts';
+import { childPids, daemonConfigCheck, isLiveChildOf, pidFileStatus, runningPid, stopByPidFile, waitFor } from '../agent/daemon-process.ts';
 import { CommandError, run } from '../core/exec.ts';
 import { writeFileAtomic } from '../core/files.ts';
 import { launchDaemon } from '../core/daemon-launch.ts';
@@ -16,6 +16,9 @@ import { EMPTY_MAIL_STATE, type MailState } from '../protocol/mail-state.ts';
 import { MAIL_USER } from './mail-system.ts';
 import { renderPostfixFiles } from './postfix-config.ts';
 import { writeRenderedFiles, type RenderedFile } from './rendered-files.ts';
+
+/** How long releaseHeld waits for the SMTP sessions begun under the old configuration to end. */
+const RECEIVERS_GONE_MS = 20_000;
 
 export class PostfixDriver implements DaemonDriver {
   readonly name = 'postfix';
@@ -112,9 +115,37 @@ export class PostfixDriver implements DaemonDriver {
     await this.postfix(['reload']);
   }
 
-  /** Moves every message in the hold queue back to delivery (postsuper -H ALL), then flushes. */
-  async releaseHeld(): Promise<void> {
-    if (runningPid(this.paths.pidFile) === undefined) return;
+  /**
+   * The processes that can still put a message into the hold queue under the configuration in
+   * force now: smtpd decides HOLD during the SMTP session, cleanup then writes the queue file.
+   * Taken before a reload that lifts a hold, for releaseHeld.
+   */
+  receivingProcesses(): number[] {
+    const masterPid = runningPid(this.paths.pidFile);
+    return masterPid === undefined ? [] : childPids(masterPid, ['smtpd', 'cleanup']);
+  }
+
+  /**
+   * Moves every message in the hold queue back to delivery (postsuper -H ALL), then flushes.
+   * A reload does not cut a session short: an smtpd that was in one at the reload (`receivers`,
+   * from receivingProcesses before it) still applies the old HOLD rule, and its message can reach
+   * the hold queue after the first release, where nothing would ever release it. So once those
+   * processes are gone (a bounded wait), the hold queue is released a second time.
+   */
+  async releaseHeld(receivers: readonly number[] = []): Promise<void> {
+    const masterPid = runningPid(this.paths.pidFile);
+    if (masterPid === undefined) return;
+    await this.releaseHoldQueue();
+    if (receivers.length === 0) return;
+    try {
+      await waitFor(() => receivers.every((pid) => !isLiveChildOf(pid, masterPid)), RECEIVERS_GONE_MS, 'the smtpd and cleanup processes of the old configuration to finish');
+    } catch {
+      this.context.log('postfix: processes of the old configuration still receiving; releasing the hold queue again now', { pids: receivers });
+    }
+    await this.releaseHoldQueue();
+  }
+
+  private async releaseHoldQueue(): Promise<void> {
     await run('postsuper', ['-c', this.paths.configDir, '-H', 'ALL']);
     await this.postfix(['flush']);
   }

@@ -2,12 +2,12 @@
  * The nginx instance of one node. It runs as its own master process (`nginx -p <prefix> -c <conf>`)
  * so several nodes can share one machine; the PID file named in its config is the only handle on it.
  */
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { tlsFilePaths } from '../agent/tls-files.ts';
 import type { DaemonDriver, DaemonProbe, DriverContext, DriverStatus } from '../agent/driver.ts';
 import { httpProbe } from '../agent/probes.ts';
-import { daemonConfigCheck, pidFileStatus, runningPid, stopByPidFile, waitFor } from '../agent/daemon-process.ts';
+import { childPids, daemonConfigCheck, isLiveChildOf, pidFileStatus, runningPid, stopByPidFile, waitFor } from '../agent/daemon-process.ts';
 import { run } from '../core/exec.ts';
 import { writeFileAtomic } from '../core/files.ts';
 import { assertValid, checkDomain, checkUsername } from '../core/grammar.ts';
@@ -188,28 +188,4 @@ export class NginxDriver implements DaemonDriver {
       '-subj', `/CN=${address}`, '-addext', `subjectAltName=IP:${address}`,
     ]);
   }
-}
-
-/** Fields of /proc/<pid>/stat after the command name, which may itself hold spaces. */
-function processStat(pid: number): { state: string; parentPid: number } | undefined {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const [state, parent] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return { state: state ?? '', parentPid: Number(parent) };
-  } catch {
-    return undefined;
-  }
-}
-
-/** A worker that exited but is not reaped yet is a zombie and no longer answers requests. */
-function isLiveChildOf(pid: number, parentPid: number): boolean {
-  const stat = processStat(pid);
-  return stat !== undefined && stat.parentPid === parentPid && stat.state !== 'Z';
-}
-
-function childPids(parentPid: number): number[] {
-  return readdirSync('/proc')
-    .filter((entry) => /^[0-9]+$/.test(entry))
-    .map(Number)
-    .filter((pid) => isLiveChildOf(pid, parentPid));
 }

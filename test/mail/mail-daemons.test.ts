@@ -6,6 +6,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { isAlive, waitFor } from '../../src/agent/daemon-process.ts';
@@ -38,6 +39,54 @@ function snapshot(dir: string, withMtime = true): Map<string, string> {
   };
   walk(dir);
   return files;
+}
+
+/**
+ * An SMTP session stopped in the middle: EHLO, MAIL and RCPT are answered now, the message goes
+ * with `finish`. Postfix decides a HOLD at RCPT, so this is a session begun under one configuration
+ * and ended under the next.
+ */
+async function openSmtpSession(host: string, to: string): Promise<{ finish(subject: string): Promise<void> }> {
+  const socket = connect({ host, port: 25 });
+  let buffered = '';
+  let waiting: ((reply: string) => void) | undefined;
+  const deliver = () => {
+    const end = buffered.search(/^\d{3} .*\r\n/m);
+    if (end < 0 || !waiting) return;
+    const lineEnd = buffered.indexOf('\r\n', end) + 2;
+    const reply = buffered.slice(0, lineEnd);
+    buffered = buffered.slice(lineEnd);
+    const resolve = waiting;
+    waiting = undefined;
+    resolve(reply);
+  };
+  socket.setEncoding('utf8');
+  socket.on('data', (chunk: string) => {
+    buffered += chunk;
+    deliver();
+  });
+  const reply = (command?: string): Promise<string> => {
+    const answer = new Promise<string>((resolve) => (waiting = resolve));
+    if (command !== undefined) socket.write(`${command}\r\n`);
+    deliver();
+    return answer;
+  };
+  const expect = async (command: string | undefined, code: string) => {
+    const answer = await reply(command);
+    assert.ok(answer.startsWith(code), `${command ?? 'greeting'}: ${answer}`);
+  };
+  await expect(undefined, '220');
+  await expect('EHLO tester.fleet.internal', '250');
+  await expect('MAIL FROM:<tester@example.net>', '250');
+  await expect(`RCPT TO:<${to}>`, '250');
+  return {
+    async finish(subject) {
+      await expect('DATA', '354');
+      await expect(`From: tester@example.net\r\nTo: ${to}\r\nSubject: ${subject}\r\n\r\n${subject}\r\n.`, '250');
+      await expect('QUIT', '221');
+      socket.end();
+    },
+  };
 }
 
 describe('mail drivers against real Dovecot and Postfix instances', () => {
@@ -289,5 +338,26 @@ describe('mail drivers against real Dovecot and Postfix instances', () => {
       writeFileSync(senderAccess, '');
       await nodeA.reloadPostfix();
     }
+  });
+
+  it('delivers the mail it held once the hold is lifted, also from a session that was under way at the reload', async () => {
+    const held = stateA();
+    held.domains[0]!.holdDelivery = true;
+    await nodeA.apply(held);
+    await sendMail(NODE_A, { to: ALICE.address, subject: 'held before the release' });
+    const session = await openSmtpSession(NODE_A, ALICE.address);
+    const logFile = layoutA.log('postfix');
+    const releases = () => (readFileSync(logFile, 'utf8').match(/Released from hold/g) ?? []).length;
+    const releasedBefore = releases();
+    const lifted = nodeA.apply(stateA());
+    // The session's message reaches the hold queue only after the release that came with the new state.
+    await waitFor(() => releases() > releasedBefore, 15_000, 'the hold queue to be released');
+    await session.finish('held across the reload');
+    await lifted;
+    const login = { host: NODE_A, user: ALICE.address, pass: ALICE.password };
+    await waitFor(async () => {
+      const subjects = await imapSubjects(login);
+      return subjects.includes('held before the release') && subjects.includes('held across the reload');
+    }, 30_000, 'both held messages in the mailbox');
   });
 });
