@@ -254,9 +254,10 @@ describe('account transfer', () => {
 });
 
 describe('a source parent killed during a transfer', () => {
-  // The job resumes and finishes after the restart, but the last run lost one live message of about a
-  // hundred (killed-65, accepted by the source while the parent was down or just after): not diagnosed yet.
-  test('SIGKILL of the source parent in the middle of the copy under live mail: after its restart the job finishes and every message is there once', { todo: 'one live message was lost in the last run; see the comment above' }, async () => {
+  // A live message relayed to the target right as `finish` lifted its hold used to stay in the
+  // target's hold queue for good (an smtpd session under way at the reload put it there after the
+  // release); PostfixDriver.releaseHeld now releases again once those sessions ended.
+  test('SIGKILL of the source parent in the middle of the copy under live mail: after its restart the job finishes and every message is there once', async () => {
     const created = await source('POST', '/api/accounts', { username: 'killed', domain: 'killed.test', password: PASSWORD });
     assert.equal(created.status, 201, created.body.message);
     const added = await source('POST', '/api/accounts/killed/mail/mailboxes', { address: 'info@killed.test', password: MAIL_PASSWORD });
