@@ -10,9 +10,8 @@ export interface AcmeSettingsRow {
 
 export type CertificateKind = 'self-signed' | 'issued';
 
-export interface CertificateRow {
-  accountId: number;
-  names: string[];
+/** What a certificate in service and its next order are, for an account's names and for the panel's own name alike. */
+export interface CertificateState {
   kind: CertificateKind;
   certPem: string;
   keyPem: string;
@@ -27,6 +26,11 @@ export interface CertificateRow {
   updatedAt: number;
 }
 
+export interface CertificateRow extends CertificateState {
+  accountId: number;
+  names: string[];
+}
+
 export interface ChallengeRecord {
   recordName: string;
   value: string;
@@ -34,10 +38,10 @@ export interface ChallengeRecord {
 
 type Row = Selectable<CertificatesTables['certificates']>;
 
+type StateColumns = Pick<Row, 'kind' | 'cert_pem' | 'key_pem' | 'issuer' | 'not_before' | 'not_after' | 'renew_at' | 'pending_key_pem' | 'last_error' | 'failures' | 'retry_at' | 'updated_at'>;
+
 // PostgreSQL hands bigint columns back as strings, whatever the table's declared type says.
-const toRow = (r: Row): CertificateRow => ({
-  accountId: r.account_id,
-  names: JSON.parse(r.names) as string[],
+export const certificateStateOf = (r: StateColumns): CertificateState => ({
   kind: r.kind as CertificateKind,
   certPem: r.cert_pem,
   keyPem: r.key_pem,
@@ -51,6 +55,8 @@ const toRow = (r: Row): CertificateRow => ({
   retryAt: r.retry_at === null ? null : Number(r.retry_at),
   updatedAt: Number(r.updated_at),
 });
+
+const toRow = (r: Row): CertificateRow => ({ accountId: r.account_id, names: JSON.parse(r.names) as string[], ...certificateStateOf(r) });
 
 export class CertificatesRepository {
   constructor(private readonly db: Store) {}

@@ -2,41 +2,15 @@
 import type { Selectable } from 'kysely';
 import type { Store } from '../store/database.ts';
 import type { PanelCertificateTables } from '../store/migrations/081-panel-certificate.ts';
-import type { CertificateKind } from './certificates.repository.ts';
+import { certificateStateOf, type CertificateState } from './certificates.repository.ts';
 
-export interface PanelCertificateRow {
+export interface PanelCertificateRow extends CertificateState {
   hostname: string;
-  kind: CertificateKind;
-  certPem: string;
-  keyPem: string;
-  issuer: string;
-  notBefore: number;
-  notAfter: number;
-  renewAt: number;
-  pendingKeyPem: string | null;
-  lastError: string | null;
-  failures: number;
-  retryAt: number | null;
-  updatedAt: number;
 }
 
 type Row = Selectable<PanelCertificateTables['panel_certificate']>;
 
-const toRow = (r: Row): PanelCertificateRow => ({
-  hostname: r.hostname,
-  kind: r.kind as CertificateKind,
-  certPem: r.cert_pem,
-  keyPem: r.key_pem,
-  issuer: r.issuer,
-  notBefore: Number(r.not_before),
-  notAfter: Number(r.not_after),
-  renewAt: Number(r.renew_at),
-  pendingKeyPem: r.pending_key_pem,
-  lastError: r.last_error,
-  failures: r.failures,
-  retryAt: r.retry_at === null ? null : Number(r.retry_at),
-  updatedAt: Number(r.updated_at),
-});
+const toRow = (r: Row): PanelCertificateRow => ({ hostname: r.hostname, ...certificateStateOf(r) });
 
 export class PanelCertificateRepository {
   constructor(private readonly db: Store) {}
