@@ -10,12 +10,12 @@
  * (a user who logged in there early and saved a draft) is never overwritten; the caller falls
  * back to a full `doveadm sync` for it.
  */
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { chownSync, existsSync, mkdirSync, readdirSync, renameSync, rmSync, unlinkSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { PassThrough, type Readable } from 'node:stream';
+import type { Readable } from 'node:stream';
 import { NotFoundError } from '../core/errors.ts';
+import { tarFolder, untarInto } from '../core/tar-stream.ts';
 import { localPartOf } from '../protocol/mail-state.ts';
 import { mailboxHome } from './dovecot-config.ts';
 import type { DovecotPaths } from './mail-paths.ts';
@@ -28,8 +28,6 @@ export interface MailboxImport {
   reason?: string;
 }
 
-/** GNU tar: 1 means some file changed or vanished while it was read (Dovecot at work), which the sync after repairs. */
-const TAR_SOME_FILES_DIFFER = 1;
 const STAGING_PREFIX = '.incoming-';
 
 /**
@@ -40,26 +38,8 @@ const STAGING_PREFIX = '.incoming-';
 export function exportMailbox(paths: Pick<DovecotPaths, 'mailRoot'>, address: string): Readable {
   const home = mailboxHome(paths, address);
   if (!existsSync(home)) throw new NotFoundError('mailbox', address);
-  const tar = spawn(
-    'tar',
-    ['-c', '-C', home, '--exclude=*/tmp/*', '--exclude=*.lock', '--warning=no-file-changed', '--warning=no-file-removed', '--warning=no-file-shrank', '--ignore-failed-read', '.'],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  const out = new PassThrough();
-  let stderr = '';
-  tar.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  // The stream ends only once tar has said it succeeded: a failing tar must reach the target as
-  // a broken stream, never as a short but well-formed archive.
-  tar.stdout.pipe(out, { end: false });
-  tar.on('error', (error) => out.destroy(error));
-  tar.on('close', (code) => {
-    if (code === 0 || code === TAR_SOME_FILES_DIFFER) out.end();
-    else out.destroy(new Error(`tar of ${address} failed (exit ${code}): ${stderr.trim().split('\n').at(-1) ?? ''}`));
-  });
-  out.on('close', () => {
-    if (tar.exitCode === null) tar.kill('SIGTERM');
-  });
-  return out;
+  // A file Dovecot changes or removes while tar reads it is repaired by the sync that follows.
+  return tarFolder(home, ['*/tmp/*', '*.lock'], address);
 }
 
 /** Extracts a stream from exportMailbox into the mailbox's home, unless the mailbox is already here. */
@@ -82,7 +62,7 @@ export async function importMailbox(paths: Pick<DovecotPaths, 'mailRoot'>, ids: 
   chownSync(staging, ids.vmailUid, ids.vmailGid);
   try {
     // As the mail user, so every file belongs to this node's fleetvmail whatever its id on the source.
-    await extract(input, staging, ids);
+    await untarInto(input, staging, { uid: ids.vmailUid, gid: ids.vmailGid }, `the mailbox ${address}`, ['--preserve-permissions']);
     dropRenamedTwins(staging);
     try {
       if (existsSync(home) && !holdsMail(home)) rmSync(home, { recursive: true, force: true });
@@ -106,27 +86,6 @@ function holdsMail(home: string): boolean {
   return maildirFolders(join(home, 'Maildir')).some((folder) => ['new', 'cur'].some((part) => listNames(join(folder, part)).length > 0));
 }
 
-function extract(input: Readable, into: string, ids: MailSystemIds): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const tar = spawn('tar', ['-x', '-C', into, '--no-same-owner', '--preserve-permissions'], { stdio: ['pipe', 'ignore', 'pipe'], uid: ids.vmailUid, gid: ids.vmailGid });
-    let stderr = '';
-    let inputError: Error | undefined;
-    tar.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    input.on('error', (error) => {
-      inputError = error;
-      tar.kill('SIGTERM');
-    });
-    // tar closing early (a broken archive) makes stdin fail with EPIPE; its exit code says why.
-    tar.stdin.on('error', () => undefined);
-    input.pipe(tar.stdin);
-    tar.on('error', reject);
-    tar.on('close', (code) => {
-      if (inputError) reject(new Error(`the mailbox stream broke off: ${inputError.message}`));
-      else if (code === 0) resolve();
-      else reject(new Error(`tar could not extract the mailbox (exit ${code}): ${stderr.trim().split('\n').at(-1) ?? ''}`));
-    });
-  });
-}
 
 /**
  * Dovecot moves a message from new/ to cur/ when a client first sees it. If that happened while
