@@ -56,6 +56,25 @@ export const certificateStateOf = (r: StateColumns): CertificateState => ({
   updatedAt: Number(r.updated_at),
 });
 
+/** What an order fills in; putting a certificate in service clears it. */
+export type ServingOmits = 'pendingKeyPem' | 'lastError' | 'failures' | 'retryAt' | 'updatedAt';
+
+/** The columns of a certificate put in service, with the order state cleared. */
+export const servingColumns = (row: Omit<CertificateState, ServingOmits>, now: number) => ({
+  kind: row.kind,
+  cert_pem: row.certPem,
+  key_pem: row.keyPem,
+  issuer: row.issuer,
+  not_before: row.notBefore,
+  not_after: row.notAfter,
+  renew_at: row.renewAt,
+  pending_key_pem: null,
+  last_error: null,
+  failures: 0,
+  retry_at: null,
+  updated_at: now,
+});
+
 const toRow = (r: Row): CertificateRow => ({ accountId: r.account_id, names: JSON.parse(r.names) as string[], ...certificateStateOf(r) });
 
 export class CertificatesRepository {
@@ -106,22 +125,8 @@ export class CertificatesRepository {
   }
 
   /** Puts a certificate in service (a self-signed placeholder or an issued one), clearing the order state. */
-  async saveServing(row: Omit<CertificateRow, 'pendingKeyPem' | 'lastError' | 'failures' | 'retryAt' | 'updatedAt'>, now: number): Promise<void> {
-    const values = {
-      names: JSON.stringify(row.names),
-      kind: row.kind,
-      cert_pem: row.certPem,
-      key_pem: row.keyPem,
-      issuer: row.issuer,
-      not_before: row.notBefore,
-      not_after: row.notAfter,
-      renew_at: row.renewAt,
-      pending_key_pem: null,
-      last_error: null,
-      failures: 0,
-      retry_at: null,
-      updated_at: now,
-    };
+  async saveServing(row: Omit<CertificateRow, ServingOmits>, now: number): Promise<void> {
+    const values = { names: JSON.stringify(row.names), ...servingColumns(row, now) };
     await this.db
       .insertInto('certificates')
       .values({ account_id: row.accountId, ...values })

@@ -2,7 +2,7 @@
 import type { Selectable } from 'kysely';
 import type { Store } from '../store/database.ts';
 import type { PanelCertificateTables } from '../store/migrations/081-panel-certificate.ts';
-import { certificateStateOf, type CertificateState } from './certificates.repository.ts';
+import { certificateStateOf, servingColumns, type CertificateState, type ServingOmits } from './certificates.repository.ts';
 
 export interface PanelCertificateRow extends CertificateState {
   hostname: string;
@@ -21,22 +21,8 @@ export class PanelCertificateRepository {
   }
 
   /** Puts a certificate in service (the placeholder or an issued one), clearing the order state. */
-  async saveServing(row: Omit<PanelCertificateRow, 'pendingKeyPem' | 'lastError' | 'failures' | 'retryAt' | 'updatedAt'>, now: number): Promise<void> {
-    const values = {
-      hostname: row.hostname,
-      kind: row.kind,
-      cert_pem: row.certPem,
-      key_pem: row.keyPem,
-      issuer: row.issuer,
-      not_before: row.notBefore,
-      not_after: row.notAfter,
-      renew_at: row.renewAt,
-      pending_key_pem: null,
-      last_error: null,
-      failures: 0,
-      retry_at: null,
-      updated_at: now,
-    };
+  async saveServing(row: Omit<PanelCertificateRow, ServingOmits>, now: number): Promise<void> {
+    const values = { hostname: row.hostname, ...servingColumns(row, now) };
     await this.db
       .insertInto('panel_certificate')
       .values({ id: 1, ...values })
