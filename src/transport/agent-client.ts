@@ -90,26 +90,20 @@ export class AgentClient {
    * each other. Either side failing fails the relay; the receiver sees a broken stream.
    */
   async relay<T>(path: string, to: AgentClient, toPath: string, contentType: string, timeoutMs = this.timeoutMs): Promise<T> {
-    let source;
-    try {
-      source = await request(`${this.url}${path}`, { method: 'GET', dispatcher: this.dispatcher, headersTimeout: timeoutMs, bodyTimeout: timeoutMs });
-    } catch (error) {
-      throw new NodeUnavailableError(this.endpoint.alias, (error as Error).message);
-    }
-    if (source.statusCode >= 400) throw this.refusal(source.statusCode, await source.body.text());
+    const source = await this.openStream(path, timeoutMs);
     let response;
     try {
       response = await request(`${to.url}${toPath}`, {
         method: 'PUT',
         dispatcher: to.dispatcher,
         headers: { 'content-type': contentType },
-        body: source.body,
+        body: source,
         headersTimeout: timeoutMs,
         bodyTimeout: timeoutMs,
       });
     } catch (error) {
-      source.body.destroy();
-      throw new NodeUnavailableError(source.body.errored ? this.endpoint.alias : to.endpoint.alias, (error as Error).message);
+      source.destroy();
+      throw new NodeUnavailableError(source.errored ? this.endpoint.alias : to.endpoint.alias, (error as Error).message);
     }
     const text = await response.body.text();
     if (response.statusCode >= 400) throw to.refusal(response.statusCode, text);
