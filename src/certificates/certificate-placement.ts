@@ -7,25 +7,26 @@
  */
 import type { NodeConnections } from '../nodes/node-connections.ts';
 import type { NodeRow } from '../nodes/nodes.repository.ts';
+import { AGENT_ROUTES } from '../protocol/agent-routes.ts';
+import type { DomainCertificateRequest } from '../protocol/certificates.ts';
 import type { CertificatesRepository } from './certificates.repository.ts';
 
 export interface CertificateAgents {
-  install(node: NodeRow, domain: string, certificate: { names: string[]; certPem: string; keyPem: string }): Promise<void>;
+  install(node: NodeRow, domain: string, certificate: DomainCertificateRequest): Promise<void>;
   remove(node: NodeRow, domain: string): Promise<void>;
   retain(node: NodeRow, domains: string[]): Promise<void>;
 }
 
 export function certificateAgentsOver(connections: NodeConnections): CertificateAgents {
-  const path = (domain: string): string => `/v1/certificates/${encodeURIComponent(domain)}`;
   return {
     async install(node, domain, certificate) {
-      await connections.forRow(node).call('PUT', path(domain), certificate);
+      await connections.forRow(node).send(AGENT_ROUTES.installDomainCertificate, { params: { domain }, body: certificate });
     },
     async remove(node, domain) {
-      await connections.forRow(node).call('DELETE', path(domain));
+      await connections.forRow(node).send(AGENT_ROUTES.removeDomainCertificate, { params: { domain } });
     },
     async retain(node, domains) {
-      await connections.forRow(node).call('POST', '/v1/certificates/retain', { domains });
+      await connections.forRow(node).send(AGENT_ROUTES.retainDomainCertificates, { body: { domains } });
     },
   };
 }

@@ -3,21 +3,18 @@
  * The parent puts each account's certificate on the nodes that serve one of its names and takes
  * it away when they no longer do.
  */
-import { Type } from '@sinclair/typebox';
 import type { AgentModule, AgentContext } from '../agent/agent-module.ts';
 import { tlsFilePaths } from '../agent/tls-files.ts';
 import { SerialByKey } from '../core/serial-by-key.ts';
+import {
+  CertificateDomainParams,
+  DomainCertificateRequest,
+  RetainCertificatesRequest,
+  type CertificateInstallResult,
+  type CertificateRemoveResult,
+  type RetainCertificatesResult,
+} from '../protocol/certificates.ts';
 import { NodeCertificates } from './node-certificates.ts';
-
-const Domain = Type.Object({ domain: Type.String({ format: 'fp-domain' }) });
-const Certificate = Type.Object(
-  {
-    names: Type.Array(Type.String({ format: 'fp-domain' }), { minItems: 1, maxItems: 100 }),
-    certPem: Type.String({ minLength: 1, maxLength: 65_536 }),
-    keyPem: Type.String({ minLength: 1, maxLength: 16_384 }),
-  },
-  { additionalProperties: false },
-);
 
 /** One reload of every daemon that serves TLS from these files; they check their config first. */
 async function reloadConsumers(ctx: AgentContext): Promise<void> {
@@ -39,29 +36,25 @@ export const certificatesAgentModule: AgentModule = {
 
     app.get('/v1/certificates', async () => ({ certificates: store.views() }));
 
-    app.put('/v1/certificates/:domain', { schema: { params: Domain, body: Certificate } }, async (request) => ({
+    app.put('/v1/certificates/:domain', { schema: { params: CertificateDomainParams, body: DomainCertificateRequest } }, async (request): Promise<CertificateInstallResult> => ({
       changed: await change(() => store.install(request.params.domain, request.body)),
     }));
 
-    app.delete('/v1/certificates/:domain', { schema: { params: Domain } }, async (request) => ({
+    app.delete('/v1/certificates/:domain', { schema: { params: CertificateDomainParams } }, async (request): Promise<CertificateRemoveResult> => ({
       removed: await change(() => store.remove(request.params.domain)),
     }));
 
     /** Keeps exactly these domains' certificates (data sync of a joining or returning node). */
-    app.post(
-      '/v1/certificates/retain',
-      { schema: { body: Type.Object({ domains: Type.Array(Type.String({ format: 'fp-domain' }), { maxItems: 100_000 }) }, { additionalProperties: false }) } },
-      async (request) => {
-        const keep = new Set(request.body.domains);
-        const removed: string[] = [];
-        await change(() => {
-          for (const installed of store.installed()) {
-            if (!keep.has(installed.domain) && store.remove(installed.domain)) removed.push(installed.domain);
-          }
-          return removed.length > 0;
-        });
-        return { removed };
-      },
-    );
+    app.post('/v1/certificates/retain', { schema: { body: RetainCertificatesRequest } }, async (request): Promise<RetainCertificatesResult> => {
+      const keep = new Set(request.body.domains);
+      const removed: string[] = [];
+      await change(() => {
+        for (const installed of store.installed()) {
+          if (!keep.has(installed.domain) && store.remove(installed.domain)) removed.push(installed.domain);
+        }
+        return removed.length > 0;
+      });
+      return { removed };
+    });
   },
 };

@@ -5,6 +5,7 @@
 import { Type } from '@sinclair/typebox';
 import { routeWithBody, routeWithoutBody } from './agent-route.ts';
 import { WordpressInstallRequest, type WordpressInstallResult } from './apps.ts';
+import { DomainCertificateRequest, RetainCertificatesRequest, type CertificateInstallResult, type CertificateRemoveResult, type RetainCertificatesResult } from './certificates.ts';
 import { DatabaseImportRequest, DatabaseUserRequest, type DatabasesOfAccount } from './databases.ts';
 import { CertificateRequest, HandoverRequest, LinkRequest, UnlinkRequest, type HandoverResponse, type HealthResponse, type HelloResponse, type ServiceStatus, type LinkResponse, type UnlinkResponse } from './link-token.ts';
 import { KickRequest, MailState, SyncToRequest, type HeldMailbox, type MailApplyResult, type MailboxDigest } from './mail-state.ts';
@@ -77,6 +78,10 @@ export const AGENT_ROUTES = {
   setDatabaseUser: routeWithBody<{ user: string }>()('PUT', '/v1/databases/:account/users/:user', DatabaseUserRequest),
   dropDatabaseUser: routeWithoutBody<{ dropped: string }>()('DELETE', '/v1/databases/:account/users/:user'),
   grantDatabase: routeWithoutBody<{ user: string; database: string }>()('PUT', '/v1/databases/:account/users/:user/grants/:database'),
+
+  installDomainCertificate: routeWithBody<CertificateInstallResult>()('PUT', '/v1/certificates/:domain', DomainCertificateRequest),
+  removeDomainCertificate: routeWithoutBody<CertificateRemoveResult>()('DELETE', '/v1/certificates/:domain'),
+  retainDomainCertificates: routeWithBody<RetainCertificatesResult>()('POST', '/v1/certificates/retain', RetainCertificatesRequest),
 
   installWordpress: routeWithBody<WordpressInstallResult>()('PUT', '/v1/apps/wordpress/:account/:domain', WordpressInstallRequest, APP_INSTALL_TIMEOUT_MS),
 } as const;

@@ -65,3 +65,14 @@ test('a route path fills its parameters URL-encoded and refuses a missing one', 
   assert.equal(routePath(AGENT_ROUTES.heldMailboxes, { domain: 'example.com' }), '/v1/mail/mailboxes?domain=example.com');
   assert.throws(() => routePath(AGENT_ROUTES.dnsZone), /no value for :domain/);
 });
+
+test("a domain certificate's body is checked before it leaves the parent: names are domains, and no stray field rides along", () => {
+  const body = AGENT_ROUTES.installDomainCertificate.body!;
+  const good = { names: ['example.com', 'www.example.com'], certPem: 'CERT', keyPem: 'KEY' };
+  assert.doesNotThrow(() => checkSchema(body, good));
+  assert.throws(() => checkSchema(body, { ...good, names: ['example.com', 'bad name'] }), (error: unknown) => error instanceof ValidationError && error.field === 'names[1]');
+  assert.throws(() => checkSchema(body, { ...good, names: [] }), (error: unknown) => error instanceof ValidationError && error.field === 'names');
+  assert.throws(() => checkSchema(body, { ...good, keyPath: '/etc/shadow' }), (error: unknown) => error instanceof ValidationError && error.field === 'keyPath');
+  assert.equal(routePath(AGENT_ROUTES.removeDomainCertificate, { domain: 'example.com' }), '/v1/certificates/example.com');
+  assert.throws(() => checkSchema(AGENT_ROUTES.retainDomainCertificates.body!, { domains: ['Example.com'] }), (error: unknown) => error instanceof ValidationError && error.field === 'domains[0]');
+});

@@ -51,11 +51,8 @@ export class AgentClient {
     return `https://${this.endpoint.host}:${this.endpoint.port}`;
   }
 
-  /**
-   * A raw call by method and path, without the route table's body check; new calls go through
-   * send() with a route in src/protocol/agent-routes.ts (the certificate placement still calls this).
-   */
-  async call<T>(method: 'GET' | 'POST' | 'PUT' | 'DELETE', path: string, body?: unknown, timeoutMs = this.timeoutMs): Promise<T> {
+  /** The request under send(): private, so every call from the parent goes through the route table's body check. */
+  private async call<T>(method: 'GET' | 'POST' | 'PUT' | 'DELETE', path: string, body?: unknown, timeoutMs = this.timeoutMs): Promise<T> {
     let response;
     try {
       response = await request(`${this.url}${path}`, {
