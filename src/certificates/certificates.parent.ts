@@ -113,7 +113,7 @@ export function buildCertificates(deps: CertificatesDeps): BuiltCertificates {
     await service.tick();
     await panel?.tick();
     await placement.reconcile();
-    if (ticks++ % expiryEvery === 0) await service.reportExpiries();
+    if (ticks++ % expiryEvery === 0) await service.reportExpiries((await panel?.health()) ?? []);
   }, deps.onClose);
   return { certificates: service, panel };
 }

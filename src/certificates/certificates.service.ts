@@ -55,13 +55,28 @@ export interface CertificatesServiceDeps {
   defaultDirectoryUrl: string | null;
 }
 
+export function healthOf(name: string, row: Pick<CertificateRow, 'notAfter' | 'lastError' | 'failures'>): CertificateHealth {
+  return { name, expiresAt: new Date(row.notAfter), orderError: row.lastError, failures: row.failures };
+}
+
 export function expiryWarning(row: Pick<CertificateRow, 'notAfter' | 'lastError' | 'kind'>, now: number): string | null {
   if (row.kind !== 'issued' || row.lastError === null || row.notAfter - now > EXPIRY_WARNING_MS) return null;
   const days = Math.max(0, Math.floor((row.notAfter - now) / (24 * 3600 * 1000)));
   return `certificate expires in ${days} day(s) and its renewal is failing: ${row.lastError}`;
 }
 
-export type ExpiryObserver = (name: string, expiresAt: Date) => Promise<void>;
+/** What the admin's notifications hear of a certificate in service: when it expires, and whether its orders fail. */
+export interface CertificateHealth {
+  /** the account's domain (its first name), or the panel's host name */
+  name: string;
+  expiresAt: Date;
+  /** the error of the last order while orders keep failing (back-off), null once one went through */
+  orderError: string | null;
+  /** orders failed in a row */
+  failures: number;
+}
+
+export type ExpiryObserver = (certificates: CertificateHealth[]) => Promise<void>;
 
 export class CertificatesService {
   private issuerPromise: Promise<AcmeIssuer> | undefined;
@@ -213,10 +228,14 @@ export class CertificatesService {
     this.expiryObserver = observer;
   }
 
-  /** Tells the observer each serving certificate's expiry, by its first name (the account's domain). */
-  async reportExpiries(): Promise<void> {
+  /**
+   * Tells the observer every serving certificate at once (each account's, by its domain, and
+   * `others` such as the panel's), so one that is gone is known to be gone.
+   */
+  async reportExpiries(others: readonly CertificateHealth[] = []): Promise<void> {
     if (!this.expiryObserver) return;
-    for (const row of await this.deps.repo.list()) await this.expiryObserver(row.names[0]!, new Date(row.notAfter));
+    const rows = await this.deps.repo.list();
+    await this.expiryObserver([...rows.map((row) => healthOf(row.names[0]!, row)), ...others]);
   }
 
   /**

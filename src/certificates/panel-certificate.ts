@@ -13,7 +13,7 @@ import type { JobView } from '../jobs/index.ts';
 import { selfSigned } from '../transport/ca.ts';
 import type { CertificateTarget, IssueCertificateData } from './issue-certificate.job.ts';
 import type { PanelCertificateRepository, PanelCertificateRow } from './panel-certificate.repository.ts';
-import { expiryWarning } from './certificates.service.ts';
+import { expiryWarning, healthOf, type CertificateHealth } from './certificates.service.ts';
 
 export interface PanelCertificateView {
   hostname: string;
@@ -72,6 +72,12 @@ export class PanelCertificate {
       now,
     );
     return (await this.deps.repo.current())!;
+  }
+
+  /** What the admin's notifications hear of the panel's certificate (nothing before the first one is made). */
+  async health(): Promise<CertificateHealth[]> {
+    const row = await this.deps.repo.current();
+    return row && row.hostname === this.deps.hostname ? [healthOf(row.hostname, row)] : [];
   }
 
   /** The account whose zone holds the host name: its domain is the name or the nearest parent of it. */

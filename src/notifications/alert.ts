@@ -4,7 +4,7 @@
  * sent once when the problem is gone, so a flapping health check never floods the admin.
  */
 
-export const ALERT_KINDS = ['service_failed', 'node_offline', 'job_failed', 'desync_stale', 'certificate_expiring'] as const;
+export const ALERT_KINDS = ['service_failed', 'node_offline', 'job_failed', 'desync_stale', 'certificate_expiring', 'certificate_order_failing'] as const;
 export type AlertKind = (typeof ALERT_KINDS)[number];
 
 export interface Problem {

@@ -10,7 +10,7 @@ import type { NodesService } from '../nodes/nodes.service.ts';
 import type { JobEngine } from '../jobs/job-engine.ts';
 import type { SysdataService } from '../sysdata/sysdata.service.ts';
 import { HealingRepository } from './notifications.repository.ts';
-import { NotificationsService } from './notifications.service.ts';
+import { NotificationsService, type NotificationSources } from './notifications.service.ts';
 
 export { registerNotificationRoutes } from './notifications.routes.ts';
 
@@ -23,22 +23,27 @@ export interface NotificationsDeps {
   onClose: (close: () => Promise<void> | void) => void;
 }
 
+/** What the pollers read, from the jobs, the system data and the nodes the parent built. */
+export function notificationSources({ jobs, sysdata, nodes }: { jobs: Pick<JobEngine, 'list'>; sysdata: Pick<SysdataService, 'status'>; nodes: Pick<NodesService, 'list'> }): NotificationSources {
+  return {
+    async stoppedJobs() {
+      const stopped = [...(await jobs.list({ state: 'held', limit: 500 })), ...(await jobs.list({ state: 'failed', limit: 500 }))];
+      return stopped.map((job) => ({ id: job.id, type: job.type, key: job.key, state: job.state, error: job.error }));
+    },
+    async desyncs() {
+      return (await sysdata.status()).flatMap((type) => type.nodes.filter((n) => !n.inSync && n.since !== null).map((n) => ({ node: n.node, type: type.type, since: n.since!, reason: n.reason })));
+    },
+    async smtpHost() {
+      return (await nodes.list()).find((node) => node.local)?.host ?? null;
+    },
+  };
+}
+
 export function buildNotifications(deps: NotificationsDeps): NotificationsService {
   const { nodes, jobs, sysdata } = deps;
   const service = new NotificationsService(
     new HealingRepository(deps.db),
-    {
-      async stoppedJobs() {
-        const stopped = [...(await jobs.list({ state: 'held', limit: 500 })), ...(await jobs.list({ state: 'failed', limit: 500 }))];
-        return stopped.map((job) => ({ id: job.id, type: job.type, key: job.key, state: job.state, error: job.error }));
-      },
-      async desyncs() {
-        return (await sysdata.status()).flatMap((type) => type.nodes.filter((n) => !n.inSync && n.since !== null).map((n) => ({ node: n.node, type: type.type, since: n.since!, reason: n.reason })));
-      },
-      async smtpHost() {
-        return (await nodes.list()).find((node) => node.local)?.host ?? null;
-      },
-    },
+    notificationSources({ jobs, sysdata, nodes }),
     {
       parentName: deps.parentName,
       pollIntervalMs: msFromEnv('FLEETPANEL_NOTIFY_POLL_MS', 30_000),

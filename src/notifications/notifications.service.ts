@@ -3,7 +3,8 @@
  * webhook (JSON signed with a shared secret). Each problem is sent once and its recovery once
  * (open alerts are kept in the store, so a parent restart does not send them again): a service
  * gone `failed`, a node gone offline, a job stopped for the admin (held or failed), a system-data
- * de-sync older than an hour, and a certificate close to expiry (its hook is certificateChecked).
+ * de-sync older than an hour, a certificate close to expiry, and a certificate whose orders keep
+ * failing (the certificates work reports them all through certificatesChecked).
  */
 import { randomBytes } from 'node:crypto';
 import { ValidationError } from '../core/errors.ts';
@@ -28,6 +29,16 @@ export interface NotificationSources {
   desyncs(): Promise<{ node: string; type: string; since: string; reason: string | null }[]>;
   /** where the parent's own Postfix listens (its own node's address), or null without one */
   smtpHost(): Promise<string | null>;
+}
+
+/** A certificate in service as the certificates work reports it. */
+export interface CheckedCertificate {
+  name: string;
+  expiresAt: Date;
+  /** the last order's error while orders keep failing, null once one went through */
+  orderError: string | null;
+  /** orders failed in a row */
+  failures: number;
 }
 
 export interface NotificationOptions {
@@ -144,15 +155,34 @@ export class NotificationsService {
     }
   }
 
-  /** The hook of the certificates work: called whenever it looks at a certificate (expiresAt null: it is gone). */
-  async certificateChecked(name: string, expiresAt: Date | null): Promise<void> {
-    const key = alertKey('certificate_expiring', name);
-    const left = expiresAt === null ? Infinity : expiresAt.getTime() - Date.now();
-    const problem =
-      left < this.options.certificateWarningMs
-        ? { subject: `certificate ${name} expires ${left <= 0 ? 'now' : `in ${Math.ceil(left / 86_400_000)} day(s)`}`, detail: `the certificate for ${name} expires at ${expiresAt!.toISOString()}`, labels: { certificate: name } }
-        : null;
-    await this.observe('certificate_expiring', key, problem);
+  /**
+   * The hook of the certificates work, with every certificate in service: one close to expiry,
+   * and one whose orders fail (a renewal, or the first order that replaces a placeholder), each
+   * opens its alert; a renewed, repaired or removed one recovers it.
+   */
+  async certificatesChecked(certificates: readonly CheckedCertificate[]): Promise<void> {
+    const expiring = new Map<string, Problem>();
+    const failing = new Map<string, Problem>();
+    const now = Date.now();
+    for (const { name, expiresAt, orderError, failures } of certificates) {
+      const left = expiresAt.getTime() - now;
+      if (left < this.options.certificateWarningMs) {
+        expiring.set(alertKey('certificate_expiring', name), {
+          subject: `certificate ${name} expires ${left <= 0 ? 'now' : `in ${Math.ceil(left / 86_400_000)} day(s)`}`,
+          detail: `the certificate for ${name} expires at ${expiresAt.toISOString()}${orderError === null ? '' : `; its renewal fails: ${orderError}`}`,
+          labels: { certificate: name },
+        });
+      }
+      if (orderError !== null) {
+        failing.set(alertKey('certificate_order_failing', name), {
+          subject: `the ACME order for certificate ${name} fails`,
+          detail: `the order for ${name} failed ${failures} time(s) in a row, last: ${orderError}; it is retried with back-off, and the certificate in service (until ${expiresAt.toISOString()}) stays; see fleetpanel ssl status`,
+          labels: { certificate: name },
+        });
+      }
+    }
+    await this.reconcile('certificate_expiring', expiring);
+    await this.reconcile('certificate_order_failing', failing);
   }
 
   async pollOnce(): Promise<void> {
@@ -238,6 +268,7 @@ function labelsFromKey(key: string): Record<string, string> {
     case 'desync_stale':
       return { node: parts[0] ?? '', type: parts[1] ?? '' };
     case 'certificate_expiring':
+    case 'certificate_order_failing':
       return { certificate: parts.join(':') };
     default:
       return {};

@@ -154,7 +154,7 @@ export async function startParent(options: ParentOptions): Promise<RunningParent
   const reparent = buildReparent({ db, jobs, nodes, handover, accounts, mailStates, web });
   // Last: it watches the nodes, jobs and system data the others built.
   const notifications = buildNotifications({ db, nodes, jobs, sysdata, parentName: name, onClose });
-  certificates.observeExpiry((certificate, expiresAt) => notifications.certificateChecked(certificate, expiresAt));
+  certificates.observeExpiry((checked) => notifications.certificatesChecked(checked));
   const services: ParentServices = { db, auth, nodes, connections, passwords, accounts, plans, resellers, workloads, jobs, sysdata, mail, mailStates, web, dns, distribution, certificates, notifications, transfers };
   // Started once every domain has registered its job types, so its start-up check sees them all.
   await jobs.start();
