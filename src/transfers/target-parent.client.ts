@@ -5,7 +5,7 @@
  */
 import type { Readable } from 'node:stream';
 import { request } from 'undici';
-import { NodeUnavailableError, kindForStatus, refusalOfKind, type FleetError } from '../core/errors.ts';
+import { NodeUnavailableError, ValidationError, kindForStatus, refusalOfKind, type FleetError } from '../core/errors.ts';
 import type { MailboxDigest } from '../protocol/mail-state.ts';
 import type { ImportAnswer, MailTargetAnswer, TransferBundle, TransferCheckAnswer } from './transfer.schemas.ts';
 
@@ -45,9 +45,11 @@ export class TargetParent {
     }
     if (response.statusCode >= 400) {
       const payload = (parsed ?? {}) as { error?: string; message?: string; field?: string };
+      // The target refusing our token is bad input here, not a failed login here: passed on as
+      // 401 it would read as this parent's own session ending (the CLI's exit 3, the panel's logout).
+      if (response.statusCode === 401) throw new ValidationError('token', `not valid at the target parent ${this.url} (${payload.message ?? 'refused'}); pass one of its admin API tokens`);
       const kind = (payload.error as FleetError['kind'] | undefined) ?? kindForStatus(response.statusCode);
-      const message = response.statusCode === 401 ? 'the token is not valid there (pass one of its admin API tokens)' : (payload.message ?? `HTTP ${response.statusCode}`);
-      throw refusalOfKind(kind, `target parent ${this.url}: ${message}`, { target: this.url, ...(payload.field ? { field: payload.field } : {}) });
+      throw refusalOfKind(kind, `target parent ${this.url}: ${payload.message ?? `HTTP ${response.statusCode}`}`, { target: this.url, ...(payload.field ? { field: payload.field } : {}) });
     }
     return parsed as T;
   }

@@ -89,12 +89,15 @@ export class TransferImportService {
       row = rows.find((n) => n.alias === requested);
       if (!row) throw new ValidationError('mailNode', `parent '${this.deps.parentName}' has no node named '${requested}'`);
     }
+    // Asked before the status: a child that took another parent shows here only as offline or
+    // unlinking, and "not ready" would send the admin to repair a node that is not ours any more.
+    if (row.is_local !== 1 && row.roles.includes('mail')) await this.assertNotLinkedElsewhere(row);
     chooseNode('mail', rows.map(candidate), candidate(row));
-    if (row.is_local !== 1) await this.assertLinkedHere(row);
+    if (row.is_local !== 1) await this.assertAcceptsThisParent(row);
     return row;
   }
 
-  private async assertLinkedHere(row: NodeRow): Promise<void> {
+  private async assertNotLinkedElsewhere(row: NodeRow): Promise<void> {
     const hello = await pinnedCall(row.host, row.agent_port, AGENT_ROUTES.hello, undefined, { skipTlsVerify: true }).catch((error: unknown) => {
       throw refusalOfKind('node_unavailable', `child '${row.alias}' (${row.host}) does not answer: ${(error as Error).message}`, { node: row.alias });
     });
@@ -102,6 +105,9 @@ export class TransferImportService {
     if (hello.body.linked === true && parentName !== this.deps.parentName) {
       throw new ConflictError(`child '${row.alias}' is linked to another parent ('${parentName}'), not to '${this.deps.parentName}'; nothing was transferred`, { node: row.alias });
     }
+  }
+
+  private async assertAcceptsThisParent(row: NodeRow): Promise<void> {
     try {
       await this.deps.connections.forRow(row).send(AGENT_ROUTES.ping);
     } catch (error) {

@@ -8,6 +8,7 @@ import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from '.
 import type { Principal } from '../auth/principal.ts';
 import type { JobEngine } from '../jobs/job-engine.ts';
 import type { JobView } from '../jobs/index.ts';
+import { ACTIVE_JOB_STATES } from '../jobs/job.model.ts';
 import type { AccountRecord } from '../accounts/account.model.ts';
 import type { MailStatePusher } from '../mail/mail-state-pusher.ts';
 import type { MailState } from '../protocol/mail-state.ts';
@@ -72,6 +73,10 @@ export class TransferService {
     if (principal.role !== 'admin') throw new ForbiddenError(`transferring an account to another parent is for the admin only; you are ${principal.role} '${principal.username}'`);
     const account = await this.accountByName(username);
     if (!account) throw new NotFoundError('account', username);
+    // Asked before the target is: a job under way (a mail move, a certificate order) would change
+    // the account under the transfer's feet, whatever the target says.
+    const busy = (await this.jobs.list({ key: `account:${account.username}` })).find((j) => ACTIVE_JOB_STATES.includes(j.state));
+    if (busy) throw new ConflictError(`account '${username}' has job ${busy.id} (${busy.type}, ${busy.state}) under way; transfer it once that job has ended (\`fleetpanel job watch ${busy.id}\`)`, { job: busy.id });
     // Databases do not move yet, and clean's termination would drop them: refused rather than lost.
     const databases = await this.repo.databaseNames(account.id);
     if (databases.length > 0) throw new ConflictError(`account '${username}' has ${databases.length} database(s) (${databases.join(', ')}); transfers do not move databases yet, so it stays here`, { databases });
