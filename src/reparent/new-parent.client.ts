@@ -2,7 +2,7 @@
  * The old parent's client of the new parent: the transfer import API (TargetParent), plus the
  * node calls a handover needs, all with one of the new parent's admin tokens.
  */
-import { FleetError } from '../core/errors.ts';
+import { FleetError, ForbiddenError } from '../core/errors.ts';
 import type { NodeView } from '../nodes/node.model.ts';
 import type { NewParent } from '../nodes/node-handover.ts';
 import type { Role } from '../protocol/roles.ts';
@@ -10,8 +10,15 @@ import { TargetParent } from '../transfers/target-parent.client.ts';
 
 export class NewParentClient extends TargetParent {
   /** Who the new parent is (admin only there, so this also proves the token). */
-  identity(): Promise<NewParent> {
-    return this.call('GET', '/api/parent/identity');
+  async identity(): Promise<NewParent> {
+    try {
+      return await this.call<NewParent>('GET', '/api/parent/identity');
+    } catch (error) {
+      if (error instanceof FleetError && error.kind === 'forbidden') {
+        throw new ForbiddenError(`the token given is not an admin's at the new parent ${this.url} (${error.message}); pass one of its admin API tokens`, { target: this.url });
+      }
+      throw error;
+    }
   }
 
   /** The new parent's view of a node, or null when it has none of that alias. */

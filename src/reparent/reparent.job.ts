@@ -12,14 +12,13 @@
  * stopped. Once the child is handed over nothing can be undone from here, so a failure holds the
  * job for an admin's retry.
  */
-import { ConflictError, NodeUnavailableError } from '../core/errors.ts';
+import { NodeUnavailableError } from '../core/errors.ts';
 import { defineJob, type JobDefinition } from '../jobs/index.ts';
 import { waitFor } from '../agent/daemon-process.ts';
-import type { Reparenting, ReparentData } from './reparenting.ts';
+import { SERVING, type Reparenting, type ReparentData } from './reparenting.ts';
 
 export const REPARENT_JOB = 'node.reparent';
 
-const SERVING = ['ready', 'degraded'];
 /** How long release waits for the new parent to bring the node up before the step is retried. */
 const BRING_UP_MS = 10 * 60_000;
 
@@ -33,24 +32,9 @@ export function reparentJob(r: Reparenting): JobDefinition<ReparentData> {
         name: 'plan',
         async run(ctx, job) {
           const node = await r.node(job.data);
-          if (!SERVING.includes(node.status)) throw new ConflictError(`node '${node.alias}' is ${node.status}; only a node that serves can be handed over`);
-          const target = await r.target(job.data);
-          const newParent = await target.identity();
-          if (newParent.parentId === (await r.deps.parentId)) throw new ConflictError(`${job.data.targetUrl} is this parent itself`);
-          if (await target.nodeView(node.alias)) {
-            throw new ConflictError(`the new parent ${newParent.name} already has a node called '${node.alias}'; unlink or rename it there first`);
-          }
-          const users = await r.deps.usersOf(node);
-          const copies = users.filter((u) => u.includes(' '));
-          if (copies.length > 0) throw new ConflictError(`node '${node.alias}' keeps mail copies (${copies.join(', ')}); let their moves or grace periods end first`, { accounts: copies });
-          for (const username of users) {
-            if (await r.deps.busy(username)) throw new ConflictError(`account '${username}' has a job under way; let it finish before moving its node`, { account: username });
-            const account = await r.account(username);
-            // Refuses as the import would (username, domain, a mailbox address taken there).
-            await target.check(account.username, account.domain);
-          }
-          await ctx.progress(`${users.length} account(s) move with ${node.alias} to ${newParent.name}: ${users.join(', ') || 'none'}`);
-          return { newParent, accounts: users };
+          const { newParent, accounts } = await r.preflight(node, await r.target(job.data));
+          await ctx.progress(`${accounts.length} account(s) move with ${node.alias} to ${newParent.name}: ${accounts.join(', ') || 'none'}`);
+          return { newParent, accounts };
         },
       },
       {

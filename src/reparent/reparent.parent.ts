@@ -47,6 +47,7 @@ export function buildReparent(deps: ReparentDeps): ReparentService {
     set: (nodeId, value) => nodesRepo.setSetting(`reparent:${nodeId}`, JSON.stringify(value)),
     remove: (nodeId) => nodesRepo.setSetting(`reparent:${nodeId}`, ''),
   };
+  const activeJob = async (key: string) => (await jobs.list({ key })).find((j) => ACTIVE_JOB_STATES.includes(j.state));
   const reparenting = new Reparenting({
     parentId: nodes.parentId,
     parentName: nodes.parentName,
@@ -55,7 +56,8 @@ export function buildReparent(deps: ReparentDeps): ReparentService {
     nodeById: (id) => nodesRepo.byId(id),
     localNode: async () => (await nodesRepo.list()).find((n) => n.is_local === 1),
     usersOf: (node) => nodes.usersOf(node),
-    busy: async (username) => (await jobs.list({ key: `account:${username}` })).some((j) => ACTIVE_JOB_STATES.includes(j.state)),
+    busy: (username) => activeJob(`account:${username}`),
+    databasesOf: (accountId) => transfersRepo.databaseNames(accountId),
     accountByName: (username) => accountsRepo.byUsername(username),
     bundleOf: (account) => transfersRepo.bundleOf(account.id, nodes.parentName),
     placements: (accountId) => accountsRepo.placements(accountId),
@@ -76,5 +78,5 @@ export function buildReparent(deps: ReparentDeps): ReparentService {
   });
   deps.mailStates.addStateContributor((node, state) => reparenting.addRelays(node, state));
   jobs.register(reparentJob(reparenting));
-  return new ReparentService(nodes, jobs, credentials);
+  return new ReparentService(nodes, jobs, credentials, reparenting);
 }

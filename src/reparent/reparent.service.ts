@@ -4,7 +4,8 @@ import type { JobEngine, JobView } from '../jobs/index.ts';
 import { ACTIVE_JOB_STATES } from '../jobs/job.model.ts';
 import type { NodesService } from '../nodes/nodes.service.ts';
 import { REPARENT_JOB } from './reparent.job.ts';
-import type { ReparentCredentials, ReparentData } from './reparenting.ts';
+import { NewParentClient } from './new-parent.client.ts';
+import type { Reparenting, ReparentCredentials, ReparentData } from './reparenting.ts';
 
 export interface ReparentInput {
   to: string;
@@ -29,19 +30,30 @@ export class ReparentService {
     private readonly nodes: Pick<NodesService, 'row'>,
     private readonly jobs: JobEngine,
     private readonly credentials: ReparentCredentials,
+    private readonly reparenting: Pick<Reparenting, 'preflight'>,
   ) {}
 
-  /** Queues the job; the caller checked that an admin asks. */
+  private async refuseRunning(key: string, alias: string): Promise<void> {
+    const running = (await this.jobs.list({ key })).find((j) => ACTIVE_JOB_STATES.includes(j.state));
+    if (running) throw new ConflictError(`node '${alias}' has job ${running.id} (${running.type}) under way`, { job: running.id });
+  }
+
+  /**
+   * Queues the job once every refusal was asked of both parents (nothing is stored or changed on
+   * either before that); the caller checked that an admin asks.
+   */
   async start(by: string, alias: string, input: ReparentInput): Promise<JobView> {
     const to = checkParentUrl(input.to);
-    if (input.token.trim().length === 0) throw new ValidationError('token', 'give one of the new parent\'s admin API tokens');
+    const token = input.token.trim();
+    if (token.length === 0) throw new ValidationError('token', 'give one of the new parent\'s admin API tokens');
     const node = await this.nodes.row(alias);
     if (node.is_local === 1) throw new ConflictError("the parent's own node cannot move to another parent");
     const key = `node:${node.alias}`;
-    const running = (await this.jobs.list({ key })).find((j) => ACTIVE_JOB_STATES.includes(j.state));
-    // Checked before the token is stored, so a second request never changes a running job's target.
-    if (running) throw new ConflictError(`node '${node.alias}' has job ${running.id} (${running.type}) under way`, { job: running.id });
-    await this.credentials.set(node.id, { url: to, token: input.token.trim() });
+    await this.refuseRunning(key, node.alias);
+    await this.reparenting.preflight(node, new NewParentClient(to, token));
+    // Again just before the token is stored, so a second request never changes a running job's target.
+    await this.refuseRunning(key, node.alias);
+    await this.credentials.set(node.id, { url: to, token });
     const data: ReparentData = { node: node.alias, nodeId: node.id, targetUrl: to };
     return this.jobs.enqueue({ type: REPARENT_JOB, key, data, ifBusy: 'refuse', createdBy: by });
   }

@@ -11,6 +11,16 @@ import type { TransferBundle } from '../transfers/transfer.schemas.ts';
 import type { MailState } from '../protocol/mail-state.ts';
 import { NewParentClient } from './new-parent.client.ts';
 
+/** Node states a child can be moved from: it serves, so its accounts' mail is where the store says. */
+export const SERVING: readonly string[] = ['ready', 'degraded'];
+
+/** What every refusal check found when none refused. */
+export interface ReparentPlan {
+  newParent: NewParent;
+  /** the accounts that move with the node */
+  accounts: string[];
+}
+
 export interface ReparentData extends Record<string, unknown> {
   node: string;
   nodeId: number;
@@ -50,8 +60,10 @@ export interface ReparentDeps {
   localNode(): Promise<NodeRow | undefined>;
   /** the accounts (and mail copies, as "name (mail copy)") that use the node */
   usersOf(node: NodeRow): Promise<string[]>;
-  /** whether the account has a job under way */
-  busy(username: string): Promise<boolean>;
+  /** the account's job under way, if any */
+  busy(username: string): Promise<{ id: number; type: string } | undefined>;
+  /** names of the account's MariaDB databases (neither route moves them) */
+  databasesOf(accountId: number): Promise<string[]>;
   accountByName(username: string): Promise<AccountRecord | undefined>;
   bundleOf(account: AccountRecord): Promise<TransferBundle>;
   placements(accountId: number): Promise<{ workload: Workload; nodeId: number }[]>;
@@ -78,6 +90,38 @@ export class Reparenting {
     const stored = await this.deps.credentials.get(data.nodeId);
     if (!stored) throw new ConflictError(`the re-parenting of '${data.node}' lost the new parent's token; start it again with \`node reparent\``);
     return new NewParentClient(stored.url, stored.token);
+  }
+
+  /**
+   * Every refusal of a re-parent, asked of both parents before anything changes: the route asks
+   * it before queueing the job, and the job's plan asks it again (time passed, or a retry).
+   * Cheap refusals of this parent come before the calls to the new one.
+   */
+  async preflight(node: NodeRow, target: NewParentClient): Promise<ReparentPlan> {
+    if (node.is_local === 1) throw new ConflictError("the parent's own node cannot move to another parent");
+    if (!SERVING.includes(node.status)) throw new ConflictError(`node '${node.alias}' is ${node.status}; only a node that serves can move to another parent`);
+    const users = await this.deps.usersOf(node);
+    // A job under way first: it is what the admin waits for, and it may be what made a copy.
+    for (const username of new Set(users.map((u) => u.replace(/ \(mail copy\)$/, '')))) {
+      const job = await this.deps.busy(username);
+      if (job) throw new ConflictError(`account '${username}' on node '${node.alias}' has job ${job.id} (${job.type}) under way; let it finish before moving its node`, { account: username, job: job.id });
+    }
+    const copies = users.filter((u) => u.endsWith(' (mail copy)'));
+    if (copies.length > 0) throw new ConflictError(`node '${node.alias}' keeps mail copies (${copies.join(', ')}); let their grace periods end or clean them with \`node cleanup\` first`, { accounts: copies });
+    const accounts: AccountRecord[] = [];
+    for (const username of users) {
+      const account = await this.account(username);
+      const databases = await this.deps.databasesOf(account.id);
+      // This parent ends the account once it is moved, which would drop databases nothing moved.
+      if (databases.length > 0) throw new ConflictError(`account '${username}' has ${databases.length} database(s) (${databases.join(', ')}), which do not move between parents yet; node '${node.alias}' stays here`, { account: username, databases });
+      accounts.push(account);
+    }
+    const newParent = await target.identity();
+    if (newParent.parentId === (await this.deps.parentId)) throw new ConflictError(`${target.url} is this parent itself`);
+    if (await target.nodeView(node.alias)) throw new ConflictError(`the new parent ${newParent.name} already has a node called '${node.alias}'; unlink or rename it there first`, { node: node.alias });
+    // Refuses as the import would (username, domain, a mailbox address taken there).
+    for (const account of accounts) await target.check(account.username, account.domain);
+    return { newParent, accounts: users };
   }
 
   async account(username: string): Promise<AccountRecord> {

@@ -1,6 +1,7 @@
 /**
  * Re-parenting a child on two real pairs: the old parent "old" on <net>.50.1 with the children
- * kid (.2) and spare (.3), and the new parent "new" on <net>.150.1 with its own node only. The
+ * kid (.2), spare (.3) and kid2 (.4), and the new parent "new" on <net>.150.1 with its own node
+ * only. kid moves by handover; the refusals are tried on kid2. The
  * handover is checked from both parents and from the child's agent itself (which client
  * certificates it takes); mail is sent over SMTP to both parents and to the child while the job
  * runs and read over IMAP through the new parent; the child's Maildirs are looked at on disk.
@@ -81,6 +82,7 @@ describe('re-parenting a child', () => {
     children: [
       { alias: 'kid', roles: ['mail'], link: 'token' },
       { alias: 'spare', roles: ['mail'], link: 'token' },
+      { alias: 'kid2', roles: ['mail'], link: 'token' },
     ],
   });
   const fresh = useTestCluster({ block: NEW_BLOCK, parentAlias: 'new' });
@@ -250,5 +252,106 @@ describe('re-parenting a child', () => {
     const refused = await callAgentAs(old.address('kid'), 'GET', '/v1/health', undefined, { cert: oldIdentity.clientCertPem, key: oldIdentity.clientKeyPem });
     assert.equal(refused.status, 401);
     assert.match(refused.body.message!, /serves only its parent \(new\): client certificate refused/);
+  });
+
+  // kid2's accounts: the refusals are tried on them.
+  const kid2Accounts = [
+    { username: 'dalpha', domain: 'dalpha.test', address: 'box@dalpha.test' },
+    { username: 'dbeta', domain: 'dbeta.test', address: 'box@dbeta.test' },
+  ];
+
+  /** Creates kid2's two accounts (distributed to it) unless they are there already. */
+  async function kid2WithAccounts(): Promise<void> {
+    for (const a of kid2Accounts) {
+      if ((await api(old, 'GET', `/api/accounts/${a.username}`)).status === 200) continue;
+      const created = await api(old, 'POST', '/api/accounts', { username: a.username, domain: a.domain, password: PASSWORD, mailNode: 'kid2' });
+      assert.equal(created.status, 201, created.body.message);
+      const mailbox = await api(old, 'POST', `/api/accounts/${a.username}/mail/mailboxes`, { address: a.address, password: MAIL_PASSWORD });
+      assert.equal(mailbox.status, 201, mailbox.body.message);
+    }
+  }
+
+  /** Waits until a job of a pair has ended, and gives its state. */
+  async function jobEnd(pair: TestCluster, id: number): Promise<string> {
+    let state = '';
+    await waitFor(async () => ['succeeded', 'rolled_back', 'held', 'failed', 'abandoned'].includes((state = (await api<{ state: string }>(pair, 'GET', `/api/jobs/${id}`)).body.state)), 300_000, `job ${id} to end`);
+    return state;
+  }
+
+  /** What a refused re-parent must leave as it was, on both parents and on the child. */
+  async function bothSides(): Promise<unknown> {
+    const oldIdentity = identityOf(old);
+    const agent = await callAgentAs(old.address('kid2'), 'GET', '/v1/health', undefined, { cert: oldIdentity.clientCertPem, key: oldIdentity.clientKeyPem });
+    const node = await api<NodeView>(old, 'GET', '/api/nodes/kid2');
+    const oldJobs = await api<{ jobs: { type: string }[] }>(old, 'GET', '/api/jobs?key=node:kid2');
+    const oldAccounts = await api<{ accounts: { username: string; mailNode: string | null }[] }>(old, 'GET', '/api/accounts');
+    const newNodes = await api<{ nodes: { alias: string }[] }>(fresh, 'GET', '/api/nodes');
+    const newAccounts = await api<{ accounts: { username: string }[] }>(fresh, 'GET', '/api/accounts');
+    return {
+      childObeysOld: agent.status,
+      node: [node.status, node.body.status],
+      jobsOfNode: oldJobs.body.jobs.map((j) => j.type),
+      oldAccounts: oldAccounts.body.accounts.map((a) => `${a.username}@${a.mailNode}`).sort(),
+      newNodes: newNodes.body.nodes.map((n) => n.alias).sort(),
+      newAccounts: newAccounts.body.accounts.map((a) => a.username).sort(),
+    };
+  }
+
+  test('refusals change nothing on either side: unknown node, a token without admin rights, a parent not reachable, a username or domain taken there, an account with a job under way', async () => {
+    await kid2WithAccounts();
+    await waitFor(async () => (await api<NodeView>(old, 'GET', '/api/nodes/kid2')).body.status === 'ready', 120_000, 'kid2 ready');
+    const before = await bothSides();
+    const reparent = (alias: string, to: string, token: string) => old.cli(['node', 'reparent', alias, '--to', to, '--token-stdin'], token);
+
+    const unknown = await reparent('nosuch', fresh.info.url, fresh.info.token);
+    assert.equal(unknown.code, 5, unknown.stderr);
+    assert.match(unknown.stderr, /node 'nosuch' does not exist/);
+
+    const unreachable = await reparent('kid2', `http://${NEW_BLOCK}.9:8080`, fresh.info.token);
+    assert.equal(unreachable.code, 7, unreachable.stderr);
+    assert.match(unreachable.stderr, new RegExp(`${NEW_BLOCK.replace(/\./g, '\\.')}\\.9:8080 is not reachable`));
+
+    const badToken = await reparent('kid2', fresh.info.url, 'fp_not-a-token-of-the-new-parent');
+    assert.equal(badToken.code, 2, badToken.stderr);
+    assert.match(badToken.stderr, /not valid at the target parent/);
+
+    // A token of the new parent that is not an admin's: an account user's session there.
+    const user = await api(fresh, 'POST', '/api/accounts', { username: 'downer', domain: 'downer.test', password: PASSWORD });
+    assert.equal(user.status, 201, user.body.message);
+    const session = await callApi<{ token: string }>(fresh.info.url, 'POST', '/api/session', { username: 'downer', password: PASSWORD }, '');
+    assert.equal(session.status, 201, session.body.message);
+    const notAdmin = await reparent('kid2', fresh.info.url, session.body.token);
+    assert.equal(notAdmin.code, 4, notAdmin.stderr);
+    assert.match(notAdmin.stderr, /the token given is not an admin's at the new parent/);
+
+    // The new parent already has one of the child's usernames, then one of its domains.
+    const sameName = await api(fresh, 'POST', '/api/accounts', { username: 'dalpha', domain: 'elsewhere-dalpha.test', password: PASSWORD });
+    assert.equal(sameName.status, 201, sameName.body.message);
+    const taken = await reparent('kid2', fresh.info.url, fresh.info.token);
+    assert.equal(taken.code, 6, taken.stderr);
+    assert.match(taken.stderr, /already has an account or login named 'dalpha'/);
+    assert.equal((await api(fresh, 'DELETE', '/api/accounts/dalpha')).status, 200);
+    const sameDomain = await api(fresh, 'POST', '/api/accounts', { username: 'dother', domain: 'dbeta.test', password: PASSWORD });
+    assert.equal(sameDomain.status, 201, sameDomain.body.message);
+    const domainTaken = await reparent('kid2', fresh.info.url, fresh.info.token);
+    assert.equal(domainTaken.code, 6, domainTaken.stderr);
+    assert.match(domainTaken.stderr, /already has the domain 'dbeta.test'/);
+    assert.equal((await api(fresh, 'DELETE', '/api/accounts/dother')).status, 200);
+    assert.equal((await api(fresh, 'DELETE', '/api/accounts/downer')).status, 200);
+    assert.deepEqual(await bothSides(), before);
+
+    // An account of the child with a job under way (its mail moving back, seconds of work): the
+    // API is asked at once, since the CLI's own start could outlast a small move.
+    const moving = await api<{ job: { id: number } }>(old, 'POST', '/api/accounts/dalpha/mail-node', { mailNode: 'local' });
+    assert.equal(moving.status, 202, moving.body.message);
+    const busy = await api(old, 'POST', '/api/nodes/kid2/reparent', { to: fresh.info.url, token: fresh.info.token });
+    assert.equal(busy.status, 409, busy.body.message);
+    assert.match(busy.body.message ?? '', new RegExp(`account 'dalpha' on node 'kid2' has job ${moving.body.job.id} \\(mail.dedistribute\\) under way`));
+    assert.equal(await jobEnd(old, moving.body.job.id), 'succeeded');
+    // Back to kid2 as it was (its grace copy there is taken up again by the move).
+    const back = await api<{ job: { id: number } }>(old, 'POST', '/api/accounts/dalpha/mail-node', { mailNode: 'kid2' });
+    assert.equal(back.status, 202, back.body.message);
+    assert.equal(await jobEnd(old, back.body.job.id), 'succeeded');
+    assert.deepEqual(await bothSides(), before);
   });
 });
