@@ -49,17 +49,23 @@ function directoryAnswers(url: string, agent: HttpsAgent): Promise<string | null
   });
 }
 
+/** What pebble and Let's Encrypt say (type accountDoesNotExist) when a request names an account they do not hold. */
+const ACCOUNT_UNKNOWN = /account .*(does not exist|not found)/i;
+
 export class AcmeIssuer {
-  private readonly client: acme.Client;
+  private client: acme.Client;
   private readonly agent: HttpsAgent;
   private accountReady = false;
 
-  constructor(private readonly settings: AcmeSettings, accountKeyPem: string) {
+  constructor(
+    private readonly settings: AcmeSettings,
+    private readonly accountKeyPem: string,
+  ) {
     // acme-client sends every request through its one axios instance; the parent has one ACME
     // directory, so its trust settings are the process's.
     this.agent = new HttpsAgent({ ca: settings.caBundlePem ? [...rootCertificates, settings.caBundlePem] : undefined, keepAlive: true });
     acme.axios.defaults.httpsAgent = this.agent;
-    this.client = new acme.Client({ directoryUrl: settings.directoryUrl, accountKey: accountKeyPem, backoffAttempts: 5, backoffMin: 200, backoffMax: 2000 });
+    this.client = this.newClient();
   }
 
   /**
@@ -72,6 +78,10 @@ export class AcmeIssuer {
     const unreachable = await directoryAnswers(this.settings.directoryUrl, this.agent);
     if (unreachable !== null) return new NodeUnavailableError({ message: `the ACME server at ${this.settings.directoryUrl} cannot be reached (${action}): ${unreachable}` });
     return new ConflictError(`the ACME server refused (${action}): ${message}`);
+  }
+
+  private newClient(): acme.Client {
+    return new acme.Client({ directoryUrl: this.settings.directoryUrl, accountKey: this.accountKeyPem, backoffAttempts: 5, backoffMin: 200, backoffMax: 2000 });
   }
 
   static createAccountKey(): Promise<string> {
@@ -95,9 +105,22 @@ export class AcmeIssuer {
   /** A new order for the names, with the DNS-01 challenge of every authorization not yet valid. */
   async placeOrder(names: readonly string[]): Promise<PlacedOrder> {
     await this.ensureAccount();
-    try {
+    const place = async (): Promise<PlacedOrder> => {
       const order = await this.client.createOrder({ identifiers: names.map((value) => ({ type: 'dns', value })) });
       return { orderUrl: order.url, challenges: await this.pendingChallenges(order) };
+    };
+    try {
+      return await place();
+    } catch (error) {
+      if (!ACCOUNT_UNKNOWN.test(error instanceof Error ? error.message : String(error))) throw await this.failure('new order', error);
+    }
+    // The server no longer knows the account this parent registered (a CA that lost its data, a
+    // test CA restarted): register the same key again, once, instead of failing every renewal.
+    this.client = this.newClient();
+    this.accountReady = false;
+    await this.ensureAccount();
+    try {
+      return await place();
     } catch (error) {
       throw await this.failure('new order', error);
     }

@@ -259,6 +259,38 @@ describe('account certificates over ACME with DNS validation', () => {
     }
   });
 
+  test('a pebble that rejects the order (its DNS-01 check fails) leaves the certificate in place and the status names the error', async () => {
+    // The renewal the test before left failing is retried against the restarted pebble first.
+    const renewed = await pollUntil('the earlier renewal retried', async () => {
+      const view = await api<CertificateView>('GET', '/api/accounts/certa/ssl');
+      return view.body.lastError === null ? view.body : undefined;
+    }, 120_000);
+    const before = await pollUntil('the renewed certificate in service', async () => {
+      const seen = await served(PARENT, 443, 'cert-a.test');
+      return Date.parse(seen.certificate.validTo) === Date.parse(renewed.notAfter) ? seen : undefined;
+    });
+    await stopPebble(fixture.cluster.pebbleDir);
+    // The same pebble, but its validation asks a DNS address where nothing answers: it refuses every authorization.
+    await startPebble({ ...fixture.cluster.pebbleOptions(), dnsServer: `${BLOCK}.9:53` });
+    try {
+      const queued = await fixture.cli(['ssl', 'renew', 'certa', '--no-wait']);
+      assert.equal(queued.code, 0, queued.stderr);
+      const failing = await pollUntil('the rejection in ssl status', async () => {
+        const view = await api<CertificateView>('GET', '/api/accounts/certa/ssl');
+        return view.body.lastError && !/cannot be reached/.test(view.body.lastError) ? view.body : undefined;
+      }, 120_000);
+      assert.match(failing.lastError!, /the ACME server refused \(validation\)/);
+      assert.equal(failing.kind, 'issued');
+      const still = await served(PARENT, 443, 'cert-a.test');
+      assert.equal(still.certificate.fingerprint256, before.certificate.fingerprint256, 'the previous certificate still serves');
+      const status = await fixture.cli(['ssl', 'status', 'certa']);
+      assert.ok(status.stdout.includes(failing.lastError!.split('\n')[0]!), status.stdout);
+    } finally {
+      await stopPebble(fixture.cluster.pebbleDir);
+      await startPebble(fixture.cluster.pebbleOptions());
+    }
+  });
+
   // Last: it restarts the parent with a host name, so the plain-HTTP API the tests above use now only redirects.
   test('the parent started with --hostname serves its API over HTTPS with a certificate from pebble, and plain HTTP only redirects', async () => {
     const HOST = 'panel.cert-a.test';
