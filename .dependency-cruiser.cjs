@@ -20,7 +20,7 @@ const WORKLOAD_INTERFACES = {
   certificates: ['dns/dns.service.ts'],
   sysdata: [],
   distribution: ['mail/mail-agents.ts', 'mail/mail-state-pusher.ts', 'mail/mail.repository.ts', 'dns/dns.service.ts'],
-  transfers: ['mail/mail-agents.ts', 'mail/mail-state-pusher.ts', 'distribution/distribution-rules.ts', 'distribution/test-points.ts'],
+  transfers: ['mail/mail-agents.ts', 'mail/mail-state-pusher.ts', 'web/web.service.ts', 'distribution/distribution-rules.ts', 'distribution/test-points.ts'],
 };
 const WORKLOADS = Object.keys(WORKLOAD_INTERFACES);
 

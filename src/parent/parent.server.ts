@@ -149,7 +149,7 @@ export async function startParent(options: ParentOptions): Promise<RunningParent
     panelHostname: options.hostname ?? null,
   });
   // After accounts, mail, web and DNS: an import sets up the account's workloads on this pair.
-  const transfers = buildTransfers({ db, parentName: name, accounts, workloads, mailStates, connections, jobs });
+  const transfers = buildTransfers({ db, parentName: name, accounts, workloads, mailStates, web, connections, jobs });
   // After transfers: each account of the node goes through the new parent's import.
   const reparent = buildReparent({ db, jobs, nodes, handover, accounts, mailStates, web });
   // Last: it watches the nodes, jobs and system data the others built.

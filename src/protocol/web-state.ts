@@ -34,6 +34,8 @@ export const PhpSiteSettings = Type.Object({
 });
 export type PhpSiteSettings = Static<typeof PhpSiteSettings>;
 
+const SiteForwardTo = Type.String({ format: 'fp-node-address' });
+
 /** A site as the parent sends it. */
 export const WebSiteRequest = Type.Object({
   domain: Type.String({ format: 'fp-domain' }),
@@ -43,6 +45,8 @@ export const WebSiteRequest = Type.Object({
   httpsRedirect: Type.Optional(Type.Boolean()),
   /** the site's PHP limits, already held to the plan's by the parent; absent = the defaults */
   php: Type.Optional(Type.Object({ memoryLimitMb: Type.Integer(), uploadMaxMb: Type.Integer(), maxExecutionSeconds: Type.Integer() })),
+  /** the site moved to the node at this address (an account transfer): every request goes there, Host kept; its files stay here until the site is removed */
+  forwardTo: Type.Optional(SiteForwardTo),
 });
 export type WebSiteRequest = Static<typeof WebSiteRequest>;
 
@@ -73,6 +77,8 @@ export const WebSite = Type.Object({
   httpsRedirect: Type.Optional(Type.Boolean()),
   /** PHP through the account's own pool; absent = static files only. */
   php: Type.Optional(WebSitePhp),
+  /** served by the node at this address meanwhile: requests are forwarded there, Host kept */
+  forwardTo: Type.Optional(SiteForwardTo),
 });
 export type WebSite = Static<typeof WebSite>;
 
@@ -114,13 +120,14 @@ export function validateWebState(input: unknown, wwwRoot: string): WebState {
   const state = checkSchema(WebState, input, { root: 'state' });
   checkWebStateRules(state, wwwRoot);
   return {
-    sites: state.sites.map(({ domain, account, documentRoot, suspended, httpsRedirect, php }) => ({
+    sites: state.sites.map(({ domain, account, documentRoot, suspended, httpsRedirect, php, forwardTo }) => ({
       domain,
       account,
       documentRoot,
       suspended,
       ...(httpsRedirect === true ? { httpsRedirect } : {}),
       ...(php === undefined ? {} : { php: { socket: php.socket, logDir: php.logDir, settings: { ...php.settings } } }),
+      ...(forwardTo === undefined ? {} : { forwardTo }),
     })),
     proxies: state.proxies.map(({ domain, upstream }) => ({ domain, upstream })),
   };

@@ -17,6 +17,7 @@ import * as distribution from './migrations/050-distribution.ts';
 import * as databases from './migrations/060-databases.ts';
 import * as transfers from './migrations/070-transfers.ts';
 import * as transferForwards from './migrations/071-transfer-forwards.ts';
+import * as transferWebProxy from './migrations/075-transfer-web-proxy.ts';
 import * as certificates from './migrations/080-certificates.ts';
 import * as panelCertificate from './migrations/081-panel-certificate.ts';
 import * as healing from './migrations/090-healing.ts';
@@ -35,6 +36,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '060-databases': databases,
   '070-transfers': transfers,
   '071-transfer-forwards': transferForwards,
+  '075-transfer-web-proxy': transferWebProxy,
   '080-certificates': certificates,
   '081-panel-certificate': panelCertificate,
   '090-healing': healing,

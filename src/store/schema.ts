@@ -15,9 +15,10 @@ import type { DistributionTables } from './migrations/050-distribution.ts';
 import type { DatabasesTables } from './migrations/060-databases.ts';
 import type { TransfersTables } from './migrations/070-transfers.ts';
 import type { TransferForwardsTables } from './migrations/071-transfer-forwards.ts';
+import type { TransferWebProxyTables } from './migrations/075-transfer-web-proxy.ts';
 import type { CertificatesTables } from './migrations/080-certificates.ts';
 import type { PanelCertificateTables } from './migrations/081-panel-certificate.ts';
 
 import type { HealingTables } from './migrations/090-healing.ts';
 
-export type Database = NodesTables & AuthTables & AccountsTables & PasswordPolicyTables & DnsTables & MailTables & WebSitesTables & JobsTables & SysdataTables & DistributionTables & DatabasesTables & TransfersTables & TransferForwardsTables & CertificatesTables & PanelCertificateTables & HealingTables;
+export type Database = NodesTables & AuthTables & AccountsTables & PasswordPolicyTables & DnsTables & MailTables & WebSitesTables & JobsTables & SysdataTables & DistributionTables & DatabasesTables & TransfersTables & TransferForwardsTables & TransferWebProxyTables & CertificatesTables & PanelCertificateTables & HealingTables;

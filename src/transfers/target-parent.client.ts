@@ -7,7 +7,7 @@ import type { Readable } from 'node:stream';
 import { request } from 'undici';
 import { NodeUnavailableError, ValidationError, kindForStatus, refusalOfKind, type FleetError } from '../core/errors.ts';
 import type { MailboxDigest } from '../protocol/mail-state.ts';
-import type { ImportAnswer, MailTargetAnswer, TransferBundle, TransferCheckAnswer } from './transfer.schemas.ts';
+import type { ImportAnswer, MailTargetAnswer, TransferBundle, TransferCheckAnswer, WebTargetAnswer } from './transfer.schemas.ts';
 
 const CALL_TIMEOUT_MS = 120_000;
 const ARCHIVE_TIMEOUT_MS = 31 * 60_000;
@@ -73,6 +73,10 @@ export class TargetParent {
 
   mailTarget(username: string): Promise<MailTargetAnswer> {
     return this.call('GET', `${this.importPath(username)}/mail-target`);
+  }
+
+  webTarget(username: string): Promise<WebTargetAnswer> {
+    return this.call('GET', `${this.importPath(username)}/web-target`);
   }
 
   putMailbox(username: string, address: string, archive: Readable): Promise<{ placed: boolean }> {

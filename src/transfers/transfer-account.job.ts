@@ -19,6 +19,7 @@ import type { NodeRow } from '../nodes/nodes.repository.ts';
 import type { NodeConnections } from '../nodes/node-connections.ts';
 import type { MailAgents } from '../mail/mail-agents.ts';
 import type { MailStatePusher } from '../mail/mail-state-pusher.ts';
+import type { WebService } from '../web/web.service.ts';
 import { missingGuids } from '../distribution/distribution-rules.ts';
 import { testPoint } from '../distribution/test-points.ts';
 import type { TransfersRepository } from './transfers.repository.ts';
@@ -46,6 +47,8 @@ export interface TransferDeps {
   accountByName(username: string): Promise<AccountRecord | undefined>;
   mailStates: Pick<MailStatePusher, 'pushAccountNodes' | 'mailboxesOf'>;
   mailAgents: Pick<MailAgents, 'kick' | 'mailboxDigest'>;
+  /** pushes the web node's state, which forwards the site once the export names the target's web node */
+  web: Pick<WebService, 'pushNode'>;
   connections: Pick<NodeConnections, 'forRow'>;
 }
 
@@ -238,6 +241,26 @@ export function transferAccountJob(transfer: AccountTransfer): JobDefinition<Tra
         },
       },
       {
+        // After the files, not at cut-over: until then the target's site is the placeholder.
+        name: 'web-proxy',
+        async run(ctx, job) {
+          const account = await transfer.account(job.data);
+          const webNode = await deps.accounts.nodeOf(account, 'web');
+          const target = await transfer.target(job.data);
+          const { address } = await target.webTarget(account.username);
+          await deps.repo.setExportWebProxy(account.id, address);
+          await testPoint('transfer:web-proxy');
+          await deps.web.pushNode(webNode);
+          await ctx.progress(`${webNode.alias} forwards the requests for ${account.domain} to the target's web node ${address} (Host kept) until this copy is removed`);
+        },
+        async undo(ctx, job) {
+          const account = await transfer.account(job.data);
+          await deps.repo.setExportWebProxy(account.id, null);
+          await deps.web.pushNode(await deps.accounts.nodeOf(account, 'web'));
+          await ctx.progress(`${account.domain} is served here again`);
+        },
+      },
+      {
         name: 'verify',
         async run(ctx, job) {
           const account = await transfer.account(job.data);
@@ -275,7 +298,7 @@ export function transferAccountJob(transfer: AccountTransfer): JobDefinition<Tra
           // Mail still reaching this pair (an old MX, a message accepted while Postfix reloads) goes on to the target.
           await deps.repo.setForward({ domain: account.domain, account: account.username, targetMailAddress: job.data.targetMailAddress!, until: Date.now() + FORWARD_MS });
           await deps.accounts.terminate(ADMIN, account.username);
-          await ctx.progress(`removed ${account.username} from this pair: mailboxes, site, zone and records; mail still reaching it is relayed to the target for ${Math.round(FORWARD_MS / 3_600_000)} h`);
+          await ctx.progress(`removed ${account.username} from this pair: mailboxes, site (and its forward to the target), zone and records; mail still reaching it is relayed to the target for ${Math.round(FORWARD_MS / 3_600_000)} h`);
         },
       },
     ],

@@ -20,7 +20,7 @@ import type { NodeConnections } from '../nodes/node-connections.ts';
 import type { MailAgents } from '../mail/mail-agents.ts';
 import type { MailStatePusher } from '../mail/mail-state-pusher.ts';
 import type { TransfersRepository } from './transfers.repository.ts';
-import type { DigestAnswer, ImportAnswer, MailTargetAnswer, TransferBundle, TransferCheckAnswer, TransferCheckQuery } from './transfer.schemas.ts';
+import type { DigestAnswer, ImportAnswer, MailTargetAnswer, TransferBundle, TransferCheckAnswer, TransferCheckQuery, WebTargetAnswer } from './transfer.schemas.ts';
 import type { Static } from '@sinclair/typebox';
 
 export const LOCAL_MAIL_NODE = 'local';
@@ -211,6 +211,14 @@ export class TransferImportService {
   async mailTarget(principal: Principal, username: string): Promise<MailTargetAnswer> {
     const { mailNode } = await this.importedAccount(principal, username, false);
     return { address: mailNode.host, doveadmPassword: await this.deps.mailAgents.doveadmPassword(mailNode) };
+  }
+
+  /** The web node of the account here (also after finish): the source's web node forwards the site's requests to it until the source removes its copy. */
+  async webTarget(principal: Principal, username: string): Promise<WebTargetAnswer> {
+    const { account } = await this.importedAccount(principal, username, false);
+    const webNode = await this.placementNode(account, 'web');
+    if (!webNode) throw new NotFoundError({ message: `account '${username}' has no web node here` });
+    return { address: webNode.host };
   }
 
   /** Whether the account's import is under way here (the source asks this when it runs a step again). */

@@ -100,4 +100,8 @@ export type ImportAnswer = Static<typeof ImportAnswer>;
 export const MailTargetAnswer = Type.Object({ address: Type.String(), doveadmPassword: Type.String() });
 export type MailTargetAnswer = Static<typeof MailTargetAnswer>;
 
+/** GET /api/transfers/imports/:username/web-target: the node serving the account's site, which the source's web node forwards to meanwhile. */
+export const WebTargetAnswer = Type.Object({ address: Type.String() });
+export type WebTargetAnswer = Static<typeof WebTargetAnswer>;
+
 export const DigestAnswer = Type.Object({ messages: Type.Integer(), guids: Type.Array(Type.String()) });

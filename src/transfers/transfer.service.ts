@@ -12,6 +12,7 @@ import { ACTIVE_JOB_STATES } from '../jobs/job.model.ts';
 import type { AccountRecord } from '../accounts/account.model.ts';
 import type { MailStatePusher } from '../mail/mail-state-pusher.ts';
 import type { MailState } from '../protocol/mail-state.ts';
+import type { WebService } from '../web/web.service.ts';
 import type { Store } from '../store/database.ts';
 import type { NodeRow } from '../nodes/nodes.repository.ts';
 import type { TransfersRepository } from './transfers.repository.ts';
@@ -47,8 +48,11 @@ export class TransferService {
     private readonly parentName: string,
     private readonly accountByName: (username: string) => Promise<AccountRecord | undefined>,
     mailStates: Pick<MailStatePusher, 'addStateContributor'>,
+    web: Pick<WebService, 'addSiteForwardProvider'>,
   ) {
     mailStates.addStateContributor(async (node, state) => this.relayExports(node, state));
+    // Once its files are at the target, an outgoing account's site is forwarded there (the job's web-proxy step).
+    web.addSiteForwardProvider('transfers', (node) => this.repo.webProxiesOnNode(node.id));
   }
 
   /** An account being transferred away, once routed: every delivery here goes to the target's mail node (logins are still served here). */

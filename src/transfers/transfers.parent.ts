@@ -2,7 +2,8 @@
  * How account transfers plug into the parent: the source side (the `account.transfer` job and the
  * relay of an outgoing account's mail), the import side (another parent sends an account here)
  * with its routes, and the hold of an importing account's deliveries in the mail states.
- * Built after accounts, mail, web and DNS, whose workloads an import sets up.
+ * Built after accounts, mail, web and DNS, whose workloads an import sets up; the web service
+ * forwards an outgoing account's site to the target's web node.
  */
 import type { Store } from '../store/database.ts';
 import type { JobEngine } from '../jobs/job-engine.ts';
@@ -12,6 +13,7 @@ import type { AccountsService } from '../accounts/accounts.service.ts';
 import type { NodeConnections } from '../nodes/node-connections.ts';
 import { NodesRepository } from '../nodes/nodes.repository.ts';
 import type { MailStatePusher } from '../mail/mail-state-pusher.ts';
+import type { WebService } from '../web/web.service.ts';
 import { mailAgentsOver } from '../mail/mail-agents.ts';
 import { TransfersRepository } from './transfers.repository.ts';
 import { TransferImportService } from './transfer-import.service.ts';
@@ -26,6 +28,7 @@ export interface TransfersDeps {
   accounts: AccountsService;
   workloads: WorkloadRegistry;
   mailStates: MailStatePusher;
+  web: Pick<WebService, 'addSiteForwardProvider' | 'pushNode'>;
   connections: NodeConnections;
   jobs: JobEngine;
 }
@@ -50,7 +53,7 @@ export function buildTransfers(deps: TransfersDeps): TransferServices {
   const accountsRepo = new AccountsRepository(deps.db);
   const accountByName = (username: string) => accountsRepo.byUsername(username);
   const mailAgents = mailAgentsOver(deps.connections);
-  deps.jobs.register(transferAccountJob(new AccountTransfer({ repo, accounts: deps.accounts, accountByName, mailStates: deps.mailStates, mailAgents, connections: deps.connections })));
-  const transfers = new TransferService(deps.db, repo, deps.jobs, deps.parentName, accountByName, deps.mailStates);
+  deps.jobs.register(transferAccountJob(new AccountTransfer({ repo, accounts: deps.accounts, accountByName, mailStates: deps.mailStates, mailAgents, web: deps.web, connections: deps.connections })));
+  const transfers = new TransferService(deps.db, repo, deps.jobs, deps.parentName, accountByName, deps.mailStates, deps.web);
   return { imports, transfers };
 }

@@ -91,6 +91,25 @@ export class TransfersRepository {
     await this.db.updateTable('transfer_exports').set({ target_mail_address: targetMailAddress }).where('account_id', '=', accountId).execute();
   }
 
+  /** null: the site is served here again (the step's undo). */
+  async setExportWebProxy(accountId: number, targetWebAddress: string | null): Promise<void> {
+    await this.db.updateTable('transfer_exports').set({ target_web_address: targetWebAddress }).where('account_id', '=', accountId).execute();
+  }
+
+  /** Sites of this node whose account is being transferred and whose files are at the target: their requests go to the target's web node. */
+  async webProxiesOnNode(nodeId: number): Promise<{ domain: string; upstream: string }[]> {
+    const rows = await this.db
+      .selectFrom('transfer_exports')
+      .innerJoin('accounts', 'accounts.id', 'transfer_exports.account_id')
+      .innerJoin('workload_placements', 'workload_placements.account_id', 'transfer_exports.account_id')
+      .select(['accounts.domain', 'transfer_exports.target_web_address'])
+      .where('workload_placements.workload', '=', 'web')
+      .where('workload_placements.node_id', '=', nodeId)
+      .where('transfer_exports.target_web_address', 'is not', null)
+      .execute();
+    return rows.map((r) => ({ domain: r.domain, upstream: r.target_web_address! }));
+  }
+
   async exportOf(accountId: number): Promise<ExportRow | undefined> {
     return (await this.exports()).find((e) => e.accountId === accountId);
   }

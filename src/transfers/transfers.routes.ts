@@ -8,7 +8,7 @@ import type { HttpApp } from '../transport/http-app.ts';
 import { principalOf } from '../auth/guards.ts';
 import type { TransferImportService } from './transfer-import.service.ts';
 import type { TransferService } from './transfer.service.ts';
-import { DigestAnswer, ImportAnswer, MailTargetAnswer, TransferBundle, TransferCheckAnswer, TransferCheckQuery } from './transfer.schemas.ts';
+import { DigestAnswer, ImportAnswer, MailTargetAnswer, TransferBundle, TransferCheckAnswer, TransferCheckQuery, WebTargetAnswer } from './transfer.schemas.ts';
 
 const ARCHIVE_TYPE = 'application/x-tar';
 const Username = Type.Object({ username: Type.String({ format: 'fp-username' }) });
@@ -58,6 +58,12 @@ export function registerTransferRoutes(app: HttpApp, { imports, transfers }: { i
     '/api/transfers/imports/:username/mail-target',
     { schema: { tags, summary: "Address and doveadm password of an account's mail node, for the source's mailbox sync (admin)", params: Username, response: { 200: MailTargetAnswer } } },
     async (request) => imports.mailTarget(principalOf(request), request.params.username),
+  );
+
+  app.get(
+    '/api/transfers/imports/:username/web-target',
+    { schema: { tags, summary: "Address of an account's web node, which the source's web node forwards the site's requests to until it removes its copy (admin)", params: Username, response: { 200: WebTargetAnswer } } },
+    async (request) => imports.webTarget(principalOf(request), request.params.username),
   );
 
   app.register(async (scoped) => {

@@ -14,6 +14,8 @@ export interface SiteRequest {
   suspended: boolean;
   httpsRedirect?: boolean;
   php?: PhpSiteSettings;
+  /** served by another node meanwhile (WebSiteRequest.forwardTo) */
+  forwardTo?: string;
 }
 
 export async function applySites(nginx: Pick<NginxDriver, 'apply' | 'ensureDocumentRoot'>, php: PhpPools, request: { sites: SiteRequest[]; proxies: WebProxy[] }): Promise<WebApplyResult> {
@@ -32,6 +34,7 @@ export async function applySites(nginx: Pick<NginxDriver, 'apply' | 'ensureDocum
       ...(site.httpsRedirect === true ? { httpsRedirect: true } : {}),
       documentRoot,
       php: { socket: php.socketOf(site.account), logDir: `${php.homeOf(site.account)}/logs`, settings: site.php ?? DEFAULT_PHP_SETTINGS },
+      ...(site.forwardTo === undefined ? {} : { forwardTo: site.forwardTo }),
     });
   }
   const result = await nginx.apply({ sites, proxies: request.proxies });

@@ -128,6 +128,28 @@ describe('renderNginxConfig', () => {
     assert.doesNotMatch(config, /return 301/);
   });
 
+  it('forwards a moved site to the node it moved to, port to same port, keeping Host, and serves none of its files here', () => {
+    const base = input();
+    const forwarded = renderNginxConfig(input({ state: { ...base.state, sites: [{ ...base.state.sites[0]!, httpsRedirect: true, forwardTo: '127.0.23.1' }] } }));
+    const blocks = forwarded.split(/\n {4}server \{\n/).slice(1).filter((b) => b.includes('server_name example.com www.example.com;'));
+    assert.equal(blocks.length, 2);
+    const [plain, tls] = blocks as [string, string];
+    assert.match(plain, /listen 127\.0\.22\.2:80;/);
+    assert.match(plain, /proxy_pass http:\/\/127\.0\.23\.1:80;/);
+    // The new node answers HTTPS itself (its redirect, its certificate): the TLS port goes to its TLS port.
+    assert.match(tls, /listen 127\.0\.22\.2:443 ssl;/);
+    assert.match(tls, /proxy_pass https:\/\/127\.0\.23\.1:443;/);
+    assert.match(tls, /proxy_ssl_name \$host;/);
+    assert.ok(tls.includes('include /srv/node/etc/tls/nginx/example.com.conf*;'));
+    for (const block of blocks) {
+      assert.match(block, /proxy_set_header Host \$host;/);
+      assert.match(block, /proxy_bind 127\.0\.22\.2;/);
+      assert.doesNotMatch(block, /root |return 301|fastcgi_pass/);
+    }
+    assert.throws(() => renderNginxConfig(input({ state: { sites: [{ ...base.state.sites[0]!, forwardTo: '127.0.22.2' }], proxies: [] } })), /sites\[0\]\.forwardTo: must be another node/);
+    assert.throws(() => renderNginxConfig(input({ state: { sites: [{ ...base.state.sites[0]!, forwardTo: '127.0.23.1; evil' }], proxies: [] } })), /sites\[0\]\.forwardTo/);
+  });
+
   it('refuses unsafe node paths and addresses', () => {
     assert.throws(() => renderNginxConfig(input({ address: '127.0.22.2; evil' })), /address/);
     const paths = { ...input().paths, pidFile: '/srv/my node/nginx.pid' };

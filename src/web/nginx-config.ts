@@ -3,6 +3,7 @@
  * instances share one machine in the local cluster, so every path the instance writes (pid,
  * logs, temp folders) lies under the node's own root and every listener names the node address.
  */
+import { ValidationError } from '../core/errors.ts';
 import { assertValid, checkSafePath } from '../core/grammar.ts';
 import { checkNodeAddress } from '../protocol/formats.ts';
 import { siteHostNames, type WebSitePhp, type WebState } from '../protocol/web-state.ts';
@@ -68,6 +69,36 @@ function httpsRedirectServer(address: string, hosts: string[]): string[] {
   return ['server {', ...indent(body, 1), '}'];
 }
 
+/** Headers the node behind us needs: it picks the site by Host, and sees our address as the peer. */
+function forwardingLines(address: string): string[] {
+  return [
+    'proxy_set_header Host $host;',
+    'proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;',
+    'proxy_set_header X-Forwarded-Proto $scheme;',
+    `proxy_bind ${address};`,
+  ];
+}
+
+/**
+ * A site that moved to another node (an account transfer, until this copy is removed): each
+ * port goes to the same port there, so the new node's own HTTPS redirect and certificate apply
+ * as if it were asked directly (plain HTTP to its :80 would answer an HTTPS visitor with a
+ * redirect back here, for ever). The TLS hop is not verified: the new node may serve its
+ * self-signed certificate until its own one for the domain is issued. The body size is left to
+ * the new node, which enforces the site's upload limit, and is streamed to it as it arrives.
+ */
+function forwardedSiteServers(address: string, hosts: string[], upstream: string, tlsInclude: string): string[] {
+  const server = (listen: string, extra: string[], pass: string[]): string[] => [
+    'server {',
+    ...indent([listen, `server_name ${hosts.join(' ')};`, ...extra, 'client_max_body_size 0;', 'location / {', ...indent([...pass, 'proxy_request_buffering off;', ...forwardingLines(address)], 1), '}'], 1),
+    '}',
+  ];
+  return [
+    ...server(`listen ${hostPart(address)}:80;`, [], [`proxy_pass http://${hostPart(upstream)}:80;`]),
+    ...server(`listen ${hostPart(address)}:443 ssl;`, [tlsInclude], [`proxy_pass https://${hostPart(upstream)}:443;`, 'proxy_ssl_server_name on;', 'proxy_ssl_name $host;']),
+  ];
+}
+
 /**
  * A site whose PHP runs in its account's pool: front-controller URLs (pretty permalinks) fall
  * back to /index.php, only existing .php files reach php-fpm, and the site's own limits and logs.
@@ -130,8 +161,14 @@ export function renderNginxConfig(input: NginxConfigInput): string {
     '}',
   ];
 
-  for (const site of state.sites) {
+  for (const [index, site] of state.sites.entries()) {
     const hosts = siteHostNames(site);
+    if (site.forwardTo !== undefined) {
+      const upstream = assertValid(`sites[${index}].forwardTo`, site.forwardTo, checkNodeAddress);
+      if (upstream === address) throw new ValidationError(`sites[${index}].forwardTo`, 'must be another node: forwarding to this one would loop');
+      http.push('', `# site ${site.domain} of account ${site.account}, moved: forwarded to ${upstream}`, ...forwardedSiteServers(address, hosts, upstream, nginxTlsInclude({ nginxDir: paths.tlsIncludeDir }, site.domain)));
+      continue;
+    }
     const body = [...listenLines(address, false, site.httpsRedirect ? 'https' : 'both'), `server_name ${hosts.join(' ')};`, nginxTlsInclude({ nginxDir: paths.tlsIncludeDir }, site.domain)];
     if (site.suspended) {
       // Every path answers with the suspension page, so no customer content leaks while suspended.
@@ -160,11 +197,7 @@ export function renderNginxConfig(input: NginxConfigInput): string {
       ...indent(
         [
           `proxy_pass http://${hostPart(proxy.upstream)}:80;`,
-          // The node behind us picks the site by Host, and sees our address as the peer.
-          'proxy_set_header Host $host;',
-          'proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;',
-          'proxy_set_header X-Forwarded-Proto $scheme;',
-          `proxy_bind ${address};`,
+          ...forwardingLines(address),
         ],
         1,
       ),

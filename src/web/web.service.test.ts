@@ -65,3 +65,19 @@ test('the HTTPS redirect reaches the node before the store, and a refusal stores
   await assert.rejects(refused.web.setHttpsRedirect(ann, node, true, 1), /nginx refused/);
   assert.equal(refused.redirects.has(7), false);
 });
+
+test('a forwarded site goes to the node the provider names, and its forward goes when the site is removed', async () => {
+  const { web, pushed } = setup([
+    { account: 'ann', domain: 'ann.test', suspended: false, httpsRedirect: false },
+    { account: 'bob', domain: 'bob.test', suspended: false, httpsRedirect: false },
+  ]);
+  web.addSiteForwardProvider('transfers', async () => [{ domain: 'ann.test', upstream: '127.0.23.1' }]);
+  assert.throws(() => web.addSiteForwardProvider('transfers', async () => []), /registered twice/);
+  await web.pushNode(node);
+  assert.deepEqual(pushed[0]!.sites, [
+    { account: 'ann', domain: 'ann.test', suspended: false, httpsRedirect: false, forwardTo: '127.0.23.1' },
+    { account: 'bob', domain: 'bob.test', suspended: false, httpsRedirect: false },
+  ]);
+  await web.deprovision(account('ann', 'ann.test'), node);
+  assert.deepEqual(pushed[1]!.sites, [{ account: 'bob', domain: 'bob.test', suspended: false, httpsRedirect: false }]);
+});

@@ -17,14 +17,22 @@ import type { WebProxy } from '../protocol/web-state.ts';
 import { BatchByKey } from '../core/batch-by-key.ts';
 import { AGENT_ROUTES } from '../protocol/agent-routes.ts';
 
+/** A site as the parent sends it: its row, and the node it is forwarded to while it moves. */
+export type SiteState = SiteRow & { forwardTo?: string };
+
 /** What the parent sends: the node decides the document roots itself. */
 export interface WebStateRequest {
-  sites: SiteRow[];
+  sites: SiteState[];
   proxies: WebProxy[];
 }
 
 /** Host names another service wants this node's nginx to forward (e.g. webmail.<domain> to a mail child). */
 export type WebProxyProvider = (node: NodeRow) => Promise<WebProxy[]>;
+/**
+ * Sites of this node that another node serves meanwhile (an account transfer, until the site is
+ * removed here): `domain` is the site's, `upstream` the node its requests go to.
+ */
+export type SiteForwardProvider = (node: NodeRow) => Promise<WebProxy[]>;
 
 export interface WebAgents {
   putState(node: NodeRow, state: WebStateRequest): Promise<void>;
@@ -50,6 +58,7 @@ export const WEB_SYNC_PRIORITY = 50;
 export class WebService implements WorkloadService {
   readonly workload = 'web' as const;
   private readonly proxyProviders = new Map<string, WebProxyProvider>();
+  private readonly forwardProviders = new Map<string, SiteForwardProvider>();
   /** Pushes to one node never overtake each other; the changes waiting for one go out as one. */
   private readonly perNode = new BatchByKey<{ node: NodeRow; override?: SiteOverride }, void>(async (_key, requests) => {
     const node = requests.at(-1)!.node;
@@ -70,6 +79,12 @@ export class WebService implements WorkloadService {
     this.proxyProviders.set(name, provider);
   }
 
+  /** Sites to forward to another node; call `pushNode` after the provider's answer changes. One provider per name. */
+  addSiteForwardProvider(name: string, provider: SiteForwardProvider): void {
+    if (this.forwardProviders.has(name)) throw new Error(`site forward provider '${name}' is registered twice`);
+    this.forwardProviders.set(name, provider);
+  }
+
   /** The state the node should serve, from the store, with these accounts' sites replaced or removed (in order). */
   async desiredState(node: NodeRow, overrides: readonly SiteOverride[] = []): Promise<WebStateRequest> {
     let sites = await this.repo.sitesOnNode(node.id);
@@ -78,11 +93,15 @@ export class WebService implements WorkloadService {
       if (override.site) sites.push(override.site);
     }
     if (overrides.length > 0) sites.sort((a, b) => a.domain.localeCompare(b.domain));
+    const forwards = new Map<string, string>();
+    for (const provide of this.forwardProviders.values()) for (const forward of await provide(node)) forwards.set(forward.domain, forward.upstream);
+    // A forward follows its site: a site removed here (its override is null) takes its forward along.
+    const served: SiteState[] = sites.map((site) => (forwards.has(site.domain) ? { ...site, forwardTo: forwards.get(site.domain)! } : site));
     const proxies: WebProxy[] = [];
     for (const provide of this.proxyProviders.values()) proxies.push(...(await provide(node)));
     const siteHosts = new Set(sites.flatMap((site) => [site.domain, `www.${site.domain}`]));
     // A proxy for a name a site serves would make nginx refuse the whole file; the site wins.
-    return { sites, proxies: proxies.filter((proxy) => !siteHosts.has(proxy.domain)) };
+    return { sites: served, proxies: proxies.filter((proxy) => !siteHosts.has(proxy.domain)) };
   }
 
   /**

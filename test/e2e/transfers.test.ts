@@ -226,7 +226,32 @@ describe('account transfer', () => {
     writeFileSync(join(new NodeLayout(fixture.cluster.nodeRoot('parent')).www('mover', 'mover.test', 'public_html'), 'hello.txt'), 'uploaded before the transfer\n');
 
     const mail = liveMail('info@mover.test', 'live');
-    const cli = await fixture.cli(['account', 'transfer', 'mover', '--to', fixture.second.info.url, '--token-stdin', '--mail-node', 'mail9'], `${fixture.second.info.token}\n`);
+    // Held at verify (after the files and the web proxy, before finish and clean): the old pair's web node forwards the site to the new pair's.
+    writeFileSync(pointFile, 'pause:transfer:verify');
+    const running = fixture.cli(['account', 'transfer', 'mover', '--to', fixture.second.info.url, '--token-stdin', '--mail-node', 'mail9'], `${fixture.second.info.token}\n`);
+    try {
+      const deadline = Date.now() + 300_000;
+      for (;;) {
+        const jobs = await source<{ jobs: JobView[] }>('GET', '/api/jobs?key=account:mover');
+        const job = jobs.body.jobs.find((j) => j.type === 'account.transfer');
+        if (job?.currentStep === 'verify') break;
+        if (job && ['succeeded', 'rolled_back', 'failed', 'held'].includes(job.state)) assert.fail(`the transfer ended (${job.state}) before it reached verify`);
+        if (Date.now() > deadline) assert.fail(`the transfer did not reach verify (at ${job?.currentStep ?? 'nothing'})`);
+        await new Promise((resolve) => setTimeout(resolve, 200));
+      }
+      // A file only the new pair's copy of the site has: what the old address answers comes from there.
+      writeFileSync(join(new NodeLayout(fixture.second.cluster.nodeRoot('parent2')).www('mover', 'mover.test', 'public_html'), 'moved.txt'), 'served by the new pair\n');
+      assert.equal(existsSync(join(new NodeLayout(fixture.cluster.nodeRoot('parent')).www('mover', 'mover.test', 'public_html'), 'moved.txt')), false);
+      for (const [host, tls] of [['mover.test', false], ['www.mover.test', false], ['mover.test', true]] as const) {
+        const proxied = await probe(PARENT, host, { path: '/moved.txt', tls });
+        assert.equal(proxied.kind === 'response' ? `${proxied.status} ${proxied.body}` : proxied.error, '200 served by the new pair\n', `${tls ? 'https' : 'http'}://${host}/moved.txt at the old pair's address`);
+      }
+      const uploaded = await probe(PARENT, 'mover.test', { path: '/hello.txt' });
+      assert.equal(uploaded.kind === 'response' && uploaded.body, 'uploaded before the transfer\n', 'the copied file, through the old address');
+    } finally {
+      rmSync(pointFile, { force: true });
+    }
+    const cli = await running;
     // A little more mail after the end: it now goes to the new pair.
     await new Promise((resolve) => setTimeout(resolve, 1500));
     const live = await mail.stop();
@@ -254,6 +279,8 @@ describe('account transfer', () => {
     assert.deepEqual(await dig(PARENT, 'mover.test', 'A'), [], 'the old pair no longer answers for the zone');
     const oldSite = await probe(PARENT, 'mover.test');
     assert.ok(oldSite.kind === 'closed' || oldSite.status !== 200 || !oldSite.body.includes('mover.test'), 'the old pair no longer serves the site');
+    const forwarded = await probe(PARENT, 'mover.test', { path: '/moved.txt' });
+    assert.ok(forwarded.kind === 'closed' || forwarded.status !== 200, 'nor forwards it, once its copy is removed');
     for (const alias of ['parent', 'mail1']) {
       const maildirs = new NodeLayout(fixture.cluster.nodeRoot(alias)).mail('mover.test');
       assert.ok(!existsSync(maildirs) || readdirSync(maildirs).length === 0, `${alias} keeps no mail of mover.test`);
