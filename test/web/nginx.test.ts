@@ -126,4 +126,24 @@ describe('nginx driver against real instances', () => {
     assert.equal(existsSync(`${front.configFile}.candidate`), false);
     assert.equal((await front.status()).running, true);
   });
+
+  it('forwards a moved site to the node it moved to, each port to the same port, so the new node\'s HTTPS redirect answers without a loop', async () => {
+    const movedRoot = mailNode.ensureDocumentRoot('alice', 'example.com');
+    writeFileSync(join(movedRoot, 'moved.txt'), 'served by the node it moved to\n');
+    await mailNode.apply({ sites: [{ domain: 'example.com', account: 'alice', documentRoot: movedRoot, suspended: false, httpsRedirect: true }], proxies: [] });
+    const moved = { sites: [{ ...frontState(false).sites[0]!, forwardTo: MAIL_NODE_ADDRESS }], proxies: [] };
+    assert.deepEqual(await front.apply(moved), { changed: true });
+    for (const host of ['example.com', 'www.example.com']) {
+      const overTls = await probe(FRONT_ADDRESS, host, { tls: true, path: '/moved.txt' });
+      assert.equal(overTls.kind === 'response' ? `${overTls.status} ${overTls.body}` : overTls.error, '200 served by the node it moved to\n', host);
+    }
+    const plain = await probe(FRONT_ADDRESS, 'example.com', { path: '/moved.txt' });
+    assert.ok(plain.kind === 'response' && plain.status === 301, 'the new node\'s redirect, passed on');
+    assert.equal(plain.headers.location, 'https://example.com/moved.txt');
+    // The file the front node still holds is not what it answers.
+    assert.equal(existsSync(join(frontLayout.www('alice', 'example.com', 'public_html'), 'hello.txt')), true);
+    const old = await probe(FRONT_ADDRESS, 'example.com', { tls: true, path: '/hello.txt' });
+    assert.ok(old.kind === 'response' && old.status === 404);
+    await assert.rejects(front.apply({ sites: [{ ...moved.sites[0]!, forwardTo: FRONT_ADDRESS }], proxies: [] }), /sites\[0\]\.forwardTo: must be another node/);
+  });
 });
