@@ -5,7 +5,7 @@
  */
 import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { CommandError } from '../core/exec.ts';
-import { ValidationError } from '../core/errors.ts';
+import { InternalError, ValidationError } from '../core/errors.ts';
 import type { DriverStatus } from './driver.ts';
 
 export function readPid(pidFile: string): number | undefined {
@@ -117,6 +117,20 @@ function processStat(pid: number): { name: string; state: string; parentPid: num
   } catch {
     return undefined;
   }
+}
+
+/**
+ * The master of a running instance that can take a reload now; otherwise an InternalError naming
+ * why not. A master that is gone reloads nothing, and a stopped one (SIGSTOP, a debugger) would
+ * act on the signal only once continued, reading whatever its files say by then: either way the
+ * change would be acknowledged without being served, so the caller must put its files back.
+ */
+export function reloadableMaster(daemon: string, pidFile: string): number {
+  const pid = runningPid(pidFile);
+  if (pid === undefined) throw new InternalError(`${daemon} did not reload: its master process is not running`, { daemon });
+  const state = processStat(pid)?.state;
+  if (state === 'T' || state === 't') throw new InternalError(`${daemon} did not reload: its master process ${pid} is stopped`, { daemon });
+  return pid;
 }
 
 /** A child that exited but is not reaped yet is a zombie and no longer does anything. */

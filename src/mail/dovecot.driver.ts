@@ -7,7 +7,7 @@ import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, rmSync, stat
 import { dirname, join } from 'node:path';
 import type { DaemonDriver, DaemonProbe, DriverContext, DriverStatus } from '../agent/driver.ts';
 import { greetingProbe } from '../agent/probes.ts';
-import { daemonConfigCheck, pidFileStatus, runningPid, stopByPidFile, waitFor } from '../agent/daemon-process.ts';
+import { daemonConfigCheck, pidFileStatus, reloadableMaster, runningPid, stopByPidFile, waitFor } from '../agent/daemon-process.ts';
 import { CommandError, run } from '../core/exec.ts';
 import { InternalError, NotFoundError } from '../core/errors.ts';
 import { writeFileAtomic } from '../core/files.ts';
@@ -106,8 +106,9 @@ export class DovecotDriver implements DaemonDriver {
     await daemonConfigCheck('dovecot', this.name, () => run('doveconf', ['-c', this.paths.configFile, '-n', '-x']));
   }
 
+  /** Throws when the master cannot take it (gone, stopped, or `doveadm reload` refusing), so no change is acknowledged unserved. */
   async reload(): Promise<void> {
-    if (runningPid(this.paths.pidFile) === undefined) return;
+    reloadableMaster('dovecot', this.paths.pidFile);
     await this.doveadm(['reload']);
   }
 

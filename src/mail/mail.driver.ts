@@ -1,7 +1,8 @@
 /**
  * The mail workload of one node: its Dovecot and its Postfix, driven together from one MailState.
  * Changes are validated whole, written only where they differ, checked by each daemon's own
- * checker and rolled back when refused; only the daemons whose files changed are reloaded.
+ * checker and rolled back when refused or when a reload fails; only the daemons whose files
+ * changed are reloaded.
  */
 import { existsSync } from 'node:fs';
 import type { DriverContext, DriverStatus } from '../agent/driver.ts';
@@ -108,14 +109,30 @@ export class MailDriver {
         rollback();
         throw error;
       }
-      writeFileAtomic(this.paths.appliedState, `${JSON.stringify(state, null, 2)}\n`, 0o600);
       // Mail held for a domain whose hold was lifted is delivered now rather than never, also mail
       // that a session begun before the reload still held (see PostfixDriver.releaseHeld).
       const stillHeld = new Set(state.domains.filter((d) => d.holdDelivery === true).map((d) => d.domain));
       const holdLifted = before.domains.some((d) => d.holdDelivery === true && !stillHeld.has(d.domain));
       const receivers = holdLifted && postfixChanged ? this.postfix.receivingProcesses() : [];
-      if (dovecotChanged) await this.dovecot.reload();
-      if (postfixChanged) await this.postfix.reload();
+      // A reload that fails (a master gone or stopped, a reload command refusing) fails the whole
+      // change: every file goes back, and a daemon that already took the new files takes the old
+      // ones again, so the node serves what it served before and nobody is told otherwise.
+      const reloaded: (DovecotDriver | PostfixDriver)[] = [];
+      try {
+        for (const [driver, changed] of [[this.dovecot, dovecotChanged], [this.postfix, postfixChanged]] as const) {
+          if (!changed) continue;
+          await driver.reload();
+          reloaded.push(driver);
+        }
+      } catch (error) {
+        rollback();
+        for (const driver of reloaded) {
+          await driver.reload().catch((undo: unknown) => this.context.log(`${driver.name}: reload back to the previous configuration failed`, { error: String(undo) }));
+        }
+        throw error;
+      }
+      // Only now: a restart renders this state, so it must be one the daemons took.
+      writeFileAtomic(this.paths.appliedState, `${JSON.stringify(state, null, 2)}\n`, 0o600);
       if (holdLifted) await this.postfix.releaseHeld(receivers);
       // Refusing new logins is not enough: a suspended (or moved) mailbox's open sessions end too.
       const stillLocal = new Set(localLogins(state));

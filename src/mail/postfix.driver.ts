@@ -6,7 +6,7 @@ import { chownSync, existsSync, mkdirSync, readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { DaemonDriver, DaemonProbe, DriverContext, DriverStatus } from '../agent/driver.ts';
 import { greetingProbe } from '../agent/probes.ts';
-import { childPids, daemonConfigCheck, isLiveChildOf, pidFileStatus, runningPid, stopByPidFile, waitFor } from '../agent/daemon-process.ts';
+import { childPids, daemonConfigCheck, isLiveChildOf, pidFileStatus, reloadableMaster, runningPid, stopByPidFile, waitFor } from '../agent/daemon-process.ts';
 import { CommandError, run } from '../core/exec.ts';
 import { writeFileAtomic } from '../core/files.ts';
 import { launchDaemon } from '../core/daemon-launch.ts';
@@ -110,8 +110,9 @@ export class PostfixDriver implements DaemonDriver {
     });
   }
 
+  /** Throws when the master cannot take it (gone, stopped, or `postfix reload` refusing), so no change is acknowledged unserved. */
   async reload(): Promise<void> {
-    if (runningPid(this.paths.pidFile) === undefined) return;
+    reloadableMaster('postfix', this.paths.pidFile);
     await this.postfix(['reload']);
   }
 
@@ -179,6 +180,7 @@ export class PostfixDriver implements DaemonDriver {
 
   async reloadCertificates(): Promise<void> {
     await this.buildSniMap();
+    if (runningPid(this.paths.pidFile) === undefined) return;
     await this.reload();
   }
 

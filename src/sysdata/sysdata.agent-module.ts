@@ -24,7 +24,8 @@ const MAIL_LISTS: ReadonlySet<SystemDataType> = new Set(['whitelist', 'blacklist
 async function reloadPostfixIfRunning(ctx: AgentContext): Promise<void> {
   if (!ctx.roles().includes('mail')) return;
   const postfix = ctx.daemon<DaemonDriver>('postfix');
-  if (!postfix) return;
+  // A stopped Postfix reads the maps when it starts.
+  if (!postfix || !(await postfix.status()).running) return;
   // Postfix reads access maps when smtpd starts; a map it cannot parse would refuse all mail.
   await postfix.check();
   await postfix.reload();

@@ -2,12 +2,13 @@
  * The nginx instance of one node. It runs as its own master process (`nginx -p <prefix> -c <conf>`)
  * so several nodes can share one machine; the PID file named in its config is the only handle on it.
  */
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { tlsFilePaths } from '../agent/tls-files.ts';
 import type { DaemonDriver, DaemonProbe, DriverContext, DriverStatus } from '../agent/driver.ts';
 import { httpProbe } from '../agent/probes.ts';
-import { childPids, daemonConfigCheck, isLiveChildOf, pidFileStatus, runningPid, stopByPidFile, waitFor } from '../agent/daemon-process.ts';
+import { childPids, daemonConfigCheck, isAlive, isLiveChildOf, pidFileStatus, reloadableMaster, runningPid, stopByPidFile, waitFor } from '../agent/daemon-process.ts';
+import { InternalError } from '../core/errors.ts';
 import { run } from '../core/exec.ts';
 import { writeFileAtomic } from '../core/files.ts';
 import { assertValid, checkDomain, checkUsername } from '../core/grammar.ts';
@@ -27,6 +28,9 @@ export interface WebApplyResult {
 }
 
 const EMPTY_STATE: WebState = { sites: [], proxies: [] };
+
+/** How long a reloaded master may take to start the workers of the new configuration (parsing thousands of sites on a busy machine). */
+const RELOAD_TAKEN_MS = 30_000;
 
 export class NginxDriver implements DaemonDriver {
   readonly name = 'nginx';
@@ -98,19 +102,40 @@ export class NginxDriver implements DaemonDriver {
   }
 
   /**
-   * Returns once the workers of the old configuration are gone, so a caller that reports "applied"
-   * is not contradicted by an old worker answering the next request. Workers busy with a long
-   * download may outlive the wait; then the reload is still under way, which is logged.
+   * Returns once the workers of the new configuration run and those of the old one are gone, so a
+   * caller that reports "applied" is not contradicted by an old worker answering the next request.
+   * Workers busy with a long download may outlive the wait; then the reload is still under way,
+   * which is logged. Throws when the master did not take the configuration: gone, stopped, or
+   * refusing it at reload (what `nginx -t` cannot see, such as an address it cannot bind), which
+   * it shows only by starting no new worker.
    * The master gets SIGHUP straight from its PID file: `nginx -s reload` would first parse the
    * whole configuration itself only to find that PID file, and on a node with thousands of
    * sites that parse costs as much as the master's own. A master that cannot parse the new
    * configuration keeps serving the old one, so every change is checked before this is called.
    */
   async reload(): Promise<void> {
-    const masterPid = runningPid(this.paths.pidFile);
-    if (masterPid === undefined) return;
+    const masterPid = reloadableMaster('nginx', this.paths.pidFile);
     const oldWorkers = childPids(masterPid);
+    const logFrom = existsSync(this.paths.errorLog) ? statSync(this.paths.errorLog).size : 0;
     process.kill(masterPid, 'SIGHUP');
+    const started = () => childPids(masterPid).some((pid) => !oldWorkers.includes(pid));
+    // A master that gives up on the new configuration says why in its error log, as [emerg]; a
+    // bind() it retries (five times, half a second apart) is given up at "still could not bind()".
+    // Answering before that would let the next reload read the rest of this one's lines.
+    let refusal: string | undefined;
+    const refused = () => {
+      const emergencies = readFrom(this.paths.errorLog, logFrom).match(/^.*\[emerg\].*$/gm) ?? [];
+      if (!emergencies.some((line) => /still could not bind\(\)/.test(line) || !/bind\(\) to .* failed/.test(line))) return false;
+      refusal = emergencies[0];
+      return true;
+    };
+    try {
+      await waitFor(() => started() || refused() || !isAlive(masterPid), RELOAD_TAKEN_MS, 'the workers of the new nginx configuration');
+    } catch {
+      throw new ReloadTimedOut(`nginx did not reload: its master started no worker of the new configuration within ${RELOAD_TAKEN_MS / 1000} s (see ${this.paths.errorLog})`, { daemon: this.name });
+    }
+    if (!isAlive(masterPid)) throw new InternalError(`nginx did not reload: its master process ${masterPid} exited`, { daemon: this.name });
+    if (!started() && refusal !== undefined) throw new InternalError(`nginx did not reload: ${refusal}`, { daemon: this.name });
     try {
       await waitFor(() => oldWorkers.every((pid) => !isLiveChildOf(pid, masterPid)), 5_000, 'old nginx workers to finish');
     } catch {
@@ -139,13 +164,15 @@ export class NginxDriver implements DaemonDriver {
 
   /**
    * Makes the node serve exactly `input`. Nothing is written unless the whole state is valid, and
-   * the new file is checked by nginx as a candidate beside the live one before it replaces it, so
-   * the live file only ever holds a configuration nginx accepted.
+   * the new file is checked by nginx as a candidate beside the live one before it replaces it;
+   * when the reload then fails, the previous file is put back and the change fails, so the live
+   * file only ever holds a configuration nginx accepted and took (or is taking now).
    */
   async apply(input: unknown): Promise<WebApplyResult> {
     const state = validateWebState(input, this.context.layout.www());
     const rendered = this.render(state);
-    if (existsSync(this.configFile) && readFileSync(this.configFile, 'utf8') === rendered) return { changed: false };
+    const previous = existsSync(this.configFile) ? readFileSync(this.configFile, 'utf8') : undefined;
+    if (previous === rendered) return { changed: false };
     const candidate = `${this.configFile}.candidate`;
     writeFileAtomic(candidate, rendered);
     try {
@@ -155,9 +182,30 @@ export class NginxDriver implements DaemonDriver {
       throw error;
     }
     renameSync(candidate, this.configFile);
-    await this.reload();
+    try {
+      await this.reload();
+    } catch (error) {
+      this.restore(previous, error instanceof ReloadTimedOut);
+      throw error;
+    }
     this.context.log('nginx configuration applied', { sites: state.sites.length, proxies: state.proxies.length });
     return { changed: true };
+  }
+
+  /**
+   * After a reload that failed: the live file goes back to the configuration in force before, so
+   * nothing reads the refused one later (a master continued after a stop, a restart by the
+   * watchdog). A master that may still take the new one (its wait ran out) is sent the old one again.
+   */
+  private restore(previous: string | undefined, mayStillTake: boolean): void {
+    if (previous === undefined) return;
+    writeFileAtomic(this.configFile, previous);
+    if (!mayStillTake) return;
+    try {
+      process.kill(reloadableMaster('nginx', this.paths.pidFile), 'SIGHUP');
+    } catch {
+      /* gone or stopped: it reads the restored file when it runs again */
+    }
   }
 
   /** Creates www/<account>/<domain>/public_html with a placeholder page when it is new. */
@@ -187,5 +235,27 @@ export class NginxDriver implements DaemonDriver {
       '-keyout', this.paths.certificateKey, '-out', this.paths.certificate, '-days', '3650',
       '-subj', `/CN=${address}`, '-addext', `subjectAltName=IP:${address}`,
     ]);
+  }
+}
+
+/** A master that neither took the new configuration nor said it refused it within the wait: it may still be reading it. */
+class ReloadTimedOut extends InternalError {}
+
+/** What a log file gained past `offset` (empty when it is gone or was rotated shorter). */
+function readFrom(path: string, offset: number): string {
+  let fd: number;
+  try {
+    fd = openSync(path, 'r');
+  } catch {
+    return '';
+  }
+  try {
+    const length = statSync(path).size - offset;
+    if (length <= 0) return '';
+    const buffer = Buffer.alloc(length);
+    readSync(fd, buffer, 0, length, offset);
+    return buffer.toString('utf8');
+  } finally {
+    closeSync(fd);
   }
 }

@@ -117,7 +117,7 @@ export class WebmailDriver implements DaemonDriver {
   async stop(): Promise<void> {
     if (existsSync(this.serverFile)) {
       rmSync(this.serverFile, { force: true });
-      await this.options.nginx()?.reload();
+      await this.reloadRunningNginx();
     }
     await stopByPidFile(this.paths.phpFpmPidFile);
   }
@@ -160,12 +160,16 @@ export class WebmailDriver implements DaemonDriver {
     } else {
       changed = writeIfChanged(this.serverFile, rendered);
     }
-    const nginx = this.options.nginx();
-    if (changed && nginx) {
-      await nginx.check();
-      await nginx.reload();
-    }
+    if (changed) await this.reloadRunningNginx(true);
     return { changed };
+  }
+
+  /** An nginx that is not running reads the server file when it starts; a running one must take it now. */
+  private async reloadRunningNginx(check = false): Promise<void> {
+    const nginx = this.options.nginx();
+    if (!nginx || !(await nginx.status()).running) return;
+    if (check) await nginx.check();
+    await nginx.reload();
   }
 }
 
