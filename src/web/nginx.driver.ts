@@ -11,6 +11,7 @@ import { childPids, daemonConfigCheck, isAlive, isLiveChildOf, pidFileStatus, re
 import { InternalError } from '../core/errors.ts';
 import { run } from '../core/exec.ts';
 import { writeFileAtomic } from '../core/files.ts';
+import { SerialQueue } from '../core/serial-by-key.ts';
 import { assertValid, checkDomain, checkUsername } from '../core/grammar.ts';
 import { renderNginxConfig, type NginxPaths } from './nginx-config.ts';
 import { validateWebState, type WebState } from '../protocol/web-state.ts';
@@ -40,6 +41,7 @@ export class NginxDriver implements DaemonDriver {
   private readonly nginx: string;
   private readonly openssl: string;
   private readonly workerUser: string | undefined;
+  private readonly reloads = new SerialQueue();
 
   constructor(
     private readonly context: DriverContext,
@@ -113,7 +115,14 @@ export class NginxDriver implements DaemonDriver {
    * sites that parse costs as much as the master's own. A master that cannot parse the new
    * configuration keeps serving the old one, so every change is checked before this is called.
    */
-  async reload(): Promise<void> {
+  reload(): Promise<void> {
+    // One reload at a time (the web state and the webmail block both reload this nginx): two
+    // signals close together are one reconfiguration for the master, and the second caller would
+    // take the workers started for the first as proof that its own file was read.
+    return this.reloads.run(() => this.reloadNow());
+  }
+
+  private async reloadNow(): Promise<void> {
     const masterPid = reloadableMaster('nginx', this.paths.pidFile);
     const oldWorkers = childPids(masterPid);
     const logFrom = existsSync(this.paths.errorLog) ? statSync(this.paths.errorLog).size : 0;
