@@ -5,7 +5,7 @@
  */
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { readFileSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { NodeUnavailableError, ValidationError, exitCodeForKind, kindForStatus, kindOf, refusalOfKind, type ErrorKind } from '../core/errors.ts';
 import { readJsonFile, writeFileAtomic } from '../core/files.ts';
 
@@ -18,8 +18,21 @@ export function contextFile(): string {
   return process.env.FLEETPANEL_CONTEXT ?? join(homedir(), '.config', 'fleetpanel', 'context.json');
 }
 
-export function saveContext(context: CliContext): void {
+/** What the context file holds: `session` marks a token from `fleetpanel login`, which logout may revoke (an API token it only forgets). */
+export interface SavedContext extends CliContext {
+  session?: boolean;
+}
+
+export function saveContext(context: SavedContext): void {
   writeFileAtomic(contextFile(), JSON.stringify(context, null, 2) + '\n', 0o600);
+}
+
+export function savedContext(): Partial<SavedContext> {
+  return readJsonFile<Partial<SavedContext>>(contextFile(), {});
+}
+
+export function forgetContext(): void {
+  rmSync(contextFile(), { force: true });
 }
 
 export interface GlobalOptions {
@@ -37,15 +50,19 @@ export class Cli {
   }
 
   context(): CliContext {
-    const saved = readJsonFile<Partial<CliContext>>(contextFile(), {});
+    const saved = savedContext();
     const url = this.globals().url ?? process.env.FLEETPANEL_URL ?? saved.url;
     const token = this.globals().token ?? process.env.FLEETPANEL_TOKEN ?? saved.token;
     if (!url) throw new ValidationError({ message: 'no parent URL: pass --url, set FLEETPANEL_URL, or run `fleetpanel login` (or `fleetpanel demo up`)' });
     return { url: url.replace(/\/$/, ''), token: token ?? '' };
   }
 
-  async api<T>(method: 'GET' | 'POST' | 'PUT' | 'DELETE', path: string, body?: unknown): Promise<T> {
-    const { url, token } = this.context();
+  api<T>(method: 'GET' | 'POST' | 'PUT' | 'DELETE', path: string, body?: unknown): Promise<T> {
+    return this.apiAt(this.context(), method, path, body);
+  }
+
+  /** A call with these credentials instead of the ones flags, environment and saved login give. */
+  async apiAt<T>({ url, token }: CliContext, method: 'GET' | 'POST' | 'PUT' | 'DELETE', path: string, body?: unknown): Promise<T> {
     refusePlainCredentials(url, token !== '' || path === '/api/session');
     const caBundle = this.globals().caBundle ?? process.env.FLEETPANEL_CA_BUNDLE;
     let ca: string | undefined;

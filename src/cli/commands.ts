@@ -17,7 +17,7 @@ export interface CommandGroup {
 /** In registration order: distribution comes after node, whose group it extends. */
 export const COMMAND_GROUPS: readonly CommandGroup[] = [
   { commands: ['parent', 'agent'], load: async () => (await import('./commands/server.command.ts')).registerServerCommands },
-  { commands: ['login'], load: async () => (await import('./commands/session.command.ts')).registerSessionCommands },
+  { commands: ['login', 'logout'], load: async () => (await import('./commands/session.command.ts')).registerSessionCommands },
   { commands: ['node'], load: async () => (await import('./commands/node.command.ts')).registerNodeCommands },
   { commands: ['demo'], load: async () => (await import('./commands/demo.command.ts')).registerDemoCommands },
   { commands: ['account'], load: async () => (await import('./commands/account.command.ts')).registerAccountCommands },
