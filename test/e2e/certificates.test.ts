@@ -86,7 +86,8 @@ async function servesIssued(host: string, port: number, name: string, starttls?:
   return pollUntil(`${host}:${port} (${starttls ?? 'tls'}) to serve ${name} from pebble`, async () => {
     const seen = await served(host, port, name, starttls);
     return seen.verified && (fingerprint === undefined || seen.certificate.fingerprint256 === fingerprint) ? seen : undefined;
-  });
+    // An order is several round trips to pebble and a DNS check; on a loaded machine one took over a minute.
+  }, 180_000);
 }
 
 const sanNames = (certificate: X509Certificate): string[] =>
