@@ -55,7 +55,7 @@ export class AccountsService {
   constructor(
     private readonly repo: AccountsRepository,
     private readonly nodeRows: Pick<NodesRepository, 'list' | 'byId' | 'byAlias'>,
-    private readonly auth: Pick<AuthService, 'createLogin' | 'removeLogin' | 'setPassword' | 'setSuspended' | 'setOwner'>,
+    private readonly auth: Pick<AuthService, 'hashNewPassword' | 'createLoginWithHash' | 'removeLogin' | 'setPassword' | 'setSuspended' | 'setOwner'>,
     private readonly passwords: Pick<PasswordPolicyService, 'assertPasswordStrength'>,
     private readonly workloads: WorkloadRegistry,
   ) {}
@@ -148,6 +148,9 @@ export class AccountsService {
       throw new ValidationError('ipv6', `cannot be on for an account whose mail is on child node '${requestedMailNode.alias}'; IPv6 is for accounts served by the parent only`);
     }
     await this.passwords.assertPasswordStrength('account', input.password, { userInputs: [username, domain] });
+    // Hashed before the lock: argon2id is the slowest step here, and under the owner's lock every
+    // creation of that owner would wait for the hashes of all the ones before it.
+    const passwordHash = await this.auth.hashNewPassword(input.password);
 
     // The owner's lock covers the checks and the insert that they guard; the workloads are set
     // up outside it, so creations run side by side and their node pushes share batches. The row
@@ -160,7 +163,7 @@ export class AccountsService {
 
       const placements = await this.placeWorkloads(requestedMailNode);
       const mailNode = placements.find((p) => p.workload === 'mail')!.node;
-      await this.auth.createLogin(username, 'user', input.password, owner);
+      await this.auth.createLoginWithHash(username, 'user', passwordHash, owner);
       let record: AccountRecord;
       try {
         record = await this.repo.insert({
@@ -244,25 +247,34 @@ export class AccountsService {
     });
   }
 
-  /** Provisions every registered workload; on a failure undoes the ones done and removes the account, so it was never created. */
+  /**
+   * Provisions every registered workload; on a failure undoes the ones done and removes the
+   * account, so it was never created. Mail and web go out side by side, each joining its own
+   * node's batch, since neither needs the other; DNS comes after both, so the names resolve only
+   * once what they name is served.
+   */
   private async provisionAll(record: AccountRecord, placements: { workload: Workload; node: NodeRow }[]): Promise<void> {
+    const services = this.workloads.registered();
+    const stages = [services.filter((s) => s.workload !== 'dns'), services.filter((s) => s.workload === 'dns')];
     const done: { service: WorkloadService; node: NodeRow }[] = [];
-    for (const service of this.workloads.registered()) {
-      const node = placements.find((p) => p.workload === service.workload)!.node;
-      try {
-        await service.provision(record, node);
-        done.push({ service, node });
-      } catch (error) {
-        const undoFailures: string[] = [];
-        for (const { service: doneService, node: doneNode } of done.reverse()) {
-          await doneService.deprovision(record, doneNode).catch((undoError: unknown) => undoFailures.push(`${doneService.workload} on '${doneNode.alias}': ${describeFailure(undoError).message}`));
-        }
-        await this.repo.remove(record.id);
-        await this.auth.removeLogin(record.username);
-        const failure = describeFailure(error);
-        const leftovers = undoFailures.length > 0 ? `; undoing also failed for ${undoFailures.join('; ')}` : '';
-        throw refusalOfKind(failure.kind, `account '${record.username}' was not created: its ${service.workload} could not be set up on node '${node.alias}': ${failure.message}${leftovers}`);
+    for (const stage of stages) {
+      const started = stage.map((service) => ({ service, node: placements.find((p) => p.workload === service.workload)!.node }));
+      const outcomes = await Promise.allSettled(started.map(({ service, node }) => service.provision(record, node)));
+      outcomes.forEach((outcome, index) => {
+        if (outcome.status === 'fulfilled') done.push(started[index]!);
+      });
+      const failed = outcomes.findIndex((outcome) => outcome.status === 'rejected');
+      if (failed < 0) continue;
+      const { service, node } = started[failed]!;
+      const undoFailures: string[] = [];
+      for (const { service: doneService, node: doneNode } of done.reverse()) {
+        await doneService.deprovision(record, doneNode).catch((undoError: unknown) => undoFailures.push(`${doneService.workload} on '${doneNode.alias}': ${describeFailure(undoError).message}`));
       }
+      await this.repo.remove(record.id);
+      await this.auth.removeLogin(record.username);
+      const failure = describeFailure((outcomes[failed] as PromiseRejectedResult).reason);
+      const leftovers = undoFailures.length > 0 ? `; undoing also failed for ${undoFailures.join('; ')}` : '';
+      throw refusalOfKind(failure.kind, `account '${record.username}' was not created: its ${service.workload} could not be set up on node '${node.alias}': ${failure.message}${leftovers}`);
     }
   }
 

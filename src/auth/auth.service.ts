@@ -19,8 +19,17 @@ export class AuthService {
   }
 
   async createLogin(username: string, role: PrincipalRole, password: string, owner: string | null): Promise<void> {
+    await this.createLoginWithHash(username, role, await AuthService.hashPassword(password), owner);
+  }
+
+  /** The slow half of createLogin (argon2id), for a caller that computes it before taking a lock. */
+  hashNewPassword(password: string): Promise<string> {
+    return AuthService.hashPassword(password);
+  }
+
+  async createLoginWithHash(username: string, role: PrincipalRole, passwordHash: string, owner: string | null): Promise<void> {
     if (await this.repo.loginExists(username)) throw new ConflictError(`a login named '${username}' already exists`);
-    await this.repo.insertLogin({ username, role, passwordHash: await AuthService.hashPassword(password), owner }, Date.now());
+    await this.repo.insertLogin({ username, role, passwordHash, owner }, Date.now());
   }
 
   async setPassword(username: string, password: string): Promise<void> {
