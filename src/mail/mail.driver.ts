@@ -104,7 +104,7 @@ export class MailDriver {
         dovecotChanged = dovecotWrite.changedPaths.length > 0;
         postfixChanged = postfixWrite.changedPaths.length > 0;
         if (dovecotChanged) await this.dovecot.check();
-        if (postfixChanged) await this.postfix.check();
+        if (postfixChanged) await this.postfix.check(postfixWrite.changedPaths);
       } catch (error) {
         rollback();
         throw error;
