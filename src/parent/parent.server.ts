@@ -150,8 +150,9 @@ export async function startParent(options: ParentOptions): Promise<RunningParent
   });
   // After accounts, mail, web and DNS: an import sets up the account's workloads on this pair.
   const transfers = buildTransfers({ db, parentName: name, accounts, workloads, mailStates, web, connections, jobs });
-  // After transfers: each account of the node goes through the new parent's import.
-  const reparent = buildReparent({ db, jobs, nodes, handover, accounts, mailStates, web });
+  // After distribution and transfers: each account of the node goes through the new parent's
+  // import, or (--via-dedistribution) through their jobs.
+  const reparent = buildReparent({ db, jobs, nodes, handover, accounts, mailStates, web, distribution, transfers: transfers.transfers });
   // Last: it watches the nodes, jobs and system data the others built.
   const notifications = buildNotifications({ db, nodes, jobs, sysdata, parentName: name, onClose });
   certificates.observeExpiry((checked) => notifications.certificatesChecked(checked));

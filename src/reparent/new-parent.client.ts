@@ -3,6 +3,8 @@
  * node calls a handover needs, all with one of the new parent's admin tokens.
  */
 import { FleetError, ForbiddenError } from '../core/errors.ts';
+import type { JobView } from '../jobs/index.ts';
+import { ACTIVE_JOB_STATES } from '../jobs/job.model.ts';
 import type { NodeView } from '../nodes/node.model.ts';
 import type { NewParent } from '../nodes/node-handover.ts';
 import type { Role } from '../protocol/roles.ts';
@@ -45,6 +47,37 @@ export class NewParentClient extends TargetParent {
   /** The new parent links the node with a handover token and holds it until releaseNode. */
   adopt(node: { alias: string; host: string; token: string; roles: Role[]; profile: string }): Promise<NodeView> {
     return this.call('POST', '/api/nodes/link', { ...node, adopt: true });
+  }
+
+  /** The new parent links the node with its ordinary link token (after this parent unlinked it). */
+  link(node: { alias: string; host: string; token: string; roles: Role[]; profile: string }): Promise<NodeView> {
+    return this.call('POST', '/api/nodes/link', node);
+  }
+
+  /** The alias of the account's mail node there, or undefined when it has no such account. */
+  async mailNodeOf(username: string): Promise<string | undefined> {
+    try {
+      const account = await this.call<{ mailNode: string | null }>('GET', `/api/accounts/${encodeURIComponent(username)}`);
+      return account.mailNode ?? 'local';
+    } catch (error) {
+      if (error instanceof FleetError && error.kind === 'not_found') return undefined;
+      throw error;
+    }
+  }
+
+  /** `account modify USER --mail-node ALIAS` there: its distribution job. */
+  async moveMail(username: string, mailNode: string): Promise<JobView> {
+    return (await this.call<{ job: JobView }>('POST', `/api/accounts/${encodeURIComponent(username)}/mail-node`, { mailNode })).job;
+  }
+
+  job(id: number): Promise<JobView> {
+    return this.call('GET', `/api/jobs/${id}`);
+  }
+
+  /** The account's job under way there, if any. */
+  async activeJob(username: string): Promise<JobView | undefined> {
+    const { jobs } = await this.call<{ jobs: JobView[] }>('GET', `/api/jobs?${new URLSearchParams({ key: `account:${username}` })}`);
+    return jobs.find((j) => ACTIVE_JOB_STATES.includes(j.state));
   }
 
   releaseNode(alias: string): Promise<NodeView> {

@@ -32,7 +32,7 @@ export function reparentJob(r: Reparenting): JobDefinition<ReparentData> {
         name: 'plan',
         async run(ctx, job) {
           const node = await r.node(job.data);
-          const { newParent, accounts } = await r.preflight(node, await r.target(job.data));
+          const { newParent, accounts } = await r.preflight(node, await r.target(job.data), 'handover');
           await ctx.progress(`${accounts.length} account(s) move with ${node.alias} to ${newParent.name}: ${accounts.join(', ') || 'none'}`);
           return { newParent, accounts };
         },

@@ -10,12 +10,15 @@ import type { NodeHandover } from '../nodes/node-handover.ts';
 import type { AccountsService } from '../accounts/accounts.service.ts';
 import type { MailStatePusher } from '../mail/mail-state-pusher.ts';
 import type { WebService } from '../web/web.service.ts';
+import type { DistributionService } from '../distribution/distribution.service.ts';
+import type { TransferService } from '../transfers/transfer.service.ts';
 import { AccountsRepository } from '../accounts/accounts.repository.ts';
 import { NodesRepository } from '../nodes/nodes.repository.ts';
 import { MailRepository } from '../mail/mail.repository.ts';
 import { TransfersRepository } from '../transfers/transfers.repository.ts';
 import { Reparenting, type LingeringRelay, type ReparentCredentials } from './reparenting.ts';
 import { reparentJob } from './reparent.job.ts';
+import { reparentViaDedistributionJob } from './reparent-via-dedistribution.job.ts';
 import { ReparentService } from './reparent.service.ts';
 
 export { registerReparentRoutes } from './reparent.routes.ts';
@@ -28,6 +31,9 @@ export interface ReparentDeps {
   accounts: Pick<AccountsService, 'terminate'>;
   mailStates: Pick<MailStatePusher, 'pushNode' | 'addStateContributor'>;
   web: Pick<WebService, 'pushNode'>;
+  /** `--via-dedistribution` chains their jobs: mail back and out again, the account's transfer */
+  distribution: Pick<DistributionService, 'changeMailNode' | 'accountsOnNode' | 'cleanupChildCopy'>;
+  transfers: Pick<TransferService, 'start'>;
 }
 
 const ADMIN = { username: 'admin', role: 'admin' as const };
@@ -58,6 +64,7 @@ export function buildReparent(deps: ReparentDeps): ReparentService {
     usersOf: (node) => nodes.usersOf(node),
     busy: (username) => activeJob(`account:${username}`),
     databasesOf: (accountId) => transfersRepo.databaseNames(accountId),
+    installedBySsh: async (node) => (await nodes.knownHostKey(node.alias)) !== undefined,
     accountByName: (username) => accountsRepo.byUsername(username),
     bundleOf: (account) => transfersRepo.bundleOf(account.id, nodes.parentName),
     placements: (accountId) => accountsRepo.placements(accountId),
@@ -78,5 +85,24 @@ export function buildReparent(deps: ReparentDeps): ReparentService {
   });
   deps.mailStates.addStateContributor((node, state) => reparenting.addRelays(node, state));
   jobs.register(reparentJob(reparenting));
+  // The link token the child issues at its unlink waits here until the new parent has linked it.
+  const linkTokens = {
+    get: async (nodeId: number) => (await nodesRepo.getSetting(`reparent-link:${nodeId}`)) || undefined,
+    set: (nodeId: number, token: string) => nodesRepo.setSetting(`reparent-link:${nodeId}`, token),
+    remove: (nodeId: number) => nodesRepo.setSetting(`reparent-link:${nodeId}`, ''),
+  };
+  jobs.register(
+    reparentViaDedistributionJob(reparenting, {
+      distribution: deps.distribution,
+      transfers: deps.transfers,
+      jobs: { waitFor: (id, timeoutMs) => jobs.waitFor(id, timeoutMs), active: activeJob },
+      unlink: async (alias) => {
+        const { token } = await nodes.unlink(alias, 'expire-24h');
+        if (!token) throw new Error(`node '${alias}' issued no link token at its unlink`);
+        return token;
+      },
+      linkTokens,
+    }),
+  );
   return new ReparentService(nodes, jobs, credentials, reparenting);
 }

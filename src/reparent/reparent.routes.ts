@@ -17,6 +17,9 @@ export function registerReparentRoutes(app: HttpApp, reparent: ReparentService):
           {
             to: Type.String({ minLength: 1, maxLength: 500, description: "the new parent's base URL" }),
             token: Type.String({ minLength: 1, maxLength: 500, description: "one of the new parent's admin API tokens" }),
+            viaDedistribution: Type.Optional(
+              Type.Boolean({ description: "the reference's procedure instead: mail back to this parent, unlink, transfer each account, the new parent links the child and moves the mail out again" }),
+            ),
           },
           { additionalProperties: false },
         ),

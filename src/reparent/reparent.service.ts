@@ -4,12 +4,15 @@ import type { JobEngine, JobView } from '../jobs/index.ts';
 import { ACTIVE_JOB_STATES } from '../jobs/job.model.ts';
 import type { NodesService } from '../nodes/nodes.service.ts';
 import { REPARENT_JOB } from './reparent.job.ts';
+import { REPARENT_VIA_DEDISTRIBUTION_JOB } from './reparent-via-dedistribution.job.ts';
 import { NewParentClient } from './new-parent.client.ts';
 import type { Reparenting, ReparentCredentials, ReparentData } from './reparenting.ts';
 
 export interface ReparentInput {
   to: string;
   token: string;
+  /** the reference's procedure: dedistribute, unlink, transfer, link, redistribute */
+  viaDedistribution?: boolean;
 }
 
 /** The new parent's API URL without a trailing slash; http(s) only. */
@@ -50,11 +53,11 @@ export class ReparentService {
     if (node.is_local === 1) throw new ConflictError("the parent's own node cannot move to another parent");
     const key = `node:${node.alias}`;
     await this.refuseRunning(key, node.alias);
-    await this.reparenting.preflight(node, new NewParentClient(to, token));
+    await this.reparenting.preflight(node, new NewParentClient(to, token), input.viaDedistribution ? 'dedistribution' : 'handover');
     // Again just before the token is stored, so a second request never changes a running job's target.
     await this.refuseRunning(key, node.alias);
     await this.credentials.set(node.id, { url: to, token });
     const data: ReparentData = { node: node.alias, nodeId: node.id, targetUrl: to };
-    return this.jobs.enqueue({ type: REPARENT_JOB, key, data, ifBusy: 'refuse', createdBy: by });
+    return this.jobs.enqueue({ type: input.viaDedistribution ? REPARENT_VIA_DEDISTRIBUTION_JOB : REPARENT_JOB, key, data, ifBusy: 'refuse', createdBy: by });
   }
 }

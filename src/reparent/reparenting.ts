@@ -14,6 +14,13 @@ import { NewParentClient } from './new-parent.client.ts';
 /** Node states a child can be moved from: it serves, so its accounts' mail is where the store says. */
 export const SERVING: readonly string[] = ['ready', 'degraded'];
 
+/**
+ * How the child moves: `handover` keeps the mail where it is (the child changes parent in one
+ * step); `dedistribution` is the reference's procedure (mail back, unlink, transfer, link,
+ * mail out again).
+ */
+export type ReparentRoute = 'handover' | 'dedistribution';
+
 /** What every refusal check found when none refused. */
 export interface ReparentPlan {
   newParent: NewParent;
@@ -62,6 +69,8 @@ export interface ReparentDeps {
   usersOf(node: NodeRow): Promise<string[]>;
   /** the account's job under way, if any */
   busy(username: string): Promise<{ id: number; type: string } | undefined>;
+  /** whether this parent installed the node over SSH (its agent then accepts a plain link from this parent only) */
+  installedBySsh(node: NodeRow): Promise<boolean>;
   /** names of the account's MariaDB databases (neither route moves them) */
   databasesOf(accountId: number): Promise<string[]>;
   accountByName(username: string): Promise<AccountRecord | undefined>;
@@ -97,9 +106,13 @@ export class Reparenting {
    * it before queueing the job, and the job's plan asks it again (time passed, or a retry).
    * Cheap refusals of this parent come before the calls to the new one.
    */
-  async preflight(node: NodeRow, target: NewParentClient): Promise<ReparentPlan> {
+  async preflight(node: NodeRow, target: NewParentClient, route: ReparentRoute): Promise<ReparentPlan> {
     if (node.is_local === 1) throw new ConflictError("the parent's own node cannot move to another parent");
     if (!SERVING.includes(node.status)) throw new ConflictError(`node '${node.alias}' is ${node.status}; only a node that serves can move to another parent`);
+    if (route === 'dedistribution' && (await this.deps.installedBySsh(node))) {
+      // Refused now rather than after the unlink, when the new parent's link would be refused.
+      throw new ConflictError(`node '${node.alias}' was installed over SSH by this parent and accepts a link only from it; move it without --via-dedistribution (handed over)`);
+    }
     const users = await this.deps.usersOf(node);
     // A job under way first: it is what the admin waits for, and it may be what made a copy.
     for (const username of new Set(users.map((u) => u.replace(/ \(mail copy\)$/, '')))) {
@@ -114,6 +127,10 @@ export class Reparenting {
       const databases = await this.deps.databasesOf(account.id);
       // This parent ends the account once it is moved, which would drop databases nothing moved.
       if (databases.length > 0) throw new ConflictError(`account '${username}' has ${databases.length} database(s) (${databases.join(', ')}), which do not move between parents yet; node '${node.alias}' stays here`, { account: username, databases });
+      if (route === 'dedistribution') {
+        const other = (await this.deps.placements(account.id)).filter((p) => p.nodeId === node.id && p.workload !== 'mail');
+        if (other.length > 0) throw new ConflictError(`account '${username}' has its ${other.map((p) => p.workload).join(' and ')} on node '${node.alias}'; dedistribution moves only mail back, so use the re-parent without --via-dedistribution`, { account: username });
+      }
       accounts.push(account);
     }
     const newParent = await target.identity();

@@ -1,7 +1,8 @@
 /**
  * Re-parenting a child on two real pairs: the old parent "old" on <net>.50.1 with the children
  * kid (.2), spare (.3) and kid2 (.4), and the new parent "new" on <net>.150.1 with its own node
- * only. kid moves by handover; the refusals are tried on kid2. The
+ * only. kid moves by handover, kid2 by the reference's procedure (--via-dedistribution), after the
+ * refusals were tried on it. The
  * handover is checked from both parents and from the child's agent itself (which client
  * certificates it takes); mail is sent over SMTP to both parents and to the child while the job
  * runs and read over IMAP through the new parent; the child's Maildirs are looked at on disk.
@@ -254,7 +255,7 @@ describe('re-parenting a child', () => {
     assert.match(refused.body.message!, /serves only its parent \(new\): client certificate refused/);
   });
 
-  // kid2's accounts: the refusals are tried on them.
+  // kid2's accounts: the refusals are tried on them, then they move --via-dedistribution.
   const kid2Accounts = [
     { username: 'dalpha', domain: 'dalpha.test', address: 'box@dalpha.test' },
     { username: 'dbeta', domain: 'dbeta.test', address: 'box@dbeta.test' },
@@ -272,9 +273,9 @@ describe('re-parenting a child', () => {
   }
 
   /** Waits until a job of a pair has ended, and gives its state. */
-  async function jobEnd(pair: TestCluster, id: number): Promise<string> {
+  async function jobEnd(pair: TestCluster, id: number, timeoutMs = 300_000): Promise<string> {
     let state = '';
-    await waitFor(async () => ['succeeded', 'rolled_back', 'held', 'failed', 'abandoned'].includes((state = (await api<{ state: string }>(pair, 'GET', `/api/jobs/${id}`)).body.state)), 300_000, `job ${id} to end`);
+    await waitFor(async () => ['succeeded', 'rolled_back', 'held', 'failed', 'abandoned'].includes((state = (await api<{ state: string }>(pair, 'GET', `/api/jobs/${id}`)).body.state)), timeoutMs, `job ${id} to end`);
     return state;
   }
 
@@ -301,39 +302,44 @@ describe('re-parenting a child', () => {
     await kid2WithAccounts();
     await waitFor(async () => (await api<NodeView>(old, 'GET', '/api/nodes/kid2')).body.status === 'ready', 120_000, 'kid2 ready');
     const before = await bothSides();
-    const reparent = (alias: string, to: string, token: string) => old.cli(['node', 'reparent', alias, '--to', to, '--token-stdin'], token);
+    const reparent = (alias: string, to: string, token: string, via: boolean) =>
+      old.cli(['node', 'reparent', alias, '--to', to, '--token-stdin', ...(via ? ['--via-dedistribution'] : [])], token);
 
-    const unknown = await reparent('nosuch', fresh.info.url, fresh.info.token);
-    assert.equal(unknown.code, 5, unknown.stderr);
-    assert.match(unknown.stderr, /node 'nosuch' does not exist/);
+    for (const via of [false, true]) {
+      const unknown = await reparent('nosuch', fresh.info.url, fresh.info.token, via);
+      assert.equal(unknown.code, 5, unknown.stderr);
+      assert.match(unknown.stderr, /node 'nosuch' does not exist/);
 
-    const unreachable = await reparent('kid2', `http://${NEW_BLOCK}.9:8080`, fresh.info.token);
-    assert.equal(unreachable.code, 7, unreachable.stderr);
-    assert.match(unreachable.stderr, new RegExp(`${NEW_BLOCK.replace(/\./g, '\\.')}\\.9:8080 is not reachable`));
+      const unreachable = await reparent('kid2', `http://${NEW_BLOCK}.9:8080`, fresh.info.token, via);
+      assert.equal(unreachable.code, 7, unreachable.stderr);
+      assert.match(unreachable.stderr, new RegExp(`${NEW_BLOCK.replace(/\./g, '\\.')}\\.9:8080 is not reachable`));
 
-    const badToken = await reparent('kid2', fresh.info.url, 'fp_not-a-token-of-the-new-parent');
-    assert.equal(badToken.code, 2, badToken.stderr);
-    assert.match(badToken.stderr, /not valid at the target parent/);
+      const badToken = await reparent('kid2', fresh.info.url, 'fp_not-a-token-of-the-new-parent', via);
+      assert.equal(badToken.code, 2, badToken.stderr);
+      assert.match(badToken.stderr, /not valid at the target parent/);
+    }
 
     // A token of the new parent that is not an admin's: an account user's session there.
     const user = await api(fresh, 'POST', '/api/accounts', { username: 'downer', domain: 'downer.test', password: PASSWORD });
     assert.equal(user.status, 201, user.body.message);
     const session = await callApi<{ token: string }>(fresh.info.url, 'POST', '/api/session', { username: 'downer', password: PASSWORD }, '');
     assert.equal(session.status, 201, session.body.message);
-    const notAdmin = await reparent('kid2', fresh.info.url, session.body.token);
+    const notAdmin = await reparent('kid2', fresh.info.url, session.body.token, true);
     assert.equal(notAdmin.code, 4, notAdmin.stderr);
     assert.match(notAdmin.stderr, /the token given is not an admin's at the new parent/);
 
     // The new parent already has one of the child's usernames, then one of its domains.
     const sameName = await api(fresh, 'POST', '/api/accounts', { username: 'dalpha', domain: 'elsewhere-dalpha.test', password: PASSWORD });
     assert.equal(sameName.status, 201, sameName.body.message);
-    const taken = await reparent('kid2', fresh.info.url, fresh.info.token);
-    assert.equal(taken.code, 6, taken.stderr);
-    assert.match(taken.stderr, /already has an account or login named 'dalpha'/);
+    for (const via of [false, true]) {
+      const taken = await reparent('kid2', fresh.info.url, fresh.info.token, via);
+      assert.equal(taken.code, 6, taken.stderr);
+      assert.match(taken.stderr, /already has an account or login named 'dalpha'/);
+    }
     assert.equal((await api(fresh, 'DELETE', '/api/accounts/dalpha')).status, 200);
     const sameDomain = await api(fresh, 'POST', '/api/accounts', { username: 'dother', domain: 'dbeta.test', password: PASSWORD });
     assert.equal(sameDomain.status, 201, sameDomain.body.message);
-    const domainTaken = await reparent('kid2', fresh.info.url, fresh.info.token);
+    const domainTaken = await reparent('kid2', fresh.info.url, fresh.info.token, true);
     assert.equal(domainTaken.code, 6, domainTaken.stderr);
     assert.match(domainTaken.stderr, /already has the domain 'dbeta.test'/);
     assert.equal((await api(fresh, 'DELETE', '/api/accounts/dother')).status, 200);
@@ -344,14 +350,140 @@ describe('re-parenting a child', () => {
     // API is asked at once, since the CLI's own start could outlast a small move.
     const moving = await api<{ job: { id: number } }>(old, 'POST', '/api/accounts/dalpha/mail-node', { mailNode: 'local' });
     assert.equal(moving.status, 202, moving.body.message);
-    const busy = await api(old, 'POST', '/api/nodes/kid2/reparent', { to: fresh.info.url, token: fresh.info.token });
-    assert.equal(busy.status, 409, busy.body.message);
-    assert.match(busy.body.message ?? '', new RegExp(`account 'dalpha' on node 'kid2' has job ${moving.body.job.id} \\(mail.dedistribute\\) under way`));
+    for (const viaDedistribution of [false, true]) {
+      const busy = await api(old, 'POST', '/api/nodes/kid2/reparent', { to: fresh.info.url, token: fresh.info.token, viaDedistribution });
+      assert.equal(busy.status, 409, busy.body.message);
+      assert.match(busy.body.message ?? '', new RegExp(`account 'dalpha' on node 'kid2' has job ${moving.body.job.id} \\(mail.dedistribute\\) under way`));
+    }
     assert.equal(await jobEnd(old, moving.body.job.id), 'succeeded');
     // Back to kid2 as it was (its grace copy there is taken up again by the move).
     const back = await api<{ job: { id: number } }>(old, 'POST', '/api/accounts/dalpha/mail-node', { mailNode: 'kid2' });
     assert.equal(back.status, 202, back.body.message);
     assert.equal(await jobEnd(old, back.body.job.id), 'succeeded');
     assert.deepEqual(await bothSides(), before);
+  });
+
+  // Each mailbox is copied three times and each account transferred, one job after another: about
+  // 6 minutes on an idle 2-core machine, over 10 under the load of a full suite, so the test has
+  // its own timeout and follows the job through the API rather than the CLI's (10 minute) run.
+  test('`node reparent --via-dedistribution` moves a child with two distributed accounts by the reference procedure while mail arrives at both parents and the child: every message once, the old parent refused', { timeout: 2_400_000 }, async (t) => {
+    await kid2WithAccounts();
+    for (const a of kid2Accounts) await sendMail(old.address('old'), { to: a.address, subject: `${a.username}-first` });
+
+    // Which server may take an account's mail at this moment: the child only while one parent
+    // places the account's mail on it (a child that serves no such domain would relay a loopback
+    // sender's mail to the domain's MX, which does not exist), the new parent once it has the account.
+    const childServes = new Set<string>();
+    const atNewParent = new Set<string>();
+    let sending = true;
+    const watcher = (async () => {
+      while (sending) {
+        for (const a of kid2Accounts) {
+          const here = await api<{ mailNode: string | null }>(old, 'GET', `/api/accounts/${a.username}`);
+          const there = await api<{ mailNode: string | null }>(fresh, 'GET', `/api/accounts/${a.username}`);
+          const importing = await api<{ underWay: boolean }>(fresh, 'GET', `/api/transfers/imports/${a.username}`);
+          if (there.status === 200 && importing.status === 200 && !importing.body.underWay) atNewParent.add(a.username);
+          if ((here.status === 200 && here.body.mailNode === 'kid2') || (there.status === 200 && there.body.mailNode === 'kid2')) childServes.add(a.username);
+          else childServes.delete(a.username);
+        }
+        await new Promise((resolve) => setTimeout(resolve, 200));
+      }
+    })();
+    const servers = [old.address('old'), old.address('kid2'), fresh.address('new')];
+    const accepted = new Map<string, string[]>(kid2Accounts.map((a) => [a.address, [`${a.username}-first`]]));
+    const sentTo = [0, 0, 0];
+    let refusedAtSmtp = 0;
+    let jobEnded = false;
+    const sentAfterJob = [0, 0, 0];
+    const sender = (async () => {
+      for (let i = 0; sending && i < 30_000; i++) {
+        const a = kid2Accounts[i % 2]!;
+        const subject = `${a.username}-${String(i).padStart(4, '0')}`;
+        const wanted = Math.floor(i / 2) % 3;
+        const server = (wanted === 1 && !childServes.has(a.username)) || (wanted === 2 && !atNewParent.has(a.username)) ? 0 : wanted;
+        const started = Date.now();
+        try {
+          await sendMail(servers[server]!, { to: a.address, subject });
+          sentTo[server]!++;
+          if (jobEnded) sentAfterJob[server]!++;
+          accepted.get(a.address)!.push(subject);
+        } catch {
+          refusedAtSmtp++; // refused while talking: the sender knows, nothing is lost
+        }
+        await new Promise((resolve) => setTimeout(resolve, Math.max(0, 100 - (Date.now() - started))));
+      }
+    })();
+
+    let jobId = 0;
+    try {
+      const queued = await old.cli(['node', 'reparent', 'kid2', '--to', fresh.info.url, '--token-stdin', '--via-dedistribution', '--no-wait'], fresh.info.token);
+      assert.equal(queued.code, 0, queued.stderr + queued.stdout);
+      jobId = Number(/job (\d+) \(node\.reparent-via-dedistribution\) queued for node:kid2/.exec(queued.stdout)?.[1]);
+      assert.ok(jobId > 0, queued.stdout);
+      const state = await jobEnd(old, jobId, 1_800_000);
+      jobEnded = true;
+      const detail = await api<JobDetail>(old, 'GET', `/api/jobs/${jobId}`);
+      assert.equal(state, 'succeeded', detail.body.events.map((e) => `[${e.step}] ${e.message}`).join('\n'));
+      // Mail keeps coming to all three after the move, the child included (it serves both accounts again).
+      await waitFor(async () => sentAfterJob.every((n) => n >= 4), 120_000, `mail to every server after the move: ${sentAfterJob.join(', ')}`);
+    } finally {
+      sending = false;
+      await sender;
+      await watcher;
+    }
+    // Each step shows in the job's progress (what `job watch` and the CLI print).
+    const detail = await api<JobDetail>(old, 'GET', `/api/jobs/${jobId}`);
+    const progress = detail.body.events.filter((e) => e.kind === 'progress').map((e) => `[${e.step}] ${e.message}`).join('\n');
+    for (const step of ['plan', 'dedistribute', 'unlink', 'transfer', 'link', 'redistribute']) assert.match(progress, new RegExp(`^\\[${step}\\] `, 'm'), `step ${step} shows: ${progress}`);
+    assert.match(progress, /\[plan\] 2 account\(s\) move with kid2 to new by the reference's procedure/);
+    assert.match(progress, /\[redistribute\] dbeta: its mail is on kid2 again, now under new: 2\/2/);
+    assert.ok(sentTo.every((n) => n > 5), `mail went to the old parent, the child and the new parent: ${sentTo.join(', ')}`);
+    t.diagnostic(`accepted ${[...accepted.values()].map((l) => l.length).join(' + ')} messages (old parent ${sentTo[0]}, child ${sentTo[1]}, new parent ${sentTo[2]}); ${refusedAtSmtp} refused at SMTP time`);
+
+    // The accounts are the new parent's, distributed to the same child; the old parent has neither them nor the node.
+    for (const a of kid2Accounts) {
+      const there = await api<{ mailNode: string | null }>(fresh, 'GET', `/api/accounts/${a.username}`);
+      assert.equal(there.status, 200, there.body.message);
+      assert.equal(there.body.mailNode, 'kid2');
+      assert.equal((await api(old, 'GET', `/api/accounts/${a.username}`)).status, 404);
+      assert.ok((await dig(fresh.address('new'), a.domain, 'SOA')).length > 0, `${a.domain} is served by the new parent's DNS`);
+      assert.deepEqual(await dig(old.address('old'), a.domain, 'SOA'), [], `${a.domain} is gone from the old parent's DNS`);
+    }
+    assert.equal((await api(old, 'GET', '/api/nodes/kid2')).status, 404);
+    assert.equal((await api<NodeView>(fresh, 'GET', '/api/nodes/kid2')).body.status, 'ready');
+    const onChild = await api<{ accounts: { username: string; state: string }[] }>(fresh, 'GET', '/api/nodes/kid2/distributed-accounts');
+    assert.deepEqual(onChild.body.accounts.map((a) => `${a.username} ${a.state}`).sort(), ['dalpha distributed', 'dbeta distributed']);
+
+    // Every accepted message once, read through the new parent (which proxies to the child).
+    for (const a of kid2Accounts) {
+      const subjects = accepted.get(a.address)!;
+      let seen: string[] = [];
+      const deadline = Date.now() + 120_000;
+      for (;;) {
+        seen = await imapSubjects({ host: fresh.address('new'), user: a.address, pass: MAIL_PASSWORD }).catch(() => seen);
+        const missing = subjects.filter((s) => !seen.includes(s));
+        if (missing.length === 0) break;
+        if (Date.now() > deadline) assert.fail(`${a.address} lacks ${missing.join(', ')} (of ${subjects.length} accepted)`);
+        await new Promise((resolve) => setTimeout(resolve, 1000));
+      }
+      const doubled = subjects.filter((s) => seen.filter((x) => x === s).length > 1);
+      assert.deepEqual(doubled, [], `messages doubled in ${a.address}`);
+      assert.ok(subjects.length > 10, `${a.address}: ${subjects.length} messages went through the move`);
+    }
+
+    // The job's steps, each done; the jobs it chained ran on both parents.
+    assert.deepEqual(detail.body.steps.map((s) => [s.name, s.state]), ['plan', 'dedistribute', 'unlink', 'transfer', 'link', 'redistribute'].map((n) => [n, 'done']));
+    for (const a of kid2Accounts) {
+      const here = await api<{ jobs: { type: string; state: string }[] }>(old, 'GET', `/api/jobs?key=account:${a.username}`);
+      for (const type of ['mail.dedistribute', 'mail.child-cleanup', 'account.transfer']) assert.ok(here.body.jobs.some((j) => j.type === type && j.state === 'succeeded'), `${a.username}: ${type} on the old parent`);
+      const there = await api<{ jobs: { type: string; state: string }[] }>(fresh, 'GET', `/api/jobs?key=account:${a.username}`);
+      assert.ok(there.body.jobs.some((j) => j.type === 'mail.distribute' && j.state === 'succeeded'), `${a.username}: mail.distribute on the new parent`);
+    }
+
+    // The old parent no longer reaches the child's agent: refused by mTLS.
+    const oldIdentity = identityOf(old);
+    const refused = await callAgentAs(old.address('kid2'), 'GET', '/v1/health', undefined, { cert: oldIdentity.clientCertPem, key: oldIdentity.clientKeyPem });
+    assert.equal(refused.status, 401);
+    assert.match(refused.body.message!, /serves only its parent \(new\): client certificate refused/);
   });
 });

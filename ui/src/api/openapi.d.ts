@@ -2679,6 +2679,8 @@ export interface paths {
                         to: string;
                         /** @description one of the new parent's admin API tokens */
                         token: string;
+                        /** @description the reference's procedure instead: mail back to this parent, unlink, transfer each account, the new parent links the child and moves the mail out again */
+                        viaDedistribution?: boolean;
                     };
                 };
             };
