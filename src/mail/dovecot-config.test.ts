@@ -54,22 +54,29 @@ describe('renderDovecotFiles', () => {
   });
 
   it('lets only mailboxes that are neither suspended nor in a suspended domain log in', () => {
-    assert.equal(files.passdb, `info@example.com:${HASH}::::::\n`);
+    assert.deepEqual([...files.passdb], [['example.com', `info@example.com:${HASH}::::::\n`]]);
     assert.deepEqual(loginEnabledAddresses(state), ['info@example.com']);
   });
 
   it('still knows suspended mailboxes in the userdb, with their home and quota', () => {
-    assert.equal(
-      files.userdb,
+    assert.deepEqual([...files.userdb], [
       [
-        'boss@frozen.example.com::999:995::/srv/node/mail/frozen.example.com/boss::userdb_quota_rule=*:storage=5M',
-        'info@example.com::999:995::/srv/node/mail/example.com/info::userdb_quota_rule=*:storage=100M',
-        'old@example.com::999:995::/srv/node/mail/example.com/old::userdb_quota_rule=*:storage=0',
-        '',
-      ].join('\n'),
-    );
+        'example.com',
+        [
+          'info@example.com::999:995::/srv/node/mail/example.com/info::userdb_quota_rule=*:storage=100M',
+          'old@example.com::999:995::/srv/node/mail/example.com/old::userdb_quota_rule=*:storage=0',
+          '',
+        ].join('\n'),
+      ],
+      ['frozen.example.com', 'boss@frozen.example.com::999:995::/srv/node/mail/frozen.example.com/boss::userdb_quota_rule=*:storage=5M\n'],
+    ]);
     assert.match(files.config, /^\s+quota = count:User quota$/m);
     assert.match(files.config, /^\s+lmtp_rcpt_check_quota = yes$/m);
+  });
+
+  it('finds each domain\'s passdb and userdb file by the login\'s domain', () => {
+    assert.match(files.config, /^\s+args = scheme=SHA512-CRYPT username_format=%Lu \/srv\/node\/etc\/dovecot\/auth\/passdb\.d\/%Ld\.passwd$/m);
+    assert.match(files.config, /^\s+args = username_format=%Lu \/srv\/node\/etc\/dovecot\/auth\/userdb\.d\/%Ld\.passwd$/m);
   });
 
   it('proxies every login of a proxied domain, from the node address, leaving the password to the target', () => {
@@ -81,8 +88,8 @@ describe('renderDovecotFiles', () => {
 
   it('renders empty tables for an empty state', () => {
     const empty = renderDovecotFiles({ ...input, state: { domains: [], mailboxes: [], forwarders: [], pipeForwarders: [], trustedNetworks: [] } });
-    assert.equal(empty.passdb, '');
-    assert.equal(empty.userdb, '');
+    assert.equal(empty.passdb.size, 0);
+    assert.equal(empty.userdb.size, 0);
     assert.equal(empty.proxyDomains, '');
   });
 });

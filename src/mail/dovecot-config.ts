@@ -2,7 +2,7 @@
  * Pure renderers for one node's Dovecot instance: state + paths + address in, file contents out.
  * Every value comes from a validated MailState, so nothing here escapes or re-checks.
  */
-import type { DovecotPaths } from './mail-paths.ts';
+import { passdbFileOf, userdbFileOf, type DovecotPaths } from './mail-paths.ts';
 import { domainOf, localPartOf, type MailState } from '../protocol/mail-state.ts';
 
 export const DOVEADM_PORT = 12345;
@@ -24,8 +24,10 @@ export interface DovecotRenderInput {
 
 export interface DovecotFiles {
   config: string;
-  passdb: string;
-  userdb: string;
+  /** The passdb of each domain that has a mailbox allowed to log in, by domain. */
+  passdb: Map<string, string>;
+  /** The userdb of each domain that has a mailbox, by domain. */
+  userdb: Map<string, string>;
   proxyDomains: string;
 }
 
@@ -44,14 +46,27 @@ function lines(entries: string[]): string {
   return entries.length === 0 ? '' : `${entries.join('\n')}\n`;
 }
 
-/** passwd-file passdb: only mailboxes that may log in are listed, so a suspended one fails auth like an unknown one. */
-export function renderPassdb(state: MailState): string {
+/** Lines grouped by the domain of the address each is about, each group sorted. */
+function byDomain<T>(items: T[], addressOf: (item: T) => string, line: (item: T) => string): Map<string, string> {
+  const groups = new Map<string, T[]>();
+  for (const item of items) groups.set(domainOf(addressOf(item)), [...(groups.get(domainOf(addressOf(item))) ?? []), item]);
+  return new Map(
+    [...groups]
+      .sort(([a], [b]) => a.localeCompare(b))
+      .map(([domain, group]) => [domain, lines(group.sort((a, b) => addressOf(a).localeCompare(addressOf(b))).map(line))]),
+  );
+}
+
+/**
+ * passwd-file passdb per domain: only mailboxes that may log in are listed, so a suspended one
+ * fails auth like an unknown one (and a domain without any has no file: unknown too).
+ */
+export function renderPassdb(state: MailState): Map<string, string> {
   const enabled = new Set(loginEnabledAddresses(state));
-  return lines(
-    state.mailboxes
-      .filter((m) => enabled.has(m.address))
-      .sort((a, b) => a.address.localeCompare(b.address))
-      .map((m) => `${m.address}:${m.passwordHash}::::::`),
+  return byDomain(
+    state.mailboxes.filter((m) => enabled.has(m.address)),
+    (m) => m.address,
+    (m) => `${m.address}:${m.passwordHash}::::::`,
   );
 }
 
@@ -59,15 +74,15 @@ export function renderPassdb(state: MailState): string {
  * passwd-file userdb: every mailbox, suspended or not, because LMTP delivery and doveadm
  * (kick, sync, digest) must still find a suspended mailbox.
  */
-export function renderUserdb(input: Pick<DovecotRenderInput, 'state' | 'paths' | 'vmail'>): string {
+export function renderUserdb(input: Pick<DovecotRenderInput, 'state' | 'paths' | 'vmail'>): Map<string, string> {
   const { state, paths, vmail } = input;
-  return lines(
-    [...state.mailboxes]
-      .sort((a, b) => a.address.localeCompare(b.address))
-      .map((m) => {
-        const quota = m.quotaMb > 0 ? `userdb_quota_rule=*:storage=${m.quotaMb}M` : 'userdb_quota_rule=*:storage=0';
-        return `${m.address}::${vmail.uid}:${vmail.gid}::${mailboxHome(paths, m.address)}::${quota}`;
-      }),
+  return byDomain(
+    [...state.mailboxes],
+    (m) => m.address,
+    (m) => {
+      const quota = m.quotaMb > 0 ? `userdb_quota_rule=*:storage=${m.quotaMb}M` : 'userdb_quota_rule=*:storage=0';
+      return `${m.address}::${vmail.uid}:${vmail.gid}::${mailboxHome(paths, m.address)}::${quota}`;
+    },
   );
 }
 
@@ -140,13 +155,14 @@ passdb {
   driver = passwd-file
   args = username_format=%d ${paths.proxyDomainsFile}
 }
+# One file per domain, so a change to one domain rewrites only its own file.
 passdb {
   driver = passwd-file
-  args = scheme=SHA512-CRYPT username_format=%Lu ${paths.passdbFile}
+  args = scheme=SHA512-CRYPT username_format=%Lu ${passdbFileOf(paths, '%Ld')}
 }
 userdb {
   driver = passwd-file
-  args = username_format=%Lu ${paths.userdbFile}
+  args = username_format=%Lu ${userdbFileOf(paths, '%Ld')}
 }
 
 plugin {

@@ -14,10 +14,10 @@ import { writeFileAtomic } from '../core/files.ts';
 import { DOVEADM_PORT, mailboxHome, renderDovecotFiles } from './dovecot-config.ts';
 import { launchDaemon } from '../core/daemon-launch.ts';
 import { ensureMailCertificate } from './mail-certificate.ts';
-import { mailPaths, type DovecotPaths } from './mail-paths.ts';
+import { mailPaths, passdbFileOf, userdbFileOf, type DovecotPaths } from './mail-paths.ts';
 import { EMPTY_MAIL_STATE, type MailboxDigest, type MailState } from '../protocol/mail-state.ts';
 import { lookupMailSystemIds, type MailSystemIds } from './mail-system.ts';
-import { writeRenderedFiles, type RenderedFile } from './rendered-files.ts';
+import { writeRenderedFiles, type RenderedFiles } from './rendered-files.ts';
 
 const PACKAGED_DH_PARAMETERS = '/usr/share/dovecot/dh.pem';
 /** doveadm sync's "run me again" exit codes: 2 (some changes not synced) and EX_TEMPFAIL. */
@@ -45,7 +45,7 @@ export class DovecotDriver implements DaemonDriver {
     return this.systemIds;
   }
 
-  async render(state: MailState): Promise<RenderedFile[]> {
+  async render(state: MailState): Promise<RenderedFiles> {
     const ids = await this.ids();
     const files = renderDovecotFiles({
       state,
@@ -57,12 +57,15 @@ export class DovecotDriver implements DaemonDriver {
     });
     // The passwd-files are 0644 inside the 0750 root:dovecot auth folder, so atomic renames
     // never leave a window in which Dovecot's auth process cannot read them.
-    return [
-      { path: this.paths.configFile, contents: files.config, mode: 0o644 },
-      { path: this.paths.passdbFile, contents: files.passdb, mode: 0o644 },
-      { path: this.paths.userdbFile, contents: files.userdb, mode: 0o644 },
-      { path: this.paths.proxyDomainsFile, contents: files.proxyDomains, mode: 0o644 },
-    ];
+    return {
+      files: [
+        { path: this.paths.configFile, contents: files.config, mode: 0o644 },
+        ...[...files.passdb].map(([domain, contents]) => ({ path: passdbFileOf(this.paths, domain), contents, mode: 0o644 })),
+        ...[...files.userdb].map(([domain, contents]) => ({ path: userdbFileOf(this.paths, domain), contents, mode: 0o644 })),
+        { path: this.paths.proxyDomainsFile, contents: files.proxyDomains, mode: 0o644 },
+      ],
+      ownedDirs: [this.paths.passdbDir, this.paths.userdbDir],
+    };
   }
 
   /** Folders, certificate and doveadm password; idempotent. */
@@ -74,6 +77,10 @@ export class DovecotDriver implements DaemonDriver {
     mkdirSync(this.paths.authDir, { recursive: true });
     chownSync(this.paths.authDir, 0, ids.dovecotGid);
     chmodSync(this.paths.authDir, 0o750);
+    // Inside the 0750 auth folder, so these may be searchable by all; the files in them are 0644 for the same reason.
+    for (const dir of [this.paths.passdbDir, this.paths.userdbDir]) mkdirSync(dir, { recursive: true, mode: 0o755 });
+    // The single passwd-files of earlier versions; Dovecot reads the per-domain folders now.
+    for (const old of ['passdb', 'userdb']) rmSync(join(this.paths.authDir, old), { force: true });
     mkdirSync(this.paths.mailRoot, { recursive: true });
     chownSync(this.paths.mailRoot, ids.vmailUid, ids.vmailGid);
     chmodSync(this.paths.mailRoot, 0o750);

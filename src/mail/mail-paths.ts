@@ -10,8 +10,10 @@ export interface DovecotPaths {
   configFile: string;
   /** root:dovecot 0750: the auth process runs as dovecot and reads the passwd-files lazily. */
   authDir: string;
-  passdbFile: string;
-  userdbFile: string;
+  /** One passwd-file per domain (passdbFileOf), found by Dovecot through %d in the passdb's path. */
+  passdbDir: string;
+  /** One passwd-file per domain (userdbFileOf), as for the passdb. */
+  userdbDir: string;
   proxyDomainsFile: string;
   /** Read by Dovecot's config process (root) through `doveadm_password = <file`, so it stays 0600. */
   doveadmPasswordFile: string;
@@ -54,6 +56,21 @@ export interface MailPaths {
   appliedState: string;
 }
 
+/**
+ * The suffix keeps a login without a domain (%d empty) away from the folder itself: it names a
+ * file that does not exist, which Dovecot answers as an unknown user.
+ */
+const AUTH_FILE_SUFFIX = '.passwd';
+
+/** The passdb file of one domain; the same path with `%Ld` for the domain is what Dovecot is given. */
+export function passdbFileOf(paths: Pick<DovecotPaths, 'passdbDir'>, domain: string): string {
+  return `${paths.passdbDir}/${domain}${AUTH_FILE_SUFFIX}`;
+}
+
+export function userdbFileOf(paths: Pick<DovecotPaths, 'userdbDir'>, domain: string): string {
+  return `${paths.userdbDir}/${domain}${AUTH_FILE_SUFFIX}`;
+}
+
 export function mailPaths(layout: NodeLayout): MailPaths {
   const queueDir = layout.lib('postfix', 'queue');
   return {
@@ -61,8 +78,8 @@ export function mailPaths(layout: NodeLayout): MailPaths {
       configDir: layout.etc('dovecot'),
       configFile: layout.etc('dovecot', 'dovecot.conf'),
       authDir: layout.etc('dovecot', 'auth'),
-      passdbFile: layout.etc('dovecot', 'auth', 'passdb'),
-      userdbFile: layout.etc('dovecot', 'auth', 'userdb'),
+      passdbDir: layout.etc('dovecot', 'auth', 'passdb.d'),
+      userdbDir: layout.etc('dovecot', 'auth', 'userdb.d'),
       proxyDomainsFile: layout.etc('dovecot', 'auth', 'proxy-domains'),
       doveadmPasswordFile: layout.etc('dovecot', 'doveadm-password'),
       certificate: layout.etc('dovecot', 'tls', 'node.crt'),

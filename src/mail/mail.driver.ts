@@ -15,7 +15,7 @@ import { loginEnabledAddresses } from './dovecot-config.ts';
 import { DovecotDriver } from './dovecot.driver.ts';
 import { mailPaths, type MailPaths } from './mail-paths.ts';
 import { domainOf, EMPTY_MAIL_STATE, validateMailState, type MailApplyResult, type MailboxDigest, type MailState } from '../protocol/mail-state.ts';
-import { PostfixDriver } from './postfix.driver.ts';
+import { PostfixDriver, type BuiltMaps } from './postfix.driver.ts';
 import { writeRenderedFiles, type WrittenFiles } from './rendered-files.ts';
 import { exportMailbox, importMailbox, type MailboxImport } from './mailbox-archive.ts';
 import { lookupMailSystemIds } from './mail-system.ts';
@@ -60,7 +60,10 @@ export class MailDriver {
       // A newer agent may render the same state differently; an instance that kept running
       // through the agent's restart picks that up by a reload (start() leaves it alone).
       const dovecotChanged = writeRenderedFiles(await this.dovecot.render(state)).changedPaths.length > 0;
-      const postfixChanged = writeRenderedFiles(this.postfix.render(state)).changedPaths.length > 0;
+      const postfixWrite = writeRenderedFiles(this.postfix.render(state));
+      const maps = await this.postfix.buildMaps(postfixWrite.changedPaths);
+      maps.commit();
+      const postfixChanged = postfixWrite.changedPaths.length > 0 || maps.built.length > 0;
       for (const [driver, changed] of [[this.dovecot, dovecotChanged], [this.postfix, postfixChanged]] as const) {
         if (changed && (await driver.status()).running) {
           await driver.check();
@@ -91,24 +94,31 @@ export class MailDriver {
       const postfixFiles = this.postfix.render(state);
 
       const written: WrittenFiles[] = [];
+      let maps: BuiltMaps | undefined;
       const rollback = () => {
+        maps?.discard();
         for (const files of written.reverse()) files.restore();
       };
       let dovecotChanged = false;
       let postfixChanged = false;
+      let postfixPaths: string[] = [];
       try {
         const dovecotWrite = writeRenderedFiles(dovecotFiles);
         written.push(dovecotWrite);
         const postfixWrite = writeRenderedFiles(postfixFiles);
         written.push(postfixWrite);
+        postfixPaths = postfixWrite.changedPaths;
+        // Only the tables whose source changed are rebuilt (postmap refuses a broken one here too).
+        maps = await this.postfix.buildMaps(postfixPaths);
         dovecotChanged = dovecotWrite.changedPaths.length > 0;
-        postfixChanged = postfixWrite.changedPaths.length > 0;
+        postfixChanged = postfixPaths.length > 0 || maps.built.length > 0;
         if (dovecotChanged) await this.dovecot.check();
         if (postfixChanged) await this.postfix.check(postfixWrite.changedPaths);
       } catch (error) {
         rollback();
         throw error;
       }
+      maps.commit();
       // Mail held for a domain whose hold was lifted is delivered now rather than never, also mail
       // that a session begun before the reload still held (see PostfixDriver.releaseHeld).
       const stillHeld = new Set(state.domains.filter((d) => d.holdDelivery === true).map((d) => d.domain));
@@ -126,6 +136,8 @@ export class MailDriver {
         }
       } catch (error) {
         rollback();
+        // The committed tables go back too: built again from the sources just restored.
+        await this.postfix.buildMaps(postfixPaths).then((back) => back.commit(), (undo: unknown) => this.context.log('postfix: rebuilding the previous lookup tables failed', { error: String(undo) }));
         for (const driver of reloaded) {
           await driver.reload().catch((undo: unknown) => this.context.log(`${driver.name}: reload back to the previous configuration failed`, { error: String(undo) }));
         }

@@ -86,7 +86,7 @@ describe('renderPostfixFiles', () => {
     assert.equal(files.masterCf.split(`${service} unix - n n - - pipe`).length, 2);
     assert.match(files.masterCf, /^ {2}flags=Rq user=fleetvmail argv=\/usr\/local\/bin\/ticket-intake$/m);
     assert.match(files.internalRecipients, /^\.pipe\.invalid REJECT$/m);
-    assert.match(files.mainCf, /^smtpd_relay_restrictions = check_recipient_access texthash:\S+internal-recipients, permit_mynetworks, reject_unauth_destination$/m);
+    assert.match(files.mainCf, /^smtpd_relay_restrictions = check_recipient_access hash:\S+internal-recipients, permit_mynetworks, reject_unauth_destination$/m);
   });
 
   it('names pipe services after the command, not its position', () => {

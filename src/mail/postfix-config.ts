@@ -1,6 +1,7 @@
 /**
- * Pure renderers for one node's Postfix instance. Lookup tables are texthash: files, read when a
- * process starts, so no postmap step is needed and a reload is enough after a change.
+ * Pure renderers for one node's Postfix instance. Lookup tables are hash: maps, each built by
+ * postmap from its source file only when that file changed (PostfixDriver.buildMaps), so a change
+ * to one domain rebuilds the one or two tables it touches, not every table of the node.
  */
 import { createHash } from 'node:crypto';
 import type { PostfixPaths } from './mail-paths.ts';
@@ -106,19 +107,19 @@ append_dot_mydomain = no
 biff = no
 recipient_delimiter = +
 
-virtual_mailbox_domains = texthash:${paths.virtualDomains}
-virtual_mailbox_maps = texthash:${paths.virtualMailboxes}
+virtual_mailbox_domains = hash:${paths.virtualDomains}
+virtual_mailbox_maps = hash:${paths.virtualMailboxes}
 virtual_alias_domains =
-virtual_alias_maps = texthash:${paths.virtualAliases}
+virtual_alias_maps = hash:${paths.virtualAliases}
 virtual_transport = lmtp:inet:${address}:24
-relay_domains = texthash:${paths.relayDomains}
-transport_maps = texthash:${paths.transport}
+relay_domains = hash:${paths.relayDomains}
+transport_maps = hash:${paths.transport}
 
 # The sysdata driver renders these two files (whitelist and blacklist); they must always be consulted.
 smtpd_client_restrictions = check_client_access cidr:${paths.clientAccess}
 smtpd_sender_restrictions = check_sender_access texthash:${paths.senderAccess}
 # Nobody may address the internal pipe domain directly, not even a trusted network.
-smtpd_relay_restrictions = check_recipient_access texthash:${paths.internalRecipients}, permit_mynetworks, reject_unauth_destination
+smtpd_relay_restrictions = check_recipient_access hash:${paths.internalRecipients}, permit_mynetworks, reject_unauth_destination
 smtpd_banner = $myhostname ESMTP
 
 smtpd_tls_security_level = may

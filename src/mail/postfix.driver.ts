@@ -2,7 +2,7 @@
  * The Postfix instance of one node, run with its own config directory (`postfix -c <dir>`),
  * queue, data directory and log file; the master.pid in its queue is the only handle on it.
  */
-import { chownSync, existsSync, mkdirSync, readdirSync } from 'node:fs';
+import { chownSync, copyFileSync, existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { DaemonDriver, DaemonProbe, DriverContext, DriverStatus } from '../agent/driver.ts';
 import { greetingProbe } from '../agent/probes.ts';
@@ -15,7 +15,7 @@ import { mailPaths, type DovecotPaths, type PostfixPaths } from './mail-paths.ts
 import { EMPTY_MAIL_STATE, type MailState } from '../protocol/mail-state.ts';
 import { MAIL_USER } from './mail-system.ts';
 import { renderPostfixFiles } from './postfix-config.ts';
-import { writeRenderedFiles, type RenderedFile } from './rendered-files.ts';
+import { writeRenderedFiles, type RenderedFiles } from './rendered-files.ts';
 
 /** The lookup tables the rendered main.cf names as texthash: (see postfix-config.ts). */
 const TABLE_FILES = (p: PostfixPaths): string[] => [p.virtualDomains, p.virtualMailboxes, p.virtualAliases, p.relayDomains, p.transport, p.internalRecipients];
@@ -37,7 +37,7 @@ export class PostfixDriver implements DaemonDriver {
     this.tls = paths.dovecot;
   }
 
-  render(state: MailState): RenderedFile[] {
+  render(state: MailState): RenderedFiles {
     const files = renderPostfixFiles({
       state,
       paths: this.paths,
@@ -48,7 +48,7 @@ export class PostfixDriver implements DaemonDriver {
       certificateKey: this.tls.certificateKey,
     });
     const p = this.paths;
-    return [
+    const rendered = [
       { path: p.mainCf, contents: files.mainCf, mode: 0o644 },
       { path: p.masterCf, contents: files.masterCf, mode: 0o644 },
       { path: p.virtualDomains, contents: files.virtualDomains, mode: 0o644 },
@@ -58,6 +58,49 @@ export class PostfixDriver implements DaemonDriver {
       { path: p.transport, contents: files.transport, mode: 0o644 },
       { path: p.internalRecipients, contents: files.internalRecipients, mode: 0o644 },
     ];
+    return { files: rendered, ownedDirs: [] };
+  }
+
+  /** The lookup tables rendered here, each a hash: map main.cf names (the sysdata and SNI maps are others'). */
+  private maps(): string[] {
+    const p = this.paths;
+    return [p.virtualDomains, p.virtualMailboxes, p.virtualAliases, p.relayDomains, p.transport, p.internalRecipients];
+  }
+
+  /**
+   * Builds the .db of each map whose source is among `changedPaths`, or whose .db is missing or
+   * older than its source (a crash between the two, a first start), beside the live one: postmap
+   * of a copy named `<map>.candidate`. Nothing live changes until commit(), which renames each
+   * into place; smtpd and the other processes notice a replaced table and start afresh, and the
+   * caller's reload makes that immediate. discard() leaves the live tables as they were.
+   */
+  async buildMaps(changedPaths: readonly string[]): Promise<BuiltMaps> {
+    const changed = new Set(changedPaths);
+    const toBuild = this.maps().filter((map) => existsSync(map) && (changed.has(map) || !mapIsBuilt(map)));
+    const discard = (): void => {
+      for (const map of toBuild) for (const file of [`${map}.candidate`, `${map}.candidate.db`]) rmSync(file, { force: true });
+    };
+    try {
+      await Promise.all(
+        toBuild.map(async (map) => {
+          copyFileSync(map, `${map}.candidate`);
+          await run('postmap', ['-c', this.paths.configDir, `hash:${map}.candidate`]);
+        }),
+      );
+    } catch (error) {
+      discard();
+      throw error;
+    }
+    return {
+      built: toBuild,
+      commit() {
+        for (const map of toBuild) {
+          renameSync(`${map}.candidate.db`, `${map}.db`);
+          rmSync(`${map}.candidate`, { force: true });
+        }
+      },
+      discard,
+    };
   }
 
   /** Folders, certificate and the sysdata access files; idempotent. */
@@ -82,6 +125,8 @@ export class PostfixDriver implements DaemonDriver {
   async start(): Promise<void> {
     await this.prepare();
     if (!existsSync(this.paths.mainCf)) writeRenderedFiles(this.render(EMPTY_MAIL_STATE));
+    // smtpd cannot open a hash: map without its .db.
+    (await this.buildMaps([])).commit();
     // The certificates module owns the SNI table; smtpd needs it (maybe empty) to exist. postmap
     // reads main.cf, so this comes after it is written.
     if (!existsSync(`${this.paths.tlsSniMap}.db`)) {
@@ -204,6 +249,18 @@ export class PostfixDriver implements DaemonDriver {
   private postfix(args: string[]): Promise<{ stdout: string; stderr: string }> {
     return run('postfix', ['-c', this.paths.configDir, ...args]);
   }
+}
+
+/** The maps of one change, built beside the live ones (PostfixDriver.buildMaps). */
+export interface BuiltMaps {
+  built: string[];
+  commit(): void;
+  discard(): void;
+}
+
+function mapIsBuilt(map: string): boolean {
+  const db = `${map}.db`;
+  return existsSync(db) && statSync(db).mtimeMs >= statSync(map).mtimeMs;
 }
 
 /** Messages in the queues that still have to go somewhere (hold included: it waits for a release). */

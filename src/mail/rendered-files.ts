@@ -2,7 +2,8 @@
  * Writing a daemon's rendered files as one change: each file atomically and only when its
  * contents differ, remembering what was there so a refused configuration can be put back.
  */
-import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { writeFileAtomic } from '../core/files.ts';
 
 export interface RenderedFile {
@@ -11,27 +12,50 @@ export interface RenderedFile {
   mode: number;
 }
 
+/** A daemon's files, and the folders whose every file is rendered (one per domain): a file there that is not rendered any more goes. */
+export interface RenderedFiles {
+  files: RenderedFile[];
+  ownedDirs: string[];
+}
+
 export interface WrittenFiles {
+  /** Files written or removed. */
   changedPaths: string[];
   /** Puts every changed file back as it was (removing the ones that did not exist). */
   restore(): void;
 }
 
-export function writeRenderedFiles(files: RenderedFile[]): WrittenFiles {
-  const previous = new Map<string, string | undefined>();
-  for (const file of files) {
+/** Files of an owned folder that the rendering no longer has (atomic writes' dot-prefixed temp files are not theirs to judge). */
+function staleFiles(rendered: RenderedFiles): string[] {
+  const wanted = new Set(rendered.files.map((f) => f.path));
+  return rendered.ownedDirs.flatMap((dir) =>
+    existsSync(dir)
+      ? readdirSync(dir)
+          .filter((name) => !name.startsWith('.'))
+          .map((name) => join(dir, name))
+          .filter((path) => !wanted.has(path) && statSync(path).isFile())
+      : [],
+  );
+}
+
+export function writeRenderedFiles(rendered: RenderedFiles): WrittenFiles {
+  const previous = new Map<string, { contents: string | undefined; mode: number }>();
+  for (const file of rendered.files) {
     const before = existsSync(file.path) ? readFileSync(file.path, 'utf8') : undefined;
     if (before === file.contents) continue;
-    previous.set(file.path, before);
+    previous.set(file.path, { contents: before, mode: file.mode });
     writeFileAtomic(file.path, file.contents, file.mode);
+  }
+  for (const path of staleFiles(rendered)) {
+    previous.set(path, { contents: readFileSync(path, 'utf8'), mode: statSync(path).mode & 0o777 });
+    rmSync(path, { force: true });
   }
   return {
     changedPaths: [...previous.keys()],
     restore() {
       for (const [path, before] of previous) {
-        const mode = files.find((f) => f.path === path)?.mode ?? 0o644;
-        if (before === undefined) rmSync(path, { force: true });
-        else writeFileAtomic(path, before, mode);
+        if (before.contents === undefined) rmSync(path, { force: true });
+        else writeFileAtomic(path, before.contents, before.mode);
       }
     },
   };

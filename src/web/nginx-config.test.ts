@@ -1,6 +1,11 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { renderNginxConfig, SUSPENSION_PAGE, type NginxConfigInput } from './nginx-config.ts';
+import { renderNginxConfig, renderServerFiles, serverFileName, SUSPENSION_PAGE, type NginxConfigInput } from './nginx-config.ts';
+
+/** nginx.conf followed by every server file, as nginx reads them through its include. */
+function renderAll(input: NginxConfigInput): string {
+  return [renderNginxConfig(input), ...[...renderServerFiles(input)].sort(([a], [b]) => a.localeCompare(b)).map(([, contents]) => contents)].join('');
+}
 
 const ROOT = '/srv/node';
 const input = (overrides: Partial<NginxConfigInput> = {}): NginxConfigInput => ({
@@ -17,6 +22,7 @@ const input = (overrides: Partial<NginxConfigInput> = {}): NginxConfigInput => (
     extraServersDir: `${ROOT}/etc/nginx/servers.d`,
     fastcgiParams: '/etc/nginx/fastcgi_params',
     tlsIncludeDir: `${ROOT}/etc/tls/nginx`,
+    sitesDir: `${ROOT}/etc/nginx/sites.d`,
   },
   state: {
     sites: [
@@ -30,14 +36,14 @@ const input = (overrides: Partial<NginxConfigInput> = {}): NginxConfigInput => (
 
 /** The server block whose server_name line starts with `name`. */
 function serverBlock(config: string, name: string): string {
-  const blocks = config.split(/\n {4}server \{\n/).slice(1);
+  const blocks = config.split(/\n *server \{\n/).slice(1);
   const block = blocks.find((b) => b.includes(`server_name ${name}`));
   assert.ok(block, `no server block for ${name}`);
   return block;
 }
 
 describe('renderNginxConfig', () => {
-  const config = renderNginxConfig(input());
+  const config = renderAll(input());
 
   it('keeps every file the instance writes under the node root', () => {
     assert.match(config, /^pid \/srv\/node\/run\/nginx\/nginx\.pid;$/m);
@@ -84,7 +90,7 @@ describe('renderNginxConfig', () => {
   });
 
   it('brackets IPv6 addresses', () => {
-    const v6 = renderNginxConfig(input({ address: '2001:db8::2', state: { sites: [], proxies: [{ domain: 'webmail.example.com', upstream: '2001:db8::3' }] } }));
+    const v6 = renderAll(input({ address: '2001:db8::2', state: { sites: [], proxies: [{ domain: 'webmail.example.com', upstream: '2001:db8::3' }] } }));
     assert.match(v6, /listen \[2001:db8::2\]:80 default_server;/);
     assert.match(v6, /proxy_pass http:\/\/\[2001:db8::3\]:80;/);
   });
@@ -94,7 +100,21 @@ describe('renderNginxConfig', () => {
   });
 
   it('is deterministic', () => {
-    assert.equal(renderNginxConfig(input()), config);
+    assert.equal(renderAll(input()), config);
+  });
+
+  it('writes each site and forwarded host to a file of its own, which nginx.conf includes from the sites folder', () => {
+    const files = renderServerFiles(input());
+    assert.deepEqual([...files.keys()].sort(), [serverFileName('site', 'closed.example'), serverFileName('site', 'example.com'), serverFileName('proxy', 'webmail.example.com')].sort());
+    assert.match(files.get(serverFileName('site', 'example.com'))!, /server_name example\.com www\.example\.com;/);
+    assert.doesNotMatch(files.get(serverFileName('site', 'example.com'))!, /closed\.example/);
+    const main = renderNginxConfig(input());
+    assert.doesNotMatch(main, /example\.com/);
+    assert.match(main, /^ {4}include \/srv\/node\/etc\/nginx\/sites\.d\/\*\.conf;$/m);
+    // A candidate names its files one by one instead of the glob.
+    const candidate = renderNginxConfig(input(), ['/srv/node/etc/nginx/sites.d/site-example.com.conf.candidate']);
+    assert.match(candidate, /^ {4}include \/srv\/node\/etc\/nginx\/sites\.d\/site-example\.com\.conf\.candidate;$/m);
+    assert.doesNotMatch(candidate, /sites\.d\/\*\.conf/);
   });
 
   it('includes the server blocks other modules of the node write (webmail)', () => {
@@ -102,7 +122,7 @@ describe('renderNginxConfig', () => {
   });
 
   it('lets every site and forwarded host pick up its own domain certificate, by host name', () => {
-    const rendered = renderNginxConfig(input());
+    const rendered = renderAll(input());
     for (const site of input().state.sites) {
       assert.ok(rendered.includes(`include /srv/node/etc/tls/nginx/${site.domain}.conf*;`), site.domain);
     }
@@ -113,8 +133,8 @@ describe('renderNginxConfig', () => {
 
   it('answers plain HTTP of a site that asked for it with a redirect to HTTPS, and serves the site on 443 only', () => {
     const base = input();
-    const redirected = renderNginxConfig(input({ state: { ...base.state, sites: [{ ...base.state.sites[0]!, httpsRedirect: true }] } }));
-    const blocks = redirected.split(/\n {4}server \{\n/).slice(1).filter((b) => b.includes('server_name example.com www.example.com;'));
+    const redirected = renderAll(input({ state: { ...base.state, sites: [{ ...base.state.sites[0]!, httpsRedirect: true }] } }));
+    const blocks = redirected.split(/\n *server \{\n/).slice(1).filter((b) => b.includes('server_name example.com www.example.com;'));
     assert.equal(blocks.length, 2);
     const [site, redirect] = blocks as [string, string];
     assert.doesNotMatch(site, /:80;/);
@@ -130,8 +150,8 @@ describe('renderNginxConfig', () => {
 
   it('forwards a moved site to the node it moved to, port to same port, keeping Host, and serves none of its files here', () => {
     const base = input();
-    const forwarded = renderNginxConfig(input({ state: { ...base.state, sites: [{ ...base.state.sites[0]!, httpsRedirect: true, forwardTo: '127.0.23.1' }] } }));
-    const blocks = forwarded.split(/\n {4}server \{\n/).slice(1).filter((b) => b.includes('server_name example.com www.example.com;'));
+    const forwarded = renderAll(input({ state: { ...base.state, sites: [{ ...base.state.sites[0]!, httpsRedirect: true, forwardTo: '127.0.23.1' }] } }));
+    const blocks = forwarded.split(/\n *server \{\n/).slice(1).filter((b) => b.includes('server_name example.com www.example.com;'));
     assert.equal(blocks.length, 2);
     const [plain, tls] = blocks as [string, string];
     assert.match(plain, /listen 127\.0\.22\.2:80;/);
@@ -146,8 +166,8 @@ describe('renderNginxConfig', () => {
       assert.match(block, /proxy_bind 127\.0\.22\.2;/);
       assert.doesNotMatch(block, /root |return 301|fastcgi_pass/);
     }
-    assert.throws(() => renderNginxConfig(input({ state: { sites: [{ ...base.state.sites[0]!, forwardTo: '127.0.22.2' }], proxies: [] } })), /sites\[0\]\.forwardTo: must be another node/);
-    assert.throws(() => renderNginxConfig(input({ state: { sites: [{ ...base.state.sites[0]!, forwardTo: '127.0.23.1; evil' }], proxies: [] } })), /sites\[0\]\.forwardTo/);
+    assert.throws(() => renderAll(input({ state: { sites: [{ ...base.state.sites[0]!, forwardTo: '127.0.22.2' }], proxies: [] } })), /sites\[0\]\.forwardTo: must be another node/);
+    assert.throws(() => renderAll(input({ state: { sites: [{ ...base.state.sites[0]!, forwardTo: '127.0.23.1; evil' }], proxies: [] } })), /sites\[0\]\.forwardTo/);
   });
 
   it('refuses unsafe node paths and addresses', () => {
@@ -160,9 +180,9 @@ describe('renderNginxConfig', () => {
 
 describe('nginx config of a PHP site', () => {
   it('passes the site\'s PHP settings to php-fpm as PHP_ADMIN_VALUE, with front-controller URLs and the site\'s logs', () => {
-    const config = renderNginxConfig({
+    const config = renderAll({
       address: '127.0.22.2',
-      paths: { pidFile: '/n/p', errorLog: '/n/e', accessLog: '/n/a', tempDir: '/n/t', certificate: '/n/c', certificateKey: '/n/k', mimeTypes: '/m', extraServersDir: '/n/s', fastcgiParams: '/etc/nginx/fastcgi_params', tlsIncludeDir: '/n/tls' },
+      paths: { pidFile: '/n/p', errorLog: '/n/e', accessLog: '/n/a', tempDir: '/n/t', certificate: '/n/c', certificateKey: '/n/k', mimeTypes: '/m', extraServersDir: '/n/s', fastcgiParams: '/etc/nginx/fastcgi_params', tlsIncludeDir: '/n/tls', sitesDir: '/n/sites' },
       state: { sites: [{ domain: 'a.test', account: 'alice', documentRoot: '/n/www/alice/a.test/public_html', suspended: false, php: { socket: '/n/run/php/alice.sock', logDir: '/n/www/alice/logs', settings: { memoryLimitMb: 96, uploadMaxMb: 8, maxExecutionSeconds: 20 } } }], proxies: [] },
     });
     assert.match(config, /try_files \$uri \$uri\/ \/index\.php\?\$args;/);

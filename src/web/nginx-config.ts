@@ -6,7 +6,7 @@
 import { ValidationError } from '../core/errors.ts';
 import { assertValid, checkSafePath } from '../core/grammar.ts';
 import { checkNodeAddress } from '../protocol/formats.ts';
-import { siteHostNames, type WebSitePhp, type WebState } from '../protocol/web-state.ts';
+import { siteHostNames, type WebProxy, type WebSite, type WebSitePhp, type WebState } from '../protocol/web-state.ts';
 import { phpAdminValues } from '../php/php-settings.ts';
 import { nginxTlsInclude } from '../agent/tls-files.ts';
 
@@ -28,6 +28,11 @@ export interface NginxPaths {
   fastcgiParams: string;
   /** Per-host includes naming a domain certificate (agent/tls-files.ts); a host without one keeps the node's certificate. */
   tlsIncludeDir: string;
+  /**
+   * One file per site and per forwarded host (serverFileName), included by nginx.conf: a change
+   * to one account rewrites its own file only, not a file as long as the node's site list.
+   */
+  sitesDir: string;
 }
 
 export interface NginxConfigInput {
@@ -130,11 +135,82 @@ function phpSiteLines(documentRoot: string, domain: string, php: WebSitePhp, fas
   ];
 }
 
-export function renderNginxConfig(input: NginxConfigInput): string {
-  const { address, paths, state } = input;
-  assertValid('address', address, checkNodeAddress);
-  for (const [name, path] of Object.entries(paths)) assertValid(`paths.${name}`, path, checkSafePath);
+/** The file of a site's server blocks, or a forwarded host's, in paths.sitesDir (grammar-checked domains make safe names). */
+export function serverFileName(kind: 'site' | 'proxy', domain: string): string {
+  return `${kind}-${domain}.conf`;
+}
+
+function checkConfigInput(input: NginxConfigInput): void {
+  assertValid('address', input.address, checkNodeAddress);
+  for (const [name, path] of Object.entries(input.paths)) assertValid(`paths.${name}`, path, checkSafePath);
   if (input.workerUser !== undefined) assertValid('workerUser', input.workerUser, checkSystemUser);
+}
+
+/** The server block of one site (plus its port-80 redirect when it asked for HTTPS only). */
+function renderSite(site: WebSite, index: number, address: string, paths: NginxPaths): string {
+  const hosts = siteHostNames(site);
+  if (site.forwardTo !== undefined) {
+    const upstream = assertValid(`sites[${index}].forwardTo`, site.forwardTo, checkNodeAddress);
+    if (upstream === address) throw new ValidationError(`sites[${index}].forwardTo`, 'must be another node: forwarding to this one would loop');
+    const servers = forwardedSiteServers(address, hosts, upstream, nginxTlsInclude({ nginxDir: paths.tlsIncludeDir }, site.domain));
+    return `${[`# site ${site.domain} of account ${site.account}, moved: forwarded to ${upstream}`, ...servers].join('\n')}\n`;
+  }
+  const body = [...listenLines(address, false, site.httpsRedirect ? 'https' : 'both'), `server_name ${hosts.join(' ')};`, nginxTlsInclude({ nginxDir: paths.tlsIncludeDir }, site.domain)];
+  if (site.suspended) {
+    // Every path answers with the suspension page, so no customer content leaks while suspended.
+    body.push(
+      'default_type text/html;',
+      'add_header Cache-Control "no-store" always;',
+      'location / {',
+      ...indent([`return ${SUSPENSION_STATUS} '${SUSPENSION_PAGE}';`], 1),
+      '}',
+    );
+  } else if (site.php) {
+    body.push(...phpSiteLines(site.documentRoot, site.domain, site.php, paths.fastcgiParams));
+  } else {
+    body.push(`root ${site.documentRoot};`, 'index index.html index.htm;', 'location / {', ...indent(['try_files $uri $uri/ =404;'], 1), '}');
+  }
+  const lines = [`# site ${site.domain} of account ${site.account}`, 'server {', ...indent(body, 1), '}'];
+  if (site.httpsRedirect) lines.push(...httpsRedirectServer(address, hosts));
+  return `${lines.join('\n')}\n`;
+}
+
+function renderProxy(proxy: WebProxy, address: string, paths: NginxPaths): string {
+  const body = [
+    ...listenLines(address, false),
+    `server_name ${proxy.domain};`,
+    nginxTlsInclude({ nginxDir: paths.tlsIncludeDir }, proxy.domain),
+    'location / {',
+    ...indent(
+      [
+        `proxy_pass http://${hostPart(proxy.upstream)}:80;`,
+        ...forwardingLines(address),
+      ],
+      1,
+    ),
+    '}',
+  ];
+  return `${[`# forwarded to node ${proxy.upstream}`, 'server {', ...indent(body, 1), '}'].join('\n')}\n`;
+}
+
+/** Every server file of the state, by file name in paths.sitesDir. */
+export function renderServerFiles(input: NginxConfigInput): Map<string, string> {
+  checkConfigInput(input);
+  const { address, paths, state } = input;
+  const files = new Map<string, string>();
+  for (const [index, site] of state.sites.entries()) files.set(serverFileName('site', site.domain), renderSite(site, index, address, paths));
+  for (const proxy of state.proxies) files.set(serverFileName('proxy', proxy.domain), renderProxy(proxy, address, paths));
+  return files;
+}
+
+/**
+ * nginx.conf itself: the instance's settings, the default server and the includes of the server
+ * files. `serverIncludes` replaces the sites folder's glob for a candidate configuration that
+ * names each file (some of them not in place yet) so nginx can check it before anything moves.
+ */
+export function renderNginxConfig(input: Omit<NginxConfigInput, 'state'>, serverIncludes: readonly string[] = [`${input.paths.sitesDir}/*.conf`]): string {
+  checkConfigInput({ ...input, state: { sites: [], proxies: [] } });
+  const { address, paths } = input;
 
   const tempPath = (kind: string): string => `${kind}_temp_path ${paths.tempDir}/${kind};`;
   const http: string[] = [
@@ -159,55 +235,14 @@ export function renderNginxConfig(input: NginxConfigInput): string {
     'server {',
     ...indent([...listenLines(address, true), 'server_name _;', 'ssl_reject_handshake on;', 'return 444;'], 1),
     '}',
+    '',
+    '# sites and forwarded hosts, one file each',
+    ...serverIncludes.map((include) => `include ${include};`),
+    // A glob that matches nothing is accepted by nginx, so the folder may be empty or missing.
+    '',
+    '# server blocks written by other modules of this node (webmail)',
+    `include ${paths.extraServersDir}/*.conf;`,
   ];
-
-  for (const [index, site] of state.sites.entries()) {
-    const hosts = siteHostNames(site);
-    if (site.forwardTo !== undefined) {
-      const upstream = assertValid(`sites[${index}].forwardTo`, site.forwardTo, checkNodeAddress);
-      if (upstream === address) throw new ValidationError(`sites[${index}].forwardTo`, 'must be another node: forwarding to this one would loop');
-      http.push('', `# site ${site.domain} of account ${site.account}, moved: forwarded to ${upstream}`, ...forwardedSiteServers(address, hosts, upstream, nginxTlsInclude({ nginxDir: paths.tlsIncludeDir }, site.domain)));
-      continue;
-    }
-    const body = [...listenLines(address, false, site.httpsRedirect ? 'https' : 'both'), `server_name ${hosts.join(' ')};`, nginxTlsInclude({ nginxDir: paths.tlsIncludeDir }, site.domain)];
-    if (site.suspended) {
-      // Every path answers with the suspension page, so no customer content leaks while suspended.
-      body.push(
-        'default_type text/html;',
-        'add_header Cache-Control "no-store" always;',
-        'location / {',
-        ...indent([`return ${SUSPENSION_STATUS} '${SUSPENSION_PAGE}';`], 1),
-        '}',
-      );
-    } else if (site.php) {
-      body.push(...phpSiteLines(site.documentRoot, site.domain, site.php, paths.fastcgiParams));
-    } else {
-      body.push(`root ${site.documentRoot};`, 'index index.html index.htm;', 'location / {', ...indent(['try_files $uri $uri/ =404;'], 1), '}');
-    }
-    http.push('', `# site ${site.domain} of account ${site.account}`, 'server {', ...indent(body, 1), '}');
-    if (site.httpsRedirect) http.push(...httpsRedirectServer(address, hosts));
-  }
-
-  for (const proxy of state.proxies) {
-    const body = [
-      ...listenLines(address, false),
-      `server_name ${proxy.domain};`,
-      nginxTlsInclude({ nginxDir: paths.tlsIncludeDir }, proxy.domain),
-      'location / {',
-      ...indent(
-        [
-          `proxy_pass http://${hostPart(proxy.upstream)}:80;`,
-          ...forwardingLines(address),
-        ],
-        1,
-      ),
-      '}',
-    ];
-    http.push('', `# forwarded to node ${proxy.upstream}`, 'server {', ...indent(body, 1), '}');
-  }
-
-  // A glob that matches nothing is accepted by nginx, so the folder may be empty or missing.
-  http.push('', '# server blocks written by other modules of this node (webmail)', `include ${paths.extraServersDir}/*.conf;`);
 
   const lines = [
     '# Written by the Fleetpanel agent; changes here are overwritten.',

@@ -2,7 +2,8 @@
  * The nginx instance of one node. It runs as its own master process (`nginx -p <prefix> -c <conf>`)
  * so several nodes can share one machine; the PID file named in its config is the only handle on it.
  */
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { userInfo } from 'node:os';
 import { tlsFilePaths } from '../agent/tls-files.ts';
 import type { DaemonDriver, DaemonProbe, DriverContext, DriverStatus } from '../agent/driver.ts';
@@ -13,8 +14,8 @@ import { run } from '../core/exec.ts';
 import { writeFileAtomic } from '../core/files.ts';
 import { SerialQueue } from '../core/serial-by-key.ts';
 import { assertValid, checkDomain, checkUsername } from '../core/grammar.ts';
-import { renderNginxConfig, type NginxPaths } from './nginx-config.ts';
-import { validateWebState, type WebState } from '../protocol/web-state.ts';
+import { renderNginxConfig, renderServerFiles, type NginxPaths } from './nginx-config.ts';
+import { validateWebState } from '../protocol/web-state.ts';
 
 export interface NginxDriverOptions {
   /** Worker user when the agent runs as root; nginx's default (nobody) cannot be relied on to exist. */
@@ -27,8 +28,6 @@ export interface NginxDriverOptions {
 export interface WebApplyResult {
   changed: boolean;
 }
-
-const EMPTY_STATE: WebState = { sites: [], proxies: [] };
 
 /** How long a reloaded master may take to start the workers of the new configuration (parsing thousands of sites on a busy machine). */
 const RELOAD_TAKEN_MS = 30_000;
@@ -61,6 +60,7 @@ export class NginxDriver implements DaemonDriver {
       extraServersDir: layout.etc('nginx', 'servers.d'),
       fastcgiParams: '/etc/nginx/fastcgi_params',
       tlsIncludeDir: tlsFilePaths(layout).nginxDir,
+      sitesDir: layout.etc('nginx', 'sites.d'),
     };
     this.nginx = options.nginxBinary ?? 'nginx';
     this.openssl = options.opensslBinary ?? 'openssl';
@@ -72,8 +72,25 @@ export class NginxDriver implements DaemonDriver {
     return ['-p', this.prefix, '-c', this.configFile, '-e', this.paths.errorLog];
   }
 
-  render(state: WebState): string {
-    return renderNginxConfig({ address: this.context.address, paths: this.paths, workerUser: this.workerUser, state });
+  private configInput(): { address: string; paths: NginxPaths; workerUser?: string } {
+    return { address: this.context.address, paths: this.paths, ...(this.workerUser !== undefined ? { workerUser: this.workerUser } : {}) };
+  }
+
+  /** nginx.conf; `serverIncludes` names the server files one by one for a candidate (see apply). */
+  renderMain(serverIncludes?: readonly string[]): string {
+    return renderNginxConfig(this.configInput(), serverIncludes);
+  }
+
+  /** The server files in the sites folder now, by name (leftover candidates and temp files are not among them). */
+  private liveServerFiles(): string[] {
+    if (!existsSync(this.paths.sitesDir)) return [];
+    return readdirSync(this.paths.sitesDir).filter((name) => name.endsWith('.conf') && !name.startsWith('.')).sort();
+  }
+
+  /** nginx.conf followed by every server file it includes, in nginx's order: what the instance serves once reloaded. */
+  liveConfiguration(): string {
+    const main = existsSync(this.configFile) ? readFileSync(this.configFile, 'utf8') : '';
+    return [main, ...this.liveServerFiles().map((name) => readFileSync(join(this.paths.sitesDir, name), 'utf8'))].join('');
   }
 
   async start(): Promise<void> {
@@ -82,7 +99,7 @@ export class NginxDriver implements DaemonDriver {
     mkdirSync(layout.run('nginx'), { recursive: true });
     mkdirSync(this.paths.tempDir, { recursive: true });
     await this.ensureCertificate();
-    if (!existsSync(this.configFile)) writeFileAtomic(this.configFile, this.render(EMPTY_STATE));
+    if (!existsSync(this.configFile)) writeFileAtomic(this.configFile, this.renderMain());
     if (runningPid(this.paths.pidFile) !== undefined) return;
     await this.check();
     // nginx forks its master and exits; the master writes the PID file once it listens.
@@ -172,48 +189,72 @@ export class NginxDriver implements DaemonDriver {
   }
 
   /**
-   * Makes the node serve exactly `input`. Nothing is written unless the whole state is valid, and
-   * the new file is checked by nginx as a candidate beside the live one before it replaces it;
-   * when the reload then fails, the previous file is put back and the change fails, so the live
-   * file only ever holds a configuration nginx accepted and took (or is taking now).
+   * Makes the node serve exactly `input`. Nothing is written unless the whole state is valid. Only
+   * the server files whose contents differ are written, first as candidates beside the live ones,
+   * and nginx checks a candidate nginx.conf that names each file (candidates for the changed
+   * ones) before any of them replaces a live file; when the reload then fails, every file goes
+   * back as it was and the change fails. So the live files only ever hold a configuration nginx
+   * accepted and took (or is taking now), and a change to one site writes one small file. nginx
+   * itself still parses every site at the check and at the reload: it cannot take one server alone.
    */
   async apply(input: unknown): Promise<WebApplyResult> {
     const state = validateWebState(input, this.context.layout.www());
-    const rendered = this.render(state);
-    const previous = existsSync(this.configFile) ? readFileSync(this.configFile, 'utf8') : undefined;
-    if (previous === rendered) return { changed: false };
-    const candidate = `${this.configFile}.candidate`;
-    writeFileAtomic(candidate, rendered);
+    const wanted = renderServerFiles({ ...this.configInput(), state });
+    const names = [...wanted.keys()].sort();
+    const changed = names.filter((name) => readIfExists(join(this.paths.sitesDir, name)) !== wanted.get(name));
+    const stale = this.liveServerFiles().filter((name) => !wanted.has(name));
+    const main = this.renderMain();
+    const mainChanged = readIfExists(this.configFile) !== main;
+    if (changed.length === 0 && stale.length === 0 && !mainChanged) return { changed: false };
+
+    const previous = new Map<string, string | undefined>();
+    for (const name of [...changed, ...stale]) previous.set(join(this.paths.sitesDir, name), readIfExists(join(this.paths.sitesDir, name)));
+    if (mainChanged) previous.set(this.configFile, readIfExists(this.configFile));
+    const candidateOf = (name: string): string => join(this.paths.sitesDir, `${name}.candidate`);
+    const candidateMain = `${this.configFile}.candidate`;
+    const changedSet = new Set(changed);
+    const discard = (): void => {
+      for (const name of changed) rmSync(candidateOf(name), { force: true });
+      rmSync(candidateMain, { force: true });
+    };
     try {
-      await this.checkFile(candidate);
+      for (const name of changed) writeFileAtomic(candidateOf(name), wanted.get(name)!);
+      writeFileAtomic(candidateMain, this.renderMain(names.map((name) => (changedSet.has(name) ? candidateOf(name) : join(this.paths.sitesDir, name)))));
+      await this.checkFile(candidateMain);
     } catch (error) {
-      rmSync(candidate, { force: true });
+      discard();
       throw error;
     }
-    renameSync(candidate, this.configFile);
+    for (const name of changed) renameSync(candidateOf(name), join(this.paths.sitesDir, name));
+    for (const name of stale) rmSync(join(this.paths.sitesDir, name), { force: true });
+    if (mainChanged) writeFileAtomic(this.configFile, main);
+    rmSync(candidateMain, { force: true });
     try {
       await this.reload();
     } catch (error) {
       this.restore(previous, error instanceof ReloadTimedOut);
       throw error;
     }
-    this.context.log('nginx configuration applied', { sites: state.sites.length, proxies: state.proxies.length });
+    this.context.log('nginx configuration applied', { sites: state.sites.length, proxies: state.proxies.length, filesWritten: changed.length, filesRemoved: stale.length });
     return { changed: true };
   }
 
   /**
-   * After a reload that failed: the live file goes back to the configuration in force before, so
-   * nothing reads the refused one later (a master continued after a stop, a restart by the
-   * watchdog). A master that may still take the new one (its wait ran out) is sent the old one again.
+   * After a reload that failed: the live files go back to the configuration in force before
+   * (`previous`: each file's contents, or none where it did not exist), so nothing reads the
+   * refused one later (a master continued after a stop, a restart by the watchdog). A master that
+   * may still take the new one (its wait ran out) is sent the old one again.
    */
-  private restore(previous: string | undefined, mayStillTake: boolean): void {
-    if (previous === undefined) return;
-    writeFileAtomic(this.configFile, previous);
+  private restore(previous: ReadonlyMap<string, string | undefined>, mayStillTake: boolean): void {
+    for (const [path, contents] of previous) {
+      if (contents === undefined) rmSync(path, { force: true });
+      else writeFileAtomic(path, contents);
+    }
     if (!mayStillTake) return;
     try {
       process.kill(reloadableMaster('nginx', this.paths.pidFile), 'SIGHUP');
     } catch {
-      /* gone or stopped: it reads the restored file when it runs again */
+      /* gone or stopped: it reads the restored files when it runs again */
     }
   }
 
@@ -267,4 +308,8 @@ function readFrom(path: string, offset: number): string {
   } finally {
     closeSync(fd);
   }
+}
+
+function readIfExists(path: string): string | undefined {
+  return existsSync(path) ? readFileSync(path, 'utf8') : undefined;
 }

@@ -96,8 +96,9 @@ function parentPid(): number {
   return Number(readFileSync(join(fixture.dir, 'pids', 'parent.pid'), 'utf8').trim());
 }
 
+/** The job reaches its kill point only after the steps before it, each with its checks and reloads: minutes on a loaded machine. */
 async function waitParentDown(pid: number): Promise<void> {
-  for (let i = 0; i < 200; i++) {
+  for (let i = 0; i < 2400; i++) {
     try {
       process.kill(pid, 0);
     } catch {

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { useTestCluster, callApi, type ApiResult } from './cluster-fixture.ts';
 import { imapLoginSucceeds, imapSubjects, pop3Retrieve, sendMail } from '../mail/mail-clients.ts';
 import { NodeLayout } from '../../src/agent/node-layout.ts';
-import { mailPaths } from '../../src/mail/mail-paths.ts';
+import { mailPaths, passdbFileOf, userdbFileOf } from '../../src/mail/mail-paths.ts';
 import type { ForwarderView, MailboxView } from '../../src/mail/mail.service.ts';
 import { TEST_NET } from '../test-net.ts';
 
@@ -260,11 +260,14 @@ describe('mail workload on a real cluster', () => {
   test('terminate removes the Maildirs and the domain from the node', async () => {
     const maildir = maildirOf('parent', ALICE);
     assert.ok(existsSync(maildir));
+    const parentDovecot = mailPaths(new NodeLayout(fixture.cluster.nodeRoot('parent'))).dovecot;
+    assert.ok(existsSync(passdbFileOf(parentDovecot, DOMAIN)) && existsSync(userdbFileOf(parentDovecot, DOMAIN)), 'the domain has its own passdb and userdb files');
     const terminated = await api('DELETE', '/api/accounts/mailer');
     assert.equal(terminated.status, 200, terminated.body.message);
     assert.ok(!existsSync(maildir), "alice's Maildir is gone");
     const layout = new NodeLayout(fixture.cluster.nodeRoot('parent'));
-    assert.ok(!readFileSync(mailPaths(layout).dovecot.passdbFile, 'utf8').includes(DOMAIN));
+    assert.ok(!existsSync(passdbFileOf(mailPaths(layout).dovecot, DOMAIN)), 'the domain has no passdb file any more');
+    assert.ok(!existsSync(userdbFileOf(mailPaths(layout).dovecot, DOMAIN)), 'nor a userdb file');
     assert.ok(!readFileSync(mailPaths(layout).postfix.virtualDomains, 'utf8').includes(DOMAIN));
 
     const farMaildir = maildirOf('mail1', 'bob@farmail-site.test');

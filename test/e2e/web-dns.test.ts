@@ -7,7 +7,8 @@
 import { before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { chmodSync, existsSync, readFileSync } from 'node:fs';
+import { chmodSync, existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { useTestCluster, callApi, type ApiResult } from './cluster-fixture.ts';
 import { probe } from '../web/http-probe.ts';
 import { NodeLayout } from '../../src/agent/node-layout.ts';
@@ -43,7 +44,12 @@ function dig(name: string, type: string): Promise<string[]> {
 }
 
 const parentLayout = (): NodeLayout => new NodeLayout(fixture.cluster.nodeRoot('parent'));
-const nginxConf = (): string => readFileSync(parentLayout().etc('nginx', 'nginx.conf'), 'utf8');
+/** nginx.conf and the server files it includes (one per site), as the parent's node serves them. */
+const nginxConf = (): string => {
+  const sitesDir = parentLayout().etc('nginx', 'sites.d');
+  const servers = existsSync(sitesDir) ? readdirSync(sitesDir).filter((name) => name.endsWith('.conf')).sort() : [];
+  return [readFileSync(parentLayout().etc('nginx', 'nginx.conf'), 'utf8'), ...servers.map((name) => readFileSync(join(sitesDir, name), 'utf8'))].join('');
+};
 const zoneOf = async (username: string): Promise<ZoneView> => {
   const result = await api<ZoneView>('GET', `/api/accounts/${username}/dns/records`);
   assert.equal(result.status, 200, result.body.message);

@@ -6,7 +6,8 @@
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { useTestCluster } from './cluster-fixture.ts';
 import { imapSubjects, sendMail } from '../mail/mail-clients.ts';
 import { RoundcubeSession } from '../mail/roundcube-client.ts';
@@ -39,6 +40,14 @@ async function waitForSubject(address: string, subject: string): Promise<void> {
   }
 }
 
+/** The parent node's nginx.conf and the server files it includes (sites and forwarded hosts, one each). */
+function parentNginx(): string {
+  const layout = new NodeLayout(fixture.cluster.nodeRoot('parent'));
+  const sitesDir = layout.etc('nginx', 'sites.d');
+  const servers = existsSync(sitesDir) ? readdirSync(sitesDir).filter((name) => name.endsWith('.conf')).sort() : [];
+  return [readFileSync(layout.etc('nginx', 'nginx.conf'), 'utf8'), ...servers.map((name) => readFileSync(join(sitesDir, name), 'utf8'))].join('');
+}
+
 describe('webmail', () => {
   test('Roundcube at webmail.<domain> on the mail child and through the parent shows the mailbox, a wrong password is refused, and after the move back the parent serves it', async () => {
     const domain = 'webmail-far.test';
@@ -63,12 +72,14 @@ describe('webmail', () => {
       assert.equal(await intruder.login(address, 'not-the-password-at-all'), false, `a wrong password ${where}`);
     }
 
+    assert.ok(parentNginx().includes(`server_name webmail.${domain};`), 'the parent forwards the webmail name to the child');
+
     // Back on the parent: its own Roundcube serves the name the forward used to take.
     const back = await fixture.cli(['account', 'modify', 'wmfar', '--mail-node', 'local', '--grace', '2s']);
     assert.equal(back.code, 0, back.stderr);
     const parentLayout = new NodeLayout(fixture.cluster.nodeRoot('parent'));
     assert.match(readFileSync(parentLayout.etc('nginx', 'servers.d', 'webmail.conf'), 'utf8'), new RegExp(`server_name [^;]*webmail\\.${domain.replace(/\./g, '\\.')}`));
-    assert.ok(!readFileSync(parentLayout.etc('nginx', 'nginx.conf'), 'utf8').includes(`server_name webmail.${domain};`), 'the forward to the child is gone');
+    assert.ok(!parentNginx().includes(`server_name webmail.${domain};`), 'the forward to the child is gone');
     const session = new RoundcubeSession(PARENT, `webmail.${domain}`);
     assert.equal(await session.login(address, MAIL_PASSWORD), true, 'login on the parent after the move back');
     assert.deepEqual(await session.inboxSubjects(), [subject], 'inbox on the parent after the move back');

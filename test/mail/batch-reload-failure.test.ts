@@ -9,7 +9,8 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { chmodSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isAlive, killInstance, runningPid, waitFor } from '../../src/agent/daemon-process.ts';
@@ -89,12 +90,19 @@ describe('a mail batch whose reload fails', () => {
   const configFiles = (): Map<string, string> => {
     const files = new Map<string, string>();
     for (const file of renderedPaths()) files.set(file, readFileSync(file, 'utf8'));
+    // What Postfix reads is each table's .db: its dump must be the one before too.
+    for (const map of postfixMaps()) files.set(`${map}.db`, execFileSync('postmap', ['-c', mail.postfix.paths.configDir, '-s', `hash:${map}`], { encoding: 'utf8' }).split('\n').sort().join('\n'));
     return files;
+  };
+  const postfixMaps = (): string[] => {
+    const p = mail.postfix.paths;
+    return [p.virtualDomains, p.virtualMailboxes, p.virtualAliases, p.relayDomains, p.transport, p.internalRecipients];
   };
   const renderedPaths = (): string[] => {
     const d = mail.dovecot.paths;
     const p = mail.postfix.paths;
-    return [d.configFile, d.passdbFile, d.userdbFile, d.proxyDomainsFile, p.mainCf, p.masterCf, p.virtualDomains, p.virtualMailboxes, p.virtualAliases, p.relayDomains, p.transport, p.internalRecipients];
+    const perDomain = [d.passdbDir, d.userdbDir].flatMap((dir) => (existsSync(dir) ? readdirSync(dir).filter((name) => !name.startsWith('.')).map((name) => join(dir, name)) : []));
+    return [d.configFile, ...perDomain, d.proxyDomainsFile, p.mainCf, p.masterCf, ...postfixMaps()];
   };
 
   async function expectBatchFails(names: string[], reason: RegExp): Promise<void> {

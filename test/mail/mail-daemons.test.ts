@@ -351,7 +351,8 @@ describe('mail drivers against real Dovecot and Postfix instances', () => {
     const releasedBefore = releases();
     const lifted = nodeA.apply(stateA());
     // The session's message reaches the hold queue only after the release that came with the new state.
-    await waitFor(() => releases() > releasedBefore, 15_000, 'the hold queue to be released');
+    // The lift checks and reloads Postfix first, which takes seconds on a loaded machine.
+    await waitFor(() => releases() > releasedBefore, 90_000, 'the hold queue to be released');
     await session.finish('held across the reload');
     await lifted;
     const login = { host: NODE_A, user: ALICE.address, pass: ALICE.password };

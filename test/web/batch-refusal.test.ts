@@ -8,7 +8,7 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { NodeLayout } from '../../src/agent/node-layout.ts';
@@ -77,7 +77,7 @@ describe('batched web changes against a real nginx', () => {
   });
 
   it('fails every change of a batch nginx refuses, acknowledges none, and keeps the previous configuration', async () => {
-    const liveBefore = readFileSync(nginx.configFile, 'utf8');
+    const liveBefore = nginx.liveConfiguration();
     // A server block nginx refuses at `nginx -t`; the running master read its config before it came.
     mkdirSync(nginx.paths.extraServersDir, { recursive: true });
     const broken = join(nginx.paths.extraServersDir, 'broken.conf');
@@ -91,7 +91,7 @@ describe('batched web changes against a real nginx', () => {
       assert.equal(outcome.status, 'rejected', `${names[index]} is reported failed`);
       assert.match(String((outcome as PromiseRejectedResult).reason), /nginx rejected its configuration/);
     });
-    assert.equal(readFileSync(nginx.configFile, 'utf8'), liveBefore, 'the live nginx.conf is the one before the batch');
+    assert.equal(nginx.liveConfiguration(), liveBefore, 'the live nginx.conf and server files are the ones before the batch');
     assert.equal(await served('ann.test'), true, 'the previous sites are still served');
     for (const name of names) assert.equal(await served(`${name}.test`), false, `${name}.test is not served`);
 

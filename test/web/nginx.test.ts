@@ -5,7 +5,7 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { NodeLayout } from '../../src/agent/node-layout.ts';
@@ -98,7 +98,7 @@ describe('nginx driver against real instances', () => {
   });
 
   it('refuses an invalid state without writing anything', async () => {
-    const before = readFileSync(front.configFile, 'utf8');
+    const before = front.liveConfiguration();
     const site = { domain: 'example.com', account: 'alice', documentRoot: frontLayout.www('alice', 'example.com'), suspended: false };
     const badStates: [unknown, RegExp][] = [
       [{ sites: [{ ...site, domain: 'evil.com;' }], proxies: [] }, /sites\[0\]\.domain/],
@@ -108,12 +108,12 @@ describe('nginx driver against real instances', () => {
     ];
     for (const [state, field] of badStates) {
       await assert.rejects(front.apply(state), field);
-      assert.equal(readFileSync(front.configFile, 'utf8'), before);
+      assert.equal(front.liveConfiguration(), before);
     }
   });
 
   it('keeps the last good configuration when nginx refuses a new one', async () => {
-    const before = readFileSync(front.configFile, 'utf8');
+    const before = front.liveConfiguration();
     // The grammars let nothing through that nginx -t refuses, so break the instance's certificate instead.
     const certificate = readFileSync(front.paths.certificate);
     rmSync(front.paths.certificate);
@@ -122,8 +122,9 @@ describe('nginx driver against real instances', () => {
     } finally {
       writeFileSync(front.paths.certificate, certificate);
     }
-    assert.equal(readFileSync(front.configFile, 'utf8'), before);
+    assert.equal(front.liveConfiguration(), before);
     assert.equal(existsSync(`${front.configFile}.candidate`), false);
+    assert.deepEqual(readdirSync(front.paths.sitesDir).filter((name) => name.endsWith('.candidate')), [], 'no candidate server file is left behind');
     assert.equal((await front.status()).running, true);
   });
 
