@@ -3,7 +3,7 @@
  * document root, with its own wp-config.php, owned by the account (its PHP pool's user).
  */
 import { randomBytes } from 'node:crypto';
-import { existsSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { AgentModule } from '../agent/agent-module.ts';
 import { requireDaemon } from '../agent/require-daemon.ts';
@@ -12,8 +12,8 @@ import { run } from '../core/exec.ts';
 import { writeFileAtomic } from '../core/files.ts';
 import { assertValid, checkDomain, checkUsername } from '../core/grammar.ts';
 import { PHP_DAEMON, type PhpPoolsDriver } from '../php/php-pools.driver.ts';
-import { WordpressInstallParams, WordpressInstallRequest, type WordpressInstallResult } from '../protocol/apps.ts';
-import { renderWordpressConfig, WORDPRESS_PACKAGE_DIR } from './wordpress-config.ts';
+import { WordpressDatabaseHostRequest, WordpressInstallParams, WordpressInstallRequest, type WordpressInstallResult } from '../protocol/apps.ts';
+import { renderWordpressConfig, repointDatabaseHost, WORDPRESS_PACKAGE_DIR } from './wordpress-config.ts';
 
 /** The placeholder page the web module writes into a new site; anything else means the site has content. */
 const PLACEHOLDER = ['index.html'];
@@ -40,6 +40,23 @@ export const appsAgentModule: AgentModule = {
         writeFileAtomic(join(documentRoot, 'wp-config.php'), config, 0o640);
         await php.giveToAccount(account, documentRoot);
         return { installed: 'wordpress', documentRoot };
+      },
+    );
+    // After an account transfer moved the site and its databases: the site reaches them at the new database node.
+    app.post(
+      '/v1/apps/wordpress/:account/:domain/database-host',
+      { schema: { params: WordpressInstallParams, body: WordpressDatabaseHostRequest } },
+      async (request): Promise<{ changed: boolean }> => {
+        const account = assertValid('account', request.params.account, checkUsername);
+        const domain = assertValid('domain', request.params.domain, checkDomain);
+        const php = requireDaemon<PhpPoolsDriver>(ctx, PHP_DAEMON, 'web');
+        const file = join(php.homeOf(account), domain, 'public_html', 'wp-config.php');
+        if (!existsSync(file)) return { changed: false };
+        const changed = repointDatabaseHost(readFileSync(file, 'utf8'), request.body.from, request.body.to);
+        if (changed === null) return { changed: false };
+        writeFileAtomic(file, changed, statSync(file).mode & 0o777);
+        await php.giveToAccount(account, file);
+        return { changed: true };
       },
     );
   },

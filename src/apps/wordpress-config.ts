@@ -57,3 +57,15 @@ export function renderWordpressConfig(input: WordpressConfigInput): string {
     '',
   ].join('\n');
 }
+
+/**
+ * wp-config.php with its DB_HOST moved from one database node to another, or null when it does
+ * not name `from` as Fleetpanel wrote it (the owner pointed it elsewhere: left alone).
+ */
+export function repointDatabaseHost(config: string, from: string, to: string): string | null {
+  assertValid('from', from, checkHost);
+  assertValid('to', to, checkHost);
+  const line = `define('DB_HOST', ${phpString('databaseHost', `${from}:3306`)});`;
+  if (!config.includes(line)) return null;
+  return config.replace(line, `define('DB_HOST', ${phpString('databaseHost', `${to}:3306`)});`);
+}

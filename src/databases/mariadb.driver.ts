@@ -12,14 +12,16 @@ import { userInfo } from 'node:os';
 import mysql from 'mysql2/promise';
 import type { DaemonDriver, DriverContext, DriverStatus } from '../agent/driver.ts';
 import { daemonConfigCheck, pidFileStatus, runningPid, stopByPidFile, waitFor } from '../agent/daemon-process.ts';
+import type { Readable } from 'node:stream';
 import { CommandError, run } from '../core/exec.ts';
-import { InternalError, NodeUnavailableError, NotFoundError, ValidationError } from '../core/errors.ts';
+import { commandInput, commandOutput } from '../core/command-stream.ts';
+import { ConflictError, InternalError, NodeUnavailableError, NotFoundError, ValidationError } from '../core/errors.ts';
 import { writeIfChanged } from '../core/files.ts';
 import { accountOfName, assertAccountName } from './database-names.ts';
 import { renderMariadbConfig, type MariadbPaths } from './mariadb-config.ts';
 import { checkUsername, assertValid } from '../core/grammar.ts';
 import { checkNodeAddress } from '../protocol/formats.ts';
-import type { DatabaseInfo, DatabaseUserInfo } from '../protocol/databases.ts';
+import { NATIVE_PASSWORD_HASH, type DatabaseCredential, type DatabaseDigest, type DatabaseInfo, type DatabaseUserInfo } from '../protocol/databases.ts';
 
 export const MARIADB_DAEMON = 'mariadb';
 export const MARIADB_PORT = 3306;
@@ -36,6 +38,8 @@ export interface MariadbDriverOptions {
 /** `_` and `%` are wildcards in a database-level GRANT; escaped, the grant names one database only. */
 const grantPattern = (database: string): string => database.replace(/[_%]/g, (c) => `\\${c}`);
 const likePrefix = (account: string): string => `${account}\\_%`;
+/** Consistent for InnoDB tables without locking them; routines and triggers come along. */
+const DUMP_OPTIONS = ['--single-transaction', '--routines', '--triggers', '--skip-dump-date'];
 
 export class MariadbDriver implements DaemonDriver {
   readonly name = MARIADB_DAEMON;
@@ -162,12 +166,99 @@ export class MariadbDriver implements DaemonDriver {
     assertAccountName('user', account, user);
     assertValid('host', host, checkNodeAddress);
     if (typeof password !== 'string' || password.length === 0) throw new ValidationError('password', 'must not be empty');
+    await this.identify(user, host, 'IDENTIFIED BY ?', password);
+  }
+
+  /** The same, with a mysql_native_password hash taken from another server (a transfer): the password itself never travels. */
+  async setUserHash(account: string, user: string, passwordHash: string, host: string): Promise<void> {
+    assertAccountName('user', account, user);
+    assertValid('host', host, checkNodeAddress);
+    if (!new RegExp(NATIVE_PASSWORD_HASH).test(passwordHash)) throw new ValidationError('passwordHash', "must be a mysql_native_password hash ('*' and 40 hex digits)");
+    await this.identify(user, host, 'IDENTIFIED BY PASSWORD ?', passwordHash);
+  }
+
+  private async identify(user: string, host: string, clause: string, secret: string): Promise<void> {
     // A user allowed from another address before (the account's web node moved) is moved, keeping its grants.
     const [rows] = await this.admin().query<mysql.RowDataPacket[]>('SELECT Host AS host FROM mysql.user WHERE User = ?', [user]);
     const hosts = rows.map((row) => String(row.host));
     if (hosts.length > 0 && !hosts.includes(host)) await this.exec('RENAME USER ?@? TO ?@?', [user, hosts[0]!, user, host]);
-    await this.exec('CREATE USER IF NOT EXISTS ?@? IDENTIFIED BY ?', [user, host, password]);
-    await this.exec('ALTER USER ?@? IDENTIFIED BY ?', [user, host, password]);
+    await this.exec(`CREATE USER IF NOT EXISTS ?@? ${clause}`, [user, host, secret]);
+    await this.exec(`ALTER USER ?@? ${clause}`, [user, host, secret]);
+  }
+
+  /** Each user of the account with its password hash and its databases, for a transfer to another server. */
+  async credentials(account: string): Promise<DatabaseCredential[]> {
+    assertValid('account', account, checkUsername);
+    const [rows] = await this.admin().query<mysql.RowDataPacket[]>('SELECT User AS name, plugin, authentication_string AS hash FROM mysql.user WHERE User LIKE ? ORDER BY User', [likePrefix(account)]);
+    const grants = await this.listUsers(account);
+    return rows.map((row) => {
+      const name = String(row.name);
+      const hash = String(row.hash ?? '');
+      // Users made here are mysql_native_password; another plugin's secret could not be set again elsewhere.
+      if (!new RegExp(NATIVE_PASSWORD_HASH).test(hash)) throw new ConflictError(`database user '${name}' authenticates with ${String(row.plugin) || 'no password'}, not a mysql_native_password hash; it cannot be moved with its password`, { user: name });
+      return { name, passwordHash: hash, databases: grants.find((g) => g.name === name)?.databases ?? [] };
+    });
+  }
+
+  /**
+   * Locks (or unlocks) every user of the account and, when locking, ends their sessions: nothing
+   * writes to the databases while a copy is taken that must stay the whole truth.
+   */
+  async lockUsers(account: string, locked: boolean): Promise<string[]> {
+    const users = await this.listUsers(account);
+    for (const user of users) await this.exec(`ALTER USER ?@? ACCOUNT ${locked ? 'LOCK' : 'UNLOCK'}`, [user.name, user.host]);
+    if (locked) {
+      const [sessions] = await this.admin().query<mysql.RowDataPacket[]>('SELECT ID AS id FROM information_schema.PROCESSLIST WHERE USER LIKE ?', [likePrefix(account)]);
+      // A session may end by itself meanwhile.
+      for (const session of sessions) await this.admin().query(`KILL CONNECTION ${Number(session.id)}`).catch(() => undefined);
+    }
+    return users.map((u) => u.name);
+  }
+
+  /** Each base table with its row count and MariaDB's CHECKSUM TABLE: what a transfer compares between source and target. */
+  async digest(account: string, name: string): Promise<DatabaseDigest> {
+    assertAccountName('name', account, name);
+    await this.requireDatabase(name);
+    const [tables] = await this.admin().query<mysql.RowDataPacket[]>("SELECT TABLE_NAME AS name FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_TYPE = 'BASE TABLE' ORDER BY TABLE_NAME", [name]);
+    const result: DatabaseDigest['tables'] = [];
+    for (const table of tables) {
+      const tableName = String(table.name);
+      const [count] = await this.admin().query<mysql.RowDataPacket[]>(mysql.format('SELECT COUNT(*) AS n FROM ??.??', [name, tableName]));
+      const [checksum] = await this.admin().query<mysql.RowDataPacket[]>(mysql.format('CHECKSUM TABLE ??.??', [name, tableName]));
+      const value = checksum[0]?.Checksum;
+      result.push({ name: tableName, rows: Number(count[0]?.n ?? 0), checksum: value === null || value === undefined ? null : String(value) });
+    }
+    return { tables: result };
+  }
+
+  /** mariadb-dump of one database as a stream (a transfer's copy); it breaks off, never ends short, when the dump fails. */
+  async dumpStream(account: string, name: string): Promise<Readable> {
+    assertAccountName('name', account, name);
+    await this.requireDatabase(name);
+    return commandOutput(this.binaries.dumpBinary, [...this.clientArgs(), ...DUMP_OPTIONS, name], `mariadb-dump of ${name}`);
+  }
+
+  /**
+   * The database made anew from a streamed dump (run again, the same result): dropped and created
+   * empty first, so nothing of an earlier, broken attempt stays. Grants name the database and survive.
+   */
+  async restoreStream(account: string, name: string, input: Readable): Promise<void> {
+    // The stream may break while the database is made anew: held here, it fails the restore instead of the process.
+    let early: Error | undefined;
+    const hold = (error: Error): void => void (early ??= error);
+    input.on('error', hold);
+    try {
+      assertAccountName('name', account, name);
+      await this.exec('DROP DATABASE IF EXISTS ??', [name]);
+      await this.createDatabase(account, name);
+    } catch (error) {
+      input.resume();
+      throw error;
+    } finally {
+      input.off('error', hold);
+    }
+    if (early) throw new Error(`the stream of the dump of ${name} broke off: ${(early as Error).message}`);
+    await commandInput(input, this.binaries.clientBinary, [...this.clientArgs(), `--database=${name}`], `the dump of ${name}`, { failure: `the mariadb client could not restore ${name}` });
   }
 
   async dropUser(account: string, user: string): Promise<void> {
@@ -232,7 +323,7 @@ export class MariadbDriver implements DaemonDriver {
   async dump(account: string, name: string): Promise<string> {
     assertAccountName('name', account, name);
     await this.requireDatabase(name);
-    const { stdout } = await run(this.binaries.dumpBinary, [...this.clientArgs(), '--single-transaction', '--routines', '--triggers', '--skip-dump-date', name], { timeoutMs: 600_000 });
+    const { stdout } = await run(this.binaries.dumpBinary, [...this.clientArgs(), ...DUMP_OPTIONS, name], { timeoutMs: 600_000 });
     return stdout;
   }
 

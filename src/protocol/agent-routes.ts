@@ -4,9 +4,9 @@
  */
 import { Type } from '@sinclair/typebox';
 import { routeWithBody, routeWithoutBody } from './agent-route.ts';
-import { WordpressInstallRequest, type WordpressInstallResult } from './apps.ts';
+import { WordpressDatabaseHostRequest, WordpressInstallRequest, type WordpressInstallResult } from './apps.ts';
 import { DomainCertificateRequest, RetainCertificatesRequest, type CertificateInstallResult, type CertificateRemoveResult, type RetainCertificatesResult } from './certificates.ts';
-import { DatabaseImportRequest, DatabaseUserRequest, type DatabasesOfAccount } from './databases.ts';
+import { DatabaseImportRequest, DatabaseLockRequest, DatabaseUserHashRequest, DatabaseUserRequest, type DatabaseCredential, type DatabaseDigest, type DatabasesOfAccount } from './databases.ts';
 import { CertificateRequest, HandoverRequest, LinkRequest, UnlinkRequest, type HandoverResponse, type HealthResponse, type HelloResponse, type ServiceStatus, type LinkResponse, type UnlinkResponse } from './link-token.ts';
 import { KickRequest, MailState, SyncToRequest, type HeldMailbox, type MailApplyResult, type MailboxDigest } from './mail-state.ts';
 import { RolesRequest, type Role } from './roles.ts';
@@ -78,10 +78,16 @@ export const AGENT_ROUTES = {
   setDatabaseUser: routeWithBody<{ user: string }>()('PUT', '/v1/databases/:account/users/:user', DatabaseUserRequest),
   dropDatabaseUser: routeWithoutBody<{ dropped: string }>()('DELETE', '/v1/databases/:account/users/:user'),
   grantDatabase: routeWithoutBody<{ user: string; database: string }>()('PUT', '/v1/databases/:account/users/:user/grants/:database'),
+  /** Transfers: the users' hashes out, the same hashes in, writers locked out while the copy is taken, and the copy compared. */
+  databaseCredentials: routeWithoutBody<{ users: DatabaseCredential[] }>()('GET', '/v1/databases/:account/credentials'),
+  setDatabaseUserHash: routeWithBody<{ user: string }>()('PUT', '/v1/databases/:account/users/:user/hash', DatabaseUserHashRequest),
+  lockDatabaseUsers: routeWithBody<{ users: string[] }>()('POST', '/v1/databases/:account/lock', DatabaseLockRequest),
+  databaseDigest: routeWithoutBody<DatabaseDigest>()('GET', '/v1/databases/:account/databases/:name/digest', DATABASE_COPY_TIMEOUT_MS),
 
   installDomainCertificate: routeWithBody<CertificateInstallResult>()('PUT', '/v1/certificates/:domain', DomainCertificateRequest),
   removeDomainCertificate: routeWithoutBody<CertificateRemoveResult>()('DELETE', '/v1/certificates/:domain'),
   retainDomainCertificates: routeWithBody<RetainCertificatesResult>()('POST', '/v1/certificates/retain', RetainCertificatesRequest),
 
   installWordpress: routeWithBody<WordpressInstallResult>()('PUT', '/v1/apps/wordpress/:account/:domain', WordpressInstallRequest, APP_INSTALL_TIMEOUT_MS),
+  wordpressDatabaseHost: routeWithBody<{ changed: boolean }>()('POST', '/v1/apps/wordpress/:account/:domain/database-host', WordpressDatabaseHostRequest),
 } as const;

@@ -22,3 +22,10 @@ export interface WordpressInstallResult {
   installed: 'wordpress';
   documentRoot: string;
 }
+
+/**
+ * POST /v1/apps/wordpress/:account/:domain/database-host: the site's wp-config.php names another
+ * database node (an account transfer moved its databases); changed only where it named `from`.
+ */
+export const WordpressDatabaseHostRequest = Type.Object({ from: Type.String({ format: 'fp-ipv4' }), to: Type.String({ format: 'fp-ipv4' }) }, { additionalProperties: false });
+export type WordpressDatabaseHostRequest = Static<typeof WordpressDatabaseHostRequest>;

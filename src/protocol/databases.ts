@@ -44,3 +44,32 @@ export interface DatabasesOfAccount {
   databases: DatabaseInfo[];
   users: DatabaseUserInfo[];
 }
+
+/** A database's SQL travels as a stream (mariadb-dump out, the mariadb client in), never held whole in memory. */
+export const DATABASE_SQL_TYPE = 'application/sql';
+
+/** MariaDB's mysql_native_password hash: what a transfer moves instead of a password. */
+export const NATIVE_PASSWORD_HASH = '^\\*[0-9A-F]{40}$';
+
+/** PUT /v1/databases/:account/users/:user/hash: a user with a password hash from another server. */
+export const DatabaseUserHashRequest = Type.Object(
+  { passwordHash: Type.String({ pattern: NATIVE_PASSWORD_HASH }), host: Type.String({ format: 'fp-ipv4' }) },
+  { additionalProperties: false },
+);
+export type DatabaseUserHashRequest = Static<typeof DatabaseUserHashRequest>;
+
+/** POST /v1/databases/:account/lock: locked, the account's users cannot log in (and their sessions are ended). */
+export const DatabaseLockRequest = Type.Object({ locked: Type.Boolean() }, { additionalProperties: false });
+export type DatabaseLockRequest = Static<typeof DatabaseLockRequest>;
+
+/** GET /v1/databases/:account/credentials: each user's hash and the databases it may use. */
+export interface DatabaseCredential {
+  name: string;
+  passwordHash: string;
+  databases: string[];
+}
+
+/** GET /v1/databases/:account/databases/:name/digest: each table's row count and MariaDB's CHECKSUM TABLE. */
+export interface DatabaseDigest {
+  tables: { name: string; rows: number; checksum: string | null }[];
+}

@@ -7,6 +7,8 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { Readable } from 'node:stream';
+import { text } from 'node:stream/consumers';
 import { join } from 'node:path';
 import mysql from 'mysql2/promise';
 import { NodeLayout } from '../../src/agent/node-layout.ts';
@@ -119,10 +121,52 @@ describe('MariaDB driver against a real mariadbd', () => {
     await driver.dropDatabase('alice', `alice_${'a'.repeat(58)}`);
   });
 
+  it('for a transfer: a streamed dump restores into a database made anew, a user set from its hash logs in with the same password, digests compare, locked users cannot log in', async () => {
+    const sql = await text(await driver.dumpStream('alice', 'alice_shop'));
+    assert.match(sql, /second order/);
+    // Restored twice: the second run gives the same database, not doubled rows.
+    for (let i = 0; i < 2; i++) await driver.restoreStream('alice', 'alice_moved', Readable.from([sql]));
+    assert.deepEqual(await driver.digest('alice', 'alice_moved'), await driver.digest('alice', 'alice_shop'));
+    const digest = await driver.digest('alice', 'alice_moved');
+    assert.deepEqual(digest.tables.map((t) => [t.name, t.rows]), [['orders', 2]]);
+    assert.match(digest.tables[0]!.checksum ?? '', /^\d+$/);
+
+    const [credential] = (await driver.credentials('alice')).filter((c) => c.name === 'alice_app');
+    assert.match(credential!.passwordHash, /^\*[0-9A-F]{40}$/);
+    assert.ok(credential!.databases.includes('alice_shop'));
+    // Moved by hash: the password itself is not needed, and works afterwards.
+    await driver.setUserHash('alice', 'alice_hashed', credential!.passwordHash, CLIENT_HOST);
+    await driver.grant('alice', 'alice_hashed', 'alice_moved');
+    const hashed = await connectAs('alice_hashed', 'alice-secret-2', 'alice_moved');
+    const [rows] = await hashed.query<mysql.RowDataPacket[]>('SELECT COUNT(*) AS n FROM orders');
+    assert.equal(Number(rows[0]!.n), 2);
+    await assert.rejects(driver.setUserHash('alice', 'alice_hashed', 'plain-password', CLIENT_HOST), /passwordHash: /);
+
+    // Locking ends the open session too.
+    assert.ok((await driver.lockUsers('alice', true)).includes('alice_hashed'));
+    await assert.rejects(hashed.query('SELECT 1'));
+    hashed.destroy();
+    await assert.rejects(connectAs('alice_hashed', 'alice-secret-2'), /locked/i);
+    await driver.lockUsers('alice', false);
+    const unlocked = await connectAs('alice_hashed', 'alice-secret-2', 'alice_moved');
+    await unlocked.end();
+
+    // A broken stream fails the restore; the digest of a changed table differs.
+    const broken = new Readable({ read() {} });
+    broken.push('CREATE TABLE t (id INT);');
+    setTimeout(() => broken.destroy(new Error('cut off')), 50);
+    await assert.rejects(driver.restoreStream('alice', 'alice_moved', broken), /broke off/);
+    await driver.restoreStream('alice', 'alice_moved', Readable.from([sql]));
+    const writer = await connectAs('alice_hashed', 'alice-secret-2', 'alice_moved');
+    await writer.query("UPDATE orders SET item = 'changed' WHERE id = 2");
+    await writer.end();
+    assert.notDeepEqual(await driver.digest('alice', 'alice_moved'), await driver.digest('alice', 'alice_shop'));
+  });
+
   it('terminating an account drops its databases and users only', async () => {
     const dropped = await driver.dropAccount('alice');
-    assert.deepEqual(dropped.databases.sort(), ['alice_copy', 'alice_s1', 'alice_shop', 'alice_sx1']);
-    assert.deepEqual(dropped.users.sort(), ['alice_app', 'alice_narrow']);
+    assert.deepEqual(dropped.databases.sort(), ['alice_copy', 'alice_moved', 'alice_s1', 'alice_shop', 'alice_sx1']);
+    assert.deepEqual(dropped.users.sort(), ['alice_app', 'alice_hashed', 'alice_narrow']);
     assert.deepEqual(await driver.listDatabases('alice'), []);
     assert.deepEqual(await driver.listUsers('alice'), []);
     assert.deepEqual((await driver.listDatabases('bob')).map((d) => d.name), ['bob_blog']);
