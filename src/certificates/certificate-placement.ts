@@ -5,6 +5,7 @@
  * and leaves a node that no longer serves the account. Pushes are idempotent on the agent, so a
  * pass repeats only what it does not know to be in place.
  */
+import { SerialByKey } from '../core/serial-by-key.ts';
 import type { NodeConnections } from '../nodes/node-connections.ts';
 import type { NodeRow } from '../nodes/nodes.repository.ts';
 import { AGENT_ROUTES } from '../protocol/agent-routes.ts';
@@ -41,6 +42,11 @@ export interface CertificatePlacementDeps {
 export class CertificatePlacement {
   /** account id -> node id -> the certificate version (its updated_at) known to be on that node */
   private readonly placed = new Map<number, Map<number, number>>();
+  /**
+   * One pass, deploy or removal at a time: a renewal pass that read the accounts before one was
+   * removed would otherwise put its certificate back on the nodes it just left.
+   */
+  private readonly serial = new SerialByKey();
 
   constructor(private readonly deps: CertificatePlacementDeps) {}
 
@@ -57,7 +63,11 @@ export class CertificatePlacement {
    * One pass: installs what changed or moved, removes what left a node. A node that cannot be
    * reached is tried again by the next pass (and brought equal by its data sync when it returns).
    */
-  async reconcile(onlyAccount?: number): Promise<void> {
+  reconcile(onlyAccount?: number): Promise<void> {
+    return this.serial.run('placement', () => this.reconcileNow(onlyAccount));
+  }
+
+  private async reconcileNow(onlyAccount?: number): Promise<void> {
     for (const target of await this.targets()) {
       if (onlyAccount !== undefined && target.accountId !== onlyAccount) continue;
       const placed = this.placed.get(target.accountId) ?? new Map<number, number>();
@@ -89,7 +99,11 @@ export class CertificatePlacement {
   }
 
   /** Puts one account's issued certificate in service now (after an order); throws when a node refuses. */
-  async deploy(accountId: number): Promise<void> {
+  deploy(accountId: number): Promise<void> {
+    return this.serial.run('placement', () => this.deployNow(accountId));
+  }
+
+  private async deployNow(accountId: number): Promise<void> {
     const target = (await this.targets()).find((t) => t.accountId === accountId);
     const row = await this.deps.repo.byAccount(accountId);
     if (!target || !row) return;
@@ -101,8 +115,35 @@ export class CertificatePlacement {
     }
   }
 
+  /**
+   * An account that leaves this pair (terminated, or an import taken back): its certificate goes
+   * from every node that serves its names, before its placements are gone. Idempotent on the agent.
+   */
+  removeAccount(accountId: number, domain: string): Promise<void> {
+    return this.serial.run('placement', () => this.removeAccountNow(accountId, domain));
+  }
+
+  private async removeAccountNow(accountId: number, domain: string): Promise<void> {
+    const target = (await this.targets()).find((t) => t.accountId === accountId);
+    const all = await this.deps.nodes.list();
+    const ids = new Set([...(target?.nodes.map((n) => n.id) ?? []), ...(this.placed.get(accountId)?.keys() ?? [])]);
+    for (const node of all.filter((n) => ids.has(n.id))) {
+      try {
+        await this.deps.agents.remove(node, domain);
+      } catch (error) {
+        // An unreachable node loses it at its data sync (retain).
+        this.deps.log(`certificate of ${domain} leaving ${node.alias}: ${(error as Error).message}`);
+      }
+    }
+    this.placed.delete(accountId);
+  }
+
   /** The data-sync step: a joining or returning node gets every certificate it serves and loses the others. */
-  async syncNode(node: NodeRow): Promise<void> {
+  syncNode(node: NodeRow): Promise<void> {
+    return this.serial.run('placement', () => this.syncNodeNow(node));
+  }
+
+  private async syncNodeNow(node: NodeRow): Promise<void> {
     const domains: string[] = [];
     for (const target of await this.targets()) {
       if (!target.nodes.some((n) => n.id === node.id)) continue;

@@ -44,6 +44,8 @@ export interface CertificatesDeps {
 
 export interface BuiltCertificates {
   certificates: CertificatesService;
+  /** puts an account's certificate on its nodes now, or takes it off them (an account arriving from or leaving for another pair) */
+  placement: Pick<CertificatePlacement, 'deploy' | 'removeAccount'>;
   /** the parent's own HTTPS certificate, when it has a host name */
   panel: PanelCertificate | null;
 }
@@ -83,6 +85,8 @@ export function buildCertificates(deps: CertificatesDeps): BuiltCertificates {
   deps.dns.addRecordContributor(async (account) =>
     (await repo.challenges(account.id)).map((c) => ({ name: c.recordName, type: 'TXT' as const, ttl: 60, content: c.value })),
   );
+  // Before the placements go: the nodes that served the account's names are found through them.
+  deps.accounts.addTerminationStep((account) => placement.removeAccount(account.id, account.domain));
   deps.nodes.addDataSyncStep({ name: 'certificates', priority: CERTIFICATES_SYNC_PRIORITY, sync: (node) => placement.syncNode(node) });
   deps.jobs.register(
     issueCertificateJob({
@@ -115,5 +119,5 @@ export function buildCertificates(deps: CertificatesDeps): BuiltCertificates {
     await placement.reconcile();
     if (ticks++ % expiryEvery === 0) await service.reportExpiries((await panel?.health()) ?? []);
   }, deps.onClose);
-  return { certificates: service, panel };
+  return { certificates: service, panel, placement };
 }

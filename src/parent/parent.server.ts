@@ -136,7 +136,7 @@ export async function startParent(options: ParentOptions): Promise<RunningParent
   // After mail and DNS, whose services it moves accounts between.
   const distribution = buildDistribution({ db, jobs, mailStates, dns, nodes, connections, onClose });
   // After the job engine and DNS: an order is a job, and its challenge records live in the zone.
-  const { certificates, panel } = buildCertificates({
+  const { certificates, panel, placement: certificatePlacement } = buildCertificates({
     db,
     dataDir: options.dataDir,
     defaultDirectoryUrl: options.acmeDirectory ?? null,
@@ -149,7 +149,7 @@ export async function startParent(options: ParentOptions): Promise<RunningParent
     panelHostname: options.hostname ?? null,
   });
   // After accounts, mail, web and DNS: an import sets up the account's workloads on this pair.
-  const transfers = buildTransfers({ db, parentName: name, accounts, workloads, mailStates, web, connections, jobs });
+  const transfers = buildTransfers({ db, parentName: name, accounts, workloads, mailStates, web, connections, jobs, certificates: certificatePlacement });
   // After distribution and transfers: each account of the node goes through the new parent's
   // import, or (--via-dedistribution) through their jobs.
   const reparent = buildReparent({ db, jobs, nodes, handover, accounts, mailStates, web, distribution, transfers: transfers.transfers });

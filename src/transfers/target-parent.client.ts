@@ -7,6 +7,7 @@ import type { Readable } from 'node:stream';
 import { request } from 'undici';
 import { NodeUnavailableError, ValidationError, kindForStatus, refusalOfKind, type FleetError } from '../core/errors.ts';
 import type { MailboxDigest } from '../protocol/mail-state.ts';
+import { DATABASE_SQL_TYPE, type DatabaseDigest } from '../protocol/databases.ts';
 import type { ImportAnswer, MailTargetAnswer, TransferBundle, TransferCheckAnswer, WebTargetAnswer } from './transfer.schemas.ts';
 
 const CALL_TIMEOUT_MS = 120_000;
@@ -19,14 +20,14 @@ export class TargetParent {
   ) {}
 
   /** One call of the target's API (subclasses add calls: the re-parent's node handover). */
-  protected async call<T>(method: 'GET' | 'POST' | 'PUT' | 'DELETE', path: string, body?: unknown, stream?: Readable): Promise<T> {
+  protected async call<T>(method: 'GET' | 'POST' | 'PUT' | 'DELETE', path: string, body?: unknown, stream?: Readable, streamType = 'application/x-tar'): Promise<T> {
     let response;
     try {
       response = await request(`${this.url}${path}`, {
         method,
         headers: {
           authorization: `Bearer ${this.token}`,
-          ...(stream ? { 'content-type': 'application/x-tar' } : body === undefined ? {} : { 'content-type': 'application/json' }),
+          ...(stream ? { 'content-type': streamType } : body === undefined ? {} : { 'content-type': 'application/json' }),
         },
         body: stream ?? (body === undefined ? undefined : JSON.stringify(body)),
         headersTimeout: stream ? ARCHIVE_TIMEOUT_MS : CALL_TIMEOUT_MS,
@@ -54,8 +55,8 @@ export class TargetParent {
     return parsed as T;
   }
 
-  check(username: string, domain: string, mailNode?: string): Promise<TransferCheckAnswer> {
-    const query = new URLSearchParams({ username, domain, ...(mailNode ? { mailNode } : {}) });
+  check(username: string, domain: string, mailNode?: string, databases = false): Promise<TransferCheckAnswer> {
+    const query = new URLSearchParams({ username, domain, ...(mailNode ? { mailNode } : {}), ...(databases ? { databases: 'true' } : {}) });
     return this.call('GET', `/api/transfers/check?${query}`);
   }
 
@@ -85,6 +86,18 @@ export class TargetParent {
 
   putSite(username: string, archive: Readable): Promise<{ placed: boolean }> {
     return this.call('PUT', `${this.importPath(username)}/site-archive`, undefined, archive);
+  }
+
+  putDatabase(username: string, name: string, sql: Readable): Promise<{ restored: string }> {
+    return this.call('PUT', `${this.importPath(username)}/databases/${encodeURIComponent(name)}/sql`, undefined, sql, DATABASE_SQL_TYPE);
+  }
+
+  databaseDigest(username: string, name: string): Promise<DatabaseDigest> {
+    return this.call('GET', `${this.importPath(username)}/databases/${encodeURIComponent(name)}/digest`);
+  }
+
+  repointDatabaseHost(username: string, from: string): Promise<{ changed: boolean }> {
+    return this.call('POST', `${this.importPath(username)}/database-host`, { from });
   }
 
   digest(username: string, address: string): Promise<MailboxDigest> {

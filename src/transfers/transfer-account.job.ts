@@ -15,7 +15,7 @@ import { AGENT_ROUTES } from '../protocol/agent-routes.ts';
 import type { MailboxDigest } from '../protocol/mail-state.ts';
 import type { AccountRecord } from '../accounts/account.model.ts';
 import type { AccountsService } from '../accounts/accounts.service.ts';
-import type { NodeRow } from '../nodes/nodes.repository.ts';
+import type { NodeRow, NodesRepository } from '../nodes/nodes.repository.ts';
 import type { NodeConnections } from '../nodes/node-connections.ts';
 import type { MailAgents } from '../mail/mail-agents.ts';
 import type { MailStatePusher } from '../mail/mail-state-pusher.ts';
@@ -24,6 +24,7 @@ import { missingGuids } from '../distribution/distribution-rules.ts';
 import { testPoint } from '../distribution/test-points.ts';
 import type { TransfersRepository } from './transfers.repository.ts';
 import { TargetParent } from './target-parent.client.ts';
+import type { TransferBundle } from './transfer.schemas.ts';
 
 export const TRANSFER_JOB = 'account.transfer';
 
@@ -39,6 +40,8 @@ export interface TransferData extends Record<string, unknown> {
   targetMailAddress?: string;
   copied?: string[];
   verified?: string[];
+  /** databases whose SQL the target restored (the source's users are locked from the first on) */
+  restoredDatabases?: string[];
 }
 
 export interface TransferDeps {
@@ -50,6 +53,7 @@ export interface TransferDeps {
   /** pushes the web node's state, which forwards the site once the export names the target's web node */
   web: Pick<WebService, 'pushNode'>;
   connections: Pick<NodeConnections, 'forRow'>;
+  nodes: Pick<NodesRepository, 'byId'>;
 }
 
 const ADMIN = { username: 'admin', role: 'admin' as const };
@@ -111,6 +115,39 @@ export class AccountTransfer {
     }
   }
 
+  /** The account's databases here and the node that holds them; undefined when it has none. */
+  async sourceDatabases(account: AccountRecord): Promise<{ node: NodeRow; names: string[] } | undefined> {
+    const row = await this.deps.repo.databasesOf(account.id);
+    if (!row) return undefined;
+    const node = await this.deps.nodes.byId(row.nodeId);
+    if (!node) throw new NodeUnavailableError({ message: `the database node #${row.nodeId} of '${account.username}' is no longer linked; its databases cannot be copied` });
+    return { node, names: row.names };
+  }
+
+  /** The bundle's databases: names from the store, users and their password hashes from the node (a hash, never a password, leaves it). */
+  async databasesBundle(account: AccountRecord): Promise<TransferBundle['databases']> {
+    const source = await this.sourceDatabases(account);
+    if (!source) return undefined;
+    const { users } = await this.deps.connections.forRow(source.node).send(AGENT_ROUTES.databaseCredentials, { params: { account: account.username } });
+    return { names: source.names, users: users.map((u) => ({ name: u.name, passwordHash: u.passwordHash, databases: u.databases.filter((d) => source.names.includes(d)) })) };
+  }
+
+  async lockDatabaseUsers(node: NodeRow, username: string, locked: boolean): Promise<string[]> {
+    return (await this.deps.connections.forRow(node).send(AGENT_ROUTES.lockDatabaseUsers, { params: { account: username }, body: { locked } })).users;
+  }
+
+  /** The same tables with the same row counts and checksums on both sides, or the source keeps its copy. */
+  async verifyDatabase(node: NodeRow, target: TargetParent, username: string, name: string): Promise<{ tables: number; rows: number }> {
+    const here = await this.deps.connections.forRow(node).send(AGENT_ROUTES.databaseDigest, { params: { account: username, name } });
+    const there = await target.databaseDigest(username, name);
+    const differing = [
+      ...here.tables.filter((t) => !there.tables.some((c) => c.name === t.name && c.rows === t.rows && c.checksum === t.checksum)).map((t) => t.name),
+      ...there.tables.filter((c) => !here.tables.some((t) => t.name === c.name)).map((c) => c.name),
+    ];
+    if (differing.length > 0) throw new ConflictError(`database ${name}: table(s) ${differing.join(', ')} differ between here and the target (rows or checksum); the source keeps its copy`, { database: name, tables: differing });
+    return { tables: here.tables.length, rows: here.tables.reduce((sum, t) => sum + t.rows, 0) };
+  }
+
   /** Syncs once more when the target lacks a GUID the source holds; throws when it still does. */
   async verifyMailbox(node: NodeRow, target: TargetParent, username: string, address: string): Promise<{ held: number; copied: number }> {
     const held = await this.sourceDigest(node, address);
@@ -141,8 +178,9 @@ export function transferAccountJob(transfer: AccountTransfer): JobDefinition<Tra
           const mailboxes = (await deps.mailStates.mailboxesOf(account)).map((m) => m.address).sort();
           // Run again after a crash that followed the import, the target holds the account already.
           const already = await target.underWay(account.username);
-          const answer = already ? undefined : await target.check(account.username, account.domain, job.data.mailNode);
-          await ctx.progress(`transferring ${account.username} (${account.domain}, ${mailboxes.length} mailbox(es)) to ${target.url}${answer ? `, mail on its node ${answer.mailNode}` : ''}`);
+          const databases = await deps.repo.databasesOf(account.id);
+          const answer = already ? undefined : await target.check(account.username, account.domain, job.data.mailNode, databases !== undefined);
+          await ctx.progress(`transferring ${account.username} (${account.domain}, ${mailboxes.length} mailbox(es), ${databases?.names.length ?? 0} database(s)) to ${target.url}${answer ? `, mail on its node ${answer.mailNode}` : ''}`);
           return { mailboxes };
         },
         async undo(ctx, job) {
@@ -159,7 +197,8 @@ export function transferAccountJob(transfer: AccountTransfer): JobDefinition<Tra
           await testPoint('transfer:import');
           if (!(await target.underWay(account.username))) {
             const bundle = await deps.repo.bundleOf(account.id, job.data.sourceName);
-            const answer = await target.import({ ...bundle, ...(job.data.mailNode ? { mailNode: job.data.mailNode } : {}) });
+            const databases = await transfer.databasesBundle(account);
+            const answer = await target.import({ ...bundle, ...(job.data.mailNode ? { mailNode: job.data.mailNode } : {}), ...(databases ? { databases } : {}) });
             await ctx.progress(`the target holds ${account.username}'s records: mail on ${answer.mailNode}, owner ${answer.owner}, plan ${answer.plan}; its deliveries are held until the copy is verified`);
           }
           const mailTarget = await target.mailTarget(account.username);
@@ -241,6 +280,43 @@ export function transferAccountJob(transfer: AccountTransfer): JobDefinition<Tra
         },
       },
       {
+        name: 'databases',
+        async run(ctx, job) {
+          const account = await transfer.account(job.data);
+          const source = await transfer.sourceDatabases(account);
+          if (!source) {
+            await ctx.progress(`${account.username} has no databases`);
+            return;
+          }
+          const target = await transfer.target(job.data);
+          await testPoint('transfer:databases');
+          // Nothing may write here after its dump: the copy at the target must be the whole truth when this copy goes.
+          const locked = await transfer.lockDatabaseUsers(source.node, account.username, true);
+          await ctx.progress(`locked ${locked.length} database user(s) of ${account.username} on ${source.node.alias} and ended their sessions`);
+          const restored = [...(job.data.restoredDatabases ?? [])];
+          for (const name of source.names) {
+            if (restored.includes(name)) continue;
+            if (ctx.signal.aborted) throw ctx.signal.reason;
+            // Streamed: mariadb-dump on this node, through both parents, into the mariadb client of the target's database node.
+            const sql = await deps.connections.forRow(source.node).openStream(`/v1/databases/${encodeURIComponent(account.username)}/databases/${encodeURIComponent(name)}/sql`, 31 * 60_000);
+            await target.putDatabase(account.username, name, sql);
+            restored.push(name);
+            await ctx.checkpoint({ restoredDatabases: restored });
+            await ctx.progress(`copied database ${restored.length}/${source.names.length} (${name})`);
+          }
+          const { changed } = await target.repointDatabaseHost(account.username, source.node.host);
+          if (changed) await ctx.progress(`the site's wp-config.php names the target's database node now`);
+          return { restoredDatabases: restored };
+        },
+        async undo(ctx, job) {
+          const account = await transfer.account(job.data).catch(() => undefined);
+          const source = account && (await transfer.sourceDatabases(account));
+          if (!account || !source) return;
+          await transfer.lockDatabaseUsers(source.node, account.username, false);
+          await ctx.progress(`the database users of ${account.username} on ${source.node.alias} can log in again`);
+        },
+      },
+      {
         // After the files, not at cut-over: until then the target's site is the placeholder.
         name: 'web-proxy',
         async run(ctx, job) {
@@ -273,6 +349,11 @@ export function transferAccountJob(transfer: AccountTransfer): JobDefinition<Tra
             verified.push(address);
             await ctx.progress(`${address}: ${held} message(s) here, all at the target (${copied})`);
           }
+          const databases = await transfer.sourceDatabases(account);
+          for (const name of databases?.names ?? []) {
+            const { tables, rows } = await transfer.verifyDatabase(databases!.node, target, account.username, name);
+            await ctx.progress(`database ${name}: ${tables} table(s), ${rows} row(s), the same row counts and checksums at the target`);
+          }
           return { verified };
         },
       },
@@ -298,7 +379,7 @@ export function transferAccountJob(transfer: AccountTransfer): JobDefinition<Tra
           // Mail still reaching this pair (an old MX, a message accepted while Postfix reloads) goes on to the target.
           await deps.repo.setForward({ domain: account.domain, account: account.username, targetMailAddress: job.data.targetMailAddress!, until: Date.now() + FORWARD_MS });
           await deps.accounts.terminate(ADMIN, account.username);
-          await ctx.progress(`removed ${account.username} from this pair: mailboxes, site (and its forward to the target), zone and records; mail still reaching it is relayed to the target for ${Math.round(FORWARD_MS / 3_600_000)} h`);
+          await ctx.progress(`removed ${account.username} from this pair: mailboxes, site (and its forward to the target), databases, certificate, zone and records; mail still reaching it is relayed to the target for ${Math.round(FORWARD_MS / 3_600_000)} h`);
         },
       },
     ],

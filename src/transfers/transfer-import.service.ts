@@ -4,6 +4,7 @@
  * mailboxes in, compares them, and then finishes the import (its mail is delivered from then on)
  * or aborts it (the account is removed again). Refusals change nothing.
  */
+import { X509Certificate, createPrivateKey } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { ConflictError, FleetError, ForbiddenError, NotFoundError, ValidationError, refusalOfKind } from '../core/errors.ts';
 import { pinnedCall } from '../transport/agent-client.ts';
@@ -20,6 +21,7 @@ import type { NodeConnections } from '../nodes/node-connections.ts';
 import type { MailAgents } from '../mail/mail-agents.ts';
 import type { MailStatePusher } from '../mail/mail-state-pusher.ts';
 import type { TransfersRepository } from './transfers.repository.ts';
+import { DATABASE_SQL_TYPE, type DatabaseDigest } from '../protocol/databases.ts';
 import type { DigestAnswer, ImportAnswer, MailTargetAnswer, TransferBundle, TransferCheckAnswer, TransferCheckQuery, WebTargetAnswer } from './transfer.schemas.ts';
 import type { Static } from '@sinclair/typebox';
 
@@ -27,10 +29,60 @@ export const LOCAL_MAIL_NODE = 'local';
 const ARCHIVE_TYPE = 'application/x-tar';
 const ARCHIVE_TIMEOUT_MS = 31 * 60_000;
 
+/**
+ * The address a connection from the web node arrives from at the database node: between loopback
+ * addresses of one machine (the local cluster) always 127.0.0.1 (the rule of src/databases, README).
+ */
+const databaseClientAddress = (webNode: NodeRow): string => (webNode.host.startsWith('127.') ? '127.0.0.1' : webNode.host);
+
 const candidate = (row: NodeRow): PlacementCandidate => ({ id: row.id, alias: row.alias, roles: row.roles, status: row.status, local: row.is_local === 1 });
 
 function requireAdmin(principal: Principal): void {
   if (principal.role !== 'admin') throw new ForbiddenError(`transfers between parents need an admin token of the target parent; this one belongs to ${principal.role} '${principal.username}'`);
+}
+
+/** The certificates domain's placement (built by the parent), so an imported certificate serves at once and leaves with an aborted import. */
+export interface ImportedCertificates {
+  deploy(accountId: number): Promise<void>;
+  removeAccount(accountId: number, domain: string): Promise<void>;
+}
+
+/** Every database and user carries the account's prefix, each once, and a grant names one of the bundle's databases. */
+function checkDatabases(username: string, databases: NonNullable<TransferBundle['databases']>): void {
+  const prefixed = (field: string, name: string): void => {
+    if (!name.startsWith(`${username}_`) || name.length === username.length + 1) throw new ValidationError(field, `must start with the account's prefix '${username}_' followed by a name`);
+  };
+  databases.names.forEach((name, i) => {
+    prefixed(`databases.names[${i}]`, name);
+    if (databases.names.indexOf(name) !== i) throw new ValidationError(`databases.names[${i}]`, `'${name}' is listed twice`);
+  });
+  databases.users.forEach((user, i) => {
+    prefixed(`databases.users[${i}].name`, user.name);
+    if (databases.users.findIndex((u) => u.name === user.name) !== i) throw new ValidationError(`databases.users[${i}].name`, `'${user.name}' is listed twice`);
+    user.databases.forEach((database, j) => {
+      if (!databases.names.includes(database)) throw new ValidationError(`databases.users[${i}].databases[${j}]`, `'${database}' is not one of the bundle's databases`);
+    });
+  });
+}
+
+/** The certificate's key must be its own, and every name must lie in the account's zone (the target renews it by writing that zone). */
+function checkCertificate(domain: string, certificate: NonNullable<TransferBundle['certificate']>): void {
+  let x509: X509Certificate;
+  try {
+    x509 = new X509Certificate(certificate.certPem);
+  } catch (error) {
+    throw new ValidationError('certificate.certPem', `is not a readable certificate: ${(error as Error).message}`);
+  }
+  let matches: boolean;
+  try {
+    matches = x509.checkPrivateKey(createPrivateKey(certificate.keyPem));
+  } catch (error) {
+    throw new ValidationError('certificate.keyPem', `is not a readable private key: ${(error as Error).message}`);
+  }
+  if (!matches) throw new ValidationError('certificate.keyPem', 'is not the key of the certificate');
+  certificate.names.forEach((name, i) => {
+    if (name !== domain && !name.endsWith(`.${domain}`)) throw new ValidationError(`certificate.names[${i}]`, `${name} is outside the account's zone ${domain}`);
+  });
 }
 
 export interface TransferImportDeps {
@@ -42,6 +94,7 @@ export interface TransferImportDeps {
   mailStates: Pick<MailStatePusher, 'addStateContributor' | 'pushAccountNodes'>;
   mailAgents: Pick<MailAgents, 'mailboxDigest' | 'doveadmPassword'>;
   connections: Pick<NodeConnections, 'forRow'>;
+  certificates: ImportedCertificates;
 }
 
 export class TransferImportService {
@@ -65,6 +118,7 @@ export class TransferImportService {
     requireAdmin(principal);
     await this.refuseClashes({ account: { username: query.username, domain: query.domain }, mailboxes: [], forwarders: [] });
     const mailNode = await this.mailNodeFor(query.mailNode);
+    if (query.databases) await this.databaseNode();
     return { parent: this.deps.parentName, mailNode: mailNode.alias, mailAddress: mailNode.host };
   }
 
@@ -95,6 +149,14 @@ export class TransferImportService {
     chooseNode('mail', rows.map(candidate), candidate(row));
     if (row.is_local !== 1) await this.assertAcceptsThisParent(row);
     return row;
+  }
+
+  /** Where imported databases go: the parent's own node when it has the database role, else the first ready database child (as `db create` places them). */
+  private async databaseNode(): Promise<NodeRow> {
+    const ready = (await this.deps.nodes.list()).filter((n) => n.status === 'ready' && n.roles.includes('database'));
+    const chosen = ready.find((n) => n.is_local === 1) ?? ready.sort((a, b) => a.id - b.id)[0];
+    if (!chosen) throw new ConflictError(`parent '${this.deps.parentName}' has no ready node with the database role for the account's databases; nothing was transferred`, { field: 'databases' });
+    return chosen;
   }
 
   private async assertNotLinkedElsewhere(row: NodeRow): Promise<void> {
@@ -133,6 +195,8 @@ export class TransferImportService {
     bundle.pipeForwarders.forEach((p, i) => {
       if (domainOf(p.source) !== domain) throw new ValidationError(`pipeForwarders[${i}].source`, `must be in the account's domain ${domain}`);
     });
+    if (bundle.certificate) checkCertificate(domain, bundle.certificate);
+    if (bundle.databases) checkDatabases(bundle.account.username, bundle.databases);
     return { ...bundle, dnsRecords: bundle.dnsRecords.map((r, i) => validateZoneRecord(domain, r, `dnsRecords[${i}]`)) };
   }
 
@@ -147,6 +211,7 @@ export class TransferImportService {
       const chosen = workload === 'mail' ? mailNode : rows.find((r) => r.id === chooseNode(workload, rows.map(candidate)).id)!;
       return { workload, node: chosen };
     });
+    const databaseNode = bundle.databases ? await this.databaseNode() : undefined;
     const owner = bundle.account.owner !== ADMIN_OWNER && (await this.deps.repo.resellerHasRoom(bundle.account.owner)) ? bundle.account.owner : ADMIN_OWNER;
     const planId = (await this.deps.repo.planIdByName(bundle.plan.name)) ?? null;
     let accountId: number;
@@ -156,6 +221,7 @@ export class TransferImportService {
         planId,
         mailNodeId: mailNode.is_local === 1 ? null : mailNode.id,
         placements: placements.map((p) => ({ workload: p.workload, nodeId: p.node.id })),
+        databaseNodeId: databaseNode?.id ?? null,
       });
     } catch (error) {
       if (/unique|duplicate/i.test((error as Error).message)) throw new ConflictError(`account '${bundle.account.username}' or its domain was created here at the same moment; nothing was transferred`);
@@ -163,16 +229,41 @@ export class TransferImportService {
     }
     const account = await this.deps.accounts.requireAccount(principal, bundle.account.username, 'owner');
     const done: { service: WorkloadService; node: NodeRow }[] = [];
+    const undo = async (): Promise<void> => {
+      if (databaseNode) await this.deps.connections.forRow(databaseNode).send(AGENT_ROUTES.dropDatabaseAccount, { params: { account: account.username } }).catch(() => undefined);
+      for (const { service: doneService, node: doneNode } of done.reverse()) await doneService.deprovision(account, doneNode).catch(() => undefined);
+      await this.deps.certificates.removeAccount(accountId, account.domain);
+      await this.deps.repo.removeImported(accountId, account.username);
+    };
     for (const service of this.deps.workloads.registered()) {
       const node = placements.find((p) => p.workload === service.workload)!.node;
       try {
         await service.provision(account, node);
         done.push({ service, node });
       } catch (error) {
-        for (const { service: doneService, node: doneNode } of done.reverse()) await doneService.deprovision(account, doneNode).catch(() => undefined);
-        await this.deps.repo.removeImported(accountId, account.username);
+        await undo();
         const kind = error instanceof FleetError ? error.kind : 'internal';
         throw refusalOfKind(kind, `account '${account.username}' was not imported: its ${service.workload} could not be set up on node '${node.alias}': ${(error as Error).message}`);
+      }
+    }
+    if (bundle.databases && databaseNode) {
+      const webNode = placements.find((p) => p.workload === 'web')!.node;
+      try {
+        await this.createDatabases(account.username, bundle.databases, databaseNode, webNode);
+      } catch (error) {
+        await undo();
+        const kind = error instanceof FleetError ? error.kind : 'internal';
+        throw refusalOfKind(kind, `account '${account.username}' was not imported: its databases could not be set up on node '${databaseNode.alias}': ${(error as Error).message}`);
+      }
+    }
+    if (bundle.certificate) {
+      // On the web and mail nodes now, so the names answer with the same certificate once DNS points here.
+      try {
+        await this.deps.certificates.deploy(accountId);
+      } catch (error) {
+        await undo();
+        const kind = error instanceof FleetError ? error.kind : 'internal';
+        throw refusalOfKind(kind, `account '${account.username}' was not imported: its certificate could not be placed on its nodes: ${(error as Error).message}`);
       }
     }
     return {
@@ -183,6 +274,51 @@ export class TransferImportService {
       mailAddress: mailNode.host,
       placements: placements.map((p) => ({ workload: p.workload, node: p.node.alias, address: p.node.host })),
     };
+  }
+
+  /** Empty databases, the users with the source's hashes (allowed from the web node here), and their grants; the data follows as SQL streams. */
+  private async createDatabases(username: string, databases: NonNullable<TransferBundle['databases']>, node: NodeRow, webNode: NodeRow): Promise<void> {
+    const agent = this.deps.connections.forRow(node);
+    for (const name of databases.names) await agent.send(AGENT_ROUTES.createDatabase, { params: { account: username, name } });
+    for (const user of databases.users) {
+      await agent.send(AGENT_ROUTES.setDatabaseUserHash, { params: { account: username, user: user.name }, body: { passwordHash: user.passwordHash, host: databaseClientAddress(webNode) } });
+      for (const database of user.databases) await agent.send(AGENT_ROUTES.grantDatabase, { params: { account: username, user: user.name, database } });
+    }
+  }
+
+  /** The node of the account's databases here, and the database, which must be one of the account's. */
+  private async databaseOf(principal: Principal, username: string, name: string): Promise<{ account: AccountRecord; node: NodeRow }> {
+    const { account } = await this.importedAccount(principal, username, false);
+    const row = await this.deps.repo.databasesOf(account.id);
+    if (!row || !row.names.includes(name)) throw new NotFoundError('database', name);
+    const node = await this.deps.nodes.byId(row.nodeId);
+    if (!node) throw new NotFoundError({ message: `the database node of account '${username}' is no longer linked` });
+    return { account, node };
+  }
+
+  /** One database's SQL from the source, streamed into the mariadb client of its node here (the database is made anew). */
+  async receiveDatabase(principal: Principal, username: string, name: string, sql: Readable): Promise<{ restored: string }> {
+    const { node } = await this.databaseOf(principal, username, name).catch((error: unknown) => {
+      sql.resume();
+      throw error;
+    });
+    return this.deps.connections.forRow(node).putStream<{ restored: string }>(`/v1/databases/${encodeURIComponent(username)}/databases/${encodeURIComponent(name)}/sql`, sql, DATABASE_SQL_TYPE, ARCHIVE_TIMEOUT_MS);
+  }
+
+  /** Tables, row counts and checksums of the copy here (also after finish, for the source's last look). */
+  async databaseDigest(principal: Principal, username: string, name: string): Promise<DatabaseDigest> {
+    const { node } = await this.databaseOf(principal, username, name);
+    return this.deps.connections.forRow(node).send(AGENT_ROUTES.databaseDigest, { params: { account: username, name } });
+  }
+
+  /** An installed WordPress named the source's database node in wp-config.php: it names this pair's now. */
+  async repointDatabaseHost(principal: Principal, username: string, from: string): Promise<{ changed: boolean }> {
+    const { account } = await this.importedAccount(principal, username, true);
+    const row = await this.deps.repo.databasesOf(account.id);
+    const databaseNode = row && (await this.deps.nodes.byId(row.nodeId));
+    const webNode = await this.placementNode(account, 'web');
+    if (!databaseNode || !webNode) return { changed: false };
+    return this.deps.connections.forRow(webNode).send(AGENT_ROUTES.wordpressDatabaseHost, { params: { account: username, domain: account.domain }, body: { from, to: databaseNode.host } });
   }
 
   /** The account and its mail node; `underWay`: only while its import is not finished. */
@@ -281,10 +417,14 @@ export class TransferImportService {
       return { removed: false };
     }
     const account = await this.deps.accounts.requireAccount(principal, username, 'owner');
+    const databases = await this.deps.repo.databasesOf(account.id);
+    const databaseNode = databases && (await this.deps.nodes.byId(databases.nodeId));
+    if (databaseNode) await this.deps.connections.forRow(databaseNode).send(AGENT_ROUTES.dropDatabaseAccount, { params: { account: username } });
     for (const service of [...this.deps.workloads.registered()].reverse()) {
       const placement = await this.placementNode(account, service.workload);
       if (placement) await service.deprovision(account, placement);
     }
+    await this.deps.certificates.removeAccount(account.id, account.domain);
     await this.deps.repo.removeImported(account.id, username);
     return { removed: true };
   }

@@ -5,11 +5,15 @@
  */
 import { Type, type Static } from '@sinclair/typebox';
 import { PASSWORD_HASH_PATTERN } from '../protocol/mail-state.ts';
+import { NATIVE_PASSWORD_HASH } from '../protocol/databases.ts';
 import { ZoneRecordSchema } from '../protocol/zone-record.ts';
 
 const strict = { additionalProperties: false } as const;
 
 export const BUNDLE_VERSION = 1;
+
+/** A database or database-user name as MariaDB holds it; the account prefix is checked beside the schema. */
+const DatabaseName = Type.String({ pattern: '^[a-z][a-z0-9_]{0,63}$', reason: 'must be a database name (a-z, 0-9 and _, a letter first, at most 64)' });
 
 export const TransferBundle = Type.Object(
   {
@@ -58,6 +62,40 @@ export const TransferBundle = Type.Object(
     pipeForwarders: Type.Array(Type.Object({ source: Type.String({ format: 'fp-email' }), command: Type.String({ format: 'fp-path' }) }, strict), { maxItems: 1000 }),
     /** the site's own choices (absent: the defaults) */
     site: Type.Optional(Type.Object({ httpsRedirect: Type.Boolean() }, strict)),
+    /**
+     * The account's issued certificate with its key (absent: only a self-signed placeholder, which
+     * the target makes itself). The target serves it from the import on and renews it when due.
+     */
+    certificate: Type.Optional(
+      Type.Object(
+        {
+          names: Type.Array(Type.String({ format: 'fp-domain' }), { minItems: 1, maxItems: 100 }),
+          certPem: Type.String({ pattern: '^-----BEGIN CERTIFICATE-----', maxLength: 65_536, reason: 'must be a PEM certificate chain' }),
+          keyPem: Type.String({ pattern: '^-----BEGIN [A-Z ]*PRIVATE KEY-----', maxLength: 16_384, reason: 'must be a PEM private key' }),
+          issuer: Type.String({ maxLength: 1024 }),
+          notBefore: Type.Integer({ minimum: 0 }),
+          notAfter: Type.Integer({ minimum: 0 }),
+          renewAt: Type.Integer({ minimum: 0 }),
+        },
+        strict,
+      ),
+    ),
+    /**
+     * The account's MariaDB databases (created empty by the import; their data follows as SQL
+     * streams) and users with their mysql_native_password hashes, so every password stays as it was.
+     */
+    databases: Type.Optional(
+      Type.Object(
+        {
+          names: Type.Array(DatabaseName, { minItems: 1, maxItems: 1000 }),
+          users: Type.Array(
+            Type.Object({ name: DatabaseName, passwordHash: Type.String({ pattern: NATIVE_PASSWORD_HASH, reason: "must be a mysql_native_password hash ('*' and 40 hex digits)" }), databases: Type.Array(DatabaseName, { maxItems: 1000 }) }, strict),
+            { maxItems: 1000 },
+          ),
+        },
+        strict,
+      ),
+    ),
     /** the records the account's users added to its zone (the managed ones are derived by the target) */
     dnsRecords: Type.Array(ZoneRecordSchema, { maxItems: 10_000 }),
   },
@@ -71,6 +109,8 @@ export const TransferCheckQuery = Type.Object(
     username: Type.String({ format: 'fp-username' }),
     domain: Type.String({ format: 'fp-domain' }),
     mailNode: Type.Optional(Type.String({ format: 'fp-alias' })),
+    /** the account has databases: the target needs a ready node with the database role */
+    databases: Type.Optional(Type.Boolean()),
   },
   strict,
 );
@@ -105,3 +145,6 @@ export const WebTargetAnswer = Type.Object({ address: Type.String() });
 export type WebTargetAnswer = Static<typeof WebTargetAnswer>;
 
 export const DigestAnswer = Type.Object({ messages: Type.Integer(), guids: Type.Array(Type.String()) });
+
+/** GET /api/transfers/imports/:username/databases/:name/digest: the target copy's tables, row counts and checksums. */
+export const DatabaseDigestAnswer = Type.Object({ tables: Type.Array(Type.Object({ name: Type.String(), rows: Type.Integer(), checksum: Type.Union([Type.String(), Type.Null()]) })) });

@@ -81,14 +81,11 @@ export class TransferService {
     // the account under the transfer's feet, whatever the target says.
     const busy = (await this.jobs.list({ key: `account:${account.username}` })).find((j) => ACTIVE_JOB_STATES.includes(j.state));
     if (busy) throw new ConflictError(`account '${username}' has job ${busy.id} (${busy.type}, ${busy.state}) under way; transfer it once that job has ended (\`fleetpanel job watch ${busy.id}\`)`, { job: busy.id });
-    // Databases do not move yet, and clean's termination would drop them: refused rather than lost.
-    const databases = await this.repo.databaseNames(account.id);
-    if (databases.length > 0) throw new ConflictError(`account '${username}' has ${databases.length} database(s) (${databases.join(', ')}); transfers do not move databases yet, so it stays here`, { databases });
     const url = targetUrl(input.to);
     if (input.token.trim() === '') throw new ValidationError('token', "must be one of the target parent's admin API tokens");
     const target = new TargetParent(url, input.token.trim());
     // Every refusal of the target (name or domain taken, not an admin token, a child linked elsewhere, unreachable) comes now, before anything changes.
-    await target.check(account.username, account.domain, input.mailNode);
+    await target.check(account.username, account.domain, input.mailNode, (await this.repo.databasesOf(account.id)) !== undefined);
     const data: TransferData = { account: account.username, accountId: account.id, targetUrl: url, sourceName: this.parentName, ...(input.mailNode ? { mailNode: input.mailNode } : {}) };
     return this.db.transaction().execute(async (trx) => {
       const job = await this.jobs.enqueue({ type: TRANSFER_JOB, key: `account:${account.username}`, data, ifBusy: 'refuse', createdBy: principal.username }, { transaction: trx });

@@ -16,7 +16,7 @@ import type { MailStatePusher } from '../mail/mail-state-pusher.ts';
 import type { WebService } from '../web/web.service.ts';
 import { mailAgentsOver } from '../mail/mail-agents.ts';
 import { TransfersRepository } from './transfers.repository.ts';
-import { TransferImportService } from './transfer-import.service.ts';
+import { TransferImportService, type ImportedCertificates } from './transfer-import.service.ts';
 import { TransferService } from './transfer.service.ts';
 import { AccountTransfer, transferAccountJob } from './transfer-account.job.ts';
 
@@ -31,6 +31,8 @@ export interface TransfersDeps {
   web: Pick<WebService, 'addSiteForwardProvider' | 'pushNode'>;
   connections: NodeConnections;
   jobs: JobEngine;
+  /** the certificates domain's placement: an imported certificate serves at once */
+  certificates: ImportedCertificates;
 }
 
 export interface TransferServices {
@@ -49,11 +51,12 @@ export function buildTransfers(deps: TransfersDeps): TransferServices {
     mailStates: deps.mailStates,
     mailAgents: mailAgentsOver(deps.connections),
     connections: deps.connections,
+    certificates: deps.certificates,
   });
   const accountsRepo = new AccountsRepository(deps.db);
   const accountByName = (username: string) => accountsRepo.byUsername(username);
   const mailAgents = mailAgentsOver(deps.connections);
-  deps.jobs.register(transferAccountJob(new AccountTransfer({ repo, accounts: deps.accounts, accountByName, mailStates: deps.mailStates, mailAgents, web: deps.web, connections: deps.connections })));
+  deps.jobs.register(transferAccountJob(new AccountTransfer({ repo, accounts: deps.accounts, accountByName, mailStates: deps.mailStates, mailAgents, web: deps.web, connections: deps.connections, nodes: new NodesRepository(deps.db) })));
   const transfers = new TransferService(deps.db, repo, deps.jobs, deps.parentName, accountByName, deps.mailStates, deps.web);
   return { imports, transfers };
 }

@@ -14,6 +14,8 @@ export interface ImportPlacement {
   planId: number | null;
   mailNodeId: number | null;
   placements: { workload: Workload; nodeId: number }[];
+  /** the node that holds the bundle's databases (null: it has none) */
+  databaseNodeId: number | null;
 }
 
 export interface ExportRow {
@@ -39,6 +41,8 @@ export class TransfersRepository {
     const forwarders = await this.db.selectFrom('mail_forwarders').select(['source', 'destination']).where('account_id', '=', accountId).orderBy('id').execute();
     const pipes = await this.db.selectFrom('mail_pipe_forwarders').select(['source', 'command']).where('account_id', '=', accountId).orderBy('id').execute();
     const site = await this.db.selectFrom('web_site_options').select('https_redirect').where('account_id', '=', accountId).executeTakeFirst();
+    // Only an issued certificate travels: a self-signed placeholder is the source node's own, the target makes its own.
+    const certificate = await this.db.selectFrom('certificates').selectAll().where('account_id', '=', accountId).where('kind', '=', 'issued').executeTakeFirst();
     const records = await this.db.selectFrom('dns_user_records').select(['name', 'type', 'ttl', 'content']).where('account_id', '=', accountId).orderBy('id').execute();
     const grouped = new Map<string, string[]>();
     for (const row of forwarders) grouped.set(row.source, [...(grouped.get(row.source) ?? []), row.destination]);
@@ -59,6 +63,20 @@ export class TransfersRepository {
       forwarders: [...grouped].map(([source, destinations]) => ({ source, destinations })),
       pipeForwarders: pipes.map((p) => ({ source: p.source, command: p.command })),
       site: { httpsRedirect: site?.https_redirect === 1 },
+      ...(certificate
+        ? {
+            certificate: {
+              names: JSON.parse(certificate.names) as string[],
+              certPem: certificate.cert_pem,
+              keyPem: certificate.key_pem,
+              issuer: certificate.issuer,
+              // PostgreSQL hands bigint columns back as strings.
+              notBefore: Number(certificate.not_before),
+              notAfter: Number(certificate.not_after),
+              renewAt: Number(certificate.renew_at),
+            },
+          }
+        : {}),
       dnsRecords: records.map((r) => ({ name: r.name, type: r.type as TransferBundle['dnsRecords'][number]['type'], ttl: r.ttl, content: r.content })),
     };
   }
@@ -84,7 +102,13 @@ export class TransfersRepository {
   }
 
   async databaseNames(accountId: number): Promise<string[]> {
-    return (await this.db.selectFrom('account_databases').select('name').where('account_id', '=', accountId).orderBy('name').execute()).map((r) => r.name);
+    return (await this.databasesOf(accountId))?.names ?? [];
+  }
+
+  /** The account's databases and the node holding them (all of an account's databases live on one node). */
+  async databasesOf(accountId: number): Promise<{ names: string[]; nodeId: number } | undefined> {
+    const rows = await this.db.selectFrom('account_databases').select(['name', 'node_id']).where('account_id', '=', accountId).orderBy('name').execute();
+    return rows.length === 0 ? undefined : { names: rows.map((r) => r.name), nodeId: rows[0]!.node_id };
   }
 
   async setExportRoute(accountId: number, targetMailAddress: string | null): Promise<void> {
@@ -182,6 +206,40 @@ export class TransfersRepository {
       for (const f of bundle.forwarders) for (const destination of f.destinations) await trx.insertInto('mail_forwarders').values({ account_id: id, source: f.source, destination, created_at: now }).execute();
       for (const p of bundle.pipeForwarders) await trx.insertInto('mail_pipe_forwarders').values({ account_id: id, source: p.source, command: p.command, created_at: now }).execute();
       for (const r of bundle.dnsRecords) await trx.insertInto('dns_user_records').values({ account_id: id, name: r.name, type: r.type, ttl: r.ttl, content: r.content, created_at: now }).execute();
+      const certificate = bundle.certificate;
+      if (certificate) {
+        // In service as it is, its renewal where the source had it: the certificate loop here orders the next one when due.
+        await trx
+          .insertInto('certificates')
+          .values({
+            account_id: id,
+            names: JSON.stringify(certificate.names),
+            kind: 'issued',
+            cert_pem: certificate.certPem,
+            key_pem: certificate.keyPem,
+            issuer: certificate.issuer,
+            not_before: certificate.notBefore,
+            not_after: certificate.notAfter,
+            renew_at: certificate.renewAt,
+            pending_key_pem: null,
+            last_error: null,
+            failures: 0,
+            retry_at: null,
+            updated_at: now,
+          })
+          .execute();
+      }
+      if (bundle.databases && where.databaseNodeId !== null) {
+        const databaseIds = new Map<string, number>();
+        for (const name of bundle.databases.names) {
+          const row = await trx.insertInto('account_databases').values({ account_id: id, name, node_id: where.databaseNodeId, created_at: now }).returning('id').executeTakeFirstOrThrow();
+          databaseIds.set(name, row.id);
+        }
+        for (const user of bundle.databases.users) {
+          const row = await trx.insertInto('database_users').values({ account_id: id, name: user.name, created_at: now }).returning('id').executeTakeFirstOrThrow();
+          for (const database of user.databases) await trx.insertInto('database_grants').values({ user_id: row.id, database_id: databaseIds.get(database)! }).execute();
+        }
+      }
       if (bundle.site?.httpsRedirect) await trx.insertInto('web_site_options').values({ account_id: id, https_redirect: 1, updated_at: now }).execute();
       await trx.insertInto('transfer_imports').values({ account_id: id, source: bundle.source, created_at: now }).execute();
       return id;
@@ -192,6 +250,11 @@ export class TransfersRepository {
   async removeImported(accountId: number, username: string): Promise<void> {
     await this.db.transaction().execute(async (trx) => {
       await trx.deleteFrom('transfer_imports').where('account_id', '=', accountId).execute();
+      await trx.deleteFrom('acme_challenges').where('account_id', '=', accountId).execute();
+      await trx.deleteFrom('certificates').where('account_id', '=', accountId).execute();
+      await trx.deleteFrom('database_grants').where('database_id', 'in', (eb) => eb.selectFrom('account_databases').select('id').where('account_id', '=', accountId)).execute();
+      await trx.deleteFrom('database_users').where('account_id', '=', accountId).execute();
+      await trx.deleteFrom('account_databases').where('account_id', '=', accountId).execute();
       await trx.deleteFrom('dns_user_records').where('account_id', '=', accountId).execute();
       await trx.deleteFrom('web_site_options').where('account_id', '=', accountId).execute();
       await trx.deleteFrom('mail_pipe_forwarders').where('account_id', '=', accountId).execute();

@@ -8,10 +8,12 @@ import type { HttpApp } from '../transport/http-app.ts';
 import { principalOf } from '../auth/guards.ts';
 import type { TransferImportService } from './transfer-import.service.ts';
 import type { TransferService } from './transfer.service.ts';
-import { DigestAnswer, ImportAnswer, MailTargetAnswer, TransferBundle, TransferCheckAnswer, TransferCheckQuery, WebTargetAnswer } from './transfer.schemas.ts';
+import { DATABASE_SQL_TYPE } from '../protocol/databases.ts';
+import { DatabaseDigestAnswer, DigestAnswer, ImportAnswer, MailTargetAnswer, TransferBundle, TransferCheckAnswer, TransferCheckQuery, WebTargetAnswer } from './transfer.schemas.ts';
 
 const ARCHIVE_TYPE = 'application/x-tar';
 const Username = Type.Object({ username: Type.String({ format: 'fp-username' }) });
+const Database = Type.Object({ username: Type.String({ format: 'fp-username' }), name: Type.String({ pattern: '^[a-z][a-z0-9_]{0,63}$' }) });
 const Mailbox = Type.Object({ username: Type.String({ format: 'fp-username' }), address: Type.String({ format: 'fp-email' }) });
 const tags = ['transfers'];
 
@@ -77,6 +79,15 @@ export function registerTransferRoutes(app: HttpApp, { imports, transfers }: { i
         return imports.receiveMailbox(principalOf(request), params.username, params.address, request.body as Readable);
       },
     );
+    scoped.addContentTypeParser(DATABASE_SQL_TYPE, (_request, payload, done) => done(null, payload));
+    scoped.put(
+      '/api/transfers/imports/:username/databases/:name/sql',
+      { schema: { tags, summary: "One database's SQL (mariadb-dump) as a stream, restored into a new copy of it on the account's database node (admin)", params: Database } },
+      async (request) => {
+        const params = request.params as { username: string; name: string };
+        return imports.receiveDatabase(principalOf(request), params.username, params.name, request.body as Readable);
+      },
+    );
     scoped.put(
       '/api/transfers/imports/:username/site-archive',
       { schema: { tags, summary: "The site's files as a tar stream, in place of the new site's placeholder (admin)", params: Username } },
@@ -88,6 +99,26 @@ export function registerTransferRoutes(app: HttpApp, { imports, transfers }: { i
     '/api/transfers/imports/:username/mailboxes/:address/digest',
     { schema: { tags, summary: 'Message count and GUIDs of a mailbox of an importing account (admin)', params: Mailbox, response: { 200: DigestAnswer } } },
     async (request) => imports.digest(principalOf(request), request.params.username, request.params.address),
+  );
+
+  app.get(
+    '/api/transfers/imports/:username/databases/:name/digest',
+    { schema: { tags, summary: "Tables, row counts and checksums of an imported account's database (admin)", params: Database, response: { 200: DatabaseDigestAnswer } } },
+    async (request) => imports.databaseDigest(principalOf(request), request.params.username, request.params.name),
+  );
+
+  app.post(
+    '/api/transfers/imports/:username/database-host',
+    {
+      schema: {
+        tags,
+        summary: "An installed WordPress names the source's database node in wp-config.php: it names this pair's from now on (admin)",
+        params: Username,
+        body: Type.Object({ from: Type.String({ format: 'fp-ipv4' }) }, { additionalProperties: false }),
+        response: { 200: Type.Object({ changed: Type.Boolean() }) },
+      },
+    },
+    async (request) => imports.repointDatabaseHost(principalOf(request), request.params.username, request.body.from),
   );
 
   app.post(

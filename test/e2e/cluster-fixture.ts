@@ -31,7 +31,7 @@ export interface TestClusterOptions {
   /** order account certificates from a pebble started beside the parent */
   acme?: boolean;
   /** a second parent/child pair (its own parent on <block>.1, children on .2, …) for transfers between pairs */
-  second?: { block: string; parentAlias?: string; children?: Omit<ChildSpec, 'address'>[] };
+  second?: { block: string; parentAlias?: string; parentRoles?: Role[]; children?: Omit<ChildSpec, 'address'>[] };
   /** lifetime of the certificates that pebble issues, in seconds */
   acmeCertificateValiditySeconds?: number;
 }
@@ -81,6 +81,7 @@ export function clusterSpecFor(options: TestClusterOptions, dir: string): Constr
           secondPair: {
             parentAddress: `${options.second.block}.1`,
             parentAlias: options.second.parentAlias ?? 'parent2',
+            ...(options.second.parentRoles ? { parentRoles: options.second.parentRoles } : {}),
             children: (options.second.children ?? []).map((child, index) => ({ ...child, address: `${options.second!.block}.${index + 2}` })),
           },
         }

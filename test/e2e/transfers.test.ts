@@ -5,11 +5,13 @@
  * source parent is killed with SIGKILL at an exact step through FLEETPANEL_TEST_POINT_FILE (see
  * src/distribution/test-points.ts).
  */
-import { before, describe, test } from 'node:test';
+import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { chmodSync, existsSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execFile } from 'node:child_process';
+import { X509Certificate } from 'node:crypto';
+import mysql from 'mysql2/promise';
 import { NodeLayout } from '../../src/agent/node-layout.ts';
 import { probe } from '../web/http-probe.ts';
 import { useTestCluster, callApi, type ApiResult } from './cluster-fixture.ts';
@@ -19,6 +21,8 @@ import { AuthService } from '../../src/auth/auth.service.ts';
 import type { TransferBundle } from '../../src/transfers/transfer.schemas.ts';
 import type { JobView } from '../../src/jobs/index.ts';
 import { TEST_NET } from '../test-net.ts';
+import { run } from '../../src/core/exec.ts';
+import { startPebble, stopPebble } from '../../src/demo/pebble.ts';
 
 const BLOCK = `${TEST_NET}.46`;
 const SECOND_BLOCK = `${TEST_NET}.47`;
@@ -30,10 +34,15 @@ const MAIL_PASSWORD = 'copper-lantern-orchard-57';
 const pointFile = join(process.env.TMPDIR ?? '/tmp', `fleetpanel-transfer-point-${process.pid}`);
 process.env.FLEETPANEL_TEST_POINT_FILE = pointFile;
 
+// The certificate test orders from pebble: the renewal loop looks every two seconds (read when the parents start).
+process.env.FLEETPANEL_CERTIFICATE_TICK_MS = '2000';
+
+// Both parents' own nodes run MariaDB too: an account's databases move from one to the other.
 const fixture = useTestCluster({
   block: BLOCK,
+  parentRoles: ['mail', 'web', 'dns', 'database'],
   children: [{ alias: 'mail1', roles: ['mail'], link: 'token' }],
-  second: { block: SECOND_BLOCK, children: [{ alias: 'mail9', roles: ['mail'], link: 'token' }] },
+  second: { block: SECOND_BLOCK, parentRoles: ['mail', 'web', 'dns', 'database'], children: [{ alias: 'mail9', roles: ['mail'], link: 'token' }] },
 });
 
 function target<T = Record<string, unknown>>(method: string, path: string, body?: unknown, token = fixture.second.info.token): Promise<ApiResult<T>> {
@@ -327,5 +336,150 @@ describe('a source parent killed during a transfer', () => {
     assert.ok(live.length >= 10, `only ${live.length} live messages were sent`);
     await assertExactlyOnce(SECOND_PARENT, 'info@killed.test', [...early, ...live]);
     assert.equal((await source('GET', '/api/accounts/killed')).status, 404);
+  });
+});
+
+/** Starts a transfer through the API and waits until its job settles; returns the job's state and error. */
+async function transferAndWait(username: string, body: Record<string, unknown> = {}): Promise<{ state: string; error: string | null }> {
+  const queued = await source<{ job: { id: number } }>('POST', `/api/accounts/${username}/transfer`, { to: fixture.second.info.url, token: fixture.second.info.token, ...body });
+  assert.equal(queued.status, 202, queued.body.message);
+  const deadline = Date.now() + 300_000;
+  for (;;) {
+    const job = await source<{ state: string; error: string | null }>('GET', `/api/jobs/${queued.body.job.id}`);
+    if (['succeeded', 'rolled_back', 'held', 'failed'].includes(job.body.state)) return job.body;
+    if (Date.now() > deadline) assert.fail(`the transfer of ${username} did not settle (${job.body.state})`);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
+}
+
+async function pollUntil<T>(what: string, probeOnce: () => Promise<T | undefined>, timeoutMs = 120_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probeOnce().catch(() => undefined);
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
+}
+
+const DB_PASSWORD = 'walnut-gazebo-quartz-64';
+
+describe('databases, WordPress and the certificate move with the account', () => {
+  before(() => {
+    // nginx's workers run as www-data and must traverse the cluster folders to reach the document roots.
+    chmodSync(fixture.dir, 0o755);
+    chmodSync(join(fixture.dir, 'pair2'), 0o755);
+  });
+
+  test('an account with two databases (one of them WordPress\'s) moves: every row there, its users log in with the same passwords, WordPress answers from the new pair, nothing left on the old', async () => {
+    const created = await source('POST', '/api/accounts', { username: 'shop', domain: 'shop.test', password: PASSWORD });
+    assert.equal(created.status, 201, created.body.message);
+    const wordpress = await source<{ database: string; databaseNode: string }>('POST', '/api/apps/wordpress', { site: 'shop.test', title: 'Shop Moved Along', adminPassword: PASSWORD });
+    assert.equal(wordpress.status, 201, wordpress.body.message);
+    assert.deepEqual([wordpress.body.database, wordpress.body.databaseNode], ['shop_wp', 'parent']);
+    const database = await source('POST', '/api/accounts/shop/databases', { name: 'shop_data' });
+    assert.equal(database.status, 201, database.body.message);
+    const user = await source('PUT', '/api/accounts/shop/database-users/shop_app', { password: DB_PASSWORD });
+    assert.equal(user.status, 200, user.body.message);
+    const grant = await source('PUT', '/api/accounts/shop/database-users/shop_app/grants/shop_data', {});
+    assert.equal(grant.status, 200, grant.body.message);
+
+    const writer = await mysql.createConnection({ host: PARENT, port: 3306, user: 'shop_app', password: DB_PASSWORD, database: 'shop_data' });
+    await writer.query('CREATE TABLE orders (id INT PRIMARY KEY, item VARCHAR(100), amount DECIMAL(10,2), note TEXT NULL)');
+    const rows = Array.from({ length: 500 }, (_, i) => [i + 1, `item ${i + 1} ünïcode ✓`, (i * 1.25).toFixed(2), i % 7 === 0 ? null : `note ${i}`]);
+    await writer.query('INSERT INTO orders VALUES ?', [rows]);
+    const [before] = await writer.query<mysql.RowDataPacket[]>("SELECT COUNT(*) AS n, SUM(amount) AS total, MD5(GROUP_CONCAT(id, item, COALESCE(note, '-') ORDER BY id)) AS digest FROM orders");
+    await writer.end();
+    const home = await probe(PARENT, 'shop.test');
+    assert.ok(home.kind === 'response' && home.body.includes('Shop Moved Along'), 'WordPress answers on the old pair first');
+
+    const job = await transferAndWait('shop');
+    assert.equal(job.state, 'succeeded', job.error ?? '');
+
+    const listed = await target<{ node: string; databases: { name: string }[]; users: { name: string; databases: string[] }[] }>('GET', '/api/accounts/shop/databases');
+    assert.equal(listed.status, 200, listed.body.message);
+    assert.equal(listed.body.node, 'parent2');
+    assert.deepEqual(listed.body.databases.map((d) => d.name), ['shop_data', 'shop_wp']);
+    assert.deepEqual(listed.body.users.map((u) => [u.name, u.databases]), [['shop_app', ['shop_data']], ['shop_wp', ['shop_wp']]]);
+
+    // The same password as on the old pair: the hash moved, not the password.
+    const reader = await mysql.createConnection({ host: SECOND_PARENT, port: 3306, user: 'shop_app', password: DB_PASSWORD, database: 'shop_data' });
+    const [after] = await reader.query<mysql.RowDataPacket[]>("SELECT COUNT(*) AS n, SUM(amount) AS total, MD5(GROUP_CONCAT(id, item, COALESCE(note, '-') ORDER BY id)) AS digest FROM orders");
+    await reader.query('INSERT INTO orders VALUES (501, "written at the target", 1.00, NULL)');
+    await reader.end();
+    assert.deepEqual(after, before);
+    await assert.rejects(mysql.createConnection({ host: SECOND_PARENT, port: 3306, user: 'shop_app', password: 'not-the-password', database: 'shop_data' }), /denied/i);
+
+    // WordPress on the new pair reads its own database there (wp-config.php names the new database node).
+    let last = '';
+    await pollUntil('WordPress to answer from the new pair', async () => {
+      // The account's fresh PHP pool may take a while on a loaded machine (the probe gives up after 5 s).
+      const moved = await probe(SECOND_PARENT, 'shop.test');
+      last = moved.kind === 'response' ? `${moved.status} ${moved.body.slice(0, 300)}` : moved.error;
+      return moved.kind === 'response' && moved.status === 200 && moved.body.includes('Shop Moved Along') ? true : undefined;
+    }).catch((error: Error) => assert.fail(`${error.message}; last answer: ${last}`));
+    const config = readFileSync(join(new NodeLayout(fixture.second.cluster.nodeRoot('parent2')).www('shop', 'shop.test', 'public_html'), 'wp-config.php'), 'utf8');
+    assert.match(config, new RegExp(`define\\('DB_HOST', '${SECOND_PARENT.replace(/\./g, '\\.')}:3306'\\);`));
+
+    // Nothing of it on the old pair: account, databases, users.
+    assert.equal((await source('GET', '/api/accounts/shop')).status, 404);
+    const dataDir = new NodeLayout(fixture.cluster.nodeRoot('parent')).lib('mariadb', 'data');
+    for (const name of ['shop_data', 'shop_wp']) assert.equal(existsSync(join(dataDir, name)), false, `${name} is gone from the old pair's MariaDB`);
+    await assert.rejects(mysql.createConnection({ host: PARENT, port: 3306, user: 'shop_app', password: DB_PASSWORD }), /denied|not allowed/i);
+  });
+
+  describe('with pebble beside the old parent', () => {
+    let rootFile: string;
+    after(async () => {
+      await stopPebble(fixture.cluster.pebbleDir);
+    });
+
+    /** The certificate a TLS client sees at host:443 for the name, and whether it verifies against pebble's root. */
+    async function served(host: string, name: string): Promise<{ fingerprint: string; verified: boolean }> {
+      const { stdout } = await run('openssl', ['s_client', '-connect', `${host}:443`, '-servername', name, '-CAfile', rootFile, '-verify_hostname', name], { input: '', timeoutMs: 15_000 }).catch((error: { stdout?: string }) => ({ stdout: error.stdout ?? '' }));
+      const pem = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/.exec(stdout);
+      assert.ok(pem, `no certificate from ${host}:443 for ${name}: ${stdout.slice(0, 300)}`);
+      return { fingerprint: new X509Certificate(pem[0]).fingerprint256, verified: /Verify return code: 0 \(ok\)/.test(stdout) };
+    }
+
+    test('an issued certificate moves with the account: the new pair serves the same certificate over HTTPS and keeps its renewal date, the old pair drops it', async () => {
+      const pebble = await startPebble(fixture.cluster.pebbleOptions());
+      const set = await source('PUT', '/api/ssl/ca', { directoryUrl: pebble.directoryUrl, caBundle: pebble.listenerCaPem });
+      assert.equal(set.status, 200, set.body.message);
+      rootFile = join(fixture.dir, 'pebble-root.pem');
+      writeFileSync(rootFile, await fixture.cluster.pebbleRoot());
+
+      const created = await source('POST', '/api/accounts', { username: 'secure', domain: 'secure.test', password: PASSWORD });
+      assert.equal(created.status, 201, created.body.message);
+      interface CertificateView { kind: string; issuer: string; notAfter: string; renewAt: string; names: string[] }
+      const issued = await pollUntil('an issued certificate for secure', async () => {
+        const view = await source<CertificateView>('GET', '/api/accounts/secure/ssl');
+        return view.body.kind === 'issued' ? view.body : undefined;
+      });
+      const before = await pollUntil('the old pair to serve it', async () => {
+        const seen = await served(PARENT, 'secure.test');
+        return seen.verified ? seen : undefined;
+      });
+
+      const job = await transferAndWait('secure');
+      assert.equal(job.state, 'succeeded', job.error ?? '');
+
+      // Right after the transfer, the new pair answers HTTPS with the very same certificate.
+      const there = await served(SECOND_PARENT, 'secure.test');
+      assert.deepEqual(there, before);
+      const www = await served(SECOND_PARENT, 'www.secure.test');
+      assert.equal(www.fingerprint, before.fingerprint);
+      const view = await target<CertificateView>('GET', '/api/accounts/secure/ssl');
+      assert.equal(view.status, 200, view.body.message);
+      // Issued, with the renewal date the old pair had: the new parent's renewal loop orders the next one then.
+      assert.deepEqual([view.body.kind, view.body.issuer, view.body.notAfter, view.body.renewAt, [...view.body.names].sort()], [issued.kind, issued.issuer, issued.notAfter, issued.renewAt, [...issued.names].sort()]);
+
+      assert.equal((await source('GET', '/api/accounts/secure')).status, 404);
+      const tls = new NodeLayout(fixture.cluster.nodeRoot('parent')).etc('tls');
+      const left = existsSync(tls) ? readdirSync(tls, { recursive: true }).map(String).filter((f) => f.includes('secure.test')) : [];
+      assert.deepEqual(left, [], 'the old pair keeps no file of the certificate');
+      const old = await served(PARENT, 'secure.test');
+      assert.notEqual(old.fingerprint, before.fingerprint, 'the old pair no longer serves it');
+    });
   });
 });

@@ -5212,6 +5212,7 @@ export interface paths {
         get: {
             parameters: {
                 query: {
+                    databases?: boolean;
                     domain: string;
                     mailNode?: string;
                     username: string;
@@ -5278,6 +5279,23 @@ export interface paths {
                             suspended: boolean;
                             /** Format: fp-username */
                             username: string;
+                        };
+                        certificate?: {
+                            certPem: string;
+                            issuer: string;
+                            keyPem: string;
+                            names: string[];
+                            notAfter: number;
+                            notBefore: number;
+                            renewAt: number;
+                        };
+                        databases?: {
+                            names: string[];
+                            users: {
+                                databases: string[];
+                                name: string;
+                                passwordHash: string;
+                            }[];
                         };
                         dnsRecords: {
                             content: string;
@@ -5405,6 +5423,135 @@ export interface paths {
                 };
             };
         };
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/transfers/imports/{username}/database-host": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** An installed WordPress names the source's database node in wp-config.php: it names this pair's from now on (admin) */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    username: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /** Format: fp-ipv4 */
+                        from: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            changed: boolean;
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/transfers/imports/{username}/databases/{name}/digest": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Tables, row counts and checksums of an imported account's database (admin) */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    name: string;
+                    username: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            tables: {
+                                checksum: string | null;
+                                name: string;
+                                rows: number;
+                            }[];
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/transfers/imports/{username}/databases/{name}/sql": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /** One database's SQL (mariadb-dump) as a stream, restored into a new copy of it on the account's database node (admin) */
+        put: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    name: string;
+                    username: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+            };
+        };
+        post?: never;
+        delete?: never;
         options?: never;
         head?: never;
         patch?: never;
