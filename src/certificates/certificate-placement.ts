@@ -47,6 +47,12 @@ export class CertificatePlacement {
    * removed would otherwise put its certificate back on the nodes it just left.
    */
   private readonly serial = new SerialByKey();
+  /**
+   * Accounts whose certificate was taken off their nodes while they are being removed: their
+   * placements go only after (termination deprovisions each workload first), and a pass in
+   * between must not put it back. Forgotten once the account is gone from the store.
+   */
+  private readonly leaving = new Set<number>();
 
   constructor(private readonly deps: CertificatePlacementDeps) {}
 
@@ -68,8 +74,11 @@ export class CertificatePlacement {
   }
 
   private async reconcileNow(onlyAccount?: number): Promise<void> {
-    for (const target of await this.targets()) {
+    const targets = await this.targets();
+    for (const id of this.leaving) if (!targets.some((t) => t.accountId === id)) this.leaving.delete(id);
+    for (const target of targets) {
       if (onlyAccount !== undefined && target.accountId !== onlyAccount) continue;
+      if (this.leaving.has(target.accountId)) continue;
       const placed = this.placed.get(target.accountId) ?? new Map<number, number>();
       this.placed.set(target.accountId, placed);
       const pending = target.nodes.filter((n) => placed.get(n.id) !== target.updatedAt);
@@ -104,6 +113,7 @@ export class CertificatePlacement {
   }
 
   private async deployNow(accountId: number): Promise<void> {
+    if (this.leaving.has(accountId)) return;
     const target = (await this.targets()).find((t) => t.accountId === accountId);
     const row = await this.deps.repo.byAccount(accountId);
     if (!target || !row) return;
@@ -136,6 +146,7 @@ export class CertificatePlacement {
       }
     }
     this.placed.delete(accountId);
+    this.leaving.add(accountId);
   }
 
   /** The data-sync step: a joining or returning node gets every certificate it serves and loses the others. */
@@ -146,7 +157,7 @@ export class CertificatePlacement {
   private async syncNodeNow(node: NodeRow): Promise<void> {
     const domains: string[] = [];
     for (const target of await this.targets()) {
-      if (!target.nodes.some((n) => n.id === node.id)) continue;
+      if (!target.nodes.some((n) => n.id === node.id) || this.leaving.has(target.accountId)) continue;
       const row = await this.deps.repo.byAccount(target.accountId);
       if (!row) continue;
       await this.deps.agents.install(node, target.domain, { names: row.names, certPem: row.certPem, keyPem: row.keyPem });
