@@ -478,8 +478,9 @@ describe('databases, WordPress and the certificate move with the account', () =>
       const tls = new NodeLayout(fixture.cluster.nodeRoot('parent')).etc('tls');
       const left = existsSync(tls) ? readdirSync(tls, { recursive: true }).map(String).filter((f) => f.includes('secure.test')) : [];
       assert.deepEqual(left, [], 'the old pair keeps no file of the certificate');
-      const old = await served(PARENT, 'secure.test');
-      assert.notEqual(old.fingerprint, before.fingerprint, 'the old pair no longer serves it');
+      // The old parent's nginx answers the name with another certificate or ends the handshake: either way not with this one.
+      const old = await served(PARENT, 'secure.test').catch(() => undefined);
+      assert.notEqual(old?.fingerprint, before.fingerprint, 'the old pair no longer serves it');
     });
   });
 });
