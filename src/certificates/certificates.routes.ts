@@ -26,6 +26,21 @@ const CertificateViewSchema = Type.Object({
   warning: Nullable(Type.String()),
 });
 
+/** The parent's own HTTPS certificate (never its key). */
+const PanelCertificateViewSchema = Type.Object({
+  hostname: Type.String(),
+  kind: Type.Union([Type.Literal('self-signed'), Type.Literal('issued')]),
+  issuer: Type.String(),
+  notBefore: Type.String(),
+  notAfter: Type.String(),
+  renewAt: Type.String(),
+  zoneAccount: Nullable(Type.String({ description: 'the account whose zone holds the host name (where the DNS-01 answers go); null when none does' })),
+  lastError: Nullable(Type.String()),
+  failures: Type.Integer(),
+  retryAt: Nullable(Type.String()),
+  warning: Nullable(Type.String()),
+});
+
 const AcmeSettingsSchema = Type.Object({
   directoryUrl: Nullable(Type.String({ description: 'null: orders are off until the admin sets a directory' })),
   caBundle: Type.Boolean({ description: "whether a private CA's PEM bundle is set" }),
@@ -34,7 +49,13 @@ const AcmeSettingsSchema = Type.Object({
 export function registerCertificateRoutes(app: HttpApp, certificates: CertificatesService, panel: PanelCertificate | null): void {
   app.get(
     '/api/ssl/panel',
-    { schema: { tags: ['ssl'], summary: "The certificate of the parent's own HTTPS (admin); null when the parent runs without --hostname" } },
+    {
+      schema: {
+        tags: ['ssl'],
+        summary: "The certificate of the parent's own HTTPS (admin); null when the parent runs without --hostname",
+        response: { 200: Nullable(PanelCertificateViewSchema) },
+      },
+    },
     async (request) => (panel ? panel.view(principalOf(request)) : null),
   );
 
@@ -62,6 +83,7 @@ export function registerCertificateRoutes(app: HttpApp, certificates: Certificat
         tags: ['ssl'],
         summary: 'The certificates a node serves, each with its warning when it expires within 14 days and its renewal is failing (admin)',
         params: Type.Object({ alias: Type.String({ format: 'fp-alias' }) }),
+        response: { 200: Type.Object({ certificates: Type.Array(CertificateViewSchema) }) },
       },
     },
     async (request) => ({ certificates: await certificates.onNode(principalOf(request), request.params.alias) }),

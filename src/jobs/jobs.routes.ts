@@ -83,6 +83,7 @@ export function registerJobRoutes(app: HttpApp, engine: JobEngine): void {
         summary: "Server-sent events: a 'job' event with the job, its steps and events at once and after every change, then 'end' when it settles",
         params: JobId,
         produces: ['text/event-stream'],
+        response: { 200: { description: 'text/event-stream: `event: <name>` and `data: <JSON>` lines per event, and comment lines to keep the connection open', content: { 'text/event-stream': { schema: Type.String() } } } },
       },
     },
     async (request, reply) => {

@@ -52,10 +52,22 @@ export function registerMetricsRoutes(app: HttpApp, metrics: MetricsService): vo
     metrics.observeRequest(request.method, route ?? 'unmatched', reply.statusCode, reply.elapsedTime / 1000);
   });
 
-  app.get('/metrics', { schema: { tags: ['metrics'], summary: 'Prometheus metrics; send Authorization: Bearer <metrics token>', security: [{ bearer: [] }] } }, async (request, reply) => {
-    const text = await metrics.scrape(request.headers.authorization);
-    return reply.type(metrics.contentType).send(text);
-  });
+  app.get(
+    '/metrics',
+    {
+      schema: {
+        tags: ['metrics'],
+        summary: 'Prometheus metrics; send Authorization: Bearer <metrics token>',
+        security: [{ bearer: [] }],
+        produces: ['text/plain'],
+        response: { 200: { description: 'The Prometheus text exposition format (version 0.0.4)', content: { 'text/plain': { schema: Type.String() } } } },
+      },
+    },
+    async (request, reply) => {
+      const text = await metrics.scrape(request.headers.authorization);
+      return reply.type(metrics.contentType).send(text);
+    },
+  );
 
   app.post('/api/metrics/token', { schema: { tags: ['metrics'], summary: 'Make a new metrics token for the Prometheus scraper (the previous one stops working); shown once', response: { 200: Type.Object({ token: Type.String() }) } } }, async (request) => {
     requireRole(request, 'admin');

@@ -200,6 +200,7 @@ export function registerNodeRoutes(
         summary: "Server-sent events: a 'node' event with the node and its latest events (the installation steps as they run) at once and after every change",
         params: Type.Object({ alias: Alias }),
         produces: ['text/event-stream'],
+        response: { 200: { description: 'text/event-stream: `event: <name>` and `data: <JSON>` lines per event, and comment lines to keep the connection open', content: { 'text/event-stream': { schema: Type.String() } } } },
       },
     },
     async (request, reply) => {

@@ -6,6 +6,7 @@ import { Type } from '@sinclair/typebox';
 import type { Readable } from 'node:stream';
 import type { HttpApp } from '../transport/http-app.ts';
 import { principalOf } from '../auth/guards.ts';
+import { JobViewSchema } from '../jobs/job.schemas.ts';
 import type { TransferImportService } from './transfer-import.service.ts';
 import type { TransferService } from './transfer.service.ts';
 import { DATABASE_SQL_TYPE } from '../protocol/databases.ts';
@@ -16,6 +17,10 @@ const Username = Type.Object({ username: Type.String({ format: 'fp-username' }) 
 const Database = Type.Object({ username: Type.String({ format: 'fp-username' }), name: Type.String({ pattern: '^[a-z][a-z0-9_]{0,63}$' }) });
 const Mailbox = Type.Object({ username: Type.String({ format: 'fp-username' }), address: Type.String({ format: 'fp-email' }) });
 const tags = ['transfers'];
+const Placed = Type.Object({
+  placed: Type.Boolean({ description: 'false: nothing was written (the mailbox holds mail there already); the source copies message by message instead' }),
+  reason: Type.Optional(Type.String()),
+});
 
 export function registerTransferRoutes(app: HttpApp, { imports, transfers }: { imports: TransferImportService; transfers: TransferService }): void {
   app.post(
@@ -33,6 +38,7 @@ export function registerTransferRoutes(app: HttpApp, { imports, transfers }: { i
           },
           { additionalProperties: false },
         ),
+        response: { 202: Type.Object({ job: JobViewSchema }) },
       },
     },
     async (request, reply) => reply.status(202).send({ job: await transfers.start(principalOf(request), request.params.username, request.body) }),
@@ -73,7 +79,7 @@ export function registerTransferRoutes(app: HttpApp, { imports, transfers }: { i
     scoped.addContentTypeParser(ARCHIVE_TYPE, (_request, payload, done) => done(null, payload));
     scoped.put(
       '/api/transfers/imports/:username/mailboxes/:address/archive',
-      { schema: { tags, summary: "A mailbox's files as a tar stream, placed on the mail node when it holds none of that mailbox (admin)", params: Mailbox } },
+      { schema: { tags, summary: "A mailbox's files as a tar stream, placed on the mail node when it holds none of that mailbox (admin)", params: Mailbox, response: { 200: Placed } } },
       async (request) => {
         const params = request.params as { username: string; address: string };
         return imports.receiveMailbox(principalOf(request), params.username, params.address, request.body as Readable);
@@ -90,7 +96,7 @@ export function registerTransferRoutes(app: HttpApp, { imports, transfers }: { i
     );
     scoped.put(
       '/api/transfers/imports/:username/site-archive',
-      { schema: { tags, summary: "The site's files as a tar stream, in place of the new site's placeholder (admin)", params: Username } },
+      { schema: { tags, summary: "The site's files as a tar stream, in place of the new site's placeholder (admin)", params: Username, response: { 200: Placed } } },
       async (request) => imports.receiveSite(principalOf(request), (request.params as { username: string }).username, request.body as Readable),
     );
   });
@@ -123,13 +129,13 @@ export function registerTransferRoutes(app: HttpApp, { imports, transfers }: { i
 
   app.post(
     '/api/transfers/imports/:username/finish',
-    { schema: { tags, summary: 'The source verified the copy: held mail is delivered and the account is an ordinary one (admin)', params: Username } },
+    { schema: { tags, summary: 'The source verified the copy: held mail is delivered and the account is an ordinary one (admin)', params: Username, response: { 200: Type.Object({ finished: Type.String() }) } } },
     async (request) => imports.finish(principalOf(request), request.params.username),
   );
 
   app.delete(
     '/api/transfers/imports/:username',
-    { schema: { tags, summary: 'Remove an account whose import is under way, from its nodes and the store (admin)', params: Username } },
+    { schema: { tags, summary: 'Remove an account whose import is under way, from its nodes and the store (admin)', params: Username, response: { 200: Type.Object({ removed: Type.Boolean() }) } } },
     async (request) => imports.abort(principalOf(request), request.params.username),
   );
 }

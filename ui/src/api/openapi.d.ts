@@ -1300,11 +1300,33 @@ export interface paths {
             };
             responses: {
                 /** @description Default Response */
-                200: {
+                202: {
                     headers: {
                         [name: string]: unknown;
                     };
-                    content?: never;
+                    content: {
+                        "application/json": {
+                            job: {
+                                attempts: number;
+                                cancelRequested: boolean;
+                                createdAt: string;
+                                createdBy: string | null;
+                                currentStep: string | null;
+                                data: {
+                                    [key: string]: unknown;
+                                };
+                                error: string | null;
+                                errorKind: string | null;
+                                finishedAt: string | null;
+                                id: number;
+                                key: string;
+                                retryAt: string | null;
+                                state: "queued" | "running" | "succeeded" | "failed" | "rolling_back" | "rolled_back" | "held" | "abandoned";
+                                type: string;
+                                updatedAt: string;
+                            };
+                        };
+                    };
                 };
             };
         };
@@ -1914,12 +1936,14 @@ export interface paths {
             };
             requestBody?: never;
             responses: {
-                /** @description Default Response */
+                /** @description text/event-stream: `event: <name>` and `data: <JSON>` lines per event, and comment lines to keep the connection open */
                 200: {
                     headers: {
                         [name: string]: unknown;
                     };
-                    content?: never;
+                    content: {
+                        "text/event-stream": string;
+                    };
                 };
             };
         };
@@ -2865,7 +2889,25 @@ export interface paths {
                     headers: {
                         [name: string]: unknown;
                     };
-                    content?: never;
+                    content: {
+                        "application/json": {
+                            certificates: {
+                                account: string;
+                                domain: string;
+                                failures: number;
+                                issuer: string;
+                                /** @description 'self-signed' until an ACME certificate is issued */
+                                kind: "self-signed" | "issued";
+                                lastError: string | null;
+                                names: string[];
+                                notAfter: string;
+                                notBefore: string;
+                                renewAt: string;
+                                retryAt: string | null;
+                                warning: string | null;
+                            }[];
+                        };
+                    };
                 };
             };
         };
@@ -2896,12 +2938,14 @@ export interface paths {
             };
             requestBody?: never;
             responses: {
-                /** @description Default Response */
+                /** @description text/event-stream: `event: <name>` and `data: <JSON>` lines per event, and comment lines to keep the connection open */
                 200: {
                     headers: {
                         [name: string]: unknown;
                     };
-                    content?: never;
+                    content: {
+                        "text/event-stream": string;
+                    };
                 };
             };
         };
@@ -4108,7 +4152,22 @@ export interface paths {
                     headers: {
                         [name: string]: unknown;
                     };
-                    content?: never;
+                    content: {
+                        "application/json": {
+                            failures: number;
+                            hostname: string;
+                            issuer: string;
+                            kind: "self-signed" | "issued";
+                            lastError: string | null;
+                            notAfter: string;
+                            notBefore: string;
+                            renewAt: string;
+                            retryAt: string | null;
+                            warning: string | null;
+                            /** @description the account whose zone holds the host name (where the DNS-01 answers go); null when none does */
+                            zoneAccount: string | null;
+                        } | null;
+                    };
                 };
             };
         };
@@ -5419,7 +5478,11 @@ export interface paths {
                     headers: {
                         [name: string]: unknown;
                     };
-                    content?: never;
+                    content: {
+                        "application/json": {
+                            removed: boolean;
+                        };
+                    };
                 };
             };
         };
@@ -5583,7 +5646,11 @@ export interface paths {
                     headers: {
                         [name: string]: unknown;
                     };
-                    content?: never;
+                    content: {
+                        "application/json": {
+                            finished: string;
+                        };
+                    };
                 };
             };
         };
@@ -5660,7 +5727,13 @@ export interface paths {
                     headers: {
                         [name: string]: unknown;
                     };
-                    content?: never;
+                    content: {
+                        "application/json": {
+                            /** @description false: nothing was written (the mailbox holds mail there already); the source copies message by message instead */
+                            placed: boolean;
+                            reason?: string;
+                        };
+                    };
                 };
             };
         };
@@ -5738,7 +5811,13 @@ export interface paths {
                     headers: {
                         [name: string]: unknown;
                     };
-                    content?: never;
+                    content: {
+                        "application/json": {
+                            /** @description false: nothing was written (the mailbox holds mail there already); the source copies message by message instead */
+                            placed: boolean;
+                            reason?: string;
+                        };
+                    };
                 };
             };
         };
@@ -5806,12 +5885,14 @@ export interface paths {
             };
             requestBody?: never;
             responses: {
-                /** @description Default Response */
+                /** @description The Prometheus text exposition format (version 0.0.4) */
                 200: {
                     headers: {
                         [name: string]: unknown;
                     };
-                    content?: never;
+                    content: {
+                        "text/plain": string;
+                    };
                 };
             };
         };
