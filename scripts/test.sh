@@ -22,4 +22,5 @@ npx depcruise src --config .dependency-cruiser.cjs --output-type err
 echo "== tests"
 mapfile -t files < <(find src test -name '*.test.ts' | sort)
 # End-to-end files start whole clusters; one file at a time keeps the 2-core machine responsive.
-node --import tsx --test --test-concurrency=1 --test-timeout=600000 "${files[@]}"
+# The limit is per file: the re-parent and transfer files run two parent/child pairs for 10 to 15 minutes.
+node --import tsx --test --test-concurrency=1 --test-timeout=1800000 "${files[@]}"
