@@ -88,7 +88,7 @@ export function registerTransferRoutes(app: HttpApp, { imports, transfers }: { i
     scoped.addContentTypeParser(DATABASE_SQL_TYPE, (_request, payload, done) => done(null, payload));
     scoped.put(
       '/api/transfers/imports/:username/databases/:name/sql',
-      { schema: { tags, summary: "One database's SQL (mariadb-dump) as a stream, restored into a new copy of it on the account's database node (admin)", params: Database } },
+      { schema: { tags, summary: "One database's SQL (mariadb-dump) as a stream, restored into a new copy of it on the account's database node (admin)", params: Database, response: { 200: Type.Object({ restored: Type.String() }) } } },
       async (request) => {
         const params = request.params as { username: string; name: string };
         return imports.receiveDatabase(principalOf(request), params.username, params.name, request.body as Readable);

@@ -5609,7 +5609,11 @@ export interface paths {
                     headers: {
                         [name: string]: unknown;
                     };
-                    content?: never;
+                    content: {
+                        "application/json": {
+                            restored: string;
+                        };
+                    };
                 };
             };
         };
