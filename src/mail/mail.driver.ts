@@ -146,6 +146,9 @@ export class MailDriver {
       // Only now: a restart renders this state, so it must be one the daemons took.
       writeFileAtomic(this.paths.appliedState, `${JSON.stringify(state, null, 2)}\n`, 0o600);
       if (holdLifted) await this.postfix.releaseHeld(receivers);
+      // Mail deferred under the old routes (a destination that refused for a moment) is tried again
+      // now under the new ones, not at the next retry minutes away, when a move may have ended.
+      else if (postfixChanged && routesChanged(before, state)) await this.postfix.flush();
       // Refusing new logins is not enough: a suspended (or moved) mailbox's open sessions end too.
       const stillLocal = new Set(localLogins(state));
       const lostLogin = localLogins(before).filter((address) => !stillLocal.has(address));
@@ -227,4 +230,10 @@ export class MailDriver {
 function localLogins(state: MailState): string[] {
   const proxiedDomains = new Set(state.domains.filter((d) => d.proxyTo !== undefined).map((d) => d.domain));
   return loginEnabledAddresses(state).filter((address) => !proxiedDomains.has(domainOf(address)));
+}
+
+/** Whether a domain came, went, or changed between delivering here and relaying (or where it relays to). */
+function routesChanged(before: MailState, after: MailState): boolean {
+  const routes = (state: MailState) => state.domains.map((d) => `${d.domain} ${d.relayTo ?? 'local'}`).sort().join('\n');
+  return routes(before) !== routes(after);
 }

@@ -68,13 +68,19 @@ export function renderVirtualAliases(state: MailState): string {
   return table([...targets].map(([source, list]) => [source, list.join(', ')]));
 }
 
-export function renderTransport(state: MailState): string {
-  const relays: [string, string][] = state.domains
-    .filter((d) => d.relayTo !== undefined)
-    .map((d) => [d.domain, `relay:[${d.relayTo}]:25`]);
+/**
+ * Where each domain's mail goes, local domains included (LMTP to this node's Dovecot, the same as
+ * virtual_transport): the route of a domain is then decided by this one table. A change that moves
+ * a domain between local and relayed replaces several tables, one rename at a time, and a Postfix
+ * process that opens them between two renames would otherwise see the domain in neither class and
+ * send its mail to the domain's MX (a bounce); with its transport entry it still goes where one of
+ * the two states says. PostfixDriver commits this table first.
+ */
+export function renderTransport(state: MailState, address: string): string {
+  const routes: [string, string][] = state.domains.map((d) => [d.domain, d.relayTo === undefined ? `lmtp:inet:${address}:24` : `relay:[${d.relayTo}]:25`]);
   const services = new Set(state.pipeForwarders.map((p) => pipeServiceName(p.command)));
   const pipes: [string, string][] = [...services].map((service) => [`${service}.${PIPE_DOMAIN_SUFFIX}`, `${service}:`]);
-  return table([...relays, ...pipes]);
+  return table([...routes, ...pipes]);
 }
 
 export function renderMainCf(input: PostfixRenderInput): string {
@@ -179,7 +185,7 @@ export function renderPostfixFiles(input: PostfixRenderInput): PostfixFiles {
     virtualMailboxes: table(state.mailboxes.filter((m) => local.has(domainOf(m.address))).map((m) => [m.address, 'OK'])),
     virtualAliases: renderVirtualAliases(state),
     relayDomains: table(state.domains.filter((d) => d.relayTo !== undefined).map((d) => [d.domain, 'OK'])),
-    transport: renderTransport(state),
+    transport: renderTransport(state, input.address),
     internalRecipients: table([
       [PIPE_DOMAIN_SUFFIX, 'REJECT'],
       [`.${PIPE_DOMAIN_SUFFIX}`, 'REJECT'],

@@ -2,7 +2,7 @@
  * The Postfix instance of one node, run with its own config directory (`postfix -c <dir>`),
  * queue, data directory and log file; the master.pid in its queue is the only handle on it.
  */
-import { chownSync, copyFileSync, existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
+import { chownSync, copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { DaemonDriver, DaemonProbe, DriverContext, DriverStatus } from '../agent/driver.ts';
 import { greetingProbe } from '../agent/probes.ts';
@@ -16,9 +16,6 @@ import { EMPTY_MAIL_STATE, type MailState } from '../protocol/mail-state.ts';
 import { MAIL_USER } from './mail-system.ts';
 import { renderPostfixFiles } from './postfix-config.ts';
 import { writeRenderedFiles, type RenderedFiles } from './rendered-files.ts';
-
-/** The lookup tables the rendered main.cf names as texthash: (see postfix-config.ts). */
-const TABLE_FILES = (p: PostfixPaths): string[] => [p.virtualDomains, p.virtualMailboxes, p.virtualAliases, p.relayDomains, p.transport, p.internalRecipients];
 
 /** How long releaseHeld waits for the SMTP sessions begun under the old configuration to end. */
 const RECEIVERS_GONE_MS = 20_000;
@@ -61,43 +58,75 @@ export class PostfixDriver implements DaemonDriver {
     return { files: rendered, ownedDirs: [] };
   }
 
-  /** The lookup tables rendered here, each a hash: map main.cf names (the sysdata and SNI maps are others'). */
-  private maps(): string[] {
+  /**
+   * The lookup tables rendered here, each a hash: map main.cf names (the sysdata and SNI maps are
+   * others'), in the order of commit()'s first round, which only adds entries (or changes a route):
+   * a HOLD before anything that would deliver without it, a mailbox before the domain that makes
+   * Postfix check its mailboxes, the route (the transport table names every domain, see
+   * renderTransport) and a relay before the local class is taken away.
+   */
+  lookupTables(): string[] {
     const p = this.paths;
-    return [p.virtualDomains, p.virtualMailboxes, p.virtualAliases, p.relayDomains, p.transport, p.internalRecipients];
+    return [p.internalRecipients, p.virtualMailboxes, p.virtualAliases, p.transport, p.relayDomains, p.virtualDomains];
+  }
+
+  /** commit()'s second round, which only removes entries: a domain's class before its mailboxes, the route last. */
+  private removalOrder(): string[] {
+    const p = this.paths;
+    return [p.internalRecipients, p.relayDomains, p.virtualDomains, p.virtualMailboxes, p.virtualAliases, p.transport];
   }
 
   /**
    * Builds the .db of each map whose source is among `changedPaths`, or whose .db is missing or
    * older than its source (a crash between the two, a first start), beside the live one: postmap
-   * of a copy named `<map>.candidate`. Nothing live changes until commit(), which renames each
-   * into place; smtpd and the other processes notice a replaced table and start afresh, and the
-   * caller's reload makes that immediate. discard() leaves the live tables as they were.
+   * of a copy named `<map>.candidate`, and of `<map>.union` (the live entries and the new ones)
+   * when the change removes entries. Nothing live changes until commit(). discard() leaves the
+   * live tables as they were.
+   *
+   * Why two rounds: the tables are replaced one rename at a time, and a Postfix process that opens
+   * them between two renames (trivial-rewrite, smtpd, cleanup restart when a table changed) must
+   * not see a domain that moves from local delivery to a relay (or back) in neither class, or
+   * mailboxes gone while their domain is still local: its mail would bounce ("User unknown",
+   * "Host or domain name not found"). So every table first gains what it gains, in
+   * lookupTables() order, then loses what it loses, in removalOrder(); every state in between
+   * delivers each domain to its old or its new destination (test/mail/route-commit.test.ts).
    */
   async buildMaps(changedPaths: readonly string[]): Promise<BuiltMaps> {
     const changed = new Set(changedPaths);
-    const toBuild = this.maps().filter((map) => existsSync(map) && (changed.has(map) || !mapIsBuilt(map)));
+    const toBuild = this.lookupTables().filter((map) => existsSync(map) && (changed.has(map) || !mapIsBuilt(map)));
+    const withRemovals = new Set<string>();
     const discard = (): void => {
-      for (const map of toBuild) for (const file of [`${map}.candidate`, `${map}.candidate.db`]) rmSync(file, { force: true });
+      for (const map of toBuild) for (const file of [`${map}.candidate`, `${map}.candidate.db`, `${map}.union`, `${map}.union.db`]) rmSync(file, { force: true });
     };
+    const postmap = (file: string) => run('postmap', ['-c', this.paths.configDir, `hash:${file}`]);
     try {
       await Promise.all(
         toBuild.map(async (map) => {
           copyFileSync(map, `${map}.candidate`);
-          await run('postmap', ['-c', this.paths.configDir, `hash:${map}.candidate`]);
+          await postmap(`${map}.candidate`);
+          if (!existsSync(`${map}.db`)) return;
+          const live = tableEntries((await run('postmap', ['-c', this.paths.configDir, '-s', `hash:${map}`])).stdout);
+          const next = tableEntries(readFileSync(map, 'utf8'));
+          if ([...live.keys()].every((key) => next.has(key))) return;
+          writeFileAtomic(`${map}.union`, [...new Map([...live, ...next])].map(([key, value]) => `${key} ${value}\n`).join(''), 0o644);
+          await postmap(`${map}.union`);
+          withRemovals.add(map);
         }),
       );
     } catch (error) {
       discard();
       throw error;
     }
+    const renames: [string, string][] = [
+      ...toBuild.map((map): [string, string] => [withRemovals.has(map) ? `${map}.union.db` : `${map}.candidate.db`, `${map}.db`]),
+      ...this.removalOrder().flatMap((map): [string, string][] => (withRemovals.has(map) ? [[`${map}.candidate.db`, `${map}.db`]] : [])),
+    ];
     return {
       built: toBuild,
+      renames,
       commit() {
-        for (const map of toBuild) {
-          renameSync(`${map}.candidate.db`, `${map}.db`);
-          rmSync(`${map}.candidate`, { force: true });
-        }
+        for (const [from, to] of renames) renameSync(from, to);
+        discard();
       },
       discard,
     };
@@ -155,7 +184,7 @@ export class PostfixDriver implements DaemonDriver {
    * machine) would be paid by every account added to a node.
    */
   async check(changed?: readonly string[]): Promise<void> {
-    const tables = changed?.filter((path) => TABLE_FILES(this.paths).includes(path));
+    const tables = changed?.filter((path) => this.lookupTables().includes(path));
     if (changed !== undefined && tables !== undefined && tables.length === changed.length) {
       if (tables.length === 0) return;
       await daemonConfigCheck('postfix', this.name, async () => {
@@ -254,8 +283,20 @@ export class PostfixDriver implements DaemonDriver {
 /** The maps of one change, built beside the live ones (PostfixDriver.buildMaps). */
 export interface BuiltMaps {
   built: string[];
+  /** What commit() renames, in its order (each one a state the running Postfix may see). */
+  renames: [string, string][];
   commit(): void;
   discard(): void;
+}
+
+/** A table's lines (`postmap -s` output or a rendered source) as key → value; the key ends at the first blank. */
+function tableEntries(text: string): Map<string, string> {
+  const entries = new Map<string, string>();
+  for (const line of text.split('\n')) {
+    const match = /^(\S+)\s+(.*)$/.exec(line);
+    if (match) entries.set(match[1]!, match[2]!);
+  }
+  return entries;
 }
 
 function mapIsBuilt(map: string): boolean {

@@ -94,10 +94,7 @@ describe('a mail batch whose reload fails', () => {
     for (const map of postfixMaps()) files.set(`${map}.db`, execFileSync('postmap', ['-c', mail.postfix.paths.configDir, '-s', `hash:${map}`], { encoding: 'utf8' }).split('\n').sort().join('\n'));
     return files;
   };
-  const postfixMaps = (): string[] => {
-    const p = mail.postfix.paths;
-    return [p.virtualDomains, p.virtualMailboxes, p.virtualAliases, p.relayDomains, p.transport, p.internalRecipients];
-  };
+  const postfixMaps = (): string[] => mail.postfix.lookupTables();
   const renderedPaths = (): string[] => {
     const d = mail.dovecot.paths;
     const p = mail.postfix.paths;
