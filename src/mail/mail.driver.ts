@@ -146,9 +146,9 @@ export class MailDriver {
       // Only now: a restart renders this state, so it must be one the daemons took.
       writeFileAtomic(this.paths.appliedState, `${JSON.stringify(state, null, 2)}\n`, 0o600);
       if (holdLifted) await this.postfix.releaseHeld(receivers);
-      // Mail deferred under the old routes (a destination that refused for a moment) is tried again
-      // now under the new ones, not at the next retry minutes away, when a move may have ended.
-      else if (postfixChanged && routesChanged(before, state)) await this.postfix.flush();
+      // Mail deferred under the old routes, or by Dovecot's LMTP while it reloaded ("Shutting
+      // down"), is tried again now rather than at the next retry.
+      else if (dovecotChanged || (postfixChanged && routesChanged(before, state))) await this.postfix.flush();
       // Refusing new logins is not enough: a suspended (or moved) mailbox's open sessions end too.
       const stillLocal = new Set(localLogins(state));
       const lostLogin = localLogins(before).filter((address) => !stillLocal.has(address));

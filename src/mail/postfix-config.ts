@@ -103,6 +103,12 @@ smtp_bind_address = ${address}
 # A parent relays to a child over loopback in the local cluster, and over its own address otherwise.
 mynetworks = ${mynetworks}
 
+# A delivery refused for a moment (Dovecot's LMTP "Shutting down" during its reload, a node being
+# restarted or reconfigured) is tried again within half a minute rather than Postfix's five.
+queue_run_delay = 30s
+minimal_backoff_time = 30s
+maximal_backoff_time = 10m
+
 # No local (UNIX account) delivery: every domain is virtual.
 mydestination =
 local_recipient_maps =
@@ -181,8 +187,11 @@ export function renderPostfixFiles(input: PostfixRenderInput): PostfixFiles {
     mainCf: renderMainCf(input),
     masterCf: renderMasterCf(input),
     virtualDomains: table([...local].map((d) => [d, 'OK'])),
-    // Mailboxes of relayed domains are left out: their mail is the other node's to accept.
-    virtualMailboxes: table(state.mailboxes.filter((m) => local.has(domainOf(m.address))).map((m) => [m.address, 'OK'])),
+    // Every mailbox the node holds, those of a domain it relays too (Postfix reads this table only
+    // for local domains). A domain that starts to be relayed (a move's route step) then changes
+    // class without its mailboxes going: a process that opened the domain table before the change
+    // and this one after it would otherwise refuse the domain's mail (550 User unknown).
+    virtualMailboxes: table(state.mailboxes.map((m) => [m.address, 'OK'])),
     virtualAliases: renderVirtualAliases(state),
     relayDomains: table(state.domains.filter((d) => d.relayTo !== undefined).map((d) => [d.domain, 'OK'])),
     transport: renderTransport(state, input.address),
