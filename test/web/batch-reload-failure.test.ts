@@ -9,71 +9,35 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
-import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { killInstance, runningPid, waitFor } from '../../src/agent/daemon-process.ts';
-import { NodeLayout } from '../../src/agent/node-layout.ts';
-import { NginxDriver } from '../../src/web/nginx.driver.ts';
-import { WebService, type WebStateRequest } from '../../src/web/web.service.ts';
-import type { SiteRow } from '../../src/web/web.repository.ts';
-import type { NodeRow } from '../../src/nodes/nodes.repository.ts';
-import type { AccountRecord } from '../../src/accounts/account.model.ts';
-import { probe } from './http-probe.ts';
+import { WebBatchFixture } from './web-batch-fixture.ts';
 import { TEST_NET } from '../test-net.ts';
 
-const ADDRESS = `${TEST_NET}.71.2`;
 /** Where another process holds a port, for the configuration nginx cannot take at reload. */
 const TAKEN = { host: `${TEST_NET}.71.3`, port: 8071 };
-const node = { id: 1, alias: 'web1', roles: ['web'] } as NodeRow;
-const account = (username: string): AccountRecord => ({ username, domain: `${username}.test`, suspended: false }) as AccountRecord;
 
 describe('a batch whose nginx reload fails', () => {
-  let workDir: string;
-  let nginx: NginxDriver;
-  /** The store: what sitesOnNode answers. */
-  const stored: SiteRow[] = [];
-  const pushes: WebStateRequest[] = [];
-  let web: WebService;
+  let fixture: WebBatchFixture;
+  let nginx: WebBatchFixture['nginx'];
+  const create = (username: string): Promise<void> => fixture.create(username);
+  const served = (domain: string): Promise<boolean> => fixture.served(domain);
 
   before(async () => {
-    workDir = mkdtempSync(join(tmpdir(), 'fleet-web-reload-'));
-    chmodSync(workDir, 0o755);
-    nginx = new NginxDriver({ layout: new NodeLayout(join(workDir, 'node')), address: ADDRESS, log: () => undefined });
-    await nginx.start();
-    web = new WebService(
-      { sitesOnNode: async () => stored.map((site) => ({ ...site })), httpsRedirect: async () => false, setHttpsRedirect: async () => undefined },
-      {
-        async putState(_node, state) {
-          pushes.push(state);
-          const sites = state.sites.map((site) => ({ ...site, documentRoot: nginx.ensureDocumentRoot(site.account, site.domain) }));
-          await nginx.apply({ sites, proxies: state.proxies });
-        },
-        async removeAccountData() {},
-      },
-    );
+    fixture = new WebBatchFixture(`${TEST_NET}.71.2`, 'fleet-web-reload-');
+    nginx = fixture.nginx;
+    await fixture.start();
     await create('ann');
   });
 
   after(async () => {
-    const pid = runningPid(nginx.paths.pidFile);
+    // A master a test left stopped is continued so it can stop; one the driver lost track of goes by its PID.
+    const pid = fixture && runningPid(fixture.nginx.paths.pidFile);
     if (pid !== undefined) process.kill(pid, 'SIGCONT');
-    await nginx?.stop();
-    await killInstance(pid);
-    if (workDir) rmSync(workDir, { recursive: true, force: true });
+    await fixture?.close(pid);
   });
-
-  /** As the accounts service does: the row first, then the workload's push. */
-  const create = (username: string): Promise<void> => {
-    stored.push({ account: username, domain: `${username}.test`, suspended: false, httpsRedirect: false });
-    return web.provision(account(username), node);
-  };
-
-  const served = async (domain: string): Promise<boolean> => {
-    const answer = await probe(ADDRESS, domain);
-    return answer.kind === 'response' && answer.body.includes(`<h1>${domain}</h1>`);
-  };
 
   /**
    * Creates `names` together and expects their one batch to fail whole, with the live file left as
@@ -95,15 +59,15 @@ describe('a batch whose nginx reload fails', () => {
 
   async function expectBatchFails(names: string[], reason: RegExp): Promise<void> {
     const liveBefore = configFiles();
-    const pushed = pushes.length;
+    const pushed = fixture.pushes.length;
     const outcomes = await Promise.allSettled(names.map(create));
-    assert.equal(pushes.length - pushed, 1, `the ${names.length} changes arrived together and went out as one batch`);
+    assert.equal(fixture.pushes.length - pushed, 1, `the ${names.length} changes arrived together and went out as one batch`);
     outcomes.forEach((outcome, index) => {
       assert.equal(outcome.status, 'rejected', `${names[index]} is reported failed, not acknowledged`);
       assert.match(String((outcome as PromiseRejectedResult).reason), reason);
     });
     assert.deepEqual(configFiles(), liveBefore, 'every file of the configuration is the one before the batch');
-    for (const name of names) stored.splice(stored.findIndex((site) => site.account === name), 1);
+    for (const name of names) fixture.stored.splice(fixture.stored.findIndex((site) => site.account === name), 1);
   }
 
   async function expectServesOnlyTheOld(refused: string[]): Promise<void> {

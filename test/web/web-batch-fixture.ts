@@ -1,0 +1,79 @@
+/**
+ * The set-up the batch tests of the web workload share: the parent's WebService (its real
+ * batching) in front of a real nginx on `address`, the node's half done in-process as the agent
+ * does it (document roots, then NginxDriver.apply), and a store that is just the rows the test
+ * keeps. Built in the constructor and started by start(), so that close() in an after hook can
+ * clean up whatever a failed start left.
+ */
+import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { killInstance } from '../../src/agent/daemon-process.ts';
+import { NodeLayout } from '../../src/agent/node-layout.ts';
+import { NginxDriver } from '../../src/web/nginx.driver.ts';
+import { WebService, type WebStateRequest } from '../../src/web/web.service.ts';
+import type { SiteRow } from '../../src/web/web.repository.ts';
+import type { NodeRow } from '../../src/nodes/nodes.repository.ts';
+import type { AccountRecord } from '../../src/accounts/account.model.ts';
+import { probe } from './http-probe.ts';
+
+const node = { id: 1, alias: 'web1', roles: ['web'] } as NodeRow;
+const account = (username: string): AccountRecord => ({ username, domain: `${username}.test`, suspended: false }) as AccountRecord;
+
+export class WebBatchFixture {
+  readonly workDir: string;
+  readonly nginx: NginxDriver;
+  /** The store: what sitesOnNode answers. */
+  readonly stored: SiteRow[] = [];
+  /** Every state the service pushed to the node, in order: one a batch. */
+  readonly pushes: WebStateRequest[] = [];
+  readonly web: WebService;
+
+  /** `tmpPrefix` names the temporary folder, so a run's leftovers say which test they are from. */
+  constructor(
+    readonly address: string,
+    tmpPrefix: string,
+  ) {
+    this.workDir = mkdtempSync(join(tmpdir(), tmpPrefix));
+    // nginx's workers read the document roots below it.
+    chmodSync(this.workDir, 0o755);
+    this.nginx = new NginxDriver({ layout: new NodeLayout(join(this.workDir, 'node')), address, log: () => undefined });
+    this.web = new WebService(
+      { sitesOnNode: async () => this.stored.map((site) => ({ ...site })), httpsRedirect: async () => false, setHttpsRedirect: async () => undefined },
+      {
+        putState: async (_node, state) => {
+          this.pushes.push(state);
+          const sites = state.sites.map((site) => ({ ...site, documentRoot: this.nginx.ensureDocumentRoot(site.account, site.domain) }));
+          await this.nginx.apply({ sites, proxies: state.proxies });
+        },
+        async removeAccountData() {},
+      },
+    );
+  }
+
+  start(): Promise<void> {
+    return this.nginx.start();
+  }
+
+  /**
+   * Stops nginx, then kills `leftoverPid` (a master the test stopped or that the driver no longer
+   * knows of) with its process group, then removes the folder.
+   */
+  async close(leftoverPid?: number): Promise<void> {
+    await this.nginx.stop();
+    await killInstance(leftoverPid);
+    rmSync(this.workDir, { recursive: true, force: true });
+  }
+
+  /** As the accounts service does: the row first, then the workload's push. */
+  create = (username: string): Promise<void> => {
+    this.stored.push({ account: username, domain: `${username}.test`, suspended: false, httpsRedirect: false });
+    return this.web.provision(account(username), node);
+  };
+
+  /** Whether nginx serves `domain` its own page. */
+  served = async (domain: string): Promise<boolean> => {
+    const answer = await probe(this.address, domain);
+    return answer.kind === 'response' && answer.body.includes(`<h1>${domain}</h1>`);
+  };
+}
