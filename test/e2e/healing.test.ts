@@ -9,17 +9,16 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer, type Server } from 'node:http';
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { createServer as createTcpServer, type Server as TcpServer } from 'node:net';
 import parsePrometheusTextFormat from 'parse-prometheus-text-format';
 import { useTestCluster, callApi, type ApiResult } from './cluster-fixture.ts';
 import { imapSubjects, sendMail } from '../mail/mail-clients.ts';
+import { startWebhookReceiver, type WebhookReceiver } from '../notifications/webhook-receiver.ts';
 import { TEST_NET } from '../test-net.ts';
 import { dnsProbe, greetingProbe, httpProbe } from '../../src/agent/probes.ts';
 import { isAlive } from '../../src/agent/daemon-process.ts';
 import { NodeLayout } from '../../src/agent/node-layout.ts';
-import { verify, SIGNATURE_HEADER, TIMESTAMP_HEADER } from '../../src/notifications/signature.ts';
 import type { NodeView, ServiceView } from '../../src/nodes/node.model.ts';
 import type { DaemonProbe } from '../../src/agent/driver.ts';
 
@@ -107,26 +106,16 @@ interface Received {
 
 describe('self-healing services on a real cluster', () => {
   const received: Received[] = [];
-  let receiver: Server;
+  let receiver: WebhookReceiver;
   let receiverUrl = '';
 
   before(async () => {
-    receiver = createServer((request, response) => {
-      let text = '';
-      request.on('data', (chunk: Buffer) => (text += chunk.toString('utf8')));
-      request.on('end', () => {
-        const signedOk = verify(SECRET, Number(request.headers[TIMESTAMP_HEADER]), text, String(request.headers[SIGNATURE_HEADER]), Math.floor(Date.now() / 1000));
-        received.push({ body: JSON.parse(text) as Record<string, string>, signedOk });
-        response.writeHead(204).end();
-      });
-    });
-    await new Promise<void>((resolve) => receiver.listen(0, `${BLOCK}.1`, resolve));
-    const address = receiver.address() as { port: number };
-    receiverUrl = `http://${BLOCK}.1:${address.port}/hooks/fleetpanel`;
+    receiver = await startWebhookReceiver(`${BLOCK}.1`, SECRET, (body, signedOk) => received.push({ body: body as Record<string, string>, signedOk }));
+    receiverUrl = receiver.url;
   });
 
   after(async () => {
-    await new Promise((resolve) => receiver.close(resolve));
+    await receiver?.close();
   });
 
   test('an account with its mail on mail1, and the webhook and the admin mailbox set', async () => {

@@ -8,7 +8,6 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer, type Server } from 'node:http';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -26,7 +25,7 @@ import { PanelCertificateRepository } from '../../src/certificates/panel-certifi
 import { HealingRepository } from '../../src/notifications/notifications.repository.ts';
 import { NotificationsService } from '../../src/notifications/notifications.service.ts';
 import { notificationSources } from '../../src/notifications/notifications.parent.ts';
-import { SIGNATURE_HEADER, TIMESTAMP_HEADER, verify } from '../../src/notifications/signature.ts';
+import { startWebhookReceiver, type WebhookReceiver } from './webhook-receiver.ts';
 import { TEST_NET } from '../test-net.ts';
 
 const BLOCK = `${TEST_NET}.51`;
@@ -54,7 +53,7 @@ async function until(what: string, check: () => boolean | Promise<boolean>, time
 
 describe('notifications of jobs, de-syncs and certificates, to a webhook on loopback', () => {
   const received: Received[] = [];
-  let receiver: Server;
+  let receiver: WebhookReceiver;
   let dataDir: string;
   let store: OpenedStore;
   let jobs: JobEngine;
@@ -72,17 +71,7 @@ describe('notifications of jobs, de-syncs and certificates, to a webhook on loop
   const report = async (): Promise<void> => certificates.reportExpiries(await panel.health());
 
   before(async () => {
-    receiver = createServer((request, response) => {
-      let text = '';
-      request.on('data', (chunk: Buffer) => (text += chunk.toString('utf8')));
-      request.on('end', () => {
-        const signedOk = verify(SECRET, Number(request.headers[TIMESTAMP_HEADER]), text, String(request.headers[SIGNATURE_HEADER]), Math.floor(Date.now() / 1000));
-        received.push({ ...(JSON.parse(text) as Omit<Received, 'signedOk'>), signedOk });
-        response.writeHead(204).end();
-      });
-    });
-    await new Promise<void>((resolve) => receiver.listen(0, `${BLOCK}.1`, resolve));
-    const { port } = receiver.address() as { port: number };
+    receiver = await startWebhookReceiver(`${BLOCK}.1`, SECRET, (body, signedOk) => received.push({ ...(body as Omit<Received, 'signedOk'>), signedOk }));
 
     dataDir = mkdtempSync(join(tmpdir(), 'fp-alert-sources-'));
     store = await openStore(join(dataDir, 'fleetpanel.sqlite'));
@@ -152,14 +141,14 @@ describe('notifications of jobs, de-syncs and certificates, to a webhook on loop
     });
     // As the parent wires them (src/parent/parent.server.ts).
     certificates.observeExpiry((checked) => notifications.certificatesChecked(checked));
-    await notifications.setWebhook(`http://${BLOCK}.1:${port}/hooks/fleetpanel`, SECRET);
+    await notifications.setWebhook(receiver.url, SECRET);
   });
 
   after(async () => {
     await notifications?.stop();
     await jobs?.stop();
     await store?.close();
-    await new Promise((resolve) => receiver.close(resolve));
+    await receiver?.close();
     rmSync(dataDir, { recursive: true, force: true });
   });
 
