@@ -6,11 +6,11 @@
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import https from 'node:https';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { useTestCluster, type CliResult } from './cluster-fixture.ts';
+import { callAgentAs } from './agent-call.ts';
 import { waitFor } from '../../src/agent/daemon-process.ts';
 import { encodeLinkToken } from '../../src/protocol/link-token.ts';
 import { AGENT_ROUTES } from '../../src/protocol/agent-routes.ts';
@@ -33,33 +33,6 @@ const STEP_TITLES = [
   'start the agent and link it to this parent only',
   'list the synchronizers of the data sync',
 ];
-
-/** A call to an agent with an arbitrary client certificate (or none), the way an intruder would. */
-function callAgentAs(host: string, method: string, path: string, body: unknown, client?: { cert: string; key: string }): Promise<{ status: number; body: { error?: string; message?: string; linked?: boolean } }> {
-  return new Promise((resolve, reject) => {
-    const payload = body === undefined ? undefined : JSON.stringify(body);
-    const request = https.request(
-      {
-        host,
-        port: 7443,
-        method,
-        path,
-        rejectUnauthorized: false,
-        cert: client?.cert,
-        key: client?.key,
-        agent: false,
-        headers: payload ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) } : {},
-      },
-      (response) => {
-        let text = '';
-        response.on('data', (chunk: Buffer) => (text += chunk.toString('utf8')));
-        response.on('end', () => resolve({ status: response.statusCode ?? 0, body: JSON.parse(text) as { message?: string } }));
-      },
-    );
-    request.on('error', reject);
-    request.end(payload);
-  });
-}
 
 function assertOneLineFailure(result: CliResult, exitCode: number, reason: RegExp): void {
   assert.equal(result.code, exitCode, `exit code; stderr: ${result.stderr}`);

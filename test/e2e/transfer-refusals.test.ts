@@ -8,10 +8,10 @@
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import https from 'node:https';
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { useTestCluster, callApi, type ApiResult } from './cluster-fixture.ts';
+import { callAgentAs, parentClientCertificate } from './agent-call.ts';
 import type { JobView } from '../../src/jobs/index.ts';
 import type { NodeView } from '../../src/nodes/node.model.ts';
 import { TEST_NET } from '../test-net.ts';
@@ -42,33 +42,6 @@ function source<T = Record<string, unknown>>(method: string, path: string, body?
 async function accountsOnTarget(): Promise<string[]> {
   return (await target<{ accounts: { username: string }[] }>('GET', '/api/accounts')).body.accounts.map((a) => a.username).sort();
 }
-/** A call to a child's agent with the client certificate of the parent whose folder is `parentDir`, on a fresh connection. */
-function callAgentAs(host: string, method: string, path: string, body: unknown, parentDir: string): Promise<{ status: number; body: { message?: string; token?: string } }> {
-  const ca = join(parentDir, 'ca');
-  return new Promise((resolve, reject) => {
-    const payload = body === undefined ? undefined : JSON.stringify(body);
-    const request = https.request(
-      {
-        host,
-        port: 7443,
-        method,
-        path,
-        rejectUnauthorized: false,
-        cert: readFileSync(join(ca, 'client.crt'), 'utf8'),
-        key: readFileSync(join(ca, 'client.key'), 'utf8'),
-        agent: false,
-        headers: payload ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) } : {},
-      },
-      (response) => {
-        let text = '';
-        response.on('data', (chunk: Buffer) => (text += chunk.toString('utf8')));
-        response.on('end', () => resolve({ status: response.statusCode ?? 0, body: JSON.parse(text) as { message?: string } }));
-      },
-    );
-    request.on('error', reject);
-    request.end(payload);
-  });
-}
 
 describe('transfer refusals', () => {
   test('refused with a one-line reason and the exit code of its kind, nothing changed on either side: a target child not its own or linked to another parent, an account with a job under way, a target not reachable, a token not valid there or not an admin\'s, the username or domain taken there', async () => {
@@ -85,7 +58,7 @@ describe('transfer refusals', () => {
     // mail8 takes the first pair's parent as its parent behind the target's back; the target still lists it.
     const identity = await source<{ parentId: string; name: string }>('GET', '/api/parent/identity');
     assert.equal(identity.status, 200, identity.body.message);
-    const issued = await callAgentAs(fixture.second.address('mail8'), 'POST', '/v1/handover', { newParentId: identity.body.parentId, newParentName: identity.body.name, expiresInMinutes: 5 }, join(fixture.dir, 'pair2', 'parent'));
+    const issued = await callAgentAs(fixture.second.address('mail8'), 'POST', '/v1/handover', { newParentId: identity.body.parentId, newParentName: identity.body.name, expiresInMinutes: 5 }, parentClientCertificate(join(fixture.dir, 'pair2', 'parent')));
     assert.equal(issued.status, 200, issued.body.message);
     const adopted = await source<NodeView>('POST', '/api/nodes/link', { alias: 'mail8', host: fixture.second.address('mail8'), token: issued.body.token, roles: ['mail'], adopt: true });
     assert.equal(adopted.status, 201, adopted.body.message);
