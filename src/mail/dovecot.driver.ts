@@ -113,6 +113,29 @@ export class DovecotDriver implements DaemonDriver {
     await daemonConfigCheck('dovecot', this.name, () => run('doveconf', ['-c', this.paths.configFile, '-n', '-x']));
   }
 
+  /**
+   * Whether Dovecot must reload to serve these changed files. Only the configuration needs it:
+   * the passdb and userdb passwd-files (per domain, and the proxied domains) are looked at by the
+   * auth process at each lookup. A reload ends every LMTP session under way, even one whose
+   * message was already saved ("421 Shutting down" after DATA), and Postfix then delivers that
+   * message a second time, so reloads are kept for what needs them.
+   */
+  needsReload(changed: readonly string[]): boolean {
+    return changed.includes(this.paths.configFile);
+  }
+
+  /**
+   * For a change that wrote only passwd-files: throws when the master could not serve it (gone or
+   * stopped), as a reload would, then waits for the next second. The auth process looks at a
+   * passwd-file at most once per second of its event loop's clock, so a lookup in the second of
+   * the write may still answer from the old file; from the next second on, every lookup sees the
+   * new one (its mtime always differs, see writeRenderedFiles).
+   */
+  async awaitDataFiles(): Promise<void> {
+    reloadableMaster('dovecot', this.paths.pidFile);
+    await new Promise((resolve) => setTimeout(resolve, 1000 - (Date.now() % 1000) + 20));
+  }
+
   /** Throws when the master cannot take it (gone, stopped, or `doveadm reload` refusing), so no change is acknowledged unserved. */
   async reload(): Promise<void> {
     reloadableMaster('dovecot', this.paths.pidFile);

@@ -100,6 +100,7 @@ export class MailDriver {
         for (const files of written.reverse()) files.restore();
       };
       let dovecotChanged = false;
+      let dovecotReload = false;
       let postfixChanged = false;
       let postfixPaths: string[] = [];
       try {
@@ -111,8 +112,9 @@ export class MailDriver {
         // Only the tables whose source changed are rebuilt (postmap refuses a broken one here too).
         maps = await this.postfix.buildMaps(postfixPaths);
         dovecotChanged = dovecotWrite.changedPaths.length > 0;
+        dovecotReload = this.dovecot.needsReload(dovecotWrite.changedPaths);
         postfixChanged = postfixPaths.length > 0 || maps.built.length > 0;
-        if (dovecotChanged) await this.dovecot.check();
+        if (dovecotReload) await this.dovecot.check();
         if (postfixChanged) await this.postfix.check(postfixWrite.changedPaths);
       } catch (error) {
         rollback();
@@ -129,10 +131,15 @@ export class MailDriver {
       // ones again, so the node serves what it served before and nobody is told otherwise.
       const reloaded: (DovecotDriver | PostfixDriver)[] = [];
       try {
-        for (const [driver, changed] of [[this.dovecot, dovecotChanged], [this.postfix, postfixChanged]] as const) {
-          if (!changed) continue;
-          await driver.reload();
-          reloaded.push(driver);
+        if (dovecotReload) {
+          await this.dovecot.reload();
+          reloaded.push(this.dovecot);
+        } else if (dovecotChanged) {
+          await this.dovecot.awaitDataFiles();
+        }
+        if (postfixChanged) {
+          await this.postfix.reload();
+          reloaded.push(this.postfix);
         }
       } catch (error) {
         rollback();
@@ -141,6 +148,8 @@ export class MailDriver {
         for (const driver of reloaded) {
           await driver.reload().catch((undo: unknown) => this.context.log(`${driver.name}: reload back to the previous configuration failed`, { error: String(undo) }));
         }
+        // Passwd-files put back are read again from the next second on, like the new ones.
+        if (dovecotChanged && !dovecotReload) await this.dovecot.awaitDataFiles().catch(() => undefined);
         throw error;
       }
       // Only now: a restart renders this state, so it must be one the daemons took.
@@ -148,7 +157,7 @@ export class MailDriver {
       if (holdLifted) await this.postfix.releaseHeld(receivers);
       // Mail deferred under the old routes, or by Dovecot's LMTP while it reloaded ("Shutting
       // down"), is tried again now rather than at the next retry.
-      else if (dovecotChanged || (postfixChanged && routesChanged(before, state))) await this.postfix.flush();
+      else if (dovecotReload || (postfixChanged && routesChanged(before, state))) await this.postfix.flush();
       // Refusing new logins is not enough: a suspended (or moved) mailbox's open sessions end too.
       const stillLocal = new Set(localLogins(state));
       const lostLogin = localLogins(before).filter((address) => !stillLocal.has(address));

@@ -2,7 +2,7 @@
  * Writing a daemon's rendered files as one change: each file atomically and only when its
  * contents differ, remembering what was there so a refused configuration can be put back.
  */
-import { existsSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync, statSync, utimesSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../core/files.ts';
 
@@ -38,13 +38,25 @@ function staleFiles(rendered: RenderedFiles): string[] {
   );
 }
 
+/**
+ * Writes the file with a modification time at least a second after the one it replaces. Dovecot
+ * notices a changed passwd-file by its mtime (whole seconds) and size only: a same-size rewrite
+ * within the second (a password of the same length changed twice) would go unseen.
+ */
+function writeWithNewerMtime(path: string, contents: string, mode: number): void {
+  const before = existsSync(path) ? Math.floor(statSync(path).mtimeMs / 1000) : 0;
+  writeFileAtomic(path, contents, mode);
+  const mtime = Math.max(Math.floor(Date.now() / 1000), before + 1);
+  utimesSync(path, mtime, mtime);
+}
+
 export function writeRenderedFiles(rendered: RenderedFiles): WrittenFiles {
   const previous = new Map<string, { contents: string | undefined; mode: number }>();
   for (const file of rendered.files) {
     const before = existsSync(file.path) ? readFileSync(file.path, 'utf8') : undefined;
     if (before === file.contents) continue;
     previous.set(file.path, { contents: before, mode: file.mode });
-    writeFileAtomic(file.path, file.contents, file.mode);
+    writeWithNewerMtime(file.path, file.contents, file.mode);
   }
   for (const path of staleFiles(rendered)) {
     previous.set(path, { contents: readFileSync(path, 'utf8'), mode: statSync(path).mode & 0o777 });
@@ -55,7 +67,7 @@ export function writeRenderedFiles(rendered: RenderedFiles): WrittenFiles {
     restore() {
       for (const [path, before] of previous) {
         if (before.contents === undefined) rmSync(path, { force: true });
-        else writeFileAtomic(path, before.contents, before.mode);
+        else writeWithNewerMtime(path, before.contents, before.mode);
       }
     },
   };

@@ -46,8 +46,8 @@ function snapshot(dir: string, withMtime = true): Map<string, string> {
  * with `finish`. Postfix decides a HOLD at RCPT, so this is a session begun under one configuration
  * and ended under the next.
  */
-async function openSmtpSession(host: string, to: string): Promise<{ finish(subject: string): Promise<void> }> {
-  const socket = connect({ host, port: 25 });
+async function openSmtpSession(host: string, to: string, protocol: { port: number; hello: 'EHLO' | 'LHLO' } = { port: 25, hello: 'EHLO' }): Promise<{ finish(subject: string): Promise<void> }> {
+  const socket = connect({ host, port: protocol.port });
   let buffered = '';
   let waiting: ((reply: string) => void) | undefined;
   const deliver = () => {
@@ -76,7 +76,7 @@ async function openSmtpSession(host: string, to: string): Promise<{ finish(subje
     assert.ok(answer.startsWith(code), `${command ?? 'greeting'}: ${answer}`);
   };
   await expect(undefined, '220');
-  await expect('EHLO tester.fleet.internal', '250');
+  await expect(`${protocol.hello} tester.fleet.internal`, '250');
   await expect('MAIL FROM:<tester@example.net>', '250');
   await expect(`RCPT TO:<${to}>`, '250');
   return {
@@ -315,7 +315,9 @@ describe('mail drivers against real Dovecot and Postfix instances', () => {
     renameSync(certificate, `${certificate}.away`);
     try {
       const before = snapshot(join(layoutA.root, 'etc'), false);
+      // A change of the configuration itself (a passwd-file change alone is not checked: Dovecot reads those files at each lookup).
       const changed = stateA();
+      changed.trustedNetworks = ['192.0.2.7'];
       changed.mailboxes[0]!.quotaMb = 60;
       await assert.rejects(nodeA.apply(changed), (error: unknown) => error instanceof FleetError && error.kind === 'validation' && /dovecot rejected/.test(error.message));
       assert.deepEqual(snapshot(join(layoutA.root, 'etc'), false), before);
@@ -323,6 +325,20 @@ describe('mail drivers against real Dovecot and Postfix instances', () => {
       renameSync(`${certificate}.away`, certificate);
     }
     assert.deepEqual(await nodeA.apply(stateA()), { dovecotChanged: false, postfixChanged: false });
+  });
+
+  it('keeps an LMTP delivery under way when a mailbox is added: no Dovecot reload cuts it after DATA, so Postfix never delivers it twice', async () => {
+    // What Postfix's lmtp client does, held open between RCPT and the end of DATA.
+    const session = await openSmtpSession(NODE_A, ALICE.address, { port: 24, hello: 'LHLO' });
+    const more = stateA();
+    more.mailboxes.push({ address: 'extra@alpha.test', passwordHash: hash('extra-secret-1'), quotaMb: 0, suspended: false });
+    assert.deepEqual(await nodeA.apply(more), { dovecotChanged: true, postfixChanged: true });
+    assert.equal(await imapLoginSucceeds({ host: NODE_A, user: 'extra@alpha.test', pass: 'extra-secret-1' }), true, 'the new mailbox logs in once apply returned');
+    // A reload would have answered 421 Shutting down here (after Dovecot had saved the message).
+    await session.finish('over lmtp while a mailbox was added');
+    await nodeA.apply(stateA());
+    const subjects = await imapSubjects({ host: NODE_A, user: ALICE.address, pass: ALICE.password });
+    assert.equal(subjects.filter((s) => s === 'over lmtp while a mailbox was added').length, 1);
   });
 
   it('consults the sysdata sender table, which apply never overwrites', async () => {
