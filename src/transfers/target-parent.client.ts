@@ -108,7 +108,8 @@ export class TargetParent {
     return this.call('POST', `${this.importPath(username)}/finish`);
   }
 
-  abort(username: string): Promise<{ removed: boolean }> {
-    return this.call('DELETE', this.importPath(username));
+  /** `returnTo`: this pair's mail node, where the target relays what it held for the account (and what still reaches it). */
+  abort(username: string, returnTo?: string): Promise<{ removed: boolean }> {
+    return this.call('DELETE', `${this.importPath(username)}${returnTo ? `?returnTo=${encodeURIComponent(returnTo)}` : ''}`);
   }
 }

@@ -22,7 +22,7 @@ import type { MailStatePusher } from '../mail/mail-state-pusher.ts';
 import type { WebService } from '../web/web.service.ts';
 import { missingGuids } from '../distribution/distribution-rules.ts';
 import { testPoint } from '../distribution/test-points.ts';
-import type { TransfersRepository } from './transfers.repository.ts';
+import { TRANSFER_FORWARD_MS, type TransfersRepository } from './transfers.repository.ts';
 import { TargetParent } from './target-parent.client.ts';
 import type { TransferBundle } from './transfer.schemas.ts';
 
@@ -57,8 +57,6 @@ export interface TransferDeps {
 }
 
 const ADMIN = { username: 'admin', role: 'admin' as const };
-/** How long this parent keeps relaying a transferred domain's mail to the new pair (DNS caches, queued mail). */
-const FORWARD_MS = Number(process.env.FLEETPANEL_TRANSFER_FORWARD_MS ?? 7 * 86_400_000);
 
 export class AccountTransfer {
   constructor(readonly deps: TransferDeps) {}
@@ -206,7 +204,10 @@ export function transferAccountJob(transfer: AccountTransfer): JobDefinition<Tra
         },
         async undo(ctx, job) {
           const target = await transfer.target(job.data);
-          const { removed } = await target.abort(job.data.account);
+          // The route step's undo already delivers here again: what the target held comes back here.
+          const account = await transfer.account(job.data).catch(() => undefined);
+          const returnTo = account && (await transfer.sourceMailNode(account)).host;
+          const { removed } = await target.abort(job.data.account, returnTo);
           await ctx.progress(removed ? 'the target removed the imported account' : 'the target held nothing of the account');
         },
       },
@@ -377,9 +378,9 @@ export function transferAccountJob(transfer: AccountTransfer): JobDefinition<Tra
           await testPoint('transfer:clean');
           for (const address of job.data.verified ?? []) await transfer.verifyMailbox(node, target, account.username, address);
           // Mail still reaching this pair (an old MX, a message accepted while Postfix reloads) goes on to the target.
-          await deps.repo.setForward({ domain: account.domain, account: account.username, targetMailAddress: job.data.targetMailAddress!, until: Date.now() + FORWARD_MS });
+          await deps.repo.setForward({ domain: account.domain, account: account.username, targetMailAddress: job.data.targetMailAddress!, until: Date.now() + TRANSFER_FORWARD_MS });
           await deps.accounts.terminate(ADMIN, account.username);
-          await ctx.progress(`removed ${account.username} from this pair: mailboxes, site (and its forward to the target), databases, certificate, zone and records; mail still reaching it is relayed to the target for ${Math.round(FORWARD_MS / 3_600_000)} h`);
+          await ctx.progress(`removed ${account.username} from this pair: mailboxes, site (and its forward to the target), databases, certificate, zone and records; mail still reaching it is relayed to the target for ${Math.round(TRANSFER_FORWARD_MS / 3_600_000)} h`);
         },
       },
     ],

@@ -57,13 +57,13 @@ export class TransferService {
 
   /** An account being transferred away, once routed: every delivery here goes to the target's mail node (logins are still served here). */
   private async relayExports(node: NodeRow, state: MailState): Promise<void> {
-    // A domain transferred away keeps relaying from this parent's own node for a while (see transfer_forwards).
-    if (node.is_local === 1) {
-      for (const forward of await this.repo.forwards(Date.now())) {
-        if (!state.domains.some((d) => d.domain === forward.domain)) state.domains.push({ domain: forward.domain, account: forward.account, suspended: false, relayTo: forward.targetMailAddress });
-      }
-      state.domains.sort((a, b) => a.domain.localeCompare(b.domain));
+    // A domain transferred away (or whose import was aborted) keeps relaying for a while from every
+    // mail node here, the one that held it included: what is still queued or held there goes on
+    // rather than bouncing (see TransfersRepository.setForward).
+    for (const forward of await this.repo.forwards(Date.now())) {
+      if (!state.domains.some((d) => d.domain === forward.domain)) state.domains.push({ domain: forward.domain, account: forward.account, suspended: false, relayTo: forward.targetMailAddress });
     }
+    state.domains.sort((a, b) => a.domain.localeCompare(b.domain));
     const routed = await this.repo.routedExports();
     for (const entry of state.domains) {
       const route = routed.find((r) => r.domain === entry.domain);

@@ -26,6 +26,9 @@ export interface ExportRow {
   targetMailAddress: string | null;
 }
 
+/** How long a pair keeps relaying a domain's mail to where it went (DNS caches, queued and held mail). */
+export const TRANSFER_FORWARD_MS = Number(process.env.FLEETPANEL_TRANSFER_FORWARD_MS ?? 7 * 86_400_000);
+
 export class TransfersRepository {
   constructor(private readonly db: Store) {}
 
@@ -87,6 +90,11 @@ export class TransfersRepository {
     await trx.insertInto('transfer_exports').values({ account_id: row.accountId, target_url: row.targetUrl, target_token: row.targetToken, target_mail_address: row.targetMailAddress, created_at: Date.now() }).execute();
   }
 
+  /**
+   * Mail for a domain that left this pair (a finished transfer) or never arrived (an aborted
+   * import) goes on to where it lives now, from every mail node here, until `until`: old MX
+   * caches, mail accepted or held while the account moved (see TransferService.relayExports).
+   */
   async setForward(forward: { domain: string; account: string; targetMailAddress: string; until: number }): Promise<void> {
     await this.db.transaction().execute(async (trx) => {
       await trx.deleteFrom('transfer_forwards').where('domain', '=', forward.domain).execute();

@@ -135,7 +135,15 @@ export function registerTransferRoutes(app: HttpApp, { imports, transfers }: { i
 
   app.delete(
     '/api/transfers/imports/:username',
-    { schema: { tags, summary: 'Remove an account whose import is under way, from its nodes and the store (admin)', params: Username, response: { 200: Type.Object({ removed: Type.Boolean() }) } } },
-    async (request) => imports.abort(principalOf(request), request.params.username),
+    {
+      schema: {
+        tags,
+        summary: 'Remove an account whose import is under way, from its nodes and the store (admin); with returnTo, the mail held for it here is relayed there, as is mail still reaching this pair for its domain for a while',
+        params: Username,
+        querystring: Type.Object({ returnTo: Type.Optional(Type.String({ format: 'fp-ipv4' })) }, { additionalProperties: false }),
+        response: { 200: Type.Object({ removed: Type.Boolean() }) },
+      },
+    },
+    async (request) => imports.abort(principalOf(request), request.params.username, request.query.returnTo),
   );
 }

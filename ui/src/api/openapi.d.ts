@@ -5461,10 +5461,12 @@ export interface paths {
         };
         put?: never;
         post?: never;
-        /** Remove an account whose import is under way, from its nodes and the store (admin) */
+        /** Remove an account whose import is under way, from its nodes and the store (admin); with returnTo, the mail held for it here is relayed there, as is mail still reaching this pair for its domain for a while */
         delete: {
             parameters: {
-                query?: never;
+                query?: {
+                    returnTo?: string;
+                };
                 header?: never;
                 path: {
                     username: string;
