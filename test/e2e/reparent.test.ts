@@ -10,11 +10,11 @@
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import https from 'node:https';
 import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { execFile } from 'node:child_process';
 import { useTestCluster, callApi, type ApiResult, type TestCluster } from './cluster-fixture.ts';
+import { callAgentAs } from './agent-call.ts';
 import { waitFor } from '../../src/agent/daemon-process.ts';
 import { AGENT_ROUTES } from '../../src/protocol/agent-routes.ts';
 import { AgentClient, type ClientIdentity } from '../../src/transport/agent-client.ts';
@@ -37,33 +37,6 @@ function dig(server: string, name: string, type: string): Promise<string[]> {
       if (error) reject(error);
       else resolve(stdout.split('\n').filter(Boolean).sort());
     });
-  });
-}
-
-/** A call to an agent with a given client certificate, on a fresh connection. */
-function callAgentAs(host: string, method: string, path: string, body: unknown, client: { cert: string; key: string }): Promise<{ status: number; body: { error?: string; message?: string; token?: string } }> {
-  return new Promise((resolve, reject) => {
-    const payload = body === undefined ? undefined : JSON.stringify(body);
-    const request = https.request(
-      {
-        host,
-        port: 7443,
-        method,
-        path,
-        rejectUnauthorized: false,
-        cert: client.cert,
-        key: client.key,
-        agent: false,
-        headers: payload ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) } : {},
-      },
-      (response) => {
-        let text = '';
-        response.on('data', (chunk: Buffer) => (text += chunk.toString('utf8')));
-        response.on('end', () => resolve({ status: response.statusCode ?? 0, body: JSON.parse(text) as { message?: string } }));
-      },
-    );
-    request.on('error', reject);
-    request.end(payload);
   });
 }
 
@@ -90,6 +63,24 @@ describe('re-parenting a child', () => {
 
   const api = <T = Record<string, unknown>>(pair: TestCluster, method: string, path: string, body?: unknown): Promise<ApiResult<T>> =>
     callApi<T>(pair.info.url, method, path, body, pair.info.token);
+
+  /**
+   * Waits (two minutes at most) until every one of `subjects` can be read in `address` over IMAP
+   * through the new parent (which proxies to the child), then asserts none of them is there twice.
+   */
+  async function assertEachOnceThroughNew(address: string, subjects: string[]): Promise<void> {
+    let seen: string[] = [];
+    const deadline = Date.now() + 120_000;
+    for (;;) {
+      seen = await imapSubjects({ host: fresh.address('new'), user: address, pass: MAIL_PASSWORD }).catch(() => seen);
+      const missing = subjects.filter((s) => !seen.includes(s));
+      if (missing.length === 0) break;
+      if (Date.now() > deadline) assert.fail(`${address} lacks ${missing.join(', ')} (of ${subjects.length} accepted)`);
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+    }
+    const doubled = subjects.filter((s) => seen.filter((t) => t === s).length > 1);
+    assert.deepEqual(doubled, [], `messages doubled in ${address}`);
+  }
 
   test('a handover swaps the child to the new parent in one step: the old parent is refused by mTLS, even on a kept-alive connection', async () => {
     const host = old.address('spare');
@@ -224,17 +215,7 @@ describe('re-parenting a child', () => {
     // Every accepted message once, read through the new parent (which proxies to the child).
     for (const a of accounts) {
       const subjects = accepted.get(a.address)!;
-      let seen: string[] = [];
-      const deadline = Date.now() + 120_000;
-      for (;;) {
-        seen = await imapSubjects({ host: fresh.address('new'), user: a.address, pass: MAIL_PASSWORD }).catch(() => seen);
-        const missing = subjects.filter((s) => !seen.includes(s));
-        if (missing.length === 0) break;
-        if (Date.now() > deadline) assert.fail(`${a.address} lacks ${missing.join(', ')} (of ${subjects.length} accepted)`);
-        await new Promise((resolve) => setTimeout(resolve, 1000));
-      }
-      const doubled = subjects.filter((s) => seen.filter((t) => t === s).length > 1);
-      assert.deepEqual(doubled, [], `messages doubled in ${a.address}`);
+      await assertEachOnceThroughNew(a.address, subjects);
       assert.ok(subjects.length > 10, `${a.address}: ${subjects.length} messages went through the move (${refusedAtSmtp} refused at SMTP time)`);
       // The same Maildir, never copied or replaced: same inode, same creation.
       const now = statSync(maildir(a.address));
@@ -457,17 +438,7 @@ describe('re-parenting a child', () => {
     // Every accepted message once, read through the new parent (which proxies to the child).
     for (const a of kid2Accounts) {
       const subjects = accepted.get(a.address)!;
-      let seen: string[] = [];
-      const deadline = Date.now() + 120_000;
-      for (;;) {
-        seen = await imapSubjects({ host: fresh.address('new'), user: a.address, pass: MAIL_PASSWORD }).catch(() => seen);
-        const missing = subjects.filter((s) => !seen.includes(s));
-        if (missing.length === 0) break;
-        if (Date.now() > deadline) assert.fail(`${a.address} lacks ${missing.join(', ')} (of ${subjects.length} accepted)`);
-        await new Promise((resolve) => setTimeout(resolve, 1000));
-      }
-      const doubled = subjects.filter((s) => seen.filter((x) => x === s).length > 1);
-      assert.deepEqual(doubled, [], `messages doubled in ${a.address}`);
+      await assertEachOnceThroughNew(a.address, subjects);
       assert.ok(subjects.length > 10, `${a.address}: ${subjects.length} messages went through the move`);
     }
 
