@@ -90,6 +90,10 @@ export class PostfixDriver implements DaemonDriver {
    * "Host or domain name not found"). So every table first gains what it gains, in
    * lookupTables() order, then loses what it loses, in removalOrder(); every state in between
    * delivers each domain to its old or its new destination (test/mail/route-commit.test.ts).
+   *
+   * This build is also the tables' check: postmap reads the source with Postfix's own parser and
+   * warns about every line it would ignore or drop (no `key whitespace value`, a duplicate key),
+   * and such a warning refuses the change as a rejected configuration.
    */
   async buildMaps(changedPaths: readonly string[]): Promise<BuiltMaps> {
     const changed = new Set(changedPaths);
@@ -98,7 +102,12 @@ export class PostfixDriver implements DaemonDriver {
     const discard = (): void => {
       for (const map of toBuild) for (const file of [`${map}.candidate`, `${map}.candidate.db`, `${map}.union`, `${map}.union.db`]) rmSync(file, { force: true });
     };
-    const postmap = (file: string) => run('postmap', ['-c', this.paths.configDir, `hash:${file}`]);
+    const postmap = (file: string) =>
+      daemonConfigCheck('postfix', this.name, async () => {
+        const argv = ['-c', this.paths.configDir, `hash:${file}`];
+        const { stderr } = await run('postmap', argv);
+        if (/warning|fatal|error/i.test(stderr)) throw new CommandError(['postmap', ...argv], 1, '', stderr);
+      });
     try {
       await Promise.all(
         toBuild.map(async (map) => {
@@ -178,22 +187,15 @@ export class PostfixDriver implements DaemonDriver {
   /**
    * `postfix check` looks at permissions and main.cf; `postconf -M` parses master.cf, which
    * `check` does not, so a broken service line is caught before a reload. With `changed` (the
-   * files a change wrote), a change that wrote only lookup tables has those tables parsed by
-   * Postfix's own reader (`postmap -s`, which warns about every line it would ignore) instead:
+   * files a change wrote), a change that wrote only lookup tables needs nothing more: buildMaps
+   * already parsed each of them with Postfix's own reader and refused any line it would ignore.
    * `postfix check` reads no table, and its walk of the queue and the install (seconds on a busy
-   * machine) would be paid by every account added to a node.
+   * machine) would be paid by every account added to a node; and parsing the text again as
+   * `postmap -s texthash:` would wait until each file is two seconds old (Postfix's guard against
+   * reading a file still being written), which every mail batch paid.
    */
   async check(changed?: readonly string[]): Promise<void> {
-    const tables = changed?.filter((path) => this.lookupTables().includes(path));
-    if (changed !== undefined && tables !== undefined && tables.length === changed.length) {
-      if (tables.length === 0) return;
-      await daemonConfigCheck('postfix', this.name, async () => {
-        const argv = ['-c', this.paths.configDir, '-s', ...tables.map((path) => `texthash:${path}`)];
-        const { stderr } = await run('postmap', argv);
-        if (/warning|fatal|error/i.test(stderr)) throw new CommandError(['postmap', ...argv], 1, '', stderr);
-      });
-      return;
-    }
+    if (changed !== undefined && changed.every((path) => this.lookupTables().includes(path))) return;
     await daemonConfigCheck('postfix', this.name, async () => {
       await this.postfix(['check']);
       const { stderr } = await run('postconf', ['-c', this.paths.configDir, '-M']);
