@@ -49,6 +49,14 @@ export class MailStatePusher {
   private readonly pushListeners: ((node: NodeRow) => Promise<void>)[] = [];
   /** Pushes to one node never overtake each other; the changes waiting for one go out as one. */
   private readonly perNode = new BatchByKey<{ node: NodeRow; override?: AccountOverride }, MailApplyResult>((_key, requests) => this.pushBatch(requests));
+  /**
+   * The listeners of one node, run once for every push accepted before they started: they read
+   * what the node holds now (webmail serves the domains of its applied state), so one run follows
+   * any number of pushes. They run beside the node's next push instead of holding it back.
+   */
+  private readonly followers = new BatchByKey<NodeRow, void>(async (_key, nodes) => {
+    for (const listener of this.pushListeners) await listener(nodes.at(-1)!);
+  });
 
   constructor(
     private readonly repo: Pick<MailRepository, 'mailAccounts' | 'mailboxes' | 'forwarders' | 'pipeForwarders'>,
@@ -112,20 +120,21 @@ export class MailStatePusher {
   /**
    * Pushes the node's whole mail state, in one batch with the other changes waiting for the same
    * node. Resolves once the node applied the batch that carries this change (checked and reloaded)
-   * and the listeners followed it; a refused batch rejects every change in it.
+   * and the listeners followed it (a run of them that began after that batch was applied); a
+   * refused batch rejects every change in it, and so does a failed run of the listeners.
    */
-  pushNode(node: NodeRow, override?: AccountOverride): Promise<MailApplyResult> {
-    if (!takesPushes(node.status)) return Promise.resolve({ dovecotChanged: false, postfixChanged: false });
-    return this.perNode.run(String(node.id), override ? { node, override } : { node }, override ? String(override.accountId) : undefined);
+  async pushNode(node: NodeRow, override?: AccountOverride): Promise<MailApplyResult> {
+    if (!takesPushes(node.status)) return { dovecotChanged: false, postfixChanged: false };
+    const result = await this.perNode.run(String(node.id), override ? { node, override } : { node }, override ? String(override.accountId) : undefined);
+    if (this.pushListeners.length > 0) await this.followers.run(String(node.id), node);
+    return result;
   }
 
   /** The latest node row of the batch is the one pushed to; every override applies, in arrival order. */
   private async pushBatch(requests: readonly { node: NodeRow; override?: AccountOverride }[]): Promise<MailApplyResult> {
     const node = requests.at(-1)!.node;
     const overrides = requests.flatMap((request) => (request.override ? [request.override] : []));
-    const result = await this.agents.putState(node, await this.nodeState(node, overrides));
-    for (const listener of this.pushListeners) await listener(node);
-    return result;
+    return this.agents.putState(node, await this.nodeState(node, overrides));
   }
 
   /** Pushes a mail node and, when it is a child, the parent's own node that routes its domains to it. */
