@@ -60,10 +60,25 @@ export class WebService implements WorkloadService {
   private readonly proxyProviders = new Map<string, WebProxyProvider>();
   private readonly forwardProviders = new Map<string, SiteForwardProvider>();
   /** Pushes to one node never overtake each other; the changes waiting for one go out as one. */
-  private readonly perNode = new BatchByKey<{ node: NodeRow; override?: SiteOverride }, void>(async (_key, requests) => {
+  private readonly perNode = new BatchByKey<{ node: NodeRow; override?: SiteOverride }, void>(async (key, requests) => {
     const node = requests.at(-1)!.node;
-    await this.agents.putState(node, await this.desiredState(node, requests.flatMap((request) => (request.override ? [request.override] : []))));
+    const state = await this.desiredState(node, requests.flatMap((request) => (request.override ? [request.override] : [])));
+    const proxies = this.proxiesByNode.get(key) ?? {};
+    this.proxiesByNode.set(key, proxies);
+    proxies.applying = JSON.stringify(state.proxies);
+    try {
+      await this.agents.putState(node, state);
+      proxies.acked = proxies.applying;
+    } catch (error) {
+      // A refused state is put back on the node, but what it serves is no longer known for sure.
+      delete proxies.acked;
+      throw error;
+    } finally {
+      delete proxies.applying;
+    }
   });
+  /** Per node: the proxies of the last state it acknowledged, and of the state being pushed to it now (ensureProxies). */
+  private readonly proxiesByNode = new Map<string, { acked?: string; applying?: string }>();
 
   constructor(
     private readonly repo: Pick<WebRepository, 'sitesOnNode' | 'httpsRedirect' | 'setHttpsRedirect'>,
@@ -112,6 +127,21 @@ export class WebService implements WorkloadService {
   pushNode(node: NodeRow, override?: SiteOverride): Promise<void> {
     if (!takesPushes(node.status)) return Promise.resolve();
     return this.perNode.run(String(node.id), override ? { node, override } : { node }, override?.account);
+  }
+
+  /**
+   * For a proxy provider whose answer may have changed: pushes the node unless the proxies it
+   * would get are the ones it acknowledged last and the ones of the push under way, if any (a
+   * later push reads the store afresh anyway). Its sites are not compared, each site change
+   * pushes on its own; so a provider that did not change its answer does not wait for the node's
+   * next batch of site changes, which it would otherwise join.
+   */
+  async ensureProxies(node: NodeRow): Promise<void> {
+    if (!takesPushes(node.status)) return;
+    const wanted = JSON.stringify((await this.desiredState(node)).proxies);
+    const known = this.proxiesByNode.get(String(node.id));
+    if (known?.acked === wanted && (known.applying === undefined || known.applying === wanted)) return;
+    await this.pushNode(node);
   }
 
   /** The data-sync step: a node that joins or returns gets the web state it missed. */

@@ -35,7 +35,7 @@ export function webmailAgentsOver(connections: NodeConnections): WebmailAgents {
 
 export interface WebmailDeps {
   mail: Pick<MailStatePusher, 'nodeState' | 'onNodePushed'>;
-  web: Pick<WebService, 'addProxyProvider' | 'pushNode'>;
+  web: Pick<WebService, 'addProxyProvider' | 'ensureProxies'>;
   agents: WebmailAgents;
 }
 
@@ -50,6 +50,6 @@ export function buildWebmail({ mail, web, agents }: WebmailDeps): void {
   // domain routed to a child. The agent's mail module does not know that webmail exists.
   mail.onNodePushed(async (node) => {
     await agents.refreshServers(node);
-    if (node.is_local === 1 && servesWeb(node)) await web.pushNode(node);
+    if (node.is_local === 1 && servesWeb(node)) await web.ensureProxies(node);
   });
 }
