@@ -14,7 +14,7 @@ import { writeIfChanged } from '../core/files.ts';
 import { assertValid, checkDomain, checkUsername } from '../core/grammar.ts';
 import { launchDaemon } from '../core/daemon-launch.ts';
 import { renderPhpMaster, renderPhpPool, type PhpMasterPaths } from './php-fpm-config.ts';
-import { accountSystemUser, ensureSystemUser, lookupUser, removeSystemUser, type SystemUser } from './system-users.ts';
+import { accountSystemUser, ensureSystemUser, ensureSystemUsers, lookupUser, removeSystemUser, type SystemUser } from './system-users.ts';
 
 export const PHP_DAEMON = 'php';
 /** nginx's workers; the only other user that may read an account's home (static files). */
@@ -164,8 +164,14 @@ export class PhpPoolsDriver implements DaemonDriver, PhpPools {
     }
   }
 
+  /** The system users of all these accounts, those missing created together. */
+  private async ensureUsers(accounts: Iterable<string>): Promise<void> {
+    await ensureSystemUsers([...accounts].map((account) => ({ name: this.systemUser(account), home: this.homeOf(account) })));
+  }
+
   private async addPools(accounts: string[]): Promise<void> {
     let changed = false;
+    await this.ensureUsers(accounts);
     for (const account of accounts) {
       await this.prepareAccount(account);
       changed = this.writePool(account) || changed;
@@ -185,6 +191,7 @@ export class PhpPoolsDriver implements DaemonDriver, PhpPools {
   private async applyPools(accounts: string[]): Promise<{ changed: boolean }> {
     const wanted = new Set(accounts.map((a) => assertValid('account', a, checkUsername)));
     let changed = false;
+    await this.ensureUsers(wanted);
     for (const account of wanted) {
       await this.prepareAccount(account);
       changed = this.writePool(account) || changed;

@@ -18,7 +18,8 @@ export const ROLE_PACKAGES: Record<Role, readonly string[]> = {
   // php-fpm before roundcube-core: given in one apt-get call, it satisfies the `php` dependency
   // that would otherwise pull in Apache's PHP module.
   mail: ['dovecot-imapd', 'dovecot-pop3d', 'dovecot-lmtpd', 'postfix', 'php-fpm', 'roundcube-core', 'roundcube-sqlite3'],
-  web: ['nginx', 'php8.2-fpm', 'php8.2-mysql', 'wordpress'],
+  // systemd for systemd-sysusers: a batch of new sites creates its PHP users in one call.
+  web: ['nginx', 'php8.2-fpm', 'php8.2-mysql', 'wordpress', 'systemd'],
   dns: ['pdns-server', 'pdns-backend-sqlite3'],
   database: ['mariadb-server'],
 };
