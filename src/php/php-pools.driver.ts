@@ -22,8 +22,12 @@ const WEB_USER = 'www-data';
 
 /** What the web module needs of PHP: pools for exactly these accounts, and each one's socket. */
 export interface PhpPools {
-  /** Makes sure the accounts have pools, leaving the others (before nginx sends requests to them). */
-  add(accounts: string[]): Promise<void>;
+  /**
+   * Makes sure the accounts have pools, leaving the others (before nginx sends requests to them).
+   * `alongside` runs once their users and homes exist, while the master checks and takes the
+   * pools; add waits for both and throws the first failure (the pools' before `alongside`'s).
+   */
+  add<T>(accounts: string[], alongside: () => Promise<T>): Promise<T>;
   /** Pools for exactly these accounts (after nginx stopped sending requests to the others). */
   apply(accounts: string[]): Promise<{ changed: boolean }>;
   socketOf(account: string): string;
@@ -155,10 +159,10 @@ export class PhpPoolsDriver implements DaemonDriver, PhpPools {
     return writeIfChanged(join(this.paths.poolDir, `${account}.conf`), pool);
   }
 
-  async add(accounts: string[]): Promise<void> {
+  async add<T>(accounts: string[], alongside: () => Promise<T>): Promise<T> {
     this.changing++;
     try {
-      await this.addPools(accounts);
+      return await this.addPools(accounts, alongside);
     } finally {
       this.changing--;
     }
@@ -169,14 +173,17 @@ export class PhpPoolsDriver implements DaemonDriver, PhpPools {
     await ensureSystemUsers([...accounts].map((account) => ({ name: this.systemUser(account), home: this.homeOf(account) })));
   }
 
-  private async addPools(accounts: string[]): Promise<void> {
+  private async addPools<T>(accounts: string[], alongside: () => Promise<T>): Promise<T> {
     let changed = false;
     await this.ensureUsers(accounts);
     for (const account of accounts) {
       await this.prepareAccount(account);
       changed = this.writePool(account) || changed;
     }
-    if (changed) await this.reload();
+    const [pools, other] = await Promise.allSettled([changed ? this.reload() : Promise.resolve(), alongside()]);
+    if (pools.status === 'rejected') throw pools.reason;
+    if (other.status === 'rejected') throw other.reason;
+    return other.value;
   }
 
   async apply(accounts: string[]): Promise<{ changed: boolean }> {

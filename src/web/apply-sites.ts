@@ -2,8 +2,9 @@
  * Puts a node's web state in place: each site's document root, its account's PHP pool and
  * nginx. Pools come first, so nginx never passes a request to a socket that is not there yet;
  * pools of suspended or removed accounts go last, once nginx no longer sends them anything.
+ * Each daemon's check still comes before its reload; nginx's runs beside php-fpm's.
  */
-import type { NginxDriver, WebApplyResult } from './nginx.driver.ts';
+import type { NginxDriver, PreparedWebState, WebApplyResult } from './nginx.driver.ts';
 import type { WebProxy } from '../protocol/web-state.ts';
 import type { PhpPools } from '../php/php-pools.driver.ts';
 import { DEFAULT_PHP_SETTINGS, type PhpSiteSettings } from '../php/php-settings.ts';
@@ -18,26 +19,36 @@ export interface SiteRequest {
   forwardTo?: string;
 }
 
-export async function applySites(nginx: Pick<NginxDriver, 'apply' | 'ensureDocumentRoot'>, php: PhpPools, request: { sites: SiteRequest[]; proxies: WebProxy[] }): Promise<WebApplyResult> {
+export async function applySites(nginx: Pick<NginxDriver, 'prepare' | 'ensureDocumentRoot'>, php: PhpPools, request: { sites: SiteRequest[]; proxies: WebProxy[] }): Promise<WebApplyResult> {
   const withPool = [...new Set(request.sites.filter((site) => !site.suspended).map((site) => site.account))];
-  await php.add(withPool);
-  const sites = [];
-  for (const site of request.sites) {
-    const fresh = !(await php.hasHome(site.account, site.domain));
-    const documentRoot = nginx.ensureDocumentRoot(site.account, site.domain);
-    // A new site's files belong to the account, so its PHP can write them (uploads, plugins).
-    if (fresh && withPool.includes(site.account)) await php.giveToAccount(site.account, documentRoot.slice(0, documentRoot.lastIndexOf('/')));
-    sites.push({
-      domain: site.domain,
-      account: site.account,
-      suspended: site.suspended,
-      ...(site.httpsRedirect === true ? { httpsRedirect: true } : {}),
-      documentRoot,
-      php: { socket: php.socketOf(site.account), logDir: `${php.homeOf(site.account)}/logs`, settings: site.php ?? DEFAULT_PHP_SETTINGS },
-      ...(site.forwardTo === undefined ? {} : { forwardTo: site.forwardTo }),
+  // nginx checks its candidate while php-fpm checks and takes the new pools: neither reads the
+  // other's files, and nginx goes live (its reload) only once both passed.
+  let prepared: PreparedWebState | undefined;
+  try {
+    await php.add(withPool, async () => {
+      const sites = [];
+      for (const site of request.sites) {
+        const fresh = !(await php.hasHome(site.account, site.domain));
+        const documentRoot = nginx.ensureDocumentRoot(site.account, site.domain);
+        // A new site's files belong to the account, so its PHP can write them (uploads, plugins).
+        if (fresh && withPool.includes(site.account)) await php.giveToAccount(site.account, documentRoot.slice(0, documentRoot.lastIndexOf('/')));
+        sites.push({
+          domain: site.domain,
+          account: site.account,
+          suspended: site.suspended,
+          ...(site.httpsRedirect === true ? { httpsRedirect: true } : {}),
+          documentRoot,
+          php: { socket: php.socketOf(site.account), logDir: `${php.homeOf(site.account)}/logs`, settings: site.php ?? DEFAULT_PHP_SETTINGS },
+          ...(site.forwardTo === undefined ? {} : { forwardTo: site.forwardTo }),
+        });
+      }
+      prepared = await nginx.prepare({ sites, proxies: request.proxies });
     });
+  } catch (error) {
+    prepared?.discard();
+    throw error;
   }
-  const result = await nginx.apply({ sites, proxies: request.proxies });
+  const result = await prepared!.commit();
   await php.apply(withPool);
   return result;
 }

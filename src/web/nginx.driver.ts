@@ -29,6 +29,12 @@ export interface WebApplyResult {
   changed: boolean;
 }
 
+/** A checked candidate configuration (NginxDriver.prepare): commit() serves it, discard() drops it. */
+export interface PreparedWebState {
+  commit(): Promise<WebApplyResult>;
+  discard(): void;
+}
+
 /** How long a reloaded master may take to start the workers of the new configuration (parsing thousands of sites on a busy machine). */
 const RELOAD_TAKEN_MS = 30_000;
 
@@ -198,6 +204,15 @@ export class NginxDriver implements DaemonDriver {
    * itself still parses every site at the check and at the reload: it cannot take one server alone.
    */
   async apply(input: unknown): Promise<WebApplyResult> {
+    return (await this.prepare(input)).commit();
+  }
+
+  /**
+   * apply up to its check: the candidates are written and checked, nothing live has changed.
+   * commit() then puts them live and reloads (apply's second half); discard() drops them. So the
+   * check can run while something else gets ready (the PHP pools the new sites will use).
+   */
+  async prepare(input: unknown): Promise<PreparedWebState> {
     const state = validateWebState(input, this.context.layout.www());
     const wanted = renderServerFiles({ ...this.configInput(), state });
     const names = [...wanted.keys()].sort();
@@ -205,7 +220,7 @@ export class NginxDriver implements DaemonDriver {
     const stale = this.liveServerFiles().filter((name) => !wanted.has(name));
     const main = this.renderMain();
     const mainChanged = readIfExists(this.configFile) !== main;
-    if (changed.length === 0 && stale.length === 0 && !mainChanged) return { changed: false };
+    if (changed.length === 0 && stale.length === 0 && !mainChanged) return { commit: () => Promise.resolve({ changed: false }), discard: () => undefined };
 
     const previous = new Map<string, string | undefined>();
     for (const name of [...changed, ...stale]) previous.set(join(this.paths.sitesDir, name), readIfExists(join(this.paths.sitesDir, name)));
@@ -225,18 +240,21 @@ export class NginxDriver implements DaemonDriver {
       discard();
       throw error;
     }
-    for (const name of changed) renameSync(candidateOf(name), join(this.paths.sitesDir, name));
-    for (const name of stale) rmSync(join(this.paths.sitesDir, name), { force: true });
-    if (mainChanged) writeFileAtomic(this.configFile, main);
-    rmSync(candidateMain, { force: true });
-    try {
-      await this.reload();
-    } catch (error) {
-      this.restore(previous, error instanceof ReloadTimedOut);
-      throw error;
-    }
-    this.context.log('nginx configuration applied', { sites: state.sites.length, proxies: state.proxies.length, filesWritten: changed.length, filesRemoved: stale.length });
-    return { changed: true };
+    const commit = async (): Promise<WebApplyResult> => {
+      for (const name of changed) renameSync(candidateOf(name), join(this.paths.sitesDir, name));
+      for (const name of stale) rmSync(join(this.paths.sitesDir, name), { force: true });
+      if (mainChanged) writeFileAtomic(this.configFile, main);
+      rmSync(candidateMain, { force: true });
+      try {
+        await this.reload();
+      } catch (error) {
+        this.restore(previous, error instanceof ReloadTimedOut);
+        throw error;
+      }
+      this.context.log('nginx configuration applied', { sites: state.sites.length, proxies: state.proxies.length, filesWritten: changed.length, filesRemoved: stale.length });
+      return { changed: true };
+    };
+    return { commit, discard };
   }
 
   /**
