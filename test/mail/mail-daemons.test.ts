@@ -341,6 +341,25 @@ describe('mail drivers against real Dovecot and Postfix instances', () => {
     assert.equal(subjects.filter((s) => s === 'over lmtp while a mailbox was added').length, 1);
   });
 
+  it('refuses a lookup table with a line Postfix would drop when building it, and leaves the live table alone', async () => {
+    // The build of a changed table is its check (nothing parses it again before the reload): a
+    // duplicate key, which postmap only warns about, must refuse the change.
+    const aliases = layoutA.etc('postfix', 'virtual-aliases');
+    const source = readFileSync(aliases, 'utf8');
+    const dbBefore = readFileSync(`${aliases}.db`);
+    const firstLine = source.split('\n').find((line) => line.trim() !== '');
+    assert.ok(firstLine, 'node A has forwarders, so its alias table has lines');
+    writeFileSync(aliases, `${source}${firstLine}\n`);
+    try {
+      await assert.rejects(nodeA.postfix.buildMaps([aliases]), (error: unknown) => error instanceof ValidationError && /postfix rejected its configuration: .*duplicate entry/.test(error.message));
+      assert.deepEqual(readFileSync(`${aliases}.db`), dbBefore, 'the live table is the one before');
+      assert.equal(existsSync(`${aliases}.candidate`) || existsSync(`${aliases}.candidate.db`), false, 'the candidate is gone');
+    } finally {
+      writeFileSync(aliases, source);
+    }
+    assert.deepEqual(await nodeA.apply(stateA()), { dovecotChanged: false, postfixChanged: true }, 'the restored source is built again');
+  });
+
   it('consults the sysdata sender table, which apply never overwrites', async () => {
     const senderAccess = layoutA.etc('postfix', 'fleet-sender-access');
     writeFileSync(senderAccess, 'blocked@example.net REJECT sender is blacklisted\n');
