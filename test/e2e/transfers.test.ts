@@ -292,12 +292,7 @@ describe('account transfer', () => {
 
 describe('a transfer cancelled after the web proxy started', () => {
   test('its undo serves the site and delivers the mail on the old pair again, the mail the target held included, and the target keeps nothing of it', async () => {
-    const created = await source('POST', '/api/accounts', { username: 'undone', domain: 'undone.test', password: PASSWORD });
-    assert.equal(created.status, 201, created.body.message);
-    const added = await source('POST', '/api/accounts/undone/mail/mailboxes', { address: 'info@undone.test', password: MAIL_PASSWORD });
-    assert.equal(added.status, 201, added.body.message);
-    await sendMail(PARENT, { to: 'info@undone.test', subject: 'before' });
-    await assertExactlyOnce(PARENT, 'info@undone.test', ['before']);
+    await accountWithMail('undone', ['before']);
     const oldRoot = new NodeLayout(fixture.cluster.nodeRoot('parent')).www('undone', 'undone.test', 'public_html');
     writeFileSync(join(oldRoot, 'where.txt'), 'the old pair\n');
 
@@ -307,7 +302,7 @@ describe('a transfer cancelled after the web proxy started', () => {
       const queued = await source<{ job: { id: number } }>('POST', '/api/accounts/undone/transfer', { to: fixture.second.info.url, token: fixture.second.info.token });
       assert.equal(queued.status, 202, queued.body.message);
       jobId = queued.body.job.id;
-      await pollUntil('the transfer to reach verify', async () => ((await source<JobView>('GET', `/api/jobs/${jobId}`)).body.currentStep === 'verify' ? true : undefined), 300_000);
+      await jobAtStep(jobId, 'verify');
       // The old address forwards the site to the new pair now: the file only the old pair has is changed there.
       writeFileSync(join(new NodeLayout(fixture.second.cluster.nodeRoot('parent2')).www('undone', 'undone.test', 'public_html'), 'where.txt'), 'the new pair\n');
       const forwarded = await probe(PARENT, 'undone.test', { path: '/where.txt' });
@@ -319,10 +314,7 @@ describe('a transfer cancelled after the web proxy started', () => {
     } finally {
       rmSync(pointFile, { force: true });
     }
-    const settled = await pollUntil('the cancelled transfer to settle', async () => {
-      const job = (await source<JobView>('GET', `/api/jobs/${jobId}`)).body;
-      return ['succeeded', 'rolled_back', 'held', 'failed'].includes(job.state) ? job.state : undefined;
-    }, 300_000);
+    const settled = (await jobSettled(jobId)).state;
     assert.equal(settled, 'rolled_back');
 
     const served = await probe(PARENT, 'undone.test', { path: '/where.txt' });
@@ -341,16 +333,8 @@ describe('a source parent killed during a transfer', () => {
   // target's hold queue for good (an smtpd session under way at the reload put it there after the
   // release); PostfixDriver.releaseHeld now releases again once those sessions ended.
   test('SIGKILL of the source parent in the middle of the copy under live mail: after its restart the job finishes and every message is there once', async () => {
-    const created = await source('POST', '/api/accounts', { username: 'killed', domain: 'killed.test', password: PASSWORD });
-    assert.equal(created.status, 201, created.body.message);
-    const added = await source('POST', '/api/accounts/killed/mail/mailboxes', { address: 'info@killed.test', password: MAIL_PASSWORD });
-    assert.equal(added.status, 201, added.body.message);
-    const early: string[] = [];
-    for (let i = 0; i < 10; i++) {
-      await sendMail(PARENT, { to: 'info@killed.test', subject: `before-${i}` });
-      early.push(`before-${i}`);
-    }
-    await assertExactlyOnce(PARENT, 'info@killed.test', early);
+    const early = Array.from({ length: 10 }, (_, i) => `before-${i}`);
+    await accountWithMail('killed', early);
 
     const pid = Number(readFileSync(join(fixture.dir, 'pids', 'parent.pid'), 'utf8').trim());
     writeFileSync(pointFile, 'kill:transfer:copy');
@@ -385,17 +369,72 @@ describe('a source parent killed during a transfer', () => {
   });
 });
 
+describe('a target parent killed during a transfer', () => {
+  test('SIGKILL of the target parent after the import, under live mail: restarted, it holds the import as it was and the transfer finishes with every message there once', async () => {
+    const early = ['before-0', 'before-1', 'before-2'];
+    await accountWithMail('struck', early);
+
+    // The source waits at the copy, after the target took the import and the route relays there.
+    writeFileSync(pointFile, 'pause:transfer:copy');
+    const mail = liveMail('info@struck.test', 'struck');
+    let jobId = 0;
+    try {
+      const queued = await source<{ job: { id: number } }>('POST', '/api/accounts/struck/transfer', { to: fixture.second.info.url, token: fixture.second.info.token });
+      assert.equal(queued.status, 202, queued.body.message);
+      jobId = queued.body.job.id;
+      await jobAtStep(jobId, 'copy');
+      const pid = Number(readFileSync(join(fixture.dir, 'pair2', 'pids', 'parent.pid'), 'utf8').trim());
+      process.kill(pid, 'SIGKILL');
+      await pollUntil('the target parent to be gone', async () => {
+        try {
+          process.kill(pid, 0);
+          return undefined;
+        } catch {
+          return true;
+        }
+      });
+      await fixture.second.cluster.up();
+    } finally {
+      rmSync(pointFile, { force: true });
+    }
+    const settled = (await jobSettled(jobId)).state;
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    const live = await mail.stop();
+    assert.equal(settled, 'succeeded');
+    assert.ok(live.length >= 10, `only ${live.length} live messages were sent`);
+    await assertExactlyOnce(SECOND_PARENT, 'info@struck.test', [...early, ...live]);
+    assert.equal((await source('GET', '/api/accounts/struck')).status, 404);
+  });
+});
+
+/** An account `<username>.test` on the source's own node with the mailbox info@, which holds `subjects` (sent over SMTP). */
+async function accountWithMail(username: string, subjects: string[]): Promise<void> {
+  const created = await source('POST', '/api/accounts', { username, domain: `${username}.test`, password: PASSWORD });
+  assert.equal(created.status, 201, created.body.message);
+  const added = await source('POST', `/api/accounts/${username}/mail/mailboxes`, { address: `info@${username}.test`, password: MAIL_PASSWORD });
+  assert.equal(added.status, 201, added.body.message);
+  for (const subject of subjects) await sendMail(PARENT, { to: `info@${username}.test`, subject });
+  await assertExactlyOnce(PARENT, `info@${username}.test`, subjects);
+}
+
 /** Starts a transfer through the API and waits until its job settles; returns the job's state and error. */
 async function transferAndWait(username: string, body: Record<string, unknown> = {}): Promise<{ state: string; error: string | null }> {
   const queued = await source<{ job: { id: number } }>('POST', `/api/accounts/${username}/transfer`, { to: fixture.second.info.url, token: fixture.second.info.token, ...body });
   assert.equal(queued.status, 202, queued.body.message);
-  const deadline = Date.now() + 300_000;
-  for (;;) {
-    const job = await source<{ state: string; error: string | null }>('GET', `/api/jobs/${queued.body.job.id}`);
-    if (['succeeded', 'rolled_back', 'held', 'failed'].includes(job.body.state)) return job.body;
-    if (Date.now() > deadline) assert.fail(`the transfer of ${username} did not settle (${job.body.state})`);
-    await new Promise((resolve) => setTimeout(resolve, 500));
-  }
+  return jobSettled(queued.body.job.id);
+}
+
+/** Waits until a job of the source parent has settled (succeeded, rolled back, held or failed). */
+function jobSettled(id: number): Promise<{ state: string; error: string | null }> {
+  return pollUntil(`job ${id} to settle`, async () => {
+    const job = (await source<JobView>('GET', `/api/jobs/${id}`)).body;
+    return ['succeeded', 'rolled_back', 'held', 'failed'].includes(job.state) ? { state: job.state, error: job.error } : undefined;
+  }, 300_000);
+}
+
+/** Waits until a job of the source parent is at `step` (held there by a test point). */
+function jobAtStep(id: number, step: string): Promise<true> {
+  return pollUntil(`job ${id} to reach ${step}`, async () => ((await source<JobView>('GET', `/api/jobs/${id}`)).body.currentStep === step ? true : undefined), 300_000);
 }
 
 async function pollUntil<T>(what: string, probeOnce: () => Promise<T | undefined>, timeoutMs = 120_000): Promise<T> {
