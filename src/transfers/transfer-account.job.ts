@@ -378,7 +378,7 @@ export function transferAccountJob(transfer: AccountTransfer): JobDefinition<Tra
           await testPoint('transfer:clean');
           for (const address of job.data.verified ?? []) await transfer.verifyMailbox(node, target, account.username, address);
           // Mail still reaching this pair (an old MX, a message accepted while Postfix reloads) goes on to the target.
-          await deps.repo.setForward({ domain: account.domain, account: account.username, targetMailAddress: job.data.targetMailAddress!, until: Date.now() + TRANSFER_FORWARD_MS });
+          await deps.repo.setForward({ domain: account.domain, account: account.username, targetMailAddress: job.data.targetMailAddress! });
           await deps.accounts.terminate(ADMIN, account.username);
           await ctx.progress(`removed ${account.username} from this pair: mailboxes, site (and its forward to the target), databases, certificate, zone and records; mail still reaching it is relayed to the target for ${Math.round(TRANSFER_FORWARD_MS / 3_600_000)} h`);
         },

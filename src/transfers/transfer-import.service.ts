@@ -20,7 +20,7 @@ import type { NodeRow, NodesRepository } from '../nodes/nodes.repository.ts';
 import type { NodeConnections } from '../nodes/node-connections.ts';
 import type { MailAgents } from '../mail/mail-agents.ts';
 import type { MailStatePusher } from '../mail/mail-state-pusher.ts';
-import { TRANSFER_FORWARD_MS, type TransfersRepository } from './transfers.repository.ts';
+import type { TransfersRepository } from './transfers.repository.ts';
 import { DATABASE_SQL_TYPE, type DatabaseDigest } from '../protocol/databases.ts';
 import type { DigestAnswer, ImportAnswer, MailTargetAnswer, TransferBundle, TransferCheckAnswer, TransferCheckQuery, WebTargetAnswer } from './transfer.schemas.ts';
 import type { Static } from '@sinclair/typebox';
@@ -419,7 +419,7 @@ export class TransferImportService {
     const account = await this.deps.accounts.requireAccount(principal, username, 'owner');
     // Recorded before the mail nodes let the domain go: their next state relays it to the source
     // instead of holding it, and the mail held so far is released there rather than dropped.
-    if (returnTo) await this.deps.repo.setForward({ domain: account.domain, account: username, targetMailAddress: returnTo, until: Date.now() + TRANSFER_FORWARD_MS });
+    if (returnTo) await this.deps.repo.setForward({ domain: account.domain, account: username, targetMailAddress: returnTo });
     const databases = await this.deps.repo.databasesOf(account.id);
     const databaseNode = databases && (await this.deps.nodes.byId(databases.nodeId));
     if (databaseNode) await this.deps.connections.forRow(databaseNode).send(AGENT_ROUTES.dropDatabaseAccount, { params: { account: username } });

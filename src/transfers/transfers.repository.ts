@@ -93,12 +93,13 @@ export class TransfersRepository {
   /**
    * Mail for a domain that left this pair (a finished transfer) or never arrived (an aborted
    * import) goes on to where it lives now, from every mail node here, until `until`: old MX
-   * caches, mail accepted or held while the account moved (see TransferService.relayExports).
+   * caches, mail accepted or held while the account moved (see TransferService.relayExports), for
+   * TRANSFER_FORWARD_MS from now.
    */
-  async setForward(forward: { domain: string; account: string; targetMailAddress: string; until: number }): Promise<void> {
+  async setForward(forward: { domain: string; account: string; targetMailAddress: string }): Promise<void> {
     await this.db.transaction().execute(async (trx) => {
       await trx.deleteFrom('transfer_forwards').where('domain', '=', forward.domain).execute();
-      await trx.insertInto('transfer_forwards').values({ domain: forward.domain, account: forward.account, target_mail_address: forward.targetMailAddress, until: forward.until }).execute();
+      await trx.insertInto('transfer_forwards').values({ domain: forward.domain, account: forward.account, target_mail_address: forward.targetMailAddress, until: Date.now() + TRANSFER_FORWARD_MS }).execute();
     });
   }
 

@@ -302,9 +302,7 @@ describe('a transfer cancelled after the web proxy started', () => {
     writeFileSync(pointFile, 'pause:transfer:verify');
     let jobId = 0;
     try {
-      const queued = await source<{ job: { id: number } }>('POST', '/api/accounts/undone/transfer', { to: fixture.second.info.url, token: fixture.second.info.token });
-      assert.equal(queued.status, 202, queued.body.message);
-      jobId = queued.body.job.id;
+      jobId = await startTransfer('undone');
       await jobAtStep(jobId, 'verify');
       // The old address forwards the site to the new pair now: the file only the old pair has is changed there.
       writeFileSync(join(new NodeLayout(fixture.second.cluster.nodeRoot('parent2')).www('undone', 'undone.test', 'public_html'), 'where.txt'), 'the new pair\n');
@@ -342,8 +340,7 @@ describe('a source parent killed during a transfer', () => {
     const pid = Number(readFileSync(join(fixture.dir, 'pids', 'parent.pid'), 'utf8').trim());
     writeFileSync(pointFile, 'kill:transfer:copy');
     const mail = liveMail('info@killed.test', 'killed');
-    const queued = await source<{ job: { id: number } }>('POST', '/api/accounts/killed/transfer', { to: fixture.second.info.url, token: fixture.second.info.token });
-    assert.equal(queued.status, 202, queued.body.message);
+    const jobId = await startTransfer('killed');
     for (let i = 0; i < 600; i++) {
       try {
         process.kill(pid, 0);
@@ -355,20 +352,7 @@ describe('a source parent killed during a transfer', () => {
     assert.equal(existsSync(pointFile), false, 'the parent reached the copy step and was killed there');
     await new Promise((resolve) => setTimeout(resolve, 1000));
     await fixture.cluster.up();
-    const deadline = Date.now() + 240_000;
-    let state = '';
-    while (Date.now() < deadline) {
-      const job = await source<{ state: string; error: string | null }>('GET', `/api/jobs/${queued.body.job.id}`).catch(() => undefined);
-      state = job?.body.state ?? 'parent down';
-      if (['succeeded', 'rolled_back', 'held', 'failed'].includes(state)) break;
-      await new Promise((resolve) => setTimeout(resolve, 500));
-    }
-    await new Promise((resolve) => setTimeout(resolve, 1500));
-    const live = await mail.stop();
-    assert.equal(state, 'succeeded');
-    assert.ok(live.length >= 10, `only ${live.length} live messages were sent`);
-    await assertExactlyOnce(SECOND_PARENT, 'info@killed.test', [...early, ...live]);
-    assert.equal((await source('GET', '/api/accounts/killed')).status, 404);
+    await movedUnderLiveMail('killed', (await jobSettled(jobId, 240_000)).state, mail, early);
   });
 });
 
@@ -382,9 +366,7 @@ describe('a target parent killed during a transfer', () => {
     const mail = liveMail('info@struck.test', 'struck');
     let jobId = 0;
     try {
-      const queued = await source<{ job: { id: number } }>('POST', '/api/accounts/struck/transfer', { to: fixture.second.info.url, token: fixture.second.info.token });
-      assert.equal(queued.status, 202, queued.body.message);
-      jobId = queued.body.job.id;
+      jobId = await startTransfer('struck');
       await jobAtStep(jobId, 'copy');
       const pid = Number(readFileSync(join(fixture.dir, 'pair2', 'pids', 'parent.pid'), 'utf8').trim());
       process.kill(pid, 'SIGKILL');
@@ -400,13 +382,7 @@ describe('a target parent killed during a transfer', () => {
     } finally {
       rmSync(pointFile, { force: true });
     }
-    const settled = (await jobSettled(jobId)).state;
-    await new Promise((resolve) => setTimeout(resolve, 1500));
-    const live = await mail.stop();
-    assert.equal(settled, 'succeeded');
-    assert.ok(live.length >= 10, `only ${live.length} live messages were sent`);
-    await assertExactlyOnce(SECOND_PARENT, 'info@struck.test', [...early, ...live]);
-    assert.equal((await source('GET', '/api/accounts/struck')).status, 404);
+    await movedUnderLiveMail('struck', (await jobSettled(jobId)).state, mail, early);
   });
 });
 
@@ -420,19 +396,35 @@ async function accountWithMail(username: string, subjects: string[]): Promise<vo
   await assertExactlyOnce(PARENT, `info@${username}.test`, subjects);
 }
 
-/** Starts a transfer through the API and waits until its job settles; returns the job's state and error. */
-async function transferAndWait(username: string, body: Record<string, unknown> = {}): Promise<{ state: string; error: string | null }> {
+/** Starts a transfer of the account to the second pair through the API; returns its job's id. */
+async function startTransfer(username: string, body: Record<string, unknown> = {}): Promise<number> {
   const queued = await source<{ job: { id: number } }>('POST', `/api/accounts/${username}/transfer`, { to: fixture.second.info.url, token: fixture.second.info.token, ...body });
   assert.equal(queued.status, 202, queued.body.message);
-  return jobSettled(queued.body.job.id);
+  return queued.body.job.id;
 }
 
-/** Waits until a job of the source parent has settled (succeeded, rolled back, held or failed). */
-function jobSettled(id: number): Promise<{ state: string; error: string | null }> {
+/** Starts a transfer through the API and waits until its job settles; returns the job's state and error. */
+async function transferAndWait(username: string, body: Record<string, unknown> = {}): Promise<{ state: string; error: string | null }> {
+  return jobSettled(await startTransfer(username, body));
+}
+
+/** Waits until a job of the source parent has settled (succeeded, rolled back, held or failed); a parent that is down meanwhile is asked again. */
+function jobSettled(id: number, timeoutMs = 300_000): Promise<{ state: string; error: string | null }> {
   return pollUntil(`job ${id} to settle`, async () => {
     const job = (await source<JobView>('GET', `/api/jobs/${id}`)).body;
     return ['succeeded', 'rolled_back', 'held', 'failed'].includes(job.state) ? { state: job.state, error: job.error } : undefined;
-  }, 300_000);
+  }, timeoutMs);
+}
+
+/** After a transfer under live mail (`settled`: its job's end): the job succeeded and every message sent before and during it is on the new pair once; the old pair has no account left. */
+async function movedUnderLiveMail(username: string, settled: string, mail: { stop(): Promise<string[]> }, early: string[]): Promise<void> {
+  // A little more mail after the end: it now goes to the new pair.
+  await new Promise((resolve) => setTimeout(resolve, 1500));
+  const live = await mail.stop();
+  assert.equal(settled, 'succeeded');
+  assert.ok(live.length >= 10, `only ${live.length} live messages were sent`);
+  await assertExactlyOnce(SECOND_PARENT, `info@${username}.test`, [...early, ...live]);
+  assert.equal((await source('GET', `/api/accounts/${username}`)).status, 404);
 }
 
 /** Waits until a job of the source parent is at `step` (held there by a test point). */
