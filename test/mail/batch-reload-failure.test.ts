@@ -23,6 +23,7 @@ import type { NodeRow } from '../../src/nodes/nodes.repository.ts';
 import type { MailState } from '../../src/protocol/mail-state.ts';
 import { imapLoginSucceeds, sendMail } from './mail-clients.ts';
 import { TEST_NET } from '../test-net.ts';
+import { expectOneFailedBatch } from '../batch-failure.ts';
 
 const ADDRESS = `${TEST_NET}.72.2`;
 const node = { id: 1, alias: 'mail1', roles: ['mail'], host: ADDRESS, is_local: 1, status: 'ready' } as unknown as NodeRow;
@@ -105,13 +106,7 @@ describe('a mail batch whose reload fails', () => {
   async function expectBatchFails(names: string[], reason: RegExp): Promise<void> {
     const filesBefore = configFiles();
     const appliedBefore = mail.appliedState();
-    const pushed = pushes.length;
-    const outcomes = await Promise.allSettled(names.map(create));
-    assert.equal(pushes.length - pushed, 1, `the ${names.length} changes arrived together and went out as one batch`);
-    outcomes.forEach((outcome, index) => {
-      assert.equal(outcome.status, 'rejected', `${names[index]} is reported failed, not acknowledged`);
-      assert.match(String((outcome as PromiseRejectedResult).reason), reason);
-    });
+    await expectOneFailedBatch(names, create, () => pushes.length, reason);
     assert.deepEqual(configFiles(), filesBefore, 'every configuration file is the one before the batch');
     assert.deepEqual(mail.appliedState(), appliedBefore, 'the state a restart renders is the one before the batch');
     // The mail service removes the rows of the changes that failed.

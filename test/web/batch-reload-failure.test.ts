@@ -15,6 +15,7 @@ import { dirname, join } from 'node:path';
 import { killInstance, runningPid, waitFor } from '../../src/agent/daemon-process.ts';
 import { WebBatchFixture } from './web-batch-fixture.ts';
 import { TEST_NET } from '../test-net.ts';
+import { expectOneFailedBatch } from '../batch-failure.ts';
 
 /** Where another process holds a port, for the configuration nginx cannot take at reload. */
 const TAKEN = { host: `${TEST_NET}.71.3`, port: 8071 };
@@ -59,13 +60,7 @@ describe('a batch whose nginx reload fails', () => {
 
   async function expectBatchFails(names: string[], reason: RegExp): Promise<void> {
     const liveBefore = configFiles();
-    const pushed = fixture.pushes.length;
-    const outcomes = await Promise.allSettled(names.map(create));
-    assert.equal(fixture.pushes.length - pushed, 1, `the ${names.length} changes arrived together and went out as one batch`);
-    outcomes.forEach((outcome, index) => {
-      assert.equal(outcome.status, 'rejected', `${names[index]} is reported failed, not acknowledged`);
-      assert.match(String((outcome as PromiseRejectedResult).reason), reason);
-    });
+    await expectOneFailedBatch(names, create, () => fixture.pushes.length, reason);
     assert.deepEqual(configFiles(), liveBefore, 'every file of the configuration is the one before the batch');
     for (const name of names) fixture.stored.splice(fixture.stored.findIndex((site) => site.account === name), 1);
   }
