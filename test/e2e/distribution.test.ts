@@ -11,7 +11,8 @@ import { existsSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'no
 import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { useTestCluster, callApi, type ApiResult } from './cluster-fixture.ts';
-import { imapClient, imapLoginSucceeds, imapSubjects, sendMail } from '../mail/mail-clients.ts';
+import { imapClient, imapLoginSucceeds, sendMail } from '../mail/mail-clients.ts';
+import { assertExactlyOnce as assertExactlyOnceIn } from '../mail/exactly-once.ts';
 import { NodeLayout } from '../../src/agent/node-layout.ts';
 import { AGENT_MODULES } from '../../src/node-agent/agent.main.ts';
 import { teardownContext } from '../../src/agent/agent-module.ts';
@@ -70,26 +71,9 @@ async function moveMail(username: string, mailNode: string, extra: Record<string
   return queued.body.job;
 }
 
-/** Every subject in the mailbox, read through the parent (which proxies to the child when the mail is there). */
-async function subjectsViaParent(address: string): Promise<string[]> {
-  return imapSubjects({ host: PARENT, user: address, pass: MAIL_PASSWORD });
-}
-
-/** Waits until every subject arrived, then checks that none is there twice. */
-async function assertExactlyOnce(address: string, subjects: readonly string[], timeoutMs = 60_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  let seen: string[] = [];
-  for (;;) {
-    seen = await subjectsViaParent(address).catch(() => seen);
-    const have = new Set(seen);
-    if (subjects.every((s) => have.has(s))) break;
-    if (Date.now() > deadline) assert.fail(`${address} lacks ${subjects.filter((s) => !have.has(s)).join(', ')} after ${timeoutMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 500));
-  }
-  const counts = new Map<string, number>();
-  for (const subject of seen) counts.set(subject, (counts.get(subject) ?? 0) + 1);
-  const doubled = [...counts].filter(([subject, count]) => count > 1 && subjects.includes(subject));
-  assert.deepEqual(doubled, [], `messages doubled in ${address}`);
+/** Every subject once in the mailbox, read through the parent (which proxies to the child when the mail is there). */
+function assertExactlyOnce(address: string, subjects: readonly string[], timeoutMs = 60_000): Promise<void> {
+  return assertExactlyOnceIn({ host: PARENT, user: address, pass: MAIL_PASSWORD }, subjects, timeoutMs);
 }
 
 function parentPid(): number {

@@ -22,7 +22,8 @@ import type { NodeView } from '../../src/nodes/node.model.ts';
 import type { JobDetail } from '../../src/jobs/index.ts';
 import { NodeLayout } from '../../src/agent/node-layout.ts';
 import { mailboxHome } from '../../src/mail/dovecot-config.ts';
-import { imapSubjects, sendMail } from '../mail/mail-clients.ts';
+import { sendMail } from '../mail/mail-clients.ts';
+import { assertExactlyOnce } from '../mail/exactly-once.ts';
 import { TEST_NET } from '../test-net.ts';
 
 const OLD_BLOCK = `${TEST_NET}.50`;
@@ -64,23 +65,9 @@ describe('re-parenting a child', () => {
   const api = <T = Record<string, unknown>>(pair: TestCluster, method: string, path: string, body?: unknown): Promise<ApiResult<T>> =>
     callApi<T>(pair.info.url, method, path, body, pair.info.token);
 
-  /**
-   * Waits (two minutes at most) until every one of `subjects` can be read in `address` over IMAP
-   * through the new parent (which proxies to the child), then asserts none of them is there twice.
-   */
-  async function assertEachOnceThroughNew(address: string, subjects: string[]): Promise<void> {
-    let seen: string[] = [];
-    const deadline = Date.now() + 120_000;
-    for (;;) {
-      seen = await imapSubjects({ host: fresh.address('new'), user: address, pass: MAIL_PASSWORD }).catch(() => seen);
-      const missing = subjects.filter((s) => !seen.includes(s));
-      if (missing.length === 0) break;
-      if (Date.now() > deadline) assert.fail(`${address} lacks ${missing.join(', ')} (of ${subjects.length} accepted)`);
-      await new Promise((resolve) => setTimeout(resolve, 1000));
-    }
-    const doubled = subjects.filter((s) => seen.filter((t) => t === s).length > 1);
-    assert.deepEqual(doubled, [], `messages doubled in ${address}`);
-  }
+  /** Every one of `subjects` once in `address`, read through the new parent (which proxies to the child); two minutes at most. */
+  const assertEachOnceThroughNew = (address: string, subjects: string[]): Promise<void> =>
+    assertExactlyOnce({ host: fresh.address('new'), user: address, pass: MAIL_PASSWORD }, subjects, 120_000);
 
   test('a handover swaps the child to the new parent in one step: the old parent is refused by mTLS, even on a kept-alive connection', async () => {
     const host = old.address('spare');

@@ -16,6 +16,7 @@ import { NodeLayout } from '../../src/agent/node-layout.ts';
 import { probe } from '../web/http-probe.ts';
 import { useTestCluster, callApi, type ApiResult } from './cluster-fixture.ts';
 import { imapSubjects, sendMail } from '../mail/mail-clients.ts';
+import { assertExactlyOnce as assertExactlyOnceIn } from '../mail/exactly-once.ts';
 import { hashMailPassword } from '../../src/mail/mail-password.ts';
 import { AuthService } from '../../src/auth/auth.service.ts';
 import type { TransferBundle } from '../../src/transfers/transfer.schemas.ts';
@@ -80,20 +81,9 @@ function dig(server: string, name: string, type: string): Promise<string[]> {
   });
 }
 
-/** Waits until every subject is in the mailbox (read through that pair's parent), then checks none is there twice. */
-async function assertExactlyOnce(host: string, address: string, subjects: readonly string[], timeoutMs = 90_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  let seen: string[] = [];
-  for (;;) {
-    seen = await imapSubjects({ host, user: address, pass: MAIL_PASSWORD }).catch(() => seen);
-    const have = new Set(seen);
-    if (subjects.every((s) => have.has(s))) break;
-    if (Date.now() > deadline) assert.fail(`${address} at ${host} lacks ${subjects.filter((s) => !have.has(s)).join(', ')} after ${timeoutMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 500));
-  }
-  const counts = new Map<string, number>();
-  for (const subject of seen) counts.set(subject, (counts.get(subject) ?? 0) + 1);
-  assert.deepEqual([...counts].filter(([subject, count]) => count > 1 && subjects.includes(subject)), [], `messages doubled in ${address}`);
+/** Every subject once in the mailbox, read through that pair's parent. */
+function assertExactlyOnce(host: string, address: string, subjects: readonly string[], timeoutMs = 90_000): Promise<void> {
+  return assertExactlyOnceIn({ host, user: address, pass: MAIL_PASSWORD }, subjects, timeoutMs);
 }
 
 /**
