@@ -25,6 +25,7 @@ import { testPoint } from '../distribution/test-points.ts';
 import { TRANSFER_FORWARD_MS, type TransfersRepository } from './transfers.repository.ts';
 import { TargetParent } from './target-parent.client.ts';
 import type { TransferBundle } from './transfer.schemas.ts';
+import { returnAddressOf } from './return-address.ts';
 
 export const TRANSFER_JOB = 'account.transfer';
 
@@ -206,8 +207,10 @@ export function transferAccountJob(transfer: AccountTransfer): JobDefinition<Tra
           const target = await transfer.target(job.data);
           // The route step's undo already delivers here again: what the target held comes back here.
           const account = await transfer.account(job.data).catch(() => undefined);
-          const returnTo = account && (await transfer.sourceMailNode(account)).host;
-          const { removed } = await target.abort(job.data.account, returnTo);
+          const mailNode = account && (await transfer.sourceMailNode(account));
+          const back = mailNode && returnAddressOf(mailNode.alias, mailNode.host);
+          if (back && 'why' in back) await ctx.progress(back.why);
+          const { removed } = await target.abort(job.data.account, back?.returnTo);
           await ctx.progress(removed ? 'the target removed the imported account' : 'the target held nothing of the account');
         },
       },
