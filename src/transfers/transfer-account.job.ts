@@ -24,7 +24,7 @@ import { missingGuids } from '../distribution/distribution-rules.ts';
 import { testPoint } from '../distribution/test-points.ts';
 import { TRANSFER_FORWARD_MS, type TransfersRepository } from './transfers.repository.ts';
 import { TargetParent } from './target-parent.client.ts';
-import type { TransferBundle } from './transfer.schemas.ts';
+import { DatabaseMover, type DatabaseMoves } from './database-moves.ts';
 import { returnAddressOf } from './return-address.ts';
 
 export const TRANSFER_JOB = 'account.transfer';
@@ -60,7 +60,12 @@ export interface TransferDeps {
 const ADMIN = { username: 'admin', role: 'admin' as const };
 
 export class AccountTransfer {
-  constructor(readonly deps: TransferDeps) {}
+  /** The databases' part of the move, shared with the re-parent of a child. */
+  readonly databases: DatabaseMoves;
+
+  constructor(readonly deps: TransferDeps) {
+    this.databases = new DatabaseMover(deps);
+  }
 
   async account(data: TransferData): Promise<AccountRecord> {
     const account = await this.deps.accountByName(data.account);
@@ -114,39 +119,6 @@ export class AccountTransfer {
     }
   }
 
-  /** The account's databases here and the node that holds them; undefined when it has none. */
-  async sourceDatabases(account: AccountRecord): Promise<{ node: NodeRow; names: string[] } | undefined> {
-    const row = await this.deps.repo.databasesOf(account.id);
-    if (!row) return undefined;
-    const node = await this.deps.nodes.byId(row.nodeId);
-    if (!node) throw new NodeUnavailableError({ message: `the database node #${row.nodeId} of '${account.username}' is no longer linked; its databases cannot be copied` });
-    return { node, names: row.names };
-  }
-
-  /** The bundle's databases: names from the store, users and their password hashes from the node (a hash, never a password, leaves it). */
-  async databasesBundle(account: AccountRecord): Promise<TransferBundle['databases']> {
-    const source = await this.sourceDatabases(account);
-    if (!source) return undefined;
-    const { users } = await this.deps.connections.forRow(source.node).send(AGENT_ROUTES.databaseCredentials, { params: { account: account.username } });
-    return { names: source.names, users: users.map((u) => ({ name: u.name, passwordHash: u.passwordHash, databases: u.databases.filter((d) => source.names.includes(d)) })) };
-  }
-
-  async lockDatabaseUsers(node: NodeRow, username: string, locked: boolean): Promise<string[]> {
-    return (await this.deps.connections.forRow(node).send(AGENT_ROUTES.lockDatabaseUsers, { params: { account: username }, body: { locked } })).users;
-  }
-
-  /** The same tables with the same row counts and checksums on both sides, or the source keeps its copy. */
-  async verifyDatabase(node: NodeRow, target: TargetParent, username: string, name: string): Promise<{ tables: number; rows: number }> {
-    const here = await this.deps.connections.forRow(node).send(AGENT_ROUTES.databaseDigest, { params: { account: username, name } });
-    const there = await target.databaseDigest(username, name);
-    const differing = [
-      ...here.tables.filter((t) => !there.tables.some((c) => c.name === t.name && c.rows === t.rows && c.checksum === t.checksum)).map((t) => t.name),
-      ...there.tables.filter((c) => !here.tables.some((t) => t.name === c.name)).map((c) => c.name),
-    ];
-    if (differing.length > 0) throw new ConflictError(`database ${name}: table(s) ${differing.join(', ')} differ between here and the target (rows or checksum); the source keeps its copy`, { database: name, tables: differing });
-    return { tables: here.tables.length, rows: here.tables.reduce((sum, t) => sum + t.rows, 0) };
-  }
-
   /** Syncs once more when the target lacks a GUID the source holds; throws when it still does. */
   async verifyMailbox(node: NodeRow, target: TargetParent, username: string, address: string): Promise<{ held: number; copied: number }> {
     const held = await this.sourceDigest(node, address);
@@ -196,7 +168,7 @@ export function transferAccountJob(transfer: AccountTransfer): JobDefinition<Tra
           await testPoint('transfer:import');
           if (!(await target.underWay(account.username))) {
             const bundle = await deps.repo.bundleOf(account.id, job.data.sourceName);
-            const databases = await transfer.databasesBundle(account);
+            const databases = await transfer.databases.bundleOf(account);
             const answer = await target.import({ ...bundle, ...(job.data.mailNode ? { mailNode: job.data.mailNode } : {}), ...(databases ? { databases } : {}) });
             await ctx.progress(`the target holds ${account.username}'s records: mail on ${answer.mailNode}, owner ${answer.owner}, plan ${answer.plan}; its deliveries are held until the copy is verified`);
           }
@@ -287,7 +259,7 @@ export function transferAccountJob(transfer: AccountTransfer): JobDefinition<Tra
         name: 'databases',
         async run(ctx, job) {
           const account = await transfer.account(job.data);
-          const source = await transfer.sourceDatabases(account);
+          const source = await transfer.databases.sourceOf(account);
           if (!source) {
             await ctx.progress(`${account.username} has no databases`);
             return;
@@ -295,28 +267,21 @@ export function transferAccountJob(transfer: AccountTransfer): JobDefinition<Tra
           const target = await transfer.target(job.data);
           await testPoint('transfer:databases');
           // Nothing may write here after its dump: the copy at the target must be the whole truth when this copy goes.
-          const locked = await transfer.lockDatabaseUsers(source.node, account.username, true);
+          const locked = await transfer.databases.lockUsers(source.node, account.username, true);
           await ctx.progress(`locked ${locked.length} database user(s) of ${account.username} on ${source.node.alias} and ended their sessions`);
-          const restored = [...(job.data.restoredDatabases ?? [])];
-          for (const name of source.names) {
-            if (restored.includes(name)) continue;
-            if (ctx.signal.aborted) throw ctx.signal.reason;
-            // Streamed: mariadb-dump on this node, through both parents, into the mariadb client of the target's database node.
-            const sql = await deps.connections.forRow(source.node).openStream(`/v1/databases/${encodeURIComponent(account.username)}/databases/${encodeURIComponent(name)}/sql`, 31 * 60_000);
-            await target.putDatabase(account.username, name, sql);
-            restored.push(name);
-            await ctx.checkpoint({ restoredDatabases: restored });
-            await ctx.progress(`copied database ${restored.length}/${source.names.length} (${name})`);
-          }
+          const restored = await transfer.databases.copyAll(source, target, account.username, job.data.restoredDatabases ?? [], async (done, name) => {
+            await ctx.checkpoint({ restoredDatabases: done });
+            await ctx.progress(`copied database ${done.length}/${source.names.length} (${name})`);
+          }, ctx.signal);
           const { changed } = await target.repointDatabaseHost(account.username, source.node.host);
           if (changed) await ctx.progress(`the site's wp-config.php names the target's database node now`);
           return { restoredDatabases: restored };
         },
         async undo(ctx, job) {
           const account = await transfer.account(job.data).catch(() => undefined);
-          const source = account && (await transfer.sourceDatabases(account));
+          const source = account && (await transfer.databases.sourceOf(account));
           if (!account || !source) return;
-          await transfer.lockDatabaseUsers(source.node, account.username, false);
+          await transfer.databases.lockUsers(source.node, account.username, false);
           await ctx.progress(`the database users of ${account.username} on ${source.node.alias} can log in again`);
         },
       },
@@ -353,9 +318,9 @@ export function transferAccountJob(transfer: AccountTransfer): JobDefinition<Tra
             verified.push(address);
             await ctx.progress(`${address}: ${held} message(s) here, all at the target (${copied})`);
           }
-          const databases = await transfer.sourceDatabases(account);
+          const databases = await transfer.databases.sourceOf(account);
           for (const name of databases?.names ?? []) {
-            const { tables, rows } = await transfer.verifyDatabase(databases!.node, target, account.username, name);
+            const { tables, rows } = await transfer.databases.verify(databases!.node, target, account.username, name);
             await ctx.progress(`database ${name}: ${tables} table(s), ${rows} row(s), the same row counts and checksums at the target`);
           }
           return { verified };

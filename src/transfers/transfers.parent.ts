@@ -19,6 +19,7 @@ import { TransfersRepository } from './transfers.repository.ts';
 import { TransferImportService, type ImportedCertificates } from './transfer-import.service.ts';
 import { TransferService } from './transfer.service.ts';
 import { AccountTransfer, transferAccountJob } from './transfer-account.job.ts';
+import type { DatabaseMoves } from './database-moves.ts';
 
 export { registerTransferRoutes } from './transfers.routes.ts';
 
@@ -38,6 +39,8 @@ export interface TransfersDeps {
 export interface TransferServices {
   imports: TransferImportService;
   transfers: TransferService;
+  /** how an account's databases move to another parent (the re-parent of a child uses it too) */
+  databases: DatabaseMoves;
 }
 
 export function buildTransfers(deps: TransfersDeps): TransferServices {
@@ -56,7 +59,8 @@ export function buildTransfers(deps: TransfersDeps): TransferServices {
   const accountsRepo = new AccountsRepository(deps.db);
   const accountByName = (username: string) => accountsRepo.byUsername(username);
   const mailAgents = mailAgentsOver(deps.connections);
-  deps.jobs.register(transferAccountJob(new AccountTransfer({ repo, accounts: deps.accounts, accountByName, mailStates: deps.mailStates, mailAgents, web: deps.web, connections: deps.connections, nodes: new NodesRepository(deps.db) })));
+  const accountTransfer = new AccountTransfer({ repo, accounts: deps.accounts, accountByName, mailStates: deps.mailStates, mailAgents, web: deps.web, connections: deps.connections, nodes: new NodesRepository(deps.db) });
+  deps.jobs.register(transferAccountJob(accountTransfer));
   const transfers = new TransferService(deps.db, repo, deps.jobs, deps.parentName, accountByName, deps.mailStates, deps.web);
-  return { imports, transfers };
+  return { imports, transfers, databases: accountTransfer.databases };
 }
