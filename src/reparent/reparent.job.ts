@@ -15,6 +15,7 @@
 import { NodeUnavailableError } from '../core/errors.ts';
 import { defineJob, type JobDefinition } from '../jobs/index.ts';
 import { waitFor } from '../agent/daemon-process.ts';
+import { testPoint } from '../distribution/test-points.ts';
 import { SERVING, type Reparenting, type ReparentData } from './reparenting.ts';
 
 export const REPARENT_JOB = 'node.reparent';
@@ -66,6 +67,7 @@ export function reparentJob(r: Reparenting): JobDefinition<ReparentData> {
             if (!(await target.hasAccount(username))) {
               const account = await r.account(username);
               await target.import({ ...(await r.deps.bundleOf(account)), mailNode: job.data.node });
+              await testPoint('reparent:imported');
             }
             // Nothing is held for it: its mail never moves, so the import ends at once.
             if (await target.underWay(username)) await target.finish(username);
