@@ -502,11 +502,13 @@ describe('databases, WordPress and the certificate move with the account', () =>
     let rootFile: string;
     after(async () => {
       await stopPebble(fixture.cluster.pebbleDir);
+      await stopPebble(fixture.second.cluster.pebbleDir);
     });
+    interface CertificateView { kind: string; issuer: string; notAfter: string; renewAt: string; names: string[] }
 
-    /** The certificate a TLS client sees at host:443 for the name, and whether it verifies against pebble's root. */
-    async function served(host: string, name: string): Promise<{ fingerprint: string; verified: boolean }> {
-      const { stdout } = await run('openssl', ['s_client', '-connect', `${host}:443`, '-servername', name, '-CAfile', rootFile, '-verify_hostname', name], { input: '', timeoutMs: 15_000 }).catch((error: { stdout?: string }) => ({ stdout: error.stdout ?? '' }));
+    /** The certificate a TLS client sees at host:443 for the name, and whether it verifies against pebble's root (the old pair's, unless `root` names another). */
+    async function served(host: string, name: string, root = rootFile): Promise<{ fingerprint: string; verified: boolean }> {
+      const { stdout } = await run('openssl', ['s_client', '-connect', `${host}:443`, '-servername', name, '-CAfile', root, '-verify_hostname', name], { input: '', timeoutMs: 15_000 }).catch((error: { stdout?: string }) => ({ stdout: error.stdout ?? '' }));
       const pem = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/.exec(stdout);
       assert.ok(pem, `no certificate from ${host}:443 for ${name}: ${stdout.slice(0, 300)}`);
       return { fingerprint: new X509Certificate(pem[0]).fingerprint256, verified: /Verify return code: 0 \(ok\)/.test(stdout) };
@@ -521,7 +523,6 @@ describe('databases, WordPress and the certificate move with the account', () =>
 
       const created = await source('POST', '/api/accounts', { username: 'secure', domain: 'secure.test', password: PASSWORD });
       assert.equal(created.status, 201, created.body.message);
-      interface CertificateView { kind: string; issuer: string; notAfter: string; renewAt: string; names: string[] }
       const issued = await pollUntil('an issued certificate for secure', async () => {
         const view = await source<CertificateView>('GET', '/api/accounts/secure/ssl');
         return view.body.kind === 'issued' ? view.body : undefined;
@@ -551,6 +552,30 @@ describe('databases, WordPress and the certificate move with the account', () =>
       // The old parent's nginx answers the name with another certificate or ends the handshake: either way not with this one.
       const old = await served(PARENT, 'secure.test').catch(() => undefined);
       assert.notEqual(old?.fingerprint, before.fingerprint, 'the old pair no longer serves it');
+    });
+
+    test('the moved certificate is renewed by the new pair: ordered from its own CA with the zone it now serves, and served over HTTPS', async () => {
+      // The new pair's pebble asks the new parent's PowerDNS for the DNS-01 answers: the zone moved there.
+      const pebble = await startPebble(fixture.second.cluster.pebbleOptions());
+      const set = await target('PUT', '/api/ssl/ca', { directoryUrl: pebble.directoryUrl, caBundle: pebble.listenerCaPem });
+      assert.equal(set.status, 200, set.body.message);
+      const newRoot = join(fixture.dir, 'pebble-root-second.pem');
+      writeFileSync(newRoot, await fixture.second.cluster.pebbleRoot());
+      const moved = (await target<CertificateView>('GET', '/api/accounts/secure/ssl')).body;
+
+      const renewal = await target<{ job: JobView }>('POST', '/api/accounts/secure/ssl/renew', {});
+      assert.equal(renewal.status, 202, renewal.body.message);
+      const renewed = await pollUntil('a certificate of the new pair for secure', async () => {
+        const view = await target<CertificateView>('GET', '/api/accounts/secure/ssl');
+        return view.body.kind === 'issued' && view.body.notAfter !== moved.notAfter ? view.body : undefined;
+      }, 180_000);
+      assert.deepEqual([...renewed.names].sort(), [...moved.names].sort());
+      const now = await pollUntil('the new pair to serve the renewed certificate', async () => {
+        const seen = await served(SECOND_PARENT, 'secure.test', newRoot);
+        return seen.verified ? seen : undefined;
+      });
+      const againstOldRoot = await served(SECOND_PARENT, 'secure.test', rootFile);
+      assert.deepEqual([againstOldRoot.fingerprint, againstOldRoot.verified], [now.fingerprint, false], "issued by the new pair's CA, not the old one's");
     });
   });
 });
