@@ -498,7 +498,7 @@ describe('databases, WordPress and the certificate move with the account', () =>
     await assert.rejects(mysql.createConnection({ host: PARENT, port: 3306, user: 'shop_app', password: DB_PASSWORD }), /denied|not allowed/i);
   });
 
-  describe('with pebble beside the old parent', () => {
+  describe('with a pebble beside each parent', () => {
     let rootFile: string;
     after(async () => {
       await stopPebble(fixture.cluster.pebbleDir);
