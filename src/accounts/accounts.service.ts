@@ -249,33 +249,29 @@ export class AccountsService {
 
   /**
    * Provisions every registered workload; on a failure undoes the ones done and removes the
-   * account, so it was never created. Mail and web go out side by side, each joining its own
-   * node's batch, since neither needs the other; DNS comes after both, so the names resolve only
-   * once what they name is served.
+   * account, so it was never created. Every workload goes out side by side, each joining its own
+   * node's batch: none needs another (the zone's records are derived from the placements, stored
+   * before this), and the account is answered only once all of them are served. A new domain's
+   * zone may answer a moment before its site and mail do; the account is reported created only
+   * once all three are served.
    */
   private async provisionAll(record: AccountRecord, placements: { workload: Workload; node: NodeRow }[]): Promise<void> {
-    const services = this.workloads.registered();
-    const stages = [services.filter((s) => s.workload !== 'dns'), services.filter((s) => s.workload === 'dns')];
-    const done: { service: WorkloadService; node: NodeRow }[] = [];
-    for (const stage of stages) {
-      const started = stage.map((service) => ({ service, node: placements.find((p) => p.workload === service.workload)!.node }));
-      const outcomes = await Promise.allSettled(started.map(({ service, node }) => service.provision(record, node)));
-      outcomes.forEach((outcome, index) => {
-        if (outcome.status === 'fulfilled') done.push(started[index]!);
-      });
-      const failed = outcomes.findIndex((outcome) => outcome.status === 'rejected');
-      if (failed < 0) continue;
-      const { service, node } = started[failed]!;
-      const undoFailures: string[] = [];
-      for (const { service: doneService, node: doneNode } of done.reverse()) {
-        await doneService.deprovision(record, doneNode).catch((undoError: unknown) => undoFailures.push(`${doneService.workload} on '${doneNode.alias}': ${describeFailure(undoError).message}`));
-      }
-      await this.repo.remove(record.id);
-      await this.auth.removeLogin(record.username);
-      const failure = describeFailure((outcomes[failed] as PromiseRejectedResult).reason);
-      const leftovers = undoFailures.length > 0 ? `; undoing also failed for ${undoFailures.join('; ')}` : '';
-      throw refusalOfKind(failure.kind, `account '${record.username}' was not created: its ${service.workload} could not be set up on node '${node.alias}': ${failure.message}${leftovers}`);
+    const started = this.workloads.registered().map((service) => ({ service, node: placements.find((p) => p.workload === service.workload)!.node }));
+    const outcomes = await Promise.allSettled(started.map(({ service, node }) => service.provision(record, node)));
+    const failed = outcomes.findIndex((outcome) => outcome.status === 'rejected');
+    if (failed < 0) return;
+    const done = started.filter((_, index) => outcomes[index]!.status === 'fulfilled');
+    const { service, node } = started[failed]!;
+    const undoFailures: string[] = [];
+    // In the reverse of the registry's order: DNS first, so the names stop pointing at what is being removed.
+    for (const { service: doneService, node: doneNode } of done.reverse()) {
+      await doneService.deprovision(record, doneNode).catch((undoError: unknown) => undoFailures.push(`${doneService.workload} on '${doneNode.alias}': ${describeFailure(undoError).message}`));
     }
+    await this.repo.remove(record.id);
+    await this.auth.removeLogin(record.username);
+    const failure = describeFailure((outcomes[failed] as PromiseRejectedResult).reason);
+    const leftovers = undoFailures.length > 0 ? `; undoing also failed for ${undoFailures.join('; ')}` : '';
+    throw refusalOfKind(failure.kind, `account '${record.username}' was not created: its ${service.workload} could not be set up on node '${node.alias}': ${failure.message}${leftovers}`);
   }
 
   // ---- changing

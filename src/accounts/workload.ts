@@ -39,7 +39,7 @@ export class WorkloadRegistry {
     return this.services.get(workload);
   }
 
-  /** In the order accounts provision them: mail, web, dns (DNS last, so names resolve once served). */
+  /** mail, web, dns: the order they are changed in one by one (suspension); undone in reverse, DNS first. */
   registered(): WorkloadService[] {
     return WORKLOADS.flatMap((w) => this.services.get(w) ?? []);
   }
