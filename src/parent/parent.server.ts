@@ -152,7 +152,7 @@ export async function startParent(options: ParentOptions): Promise<RunningParent
   const transfers = buildTransfers({ db, parentName: name, accounts, workloads, mailStates, web, connections, jobs, certificates: certificatePlacement });
   // After distribution and transfers: each account of the node goes through the new parent's
   // import, or (--via-dedistribution) through their jobs.
-  const reparent = buildReparent({ db, jobs, nodes, handover, accounts, mailStates, web, distribution, transfers: transfers.transfers });
+  const reparent = buildReparent({ db, jobs, nodes, handover, accounts, mailStates, web, distribution, transfers: transfers.transfers, databases: transfers.databases });
   // Last: it watches the nodes, jobs and system data the others built.
   const notifications = buildNotifications({ db, nodes, jobs, sysdata, parentName: name, onClose });
   certificates.observeExpiry((checked) => notifications.certificatesChecked(checked));

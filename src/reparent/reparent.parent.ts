@@ -1,6 +1,7 @@
 /**
  * How re-parenting plugs into the parent: the `node.reparent` job and its route. Built after the
- * job engine, the accounts, mail, web and transfers, whose services and records it uses.
+ * job engine, the accounts, mail, web and transfers, whose services and records it uses (the
+ * transfers' move of databases included).
  */
 import type { Store } from '../store/database.ts';
 import type { JobEngine } from '../jobs/job-engine.ts';
@@ -12,6 +13,7 @@ import type { MailStatePusher } from '../mail/mail-state-pusher.ts';
 import type { WebService } from '../web/web.service.ts';
 import type { DistributionService } from '../distribution/distribution.service.ts';
 import type { TransferService } from '../transfers/transfer.service.ts';
+import type { DatabaseMoves } from '../transfers/database-moves.ts';
 import { AccountsRepository } from '../accounts/accounts.repository.ts';
 import { NodesRepository } from '../nodes/nodes.repository.ts';
 import { MailRepository } from '../mail/mail.repository.ts';
@@ -34,6 +36,8 @@ export interface ReparentDeps {
   /** `--via-dedistribution` chains their jobs: mail back and out again, the account's transfer */
   distribution: Pick<DistributionService, 'changeMailNode' | 'accountsOnNode' | 'cleanupChildCopy'>;
   transfers: Pick<TransferService, 'start'>;
+  /** the account transfer's move of databases: the handover route moves each account's databases with it */
+  databases: DatabaseMoves;
 }
 
 const ADMIN = { username: 'admin', role: 'admin' as const };
@@ -63,7 +67,7 @@ export function buildReparent(deps: ReparentDeps): ReparentService {
     localNode: async () => (await nodesRepo.list()).find((n) => n.is_local === 1),
     usersOf: (node) => nodes.usersOf(node),
     busy: (username) => activeJob(`account:${username}`),
-    databasesOf: (accountId) => transfersRepo.databaseNames(accountId),
+    databases: deps.databases,
     installedBySsh: async (node) => (await nodes.knownHostKey(node.alias)) !== undefined,
     accountByName: (username) => accountsRepo.byUsername(username),
     bundleOf: (account) => transfersRepo.bundleOf(account.id, nodes.parentName),

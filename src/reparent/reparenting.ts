@@ -8,6 +8,7 @@ import type { AccountRecord, Workload } from '../accounts/account.model.ts';
 import type { NodeRow } from '../nodes/nodes.repository.ts';
 import type { NewParent, NodeHandover } from '../nodes/node-handover.ts';
 import type { TransferBundle } from '../transfers/transfer.schemas.ts';
+import type { DatabaseMoves } from '../transfers/database-moves.ts';
 import type { MailState } from '../protocol/mail-state.ts';
 import { NewParentClient } from './new-parent.client.ts';
 
@@ -36,6 +37,10 @@ export interface ReparentData extends Record<string, unknown> {
   /** the accounts that move with the node, found by plan */
   accounts?: string[];
   imported?: string[];
+  /** accounts whose databases are at the new parent, verified, and whose import is finished there */
+  databasesMoved?: string[];
+  /** databases restored at the new parent so far (their names carry the account's prefix) */
+  restoredDatabases?: string[];
   forgotten?: string[];
   /** site folders left on this parent's own node (web files are not moved; see README) */
   leftSites?: string[];
@@ -71,8 +76,8 @@ export interface ReparentDeps {
   busy(username: string): Promise<{ id: number; type: string } | undefined>;
   /** whether this parent installed the node over SSH (its agent then accepts a plain link from this parent only) */
   installedBySsh(node: NodeRow): Promise<boolean>;
-  /** names of the account's MariaDB databases (neither route moves them) */
-  databasesOf(accountId: number): Promise<string[]>;
+  /** the account transfer's move of an account's MariaDB databases to another parent */
+  databases: DatabaseMoves;
   accountByName(username: string): Promise<AccountRecord | undefined>;
   bundleOf(account: AccountRecord): Promise<TransferBundle>;
   placements(accountId: number): Promise<{ workload: Workload; nodeId: number }[]>;
@@ -121,23 +126,25 @@ export class Reparenting {
     }
     const copies = users.filter((u) => u.endsWith(' (mail copy)'));
     if (copies.length > 0) throw new ConflictError(`node '${node.alias}' keeps mail copies (${copies.join(', ')}); let their grace periods end or clean them with \`node cleanup\` first`, { accounts: copies });
-    const accounts: AccountRecord[] = [];
+    const accounts: { account: AccountRecord; databases: boolean }[] = [];
     for (const username of users) {
       const account = await this.account(username);
-      const databases = await this.deps.databasesOf(account.id);
-      // This parent ends the account once it is moved, which would drop databases nothing moved.
-      if (databases.length > 0) throw new ConflictError(`account '${username}' has ${databases.length} database(s) (${databases.join(', ')}), which do not move between parents yet; node '${node.alias}' stays here`, { account: username, databases });
+      const databases = await this.deps.databases.sourceOf(account);
+      // They are copied from their node by this parent after the child left it (the handover
+      // route) or after the unlink (the transfers of --via-dedistribution): by then this parent
+      // no longer reaches a database on the child itself.
+      if (databases && databases.node.id === node.id) throw new ConflictError(`account '${username}' keeps its database(s) (${databases.names.join(', ')}) on node '${node.alias}' itself, which this parent could no longer reach to copy them once the node moved; node '${node.alias}' stays here`, { account: username, databases: databases.names });
       if (route === 'dedistribution') {
         const other = (await this.deps.placements(account.id)).filter((p) => p.nodeId === node.id && p.workload !== 'mail');
         if (other.length > 0) throw new ConflictError(`account '${username}' has its ${other.map((p) => p.workload).join(' and ')} on node '${node.alias}'; dedistribution moves only mail back, so use the re-parent without --via-dedistribution`, { account: username });
       }
-      accounts.push(account);
+      accounts.push({ account, databases: databases !== undefined });
     }
     const newParent = await target.identity();
     if (newParent.parentId === (await this.deps.parentId)) throw new ConflictError(`${target.url} is this parent itself`);
     if (await target.nodeView(node.alias)) throw new ConflictError(`the new parent ${newParent.name} already has a node called '${node.alias}'; unlink or rename it there first`, { node: node.alias });
-    // Refuses as the import would (username, domain, a mailbox address taken there).
-    for (const account of accounts) await target.check(account.username, account.domain);
+    // Refuses as the import would (username, domain, a mailbox address taken there, no database node there for databases).
+    for (const { account, databases } of accounts) await target.check(account.username, account.domain, undefined, databases);
     return { newParent, accounts: users };
   }
 
@@ -145,6 +152,39 @@ export class Reparenting {
     const account = await this.deps.accountByName(username);
     if (!account) throw new NotFoundError('account', username);
     return account;
+  }
+
+  /**
+   * Copies the account's databases to the new parent (its import there created them empty, with
+   * their users) and checks every table there against this copy. The users here are locked first,
+   * so nothing writes after the dump; `copied` checkpoints each database. Returns what it did, for
+   * the job's progress; undefined when the account has no databases.
+   */
+  async moveDatabases(account: AccountRecord, target: NewParentClient, restored: readonly string[], copied: (restored: string[], name: string) => Promise<void>, signal: AbortSignal): Promise<{ node: string; locked: number; checked: string[] } | undefined> {
+    const source = await this.deps.databases.sourceOf(account);
+    if (!source) return undefined;
+    const locked = await this.deps.databases.lockUsers(source.node, account.username, true);
+    await this.deps.databases.copyAll(source, target, account.username, restored, copied, signal);
+    return { node: source.node.alias, locked: locked.length, checked: await this.verifyDatabases(account, target) };
+  }
+
+  /** Every database of the account has the same tables, rows and checksums at the new parent (a conflict otherwise: this copy stays). */
+  async verifyDatabases(account: AccountRecord, target: NewParentClient): Promise<string[]> {
+    const source = await this.deps.databases.sourceOf(account);
+    const checked: string[] = [];
+    for (const name of source?.names ?? []) {
+      const { tables, rows } = await this.deps.databases.verify(source!.node, target, account.username, name);
+      checked.push(`${name} (${tables} table(s), ${rows} row(s))`);
+    }
+    return checked;
+  }
+
+  /** Before this parent lets the account go: the new parent has it, its import finished, and its databases there match these. */
+  async verifyMoved(account: AccountRecord, target: NewParentClient): Promise<void> {
+    if (!(await target.hasAccount(account.username)) || (await target.underWay(account.username))) {
+      throw new ConflictError(`account '${account.username}' is not (or not yet fully) at the new parent ${target.url}; this parent keeps it`, { account: account.username });
+    }
+    await this.verifyDatabases(account, target);
   }
 
   /**

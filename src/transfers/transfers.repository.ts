@@ -110,10 +110,6 @@ export class TransfersRepository {
     return rows.map((r) => ({ domain: r.domain, account: r.account, targetMailAddress: r.target_mail_address }));
   }
 
-  async databaseNames(accountId: number): Promise<string[]> {
-    return (await this.databasesOf(accountId))?.names ?? [];
-  }
-
   /** The account's databases and the node holding them (all of an account's databases live on one node). */
   async databasesOf(accountId: number): Promise<{ names: string[]; nodeId: number } | undefined> {
     const rows = await this.db.selectFrom('account_databases').select(['name', 'node_id']).where('account_id', '=', accountId).orderBy('name').execute();

@@ -98,7 +98,7 @@ describe('an old parent killed during a re-parent', () => {
       await sender;
     }
     assert.equal(job.state, 'succeeded', `${job.error}: ${job.events.map((e) => e.message).join(' | ')}`);
-    assert.deepEqual(job.steps.map((s) => [s.name, s.state]), [['plan', 'done'], ['handover', 'done'], ['import', 'done'], ['release', 'done'], ['forget', 'done']]);
+    assert.deepEqual(job.steps.map((s) => [s.name, s.state]), [['plan', 'done'], ['handover', 'done'], ['import', 'done'], ['databases', 'done'], ['release', 'done'], ['forget', 'done']]);
     assert.ok(job.events.some((e) => e.kind === 'progress' && /imported kbeta .*2\/2; no mail copied/.test(e.message)), 'the resumed import went on to the second account');
 
     // Each account once at the new parent, distributed to the same child; the old parent has neither them nor the node.

@@ -1,8 +1,9 @@
 /**
  * Re-parenting a child on two real pairs: the old parent "old" on <net>.50.1 with the children
  * kid (.2), spare (.3) and kid2 (.4), and the new parent "new" on <net>.150.1 with its own node
- * only. kid moves by handover, kid2 by the reference's procedure (--via-dedistribution), after the
- * refusals were tried on it. The
+ * only; both parents' own nodes run MariaDB. kid moves by handover, with a database of one of its
+ * accounts, kid2 by the reference's procedure (--via-dedistribution), after the refusals were
+ * tried on it. The
  * handover is checked from both parents and from the child's agent itself (which client
  * certificates it takes); mail is sent over SMTP to both parents and to the child while the job
  * runs and read over IMAP through the new parent; the child's Maildirs are looked at on disk.
@@ -13,6 +14,7 @@ import assert from 'node:assert/strict';
 import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { execFile } from 'node:child_process';
+import mysql from 'mysql2/promise';
 import { useTestCluster, callApi, type ApiResult, type TestCluster } from './cluster-fixture.ts';
 import { callAgentAs } from './agent-call.ts';
 import { waitFor } from '../../src/agent/daemon-process.ts';
@@ -30,6 +32,9 @@ const OLD_BLOCK = `${TEST_NET}.50`;
 const NEW_BLOCK = `${TEST_NET}.150`;
 const PASSWORD = 'violet-tugboat-marmalade-91';
 const MAIL_PASSWORD = 'copper-lantern-orchard-57';
+const DB_PASSWORD = 'walnut-gazebo-quartz-64';
+/** What a table holds, as the transfers e2e test compares it: count, a sum and a digest of every row. */
+const TABLE_DIGEST = "SELECT COUNT(*) AS n, SUM(amount) AS total, MD5(GROUP_CONCAT(id, item, COALESCE(note, '-') ORDER BY id)) AS digest FROM orders";
 
 /** dig's short answers from one parent's PowerDNS. */
 function dig(server: string, name: string, type: string): Promise<string[]> {
@@ -54,13 +59,14 @@ describe('re-parenting a child', () => {
   const old = useTestCluster({
     block: OLD_BLOCK,
     parentAlias: 'old',
+    parentRoles: ['mail', 'web', 'dns', 'database'],
     children: [
       { alias: 'kid', roles: ['mail'], link: 'token' },
       { alias: 'spare', roles: ['mail'], link: 'token' },
       { alias: 'kid2', roles: ['mail'], link: 'token' },
     ],
   });
-  const fresh = useTestCluster({ block: NEW_BLOCK, parentAlias: 'new' });
+  const fresh = useTestCluster({ block: NEW_BLOCK, parentAlias: 'new', parentRoles: ['mail', 'web', 'dns', 'database'] });
 
   const api = <T = Record<string, unknown>>(pair: TestCluster, method: string, path: string, body?: unknown): Promise<ApiResult<T>> =>
     callApi<T>(pair.info.url, method, path, body, pair.info.token);
@@ -119,7 +125,7 @@ describe('re-parenting a child', () => {
     }
   });
 
-  test('`node reparent` moves a child with two distributed accounts while mail arrives at both parents and the child: every message once, no mailbox copied', async (t) => {
+  test('`node reparent` moves a child with two distributed accounts while mail arrives at both parents and the child: every message once, no mailbox copied, the database of one of them copied row for row', async (t) => {
     const accounts = [
       { username: 'ralpha', domain: 'ralpha.test', address: 'box@ralpha.test' },
       { username: 'rbeta', domain: 'rbeta.test', address: 'box@rbeta.test' },
@@ -131,6 +137,21 @@ describe('re-parenting a child', () => {
       assert.equal(mailbox.status, 201, mailbox.body.message);
       await sendMail(old.address('old'), { to: a.address, subject: `${a.username}-first` });
     }
+    // ralpha has a database on the old parent's own node (its database node): it is the one thing copied.
+    for (const [method, path, body] of [
+      ['POST', '/api/accounts/ralpha/databases', { name: 'ralpha_data' }],
+      ['PUT', '/api/accounts/ralpha/database-users/ralpha_app', { password: DB_PASSWORD }],
+      ['PUT', '/api/accounts/ralpha/database-users/ralpha_app/grants/ralpha_data', {}],
+    ] as const) {
+      const made = await api(old, method, path, body);
+      assert.ok(made.status === 200 || made.status === 201, `${method} ${path}: ${made.status} ${made.body.message}`);
+    }
+    const writer = await mysql.createConnection({ host: old.address('old'), port: 3306, user: 'ralpha_app', password: DB_PASSWORD, database: 'ralpha_data' });
+    await writer.query('CREATE TABLE orders (id INT PRIMARY KEY, item VARCHAR(100), amount DECIMAL(10,2), note TEXT NULL)');
+    await writer.query('INSERT INTO orders VALUES ?', [Array.from({ length: 400 }, (_, i) => [i + 1, `item ${i + 1} ünïcode ✓`, (i * 1.25).toFixed(2), i % 5 === 0 ? null : `note ${i}`])]);
+    const [rowsBefore] = await writer.query<mysql.RowDataPacket[]>(TABLE_DIGEST);
+    await writer.end();
+
     const kidLayout = new NodeLayout(old.cluster.nodeRoot('kid'));
     const maildir = (address: string): string => join(mailboxHome({ mailRoot: kidLayout.mail() }, address), 'Maildir');
     await waitFor(async () => accounts.every((a) => { try { return statSync(maildir(a.address)).isDirectory(); } catch { return false; } }), 60_000, 'the first messages on the child');
@@ -175,9 +196,11 @@ describe('re-parenting a child', () => {
     try {
       const moved = await old.cli(['node', 'reparent', 'kid', '--to', fresh.info.url, '--token-stdin'], fresh.info.token);
       assert.equal(moved.code, 0, moved.stderr + moved.stdout);
-      for (const step of ['plan', 'handover', 'import', 'release', 'forget']) assert.match(moved.stdout, new RegExp(`\\[${step}\\]`), `step ${step} shows: ${moved.stdout}`);
+      for (const step of ['plan', 'handover', 'import', 'databases', 'release', 'forget']) assert.match(moved.stdout, new RegExp(`\\[${step}\\]`), `step ${step} shows: ${moved.stdout}`);
       assert.match(moved.stdout, /\[plan\] 2 account\(s\) move with kid to new: ralpha, rbeta/);
       assert.match(moved.stdout, /\[import\] imported rbeta .*2\/2; no mail copied/);
+      assert.match(moved.stdout, /\[databases\] copied database ralpha_data of ralpha to new/);
+      assert.match(moved.stdout, /\[databases\] ralpha: 1 database user\(s\) locked on old .*the same rows and checksums at new: ralpha_data \(1 table\(s\), 400 row\(s\)\)/);
       await new Promise((resolve) => setTimeout(resolve, 2000));
     } finally {
       sending = false;
@@ -210,11 +233,28 @@ describe('re-parenting a child', () => {
       assert.equal(now.birthtimeMs, before.get(a.address)!.birthtimeMs);
     }
 
-    // The job read no mailbox: its steps are the five above, none of them a copy.
+    // The job read no mailbox: its steps are the six above, and the only copy is of the database.
     const jobs = await api<{ jobs: { id: number; type: string }[] }>(old, 'GET', '/api/jobs?limit=20');
     const job = jobs.body.jobs.find((j) => j.type === 'node.reparent')!;
     const detail = await api<JobDetail>(old, 'GET', `/api/jobs/${job.id}`);
-    assert.deepEqual(detail.body.steps.map((s) => [s.name, s.state]), [['plan', 'done'], ['handover', 'done'], ['import', 'done'], ['release', 'done'], ['forget', 'done']]);
+    assert.deepEqual(detail.body.steps.map((s) => [s.name, s.state]), [['plan', 'done'], ['handover', 'done'], ['import', 'done'], ['databases', 'done'], ['release', 'done'], ['forget', 'done']]);
+
+    // ralpha's database is on the new parent's database node, row for row, its user logging in
+    // with the same password (its hash moved); nothing of it is left on the old parent.
+    const listed = await api<{ node: string; databases: { name: string }[]; users: { name: string; databases: string[] }[] }>(fresh, 'GET', '/api/accounts/ralpha/databases');
+    assert.equal(listed.status, 200, listed.body.message);
+    assert.equal(listed.body.node, 'new');
+    assert.deepEqual(listed.body.databases.map((d) => d.name), ['ralpha_data']);
+    assert.deepEqual(listed.body.users.map((u) => [u.name, u.databases]), [['ralpha_app', ['ralpha_data']]]);
+    const reader = await mysql.createConnection({ host: fresh.address('new'), port: 3306, user: 'ralpha_app', password: DB_PASSWORD, database: 'ralpha_data' });
+    const [rowsAfter] = await reader.query<mysql.RowDataPacket[]>(TABLE_DIGEST);
+    await reader.end();
+    assert.deepEqual(rowsAfter, rowsBefore);
+    assert.equal((rowsAfter as mysql.RowDataPacket[])[0]!.n, 400);
+    const oldData = new NodeLayout(old.cluster.nodeRoot('old')).lib('mariadb', 'data');
+    assert.equal(statSync(oldData).isDirectory(), true);
+    assert.throws(() => statSync(join(oldData, 'ralpha_data')), /ENOENT/, 'ralpha_data is gone from the old parent\'s MariaDB');
+    await assert.rejects(mysql.createConnection({ host: old.address('old'), port: 3306, user: 'ralpha_app', password: DB_PASSWORD }), /denied|not allowed/i);
 
     // The old parent no longer reaches the child's agent: refused by mTLS.
     const oldIdentity = identityOf(old);
