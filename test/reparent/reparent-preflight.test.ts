@@ -1,7 +1,8 @@
 /**
- * The re-parent's refusals about databases, asked of Reparenting.preflight with this parent's
- * store and the new parent faked: databases on this pair's database node move with the account
- * (the new parent is asked whether it has a database node), databases on the moving child refuse.
+ * The re-parent's rules about databases, asked of Reparenting with this parent's store and the new
+ * parent faked: databases on this pair's database node move with the account (the new parent is
+ * asked whether it has a database node), databases on the moving child refuse, and an account is
+ * let go only once the new parent has it with every database the same.
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -71,3 +72,36 @@ for (const route of ['handover', 'dedistribution'] as ReparentRoute[]) {
     });
   });
 }
+
+describe('re-parent: this parent lets an account go only once it is verified moved', () => {
+  /** Reparenting whose databases compare as `differs` says, recording what it compared. */
+  function withDigests(differs: (name: string) => boolean): { r: Reparenting; compared: string[] } {
+    const compared: string[] = [];
+    const databases: Pick<DatabaseMoves, 'sourceOf' | 'verify'> = {
+      sourceOf: async (a) => (a.username === 'ralpha' ? { node: PARENT_NODE, names: ['ralpha_data', 'ralpha_wp'] } : undefined),
+      verify: async (_node, _target, _username, name) => {
+        compared.push(name);
+        if (differs(name)) throw new Error(`database ${name}: table(s) orders differ`);
+        return { tables: 1, rows: 400 };
+      },
+    };
+    return { r: new Reparenting({ databases } as unknown as ReparentDeps), compared };
+  }
+  const target = (has: boolean, underWay: boolean): NewParentClient => ({ url: 'http://198.51.100.1:8080', hasAccount: async () => has, underWay: async () => underWay }) as unknown as NewParentClient;
+
+  test('an account the new parent lacks, or still imports, stays here; its databases are not even compared', async () => {
+    for (const [has, underWay] of [[false, false], [true, true]]) {
+      const { r, compared } = withDigests(() => false);
+      await assert.rejects(r.verifyMoved(ACCOUNTS[0]!, target(has, underWay)), /account 'ralpha' is not \(or not yet fully\) at the new parent/);
+      assert.deepEqual(compared, []);
+    }
+  });
+
+  test('every database is compared, and one that differs keeps the account here', async () => {
+    const same = withDigests(() => false);
+    await same.r.verifyMoved(ACCOUNTS[0]!, target(true, false));
+    assert.deepEqual(same.compared, ['ralpha_data', 'ralpha_wp']);
+    const differing = withDigests((name) => name === 'ralpha_wp');
+    await assert.rejects(differing.r.verifyMoved(ACCOUNTS[0]!, target(true, false)), /ralpha_wp: table\(s\) orders differ/);
+  });
+});
