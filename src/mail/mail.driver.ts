@@ -46,11 +46,6 @@ export class MailDriver {
     this.postfix = new PostfixDriver(context, this.hostname);
   }
 
-  /** Resolves once the changes under way or waiting now are over (whatever their outcome). */
-  settled(): Promise<void> {
-    return this.changes.run(() => Promise.resolve());
-  }
-
   /** The state last applied (empty before the first apply). */
   appliedState(): MailState {
     return readJsonFile<MailState>(this.paths.appliedState, EMPTY_MAIL_STATE);

@@ -205,15 +205,10 @@ export function renderServerFiles(input: NginxConfigInput): Map<string, string> 
 
 /**
  * nginx.conf itself: the instance's settings, the default server and the includes of the server
- * files. `serverIncludes` (and `extraIncludes`) replace the sites folder's (the extra servers
- * folder's) glob for a candidate configuration that names each file (some of them not in place
- * yet) so nginx can check it before anything moves.
+ * files. `serverIncludes` replaces the sites folder's glob for a candidate configuration that
+ * names each file (some of them not in place yet) so nginx can check it before anything moves.
  */
-export function renderNginxConfig(
-  input: Omit<NginxConfigInput, 'state'>,
-  serverIncludes: readonly string[] = [`${input.paths.sitesDir}/*.conf`],
-  extraIncludes: readonly string[] = [`${input.paths.extraServersDir}/*.conf`],
-): string {
+export function renderNginxConfig(input: Omit<NginxConfigInput, 'state'>, serverIncludes: readonly string[] = [`${input.paths.sitesDir}/*.conf`]): string {
   checkConfigInput({ ...input, state: { sites: [], proxies: [] } });
   const { address, paths } = input;
 
@@ -246,7 +241,7 @@ export function renderNginxConfig(
     // A glob that matches nothing is accepted by nginx, so the folder may be empty or missing.
     '',
     '# server blocks written by other modules of this node (webmail)',
-    ...extraIncludes.map((include) => `include ${include};`),
+    `include ${paths.extraServersDir}/*.conf;`,
   ];
 
   const lines = [

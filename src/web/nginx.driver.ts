@@ -47,14 +47,6 @@ export class NginxDriver implements DaemonDriver {
   private readonly openssl: string;
   private readonly workerUser: string | undefined;
   private readonly reloads = new SerialQueue();
-  /**
-   * Server files that other modules of the node keep in the extra servers folder (the webmail
-   * block), by file name: every apply renders them afresh, so a change of sites also carries
-   * theirs in its one check and reload, and their own refresh then finds nothing to do.
-   */
-  private readonly extraServers = new Map<string, () => Promise<string | null>>();
-  /** One change of the configuration at a time: an apply holds it from its render to its reload, a module's refresh (exclusive) likewise. */
-  private changeTail: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly context: DriverContext,
@@ -93,45 +85,6 @@ export class NginxDriver implements DaemonDriver {
   /** nginx.conf; `serverIncludes` names the server files one by one for a candidate (see apply). */
   renderMain(serverIncludes?: readonly string[]): string {
     return renderNginxConfig(this.configInput(), serverIncludes);
-  }
-
-  /**
-   * Registers a server file of another module (`name` in the extra servers folder); `render`
-   * gives its contents, or null for no file. That module writes the file itself only inside
-   * exclusive(), so an apply never puts back an older rendering over a newer one.
-   */
-  addExtraServer(name: string, render: () => Promise<string | null>): void {
-    if (!/^[a-z][a-z0-9-]*\.conf$/.test(name)) throw new Error(`'${name}' is not a server file name`);
-    this.extraServers.set(name, render);
-  }
-
-  /** Runs `task` with no apply of this nginx between its render and its reload. */
-  async exclusive<T>(task: () => Promise<T>): Promise<T> {
-    const release = await this.takeChangeLock();
-    try {
-      return await task();
-    } finally {
-      release();
-    }
-  }
-
-  private takeChangeLock(): Promise<() => void> {
-    let release!: () => void;
-    const held = new Promise<void>((resolve) => (release = resolve));
-    const previous = this.changeTail;
-    this.changeTail = previous.then(() => held);
-    let released = false;
-    return previous.then(() => () => {
-      if (released) return;
-      released = true;
-      release();
-    });
-  }
-
-  /** The extra servers folder's *.conf files now, by name. */
-  private liveExtraServerFiles(): string[] {
-    if (!existsSync(this.paths.extraServersDir)) return [];
-    return readdirSync(this.paths.extraServersDir).filter((name) => name.endsWith('.conf') && !name.startsWith('.')).sort();
   }
 
   /** The server files in the sites folder now, by name (leftover candidates and temp files are not among them). */
@@ -261,83 +214,45 @@ export class NginxDriver implements DaemonDriver {
    */
   async prepare(input: unknown): Promise<PreparedWebState> {
     const state = validateWebState(input, this.context.layout.www());
-    const release = await this.takeChangeLock();
-    try {
-      return await this.prepareLocked(state, release);
-    } catch (error) {
-      release();
-      throw error;
-    }
-  }
-
-  private async prepareLocked(state: ReturnType<typeof validateWebState>, release: () => void): Promise<PreparedWebState> {
     const wanted = renderServerFiles({ ...this.configInput(), state });
     const names = [...wanted.keys()].sort();
     const changed = names.filter((name) => readIfExists(join(this.paths.sitesDir, name)) !== wanted.get(name));
     const stale = this.liveServerFiles().filter((name) => !wanted.has(name));
-    const extraPath = (name: string): string => join(this.paths.extraServersDir, name);
-    const extras = new Map<string, string | null>();
-    for (const [name, render] of this.extraServers) extras.set(name, await render());
-    const extrasChanged = [...extras].filter(([name, contents]) => readIfExists(extraPath(name)) !== (contents ?? undefined)).map(([name]) => name);
     const main = this.renderMain();
     const mainChanged = readIfExists(this.configFile) !== main;
-    if (changed.length === 0 && stale.length === 0 && extrasChanged.length === 0 && !mainChanged) {
-      release();
-      return { commit: () => Promise.resolve({ changed: false }), discard: () => undefined };
-    }
+    if (changed.length === 0 && stale.length === 0 && !mainChanged) return { commit: () => Promise.resolve({ changed: false }), discard: () => undefined };
 
     const previous = new Map<string, string | undefined>();
     for (const name of [...changed, ...stale]) previous.set(join(this.paths.sitesDir, name), readIfExists(join(this.paths.sitesDir, name)));
-    for (const name of extrasChanged) previous.set(extraPath(name), readIfExists(extraPath(name)));
     if (mainChanged) previous.set(this.configFile, readIfExists(this.configFile));
     const candidateOf = (name: string): string => join(this.paths.sitesDir, `${name}.candidate`);
-    const extraCandidateOf = (name: string): string => `${extraPath(name)}.candidate`;
     const candidateMain = `${this.configFile}.candidate`;
     const changedSet = new Set(changed);
-    const extrasWritten = extrasChanged.filter((name) => extras.get(name) !== null);
     const discard = (): void => {
       for (const name of changed) rmSync(candidateOf(name), { force: true });
-      for (const name of extrasWritten) rmSync(extraCandidateOf(name), { force: true });
       rmSync(candidateMain, { force: true });
-      release();
     };
     try {
       for (const name of changed) writeFileAtomic(candidateOf(name), wanted.get(name)!);
-      if (extrasWritten.length > 0) mkdirSync(this.paths.extraServersDir, { recursive: true });
-      for (const name of extrasWritten) writeFileAtomic(extraCandidateOf(name), extras.get(name)!);
-      // The extra servers folder as it will be: the registered files as rendered now, the others as they are.
-      const extraNames = [...new Set([...this.liveExtraServerFiles(), ...extras.keys()])].filter((name) => !extras.has(name) || extras.get(name) !== null).sort();
-      const extraIncludes = extraNames.map((name) => (extrasWritten.includes(name) ? extraCandidateOf(name) : extraPath(name)));
-      writeFileAtomic(
-        candidateMain,
-        renderNginxConfig(this.configInput(), names.map((name) => (changedSet.has(name) ? candidateOf(name) : join(this.paths.sitesDir, name))), extraIncludes),
-      );
+      writeFileAtomic(candidateMain, this.renderMain(names.map((name) => (changedSet.has(name) ? candidateOf(name) : join(this.paths.sitesDir, name)))));
       await this.checkFile(candidateMain);
     } catch (error) {
       discard();
       throw error;
     }
     const commit = async (): Promise<WebApplyResult> => {
+      for (const name of changed) renameSync(candidateOf(name), join(this.paths.sitesDir, name));
+      for (const name of stale) rmSync(join(this.paths.sitesDir, name), { force: true });
+      if (mainChanged) writeFileAtomic(this.configFile, main);
+      rmSync(candidateMain, { force: true });
       try {
-        for (const name of changed) renameSync(candidateOf(name), join(this.paths.sitesDir, name));
-        for (const name of stale) rmSync(join(this.paths.sitesDir, name), { force: true });
-        for (const name of extrasChanged) {
-          if (extras.get(name) === null) rmSync(extraPath(name), { force: true });
-          else renameSync(extraCandidateOf(name), extraPath(name));
-        }
-        if (mainChanged) writeFileAtomic(this.configFile, main);
-        rmSync(candidateMain, { force: true });
-        try {
-          await this.reload();
-        } catch (error) {
-          this.restore(previous, error instanceof ReloadTimedOut);
-          throw error;
-        }
-        this.context.log('nginx configuration applied', { sites: state.sites.length, proxies: state.proxies.length, filesWritten: changed.length + extrasWritten.length, filesRemoved: stale.length + extrasChanged.length - extrasWritten.length });
-        return { changed: true };
-      } finally {
-        release();
+        await this.reload();
+      } catch (error) {
+        this.restore(previous, error instanceof ReloadTimedOut);
+        throw error;
       }
+      this.context.log('nginx configuration applied', { sites: state.sites.length, proxies: state.proxies.length, filesWritten: changed.length, filesRemoved: stale.length });
+      return { changed: true };
     };
     return { commit, discard };
   }

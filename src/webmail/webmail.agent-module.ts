@@ -16,10 +16,9 @@ export const webmailAgentModule: AgentModule = {
   role: 'mail',
   daemons: (ctx) => {
     const webmail = new WebmailDriver(ctx, {
-      nginx: () => ctx.daemon<NginxDriver>('nginx'),
+      nginx: () => ctx.daemon('nginx'),
       // Domains proxied to another node are answered there; the parent forwards their webmail host.
       heldDomains: () => (mailDriverOf(ctx)?.appliedState().domains ?? []).filter((domain) => domain.proxyTo === undefined).map((domain) => domain.domain),
-      mailSettled: () => mailDriverOf(ctx)?.settled() ?? Promise.resolve(),
     });
     const daemons: DaemonDriver[] = [];
     if (!ctx.roles().includes('web')) daemons.push(new NginxDriver(ctx));

@@ -11,7 +11,6 @@ import { userInfo } from 'node:os';
 import { basename } from 'node:path';
 import type { DaemonDriver, DaemonProbe, DriverContext, DriverStatus } from '../agent/driver.ts';
 import { greetingProbe } from '../agent/probes.ts';
-import type { NginxDriver } from '../web/nginx.driver.ts';
 import { daemonConfigCheck, pidFileStatus, runningPid, stopByPidFile, waitFor } from '../agent/daemon-process.ts';
 import { run } from '../core/exec.ts';
 import { ValidationError } from '../core/errors.ts';
@@ -25,11 +24,9 @@ const WEB_USER = 'www-data';
 export interface WebmailDriverOptions {
   phpFpmBinary?: string;
   /** The node's nginx, reloaded after the server block changed; absent while it is not running. */
-  nginx: () => NginxDriver | undefined;
+  nginx: () => DaemonDriver | undefined;
   /** Mail domains whose mailboxes this node holds, read fresh on every refresh. */
   heldDomains: () => string[];
-  /** Resolves once the mail state changes under way on this node are over. */
-  mailSettled: () => Promise<void>;
 }
 
 export class WebmailDriver implements DaemonDriver {
@@ -41,8 +38,6 @@ export class WebmailDriver implements DaemonDriver {
   private readonly phpFpm: string;
   /** Only root can hand the files to www-data; an unprivileged agent runs php-fpm as itself. */
   private readonly asRoot = userInfo().uid === 0;
-  /** Between start and stop: only then does a change of sites write the server block (see start). */
-  private serving = false;
 
   constructor(
     private readonly context: DriverContext,
@@ -108,15 +103,6 @@ export class WebmailDriver implements DaemonDriver {
 
   async start(): Promise<void> {
     this.writeConfiguration();
-    // A change of sites checks and reloads the whole nginx anyway: it carries this block too, as
-    // of the mail state applied by then. A mail push that lands beside it (creations in flight
-    // push mail and web at once) is waited for, so the refresh that follows the push usually
-    // finds the block in place and costs no check and reload of its own.
-    this.serving = true;
-    this.options.nginx()?.addExtraServer(basename(this.serverFile), async () => {
-      await this.options.mailSettled();
-      return this.serving ? this.renderServer() : null;
-    });
     if (runningPid(this.paths.phpFpmPidFile) === undefined) {
       await this.check();
       rmSync(this.paths.phpFpmSocket, { force: true });
@@ -129,7 +115,6 @@ export class WebmailDriver implements DaemonDriver {
 
   /** The server block goes first, so nginx stops sending requests to a socket that is going away. */
   async stop(): Promise<void> {
-    this.serving = false;
     if (existsSync(this.serverFile)) {
       rmSync(this.serverFile, { force: true });
       await this.reloadRunningNginx();
@@ -167,16 +152,7 @@ export class WebmailDriver implements DaemonDriver {
    * candidate with this file included, so a bad block is refused before it is live.
    */
   async refreshServers(): Promise<{ changed: boolean }> {
-    const nginx = this.options.nginx();
-    return nginx ? nginx.exclusive(() => this.refreshServersNow()) : this.refreshServersNow();
-  }
-
-  private renderServer(): string | null {
-    return renderWebmailServer({ address: this.context.address, paths: this.paths, domains: this.options.heldDomains() });
-  }
-
-  private async refreshServersNow(): Promise<{ changed: boolean }> {
-    const rendered = this.renderServer();
+    const rendered = renderWebmailServer({ address: this.context.address, paths: this.paths, domains: this.options.heldDomains() });
     let changed: boolean;
     if (rendered === null) {
       changed = existsSync(this.serverFile);

@@ -147,29 +147,4 @@ describe('nginx driver against real instances', () => {
     assert.ok(old.kind === 'response' && old.status === 404);
     await assert.rejects(front.apply({ sites: [{ ...moved.sites[0]!, forwardTo: FRONT_ADDRESS }], proxies: [] }), /sites\[0\]\.forwardTo: must be another node/);
   });
-
-  it("carries another module's server file in a change of sites: checked and reloaded with them, refused with them, removed when it renders none", async () => {
-    let extra: string | null = ['server {', `    listen ${MAIL_NODE_ADDRESS}:80;`, '    server_name extra.example;', '    return 200 "extra block\\n";', '}', ''].join('\n');
-    mailNode.addExtraServer('extra.conf', () => Promise.resolve(extra));
-    const extraFile = join(mailNode.paths.extraServersDir, 'extra.conf');
-    const siteFor = (domain: string): WebState => ({ sites: [{ domain, account: 'bob', documentRoot: mailNode.ensureDocumentRoot('bob', domain), suspended: false }], proxies: [] });
-    assert.deepEqual(await mailNode.apply(siteFor('one.example')), { changed: true });
-    const served = await probe(MAIL_NODE_ADDRESS, 'extra.example');
-    assert.equal(served.kind === 'response' ? `${served.status} ${served.body}` : served.kind, '200 extra block\n', 'the one reload of the sites also took the other file');
-
-    const before = mailNode.liveConfiguration();
-    const liveExtra = readFileSync(extraFile, 'utf8');
-    extra = 'server { this is not nginx; }\n';
-    await assert.rejects(mailNode.apply(siteFor('two.example')), /nginx rejected/);
-    assert.equal(readFileSync(extraFile, 'utf8'), liveExtra, 'the refused file never went live');
-    assert.equal(mailNode.liveConfiguration(), before, 'nor did the sites checked with it');
-    assert.deepEqual(readdirSync(mailNode.paths.extraServersDir).filter((name) => name.endsWith('.candidate')), [], 'no candidate is left behind');
-
-    extra = null;
-    assert.deepEqual(await mailNode.apply(siteFor('two.example')), { changed: true });
-    assert.equal(existsSync(extraFile), false);
-    assert.equal((await probe(MAIL_NODE_ADDRESS, 'extra.example')).kind, 'closed');
-    const site = await probe(MAIL_NODE_ADDRESS, 'two.example');
-    assert.ok(site.kind === 'response' && site.status === 200);
-  });
 });
