@@ -2,10 +2,11 @@
  * The nginx instance of one node. It runs as its own master process (`nginx -p <prefix> -c <conf>`)
  * so several nodes can share one machine; the PID file named in its config is the only handle on it.
  */
-import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { chmodSync, chownSync, closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { userInfo } from 'node:os';
 import { tlsFilePaths } from '../agent/tls-files.ts';
+import { lookupUser } from '../php/system-users.ts';
 import type { DaemonDriver, DaemonProbe, DriverContext, DriverStatus } from '../agent/driver.ts';
 import { httpProbe } from '../agent/probes.ts';
 import { childPids, daemonConfigCheck, isAlive, isLiveChildOf, pidFileStatus, reloadableMaster, runningPid, stopByPidFile, waitFor } from '../agent/daemon-process.ts';
@@ -293,16 +294,28 @@ export class NginxDriver implements DaemonDriver {
     return documentRoot;
   }
 
-  /** A self-signed certificate for the node address, so :443 works before any site has its own. */
+  /**
+   * A self-signed certificate for the node address, so :443 works before any site has its own.
+   * nginx's workers read it at each handshake that uses it (see renderNginxConfig), so its folder
+   * (and the instance's configuration folder above it) and key belong to the workers' group;
+   * nothing else on the node can read the key.
+   */
   private async ensureCertificate(): Promise<void> {
-    if (existsSync(this.paths.certificate) && existsSync(this.paths.certificateKey)) return;
-    mkdirSync(this.context.layout.etc('nginx', 'tls'), { recursive: true, mode: 0o700 });
-    const address = this.context.address;
-    await run(this.openssl, [
-      'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes',
-      '-keyout', this.paths.certificateKey, '-out', this.paths.certificate, '-days', '3650',
-      '-subj', `/CN=${address}`, '-addext', `subjectAltName=IP:${address}`,
-    ]);
+    const folder = this.context.layout.etc('nginx', 'tls');
+    if (!existsSync(this.paths.certificate) || !existsSync(this.paths.certificateKey)) {
+      mkdirSync(folder, { recursive: true, mode: 0o700 });
+      const address = this.context.address;
+      await run(this.openssl, [
+        'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes',
+        '-keyout', this.paths.certificateKey, '-out', this.paths.certificate, '-days', '3650',
+        '-subj', `/CN=${address}`, '-addext', `subjectAltName=IP:${address}`,
+      ]);
+    }
+    const workers = this.workerUser === undefined ? undefined : lookupUser(this.workerUser);
+    if (workers === undefined) return;
+    for (const path of [dirname(folder), folder, this.paths.certificate, this.paths.certificateKey]) chownSync(path, 0, workers.gid);
+    for (const path of [dirname(folder), folder]) chmodSync(path, 0o750);
+    chmodSync(this.paths.certificateKey, 0o640);
   }
 }
 

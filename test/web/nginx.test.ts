@@ -5,7 +5,7 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { NodeLayout } from '../../src/agent/node-layout.ts';
@@ -61,6 +61,8 @@ describe('nginx driver against real instances', () => {
     assert.ok(index.kind === 'response' && index.body.includes('<h1>example.com</h1>'));
     const overTls = await probe(FRONT_ADDRESS, 'example.com', { tls: true, path: '/hello.txt' });
     assert.equal(overTls.kind === 'response' && overTls.body, 'hello from alice\n');
+    // The workers read the node certificate at the handshake; no one else may read its key.
+    assert.equal(statSync(join(frontLayout.etc('nginx', 'tls'), 'node.key')).mode & 0o777, 0o640);
   });
 
   it('does not touch the file when nothing changed', async () => {
@@ -114,13 +116,15 @@ describe('nginx driver against real instances', () => {
 
   it('keeps the last good configuration when nginx refuses a new one', async () => {
     const before = front.liveConfiguration();
-    // The grammars let nothing through that nginx -t refuses, so break the instance's certificate instead.
-    const certificate = readFileSync(front.paths.certificate);
-    rmSync(front.paths.certificate);
+    // The grammars let nothing through that nginx -t refuses, so give a new site a certificate file that is not there.
+    const tlsInclude = join(front.paths.tlsIncludeDir, 'broken.example.conf');
+    mkdirSync(front.paths.tlsIncludeDir, { recursive: true });
+    writeFileSync(tlsInclude, `ssl_certificate ${workDir}/missing.pem;\nssl_certificate_key ${workDir}/missing.key;\n`);
+    const broken = { domain: 'broken.example', account: 'alice', documentRoot: front.ensureDocumentRoot('alice', 'broken.example'), suspended: false };
     try {
-      await assert.rejects(front.apply({ sites: [], proxies: [] }), /nginx rejected/);
+      await assert.rejects(front.apply({ ...frontState(false), sites: [...frontState(false).sites, broken] }), /nginx rejected/);
     } finally {
-      writeFileSync(front.paths.certificate, certificate);
+      rmSync(tlsInclude);
     }
     assert.equal(front.liveConfiguration(), before);
     assert.equal(existsSync(`${front.configFile}.candidate`), false);
