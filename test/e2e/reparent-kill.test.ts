@@ -14,6 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { useTestCluster, callApi, type ApiResult, type TestCluster } from './cluster-fixture.ts';
 import { callAgentAs } from './agent-call.ts';
+import { createDistributedAccounts } from './distributed-accounts.ts';
 import { isAlive, waitFor } from '../../src/agent/daemon-process.ts';
 import { NodeLayout } from '../../src/agent/node-layout.ts';
 import { mailboxHome } from '../../src/mail/dovecot-config.ts';
@@ -45,13 +46,7 @@ describe('an old parent killed during a re-parent', () => {
       { username: 'kalpha', domain: 'kalpha.test', address: 'box@kalpha.test' },
       { username: 'kbeta', domain: 'kbeta.test', address: 'box@kbeta.test' },
     ];
-    for (const a of accounts) {
-      const created = await api(old, 'POST', '/api/accounts', { username: a.username, domain: a.domain, password: PASSWORD, mailNode: 'kid' });
-      assert.equal(created.status, 201, created.body.message);
-      const mailbox = await api(old, 'POST', `/api/accounts/${a.username}/mail/mailboxes`, { address: a.address, password: MAIL_PASSWORD });
-      assert.equal(mailbox.status, 201, mailbox.body.message);
-      await sendMail(old.address('old'), { to: a.address, subject: `${a.username}-first` });
-    }
+    await createDistributedAccounts(old, { parentAlias: 'old', mailNode: 'kid' }, accounts, { account: PASSWORD, mailbox: MAIL_PASSWORD });
     const kidLayout = new NodeLayout(old.cluster.nodeRoot('kid'));
     const maildir = (address: string): string => join(mailboxHome({ mailRoot: kidLayout.mail() }, address), 'Maildir');
     await waitFor(async () => accounts.every((a) => existsSync(maildir(a.address))), 60_000, 'the first messages on the child');

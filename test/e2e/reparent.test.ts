@@ -17,6 +17,7 @@ import { execFile } from 'node:child_process';
 import mysql from 'mysql2/promise';
 import { useTestCluster, callApi, type ApiResult, type TestCluster } from './cluster-fixture.ts';
 import { callAgentAs } from './agent-call.ts';
+import { createDistributedAccounts } from './distributed-accounts.ts';
 import { waitFor } from '../../src/agent/daemon-process.ts';
 import { AGENT_ROUTES } from '../../src/protocol/agent-routes.ts';
 import { AgentClient, type ClientIdentity } from '../../src/transport/agent-client.ts';
@@ -130,13 +131,7 @@ describe('re-parenting a child', () => {
       { username: 'ralpha', domain: 'ralpha.test', address: 'box@ralpha.test' },
       { username: 'rbeta', domain: 'rbeta.test', address: 'box@rbeta.test' },
     ];
-    for (const a of accounts) {
-      const created = await api(old, 'POST', '/api/accounts', { username: a.username, domain: a.domain, password: PASSWORD, mailNode: 'kid' });
-      assert.equal(created.status, 201, created.body.message);
-      const mailbox = await api(old, 'POST', `/api/accounts/${a.username}/mail/mailboxes`, { address: a.address, password: MAIL_PASSWORD });
-      assert.equal(mailbox.status, 201, mailbox.body.message);
-      await sendMail(old.address('old'), { to: a.address, subject: `${a.username}-first` });
-    }
+    await createDistributedAccounts(old, { parentAlias: 'old', mailNode: 'kid' }, accounts, { account: PASSWORD, mailbox: MAIL_PASSWORD });
     // ralpha has a database on the old parent's own node (its database node): it is the one thing copied.
     for (const [method, path, body] of [
       ['POST', '/api/accounts/ralpha/databases', { name: 'ralpha_data' }],
