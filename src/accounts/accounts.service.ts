@@ -251,9 +251,8 @@ export class AccountsService {
    * Provisions every registered workload; on a failure undoes the ones done and removes the
    * account, so it was never created. Every workload goes out side by side, each joining its own
    * node's batch: none needs another (the zone's records are derived from the placements, stored
-   * before this), and the account is answered only once all of them are served. A new domain's
-   * zone may answer a moment before its site and mail do; the account is reported created only
-   * once all three are served.
+   * before this). A new domain's zone may answer a moment before its site and mail do; the account
+   * is reported created only once all three are served.
    */
   private async provisionAll(record: AccountRecord, placements: { workload: Workload; node: NodeRow }[]): Promise<void> {
     const started = this.workloads.registered().map((service) => ({ service, node: placements.find((p) => p.workload === service.workload)!.node }));
