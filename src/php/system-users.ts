@@ -63,13 +63,22 @@ async function withPasswdLock(argv: [string, ...string[]]): Promise<void> {
 }
 
 /**
- * Each of these users, created when missing: a system user with a group of its own (same name),
+ * Each of these users, created when missing: a user with a group of its own (same name),
  * no login shell, no password (locked), home given (not created here). Every missing one is
  * created by one `systemd-sysusers` call, which takes /etc/.pwd.lock once (the lock useradd and
  * userdel take too, waiting for it rather than failing) and writes /etc/passwd, group, shadow and
  * gshadow once for all of them: `useradd` one at a time rewrote and synced the four files per
  * user, a third of a second each on a busy machine, which a batch of new accounts paid in turn.
  */
+/**
+ * Where the accounts' user and group ids come from. systemd-sysusers takes them from Debian's
+ * system range (100 to 999) unless told otherwise, which ran out at about 850 accounts on one
+ * machine (a node of 2,000 accounts could not exist); this is inside the range of ordinary users
+ * (login.defs: 1000 to 60000), allocated from the top down, away from the people useradd numbers
+ * from 1000 up. sysusers still skips every id already in /etc/passwd or /etc/group.
+ */
+export const ACCOUNT_ID_RANGE = { lowest: 10_000, highest: 59_999 } as const;
+
 export async function ensureSystemUsers(users: readonly { name: string; home: string }[]): Promise<void> {
   const missing = users.filter((user) => !lookupUser(user.name));
   if (missing.length === 0) return;
@@ -77,7 +86,8 @@ export async function ensureSystemUsers(users: readonly { name: string; home: st
     // sysusers.d lines are split at whitespace; a name or home with any would shift the fields.
     if (!/^[a-z_][a-z0-9_-]*$/.test(user.name) || !/^\/[^\s"'\\]+$/.test(user.home)) throw new Error(`not a system user to create: ${user.name} ${user.home}`);
   }
-  const config = missing.map((user) => `u ${user.name} - - ${user.home} /usr/sbin/nologin\n`).join('');
+  const range = `r - ${ACCOUNT_ID_RANGE.lowest}-${ACCOUNT_ID_RANGE.highest}\n`;
+  const config = range + missing.map((user) => `u ${user.name} - - ${user.home} /usr/sbin/nologin\n`).join('');
   await run('systemd-sysusers', ['-'], { input: config });
   const absent = missing.filter((user) => !lookupUser(user.name));
   if (absent.length > 0) throw new Error(`systemd-sysusers did not create ${absent.map((user) => user.name).join(', ')}`);

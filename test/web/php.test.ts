@@ -14,7 +14,7 @@ import { NodeLayout } from '../../src/agent/node-layout.ts';
 import { NginxDriver } from '../../src/web/nginx.driver.ts';
 import { PhpPoolsDriver } from '../../src/php/php-pools.driver.ts';
 import { applySites, type SiteRequest } from '../../src/web/apply-sites.ts';
-import { lookupUser, removeNodeUsers } from '../../src/php/system-users.ts';
+import { ACCOUNT_ID_RANGE, lookupUser, removeNodeUsers } from '../../src/php/system-users.ts';
 import { SUSPENSION_STATUS } from '../../src/web/nginx-config.ts';
 import { probe } from './http-probe.ts';
 import { TEST_NET } from '../test-net.ts';
@@ -97,6 +97,9 @@ describe('PHP pools per account behind nginx', () => {
     assert.match(body, /^raised=96M$/m);
     assert.equal(php.systemUser('alice').length <= 32, true, 'user name within 32 characters');
     assert.notEqual(php.systemUser('alice'), php.systemUser('bob'));
+    // Not from the system range (100 to 999), which about 850 accounts used up.
+    const { uid, gid } = lookupUser(php.systemUser('alice'))!;
+    for (const id of [uid, gid]) assert.ok(id >= ACCOUNT_ID_RANGE.lowest && id <= ACCOUNT_ID_RANGE.highest, `id ${id} in the accounts' range`);
   });
 
   it('passes front-controller URLs to index.php', async () => {
