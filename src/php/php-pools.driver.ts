@@ -1,19 +1,18 @@
 /**
- * The PHP of one node: a php-fpm master with one pool per account that has a site here and is
- * not suspended. The master runs only while there is a pool (php-fpm refuses to start without
- * one); a pool goes away with its account's suspension, so nothing of that account runs.
+ * The PHP of one node: one pool per account that has a site here and is not suspended, held by
+ * php-fpm masters of at most POOLS_PER_MASTER pools each. A master runs only while it has a pool
+ * (php-fpm refuses to start without one); a pool goes away with its account's suspension, so
+ * nothing of that account runs.
  * The web module uses it through the PhpPools interface.
  */
 import { chmodSync, chownSync, existsSync, lstatSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { DaemonDriver, DriverContext, DriverStatus } from '../agent/driver.ts';
-import { daemonConfigCheck, runningPid, stopByPidFile, waitFor } from '../agent/daemon-process.ts';
-import { run } from '../core/exec.ts';
 import { InternalError, ValidationError } from '../core/errors.ts';
 import { writeIfChanged } from '../core/files.ts';
 import { assertValid, checkDomain, checkUsername } from '../core/grammar.ts';
-import { launchDaemon } from '../core/daemon-launch.ts';
-import { renderPhpMaster, renderPhpPool, type PhpMasterPaths } from './php-fpm-config.ts';
+import { renderPhpPool, type PhpMasterPaths } from './php-fpm-config.ts';
+import { PhpMaster } from './php-master.ts';
 import { accountSystemUser, ensureSystemUser, ensureSystemUsers, lookupUser, removeSystemUser, type SystemUser } from './system-users.ts';
 
 export const PHP_DAEMON = 'php';
@@ -42,27 +41,33 @@ export interface PhpPools {
 
 export interface PhpPoolsDriverOptions {
   phpFpmBinary?: string;
+  /** how many pools one php-fpm master holds before the next master takes new accounts */
+  poolsPerMaster?: number;
 }
+
+/**
+ * php-fpm parses every pool of its master at each check and re-reads them all at each reload,
+ * byte by byte (2,000 pools: 1.7 million read() calls, about 0.4 s each time on an idle machine),
+ * so a node's pools are split among masters of this many at most, and a change to one account
+ * costs what it costs on a node of that size.
+ */
+export const POOLS_PER_MASTER = 200;
 
 export class PhpPoolsDriver implements DaemonDriver, PhpPools {
   readonly name = PHP_DAEMON;
-  readonly paths: PhpMasterPaths;
   private readonly phpFpm: string;
-  /** Changes under way (pool files written, master starting or re-executing): not an outage. */
+  private readonly poolsPerMaster: number;
+  private readonly masters = new Map<number, PhpMaster>();
+  /** Changes under way (pool files written, masters starting or re-executing): not an outage. */
   private changing = 0;
 
   constructor(
     private readonly context: DriverContext,
     options: PhpPoolsDriverOptions = {},
   ) {
-    const { layout } = context;
-    this.paths = {
-      configFile: layout.etc('php', 'php-fpm.conf'),
-      poolDir: layout.etc('php', 'pool.d'),
-      pidFile: layout.run('php', 'php-fpm.pid'),
-      errorLog: layout.log('php-fpm'),
-    };
     this.phpFpm = options.phpFpmBinary ?? 'php-fpm8.2';
+    this.poolsPerMaster = options.poolsPerMaster ?? POOLS_PER_MASTER;
+    if (!Number.isInteger(this.poolsPerMaster) || this.poolsPerMaster < 1) throw new InternalError(`poolsPerMaster must be a whole number above 0, not ${this.poolsPerMaster}`);
   }
 
   socketOf(account: string): string {
@@ -81,55 +86,99 @@ export class PhpPoolsDriver implements DaemonDriver, PhpPools {
     return accountSystemUser(this.context.layout.root, account);
   }
 
+  /**
+   * Master 0 keeps the file names of the time a node had one master (php-fpm.conf, pool.d), so a
+   * node that grows past one master leaves its first one as it was.
+   */
+  private master(index: number): PhpMaster {
+    let master = this.masters.get(index);
+    if (!master) {
+      const { layout } = this.context;
+      const suffix = index === 0 ? '' : `-${index}`;
+      const paths: PhpMasterPaths = {
+        configFile: layout.etc('php', `php-fpm${suffix}.conf`),
+        poolDir: layout.etc('php', `pool${suffix}.d`),
+        pidFile: layout.run('php', `php-fpm${suffix}.pid`),
+        errorLog: layout.log(`php-fpm${suffix}`),
+      };
+      master = new PhpMaster(index, paths, this.phpFpm, (account) => this.socketOf(account), this.context.log);
+      this.masters.set(index, master);
+    }
+    return master;
+  }
+
+  /** Every master that has a folder on this node, master 0 always among them. */
+  private knownMasters(): PhpMaster[] {
+    const folder = this.context.layout.etc('php');
+    const indexes = new Set([0]);
+    if (existsSync(folder)) {
+      for (const name of readdirSync(folder)) {
+        const match = /^pool-([1-9][0-9]{0,3})\.d$/.exec(name);
+        if (match) indexes.add(Number(match[1]));
+      }
+    }
+    return [...indexes].sort((a, b) => a - b).map((index) => this.master(index));
+  }
+
+  /** Which master holds each account's pool now. */
+  private placement(): Map<string, PhpMaster> {
+    const placed = new Map<string, PhpMaster>();
+    for (const master of this.knownMasters()) for (const account of master.pools()) placed.set(account, master);
+    return placed;
+  }
+
   pools(): string[] {
-    if (!existsSync(this.paths.poolDir)) return [];
-    return readdirSync(this.paths.poolDir).filter((f) => f.endsWith('.conf')).map((f) => f.slice(0, -'.conf'.length)).sort();
+    return [...this.placement().keys()].sort();
   }
 
   async start(): Promise<void> {
     mkdirSync(this.context.layout.run('php'), { recursive: true, mode: 0o755 });
-    mkdirSync(this.paths.poolDir, { recursive: true });
-    writeIfChanged(this.paths.configFile, renderPhpMaster(this.paths));
-    if (this.pools().length === 0 || runningPid(this.paths.pidFile) !== undefined) return;
-    await this.check();
-    await launchDaemon(this.phpFpm, ['--fpm-config', this.paths.configFile], this.paths.errorLog);
-    await waitFor(() => runningPid(this.paths.pidFile) !== undefined && this.pools().every((a) => existsSync(this.socketOf(a))), 10_000, `php-fpm of ${this.context.address} to listen`);
-    this.context.log('php-fpm started', { pid: runningPid(this.paths.pidFile), pools: this.pools().length });
+    for (const master of this.knownMasters()) await master.start();
   }
 
   async stop(): Promise<void> {
-    await stopByPidFile(this.paths.pidFile);
+    await Promise.all(this.knownMasters().map((master) => master.stop()));
   }
 
   async check(): Promise<void> {
-    await daemonConfigCheck('php-fpm', this.name, () => run(this.phpFpm, ['--fpm-config', this.paths.configFile, '-t']));
+    for (const master of this.knownMasters()) if (master.pools().length > 0) await master.check();
   }
 
-  /** SIGUSR2: the master re-reads its pools, starts new ones and ends the workers of removed ones. */
   async reload(): Promise<void> {
-    const pid = runningPid(this.paths.pidFile);
-    if (pid === undefined) return this.start();
-    if (this.pools().length === 0) return this.stop();
-    await this.check();
-    // SIGUSR2 makes the master re-execute itself: its PID file goes and comes back newer. Until
-    // then status() reports the reload, so the watchdog does not take it for a crash.
-    const before = pidFileTime(this.paths.pidFile);
+    await this.reloadMasters(this.knownMasters());
+  }
+
+  /** Each master checks and re-reads its own pools, side by side; the first failure is thrown once all are done. */
+  private async reloadMasters(masters: Iterable<PhpMaster>): Promise<void> {
     this.changing++;
     try {
-      process.kill(pid, 'SIGUSR2');
-      await waitFor(() => (pidFileTime(this.paths.pidFile) ?? 0) > (before ?? 0) && runningPid(this.paths.pidFile) !== undefined && this.pools().every((a) => existsSync(this.socketOf(a))), 10_000, 'php-fpm to reload its pools');
+      const results = await Promise.allSettled([...masters].map((master) => master.reload()));
+      const failed = results.find((result) => result.status === 'rejected');
+      if (failed) throw failed.reason;
     } finally {
       this.changing--;
     }
   }
 
-  /** Without a pool there is nothing to run, and that is health, not an outage (the watchdog reads this). */
+  /**
+   * Without a pool there is nothing to run, and that is health, not an outage (the watchdog reads
+   * this). With several masters no single PID stands for PHP, so none is given: the watchdog then
+   * leaves the running masters alone and start() brings back the ones that are gone.
+   */
   async status(): Promise<DriverStatus> {
-    const pools = this.pools().length;
-    const pid = runningPid(this.paths.pidFile);
+    const masters = this.knownMasters().filter((master) => master.pools().length > 0);
+    const pools = masters.reduce((sum, master) => sum + master.pools().length, 0);
     if (pools === 0) return { name: this.name, running: true, detail: 'no pools: nothing to run' };
     if (this.changing > 0) return { name: this.name, running: true, detail: 'changing its pools' };
-    return { name: this.name, running: pid !== undefined, ...(pid !== undefined ? { pid } : {}), detail: `${pools} pools` };
+    const down = masters.filter((master) => master.pid() === undefined);
+    const pid = masters.length === 1 ? masters[0]!.pid() : undefined;
+    const detail = masters.length === 1 ? `${pools} pools` : `${pools} pools in ${masters.length} masters`;
+    return {
+      name: this.name,
+      running: down.length === 0,
+      ...(pid !== undefined ? { pid } : {}),
+      detail: down.length === 0 ? detail : `${detail}; master ${down.map((master) => master.index).join(', ')} not running`,
+    };
   }
 
   /** The account's user, and its home laid out: owned by it, readable by nginx's group, by nobody else. */
@@ -154,9 +203,33 @@ export class PhpPoolsDriver implements DaemonDriver, PhpPools {
     chownSync(home, user.uid, lookupUser(WEB_USER)?.gid ?? user.gid);
   }
 
-  private writePool(account: string): boolean {
+  private writePool(account: string, master: PhpMaster): boolean {
     const pool = renderPhpPool({ account, user: this.systemUser(account), home: this.homeOf(account), socket: this.socketOf(account), ...(lookupUser(WEB_USER) ? { listenOwner: WEB_USER } : {}) });
-    return writeIfChanged(join(this.paths.poolDir, `${account}.conf`), pool);
+    mkdirSync(master.paths.poolDir, { recursive: true });
+    return writeIfChanged(join(master.paths.poolDir, `${account}.conf`), pool);
+  }
+
+  /**
+   * Writes the accounts' pool files, each where it is already or, when new, in the first master
+   * with room, and returns the masters whose pools changed.
+   */
+  private writePools(accounts: Iterable<string>, placed: Map<string, PhpMaster>): Set<PhpMaster> {
+    const changed = new Set<PhpMaster>();
+    const counts = new Map<PhpMaster, number>();
+    for (const master of placed.values()) counts.set(master, (counts.get(master) ?? 0) + 1);
+    for (const account of accounts) {
+      let master = placed.get(account);
+      if (!master) {
+        for (let index = 0; !master; index++) {
+          const candidate = this.master(index);
+          if ((counts.get(candidate) ?? 0) < this.poolsPerMaster) master = candidate;
+        }
+        counts.set(master, (counts.get(master) ?? 0) + 1);
+        placed.set(account, master);
+      }
+      if (this.writePool(account, master)) changed.add(master);
+    }
+    return changed;
   }
 
   async add<T>(accounts: string[], alongside: () => Promise<T>): Promise<T> {
@@ -174,13 +247,10 @@ export class PhpPoolsDriver implements DaemonDriver, PhpPools {
   }
 
   private async addPools<T>(accounts: string[], alongside: () => Promise<T>): Promise<T> {
-    let changed = false;
     await this.ensureUsers(accounts);
-    for (const account of accounts) {
-      await this.prepareAccount(account);
-      changed = this.writePool(account) || changed;
-    }
-    const [pools, other] = await Promise.allSettled([changed ? this.reload() : Promise.resolve(), alongside()]);
+    for (const account of accounts) await this.prepareAccount(account);
+    const changed = this.writePools(accounts, this.placement());
+    const [pools, other] = await Promise.allSettled([this.reloadMasters(changed), alongside()]);
     if (pools.status === 'rejected') throw pools.reason;
     if (other.status === 'rejected') throw other.reason;
     return other.value;
@@ -197,18 +267,20 @@ export class PhpPoolsDriver implements DaemonDriver, PhpPools {
 
   private async applyPools(accounts: string[]): Promise<{ changed: boolean }> {
     const wanted = new Set(accounts.map((a) => assertValid('account', a, checkUsername)));
-    let changed = false;
     await this.ensureUsers(wanted);
-    for (const account of wanted) {
-      await this.prepareAccount(account);
-      changed = this.writePool(account) || changed;
+    for (const account of wanted) await this.prepareAccount(account);
+    const placed = this.placement();
+    const removed = [...placed].filter(([account]) => !wanted.has(account));
+    for (const [account] of removed) placed.delete(account);
+    const changed = this.writePools(wanted, placed);
+    for (const [account, master] of removed) {
+      rmSync(join(master.paths.poolDir, `${account}.conf`), { force: true });
+      changed.add(master);
     }
-    const removed = this.pools().filter((account) => !wanted.has(account));
-    for (const account of removed) rmSync(join(this.paths.poolDir, `${account}.conf`), { force: true });
-    if (changed || removed.length > 0) await this.reload();
-    // The master leaves a removed pool's socket file behind; nothing listens on it any more.
-    for (const account of removed) rmSync(this.socketOf(account), { force: true });
-    return { changed: changed || removed.length > 0 };
+    await this.reloadMasters(changed);
+    // A master leaves a removed pool's socket file behind; nothing listens on it any more.
+    for (const [account] of removed) rmSync(this.socketOf(account), { force: true });
+    return { changed: changed.size > 0 };
   }
 
   /** Terminating an account: its pool, its files and its system user. */
@@ -217,14 +289,6 @@ export class PhpPoolsDriver implements DaemonDriver, PhpPools {
     await this.apply(pools);
     rmSync(this.homeOf(account), { recursive: true, force: true });
     await removeSystemUser(this.systemUser(account));
-  }
-}
-
-function pidFileTime(path: string): number | undefined {
-  try {
-    return statSync(path).mtimeMs;
-  } catch {
-    return undefined;
   }
 }
 

@@ -1,12 +1,14 @@
 /**
- * PHP per account on a real node (${TEST_NET}.42.20): nginx and a php-fpm master with one pool per
- * account, each as its own system user confined to its home. Alice's PHP cannot read Bob's
- * files; front-controller URLs reach index.php; per-site limits and logs; suspension removes the
- * pool (no process of the account is left) and unsuspension brings it back.
+ * PHP per account on a real node (${TEST_NET}.42.20): nginx and php-fpm masters (here of one pool
+ * each, so Alice's and Bob's pools have masters of their own) with one pool per account, each as
+ * its own system user confined to its home. Alice's PHP cannot read Bob's files; front-controller
+ * URLs reach index.php; per-site limits and logs; suspension removes the pool (no process of the
+ * account is left, Bob's master untouched) and unsuspension brings it back; a master that died is
+ * reported and started again.
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { chmodSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -18,6 +20,7 @@ import { ACCOUNT_ID_RANGE, lookupUser, removeNodeUsers } from '../../src/php/sys
 import { SUSPENSION_STATUS } from '../../src/web/nginx-config.ts';
 import { probe } from './http-probe.ts';
 import { TEST_NET } from '../test-net.ts';
+import { isAlive, readPid, waitFor } from '../../src/agent/daemon-process.ts';
 
 const ADDRESS = `${TEST_NET}.42.20`;
 
@@ -60,7 +63,7 @@ describe('PHP pools per account behind nginx', () => {
     chmodSync(layout.www(), 0o711);
     const context = { layout, address: ADDRESS, log: () => undefined };
     nginx = new NginxDriver(context);
-    php = new PhpPoolsDriver(context);
+    php = new PhpPoolsDriver(context, { poolsPerMaster: 1 });
     await nginx.start();
     await php.start();
     await applySites(nginx, php, { sites: sites(), proxies: [] });
@@ -130,8 +133,40 @@ describe('PHP pools per account behind nginx', () => {
     assert.equal(existsSync(layout.www('bob', 'logs', 'bob.test.access.log')), true, 'bob.test.access.log');
   });
 
+  it('holds the pools in masters of at most poolsPerMaster, reported as one service', async () => {
+    assert.deepEqual(readdirSync(layout.etc('php', 'pool.d')), ['alice.conf']);
+    assert.deepEqual(readdirSync(layout.etc('php', 'pool-1.d')), ['bob.conf']);
+    const status = await php.status();
+    assert.equal(status.running, true);
+    assert.equal(status.detail, '2 pools in 2 masters');
+    assert.equal(status.pid, undefined, 'no single PID stands for two masters');
+  });
+
+  it('a master that died is reported, and start() brings back that one alone, its orphaned workers gone', async () => {
+    writeFileSync(join(layout.www('bob', 'bob.test', 'public_html'), 'hello.php'), '<?php echo "hello from " . posix_getpwuid(posix_geteuid())["name"];', { mode: 0o644 });
+    const bob = lookupUser(php.systemUser('bob'))!;
+    assert.equal((await page('bob.test', '/hello.php')).status, 200);
+    const orphans = processesOf(bob.uid);
+    assert.notDeepEqual(orphans, [], 'a worker of bob runs');
+    const bobMaster = readPid(layout.run('php', 'php-fpm-1.pid'))!;
+    const aliceMaster = readPid(layout.run('php', 'php-fpm.pid'))!;
+    process.kill(bobMaster, 'SIGKILL');
+    await waitFor(() => !isAlive(bobMaster), 5000, 'the master to die');
+    const down = await php.status();
+    assert.equal(down.running, false);
+    assert.match(down.detail ?? '', /master 1 not running/);
+    await php.start();
+    assert.equal((await php.status()).running, true);
+    assert.notEqual(readPid(layout.run('php', 'php-fpm-1.pid')), bobMaster);
+    assert.equal(readPid(layout.run('php', 'php-fpm.pid')), aliceMaster, 'alice\'s master kept running');
+    assert.deepEqual(orphans.filter((pid) => isAlive(pid)), [], 'the dead master\'s workers are gone');
+    assert.equal((await page('bob.test', '/hello.php')).body, `hello from ${php.systemUser('bob')}`);
+  });
+
   it('suspension answers with the suspension page and stops the pool; unsuspension brings it back', async () => {
     await page('alice.test', '/'); // a worker is running now
+    const bobMasterFile = layout.run('php', 'php-fpm-1.pid');
+    const bobMasterSince = statSync(bobMasterFile).mtimeMs;
     const alice = lookupUser(php.systemUser('alice'))!;
     assert.notDeepEqual(processesOf(alice.uid), [], 'a worker of alice runs');
     await applySites(nginx, php, { sites: sites(true), proxies: [] });
@@ -143,11 +178,14 @@ describe('PHP pools per account behind nginx', () => {
     await new Promise((r) => setTimeout(r, 500));
     assert.deepEqual(processesOf(alice.uid), []);
     assert.equal((await page('bob.test', '/secret.txt')).status, 200);
+    assert.equal(existsSync(layout.run('php', 'php-fpm.pid')), false, 'alice\'s master stopped with its last pool');
 
     await applySites(nginx, php, { sites: sites(false), proxies: [] });
     const back = await page('alice.test', '/');
     assert.equal(back.status, 200);
     assert.match(back.body, /^memory_limit=96M$/m);
+    assert.deepEqual(readdirSync(layout.etc('php', 'pool.d')), ['alice.conf'], 'back in the master with room');
+    assert.equal(statSync(bobMasterFile).mtimeMs, bobMasterSince, 'bob\'s master neither checked nor re-executed');
   });
 
   it('removing an account removes its pool, home and system user', async () => {
