@@ -205,10 +205,11 @@ export function renderServerFiles(input: NginxConfigInput): Map<string, string> 
 
 /**
  * nginx.conf itself: the instance's settings, the default server and the includes of the server
- * files. `serverIncludes` replaces the sites folder's glob for a candidate configuration that
- * names each file (some of them not in place yet) so nginx can check it before anything moves.
+ * files. For a candidate configuration that nginx checks before anything moves, `serverIncludes`
+ * replaces the sites folder's glob with the files named one by one (some of them not in place
+ * yet), and `extraServers` false leaves out the extra servers folder's glob.
  */
-export function renderNginxConfig(input: Omit<NginxConfigInput, 'state'>, serverIncludes: readonly string[] = [`${input.paths.sitesDir}/*.conf`]): string {
+export function renderNginxConfig(input: Omit<NginxConfigInput, 'state'>, serverIncludes: readonly string[] = [`${input.paths.sitesDir}/*.conf`], extraServers = true): string {
   checkConfigInput({ ...input, state: { sites: [], proxies: [] } });
   const { address, paths } = input;
 
@@ -244,9 +245,7 @@ export function renderNginxConfig(input: Omit<NginxConfigInput, 'state'>, server
     '# sites and forwarded hosts, one file each',
     ...serverIncludes.map((include) => `include ${include};`),
     // A glob that matches nothing is accepted by nginx, so the folder may be empty or missing.
-    '',
-    '# server blocks written by other modules of this node (webmail)',
-    `include ${paths.extraServersDir}/*.conf;`,
+    ...(extraServers ? ['', '# server blocks written by other modules of this node (webmail)', `include ${paths.extraServersDir}/*.conf;`] : []),
   ];
 
   const lines = [

@@ -30,6 +30,22 @@ export interface WebApplyResult {
   changed: boolean;
 }
 
+/**
+ * The server files one module keeps in a folder nginx includes (the sites folder, or the extra
+ * servers folder that webmail shares with others): `owns` picks its files out of the folder.
+ */
+export interface ServerFileGroup {
+  folder: string;
+  owns(name: string): boolean;
+}
+
+/** What another module needs of the node's nginx to serve server files of its own. */
+export interface NginxServerFiles {
+  readonly paths: Pick<NginxPaths, 'extraServersDir'>;
+  status(): Promise<DriverStatus>;
+  prepareServerFiles(group: ServerFileGroup, wanted: ReadonlyMap<string, string>): Promise<PreparedWebState>;
+}
+
 /** A checked candidate configuration (NginxDriver.prepare): commit() serves it, discard() drops it. */
 export interface PreparedWebState {
   commit(): Promise<WebApplyResult>;
@@ -39,7 +55,7 @@ export interface PreparedWebState {
 /** How long a reloaded master may take to start the workers of the new configuration (parsing thousands of sites on a busy machine). */
 const RELOAD_TAKEN_MS = 30_000;
 
-export class NginxDriver implements DaemonDriver {
+export class NginxDriver implements DaemonDriver, NginxServerFiles {
   readonly name = 'nginx';
   readonly prefix: string;
   readonly configFile: string;
@@ -83,21 +99,15 @@ export class NginxDriver implements DaemonDriver {
     return { address: this.context.address, paths: this.paths, ...(this.workerUser !== undefined ? { workerUser: this.workerUser } : {}) };
   }
 
-  /** nginx.conf; `serverIncludes` names the server files one by one for a candidate (see apply). */
-  renderMain(serverIncludes?: readonly string[]): string {
-    return renderNginxConfig(this.configInput(), serverIncludes);
+  renderMain(): string {
+    return renderNginxConfig(this.configInput());
   }
 
-  /** The server files in the sites folder now, by name (leftover candidates and temp files are not among them). */
-  private liveServerFiles(): string[] {
-    if (!existsSync(this.paths.sitesDir)) return [];
-    return readdirSync(this.paths.sitesDir).filter((name) => name.endsWith('.conf') && !name.startsWith('.')).sort();
-  }
 
   /** nginx.conf followed by every server file it includes, in nginx's order: what the instance serves once reloaded. */
   liveConfiguration(): string {
     const main = existsSync(this.configFile) ? readFileSync(this.configFile, 'utf8') : '';
-    return [main, ...this.liveServerFiles().map((name) => readFileSync(join(this.paths.sitesDir, name), 'utf8'))].join('');
+    return [main, ...serverFilesIn(this.paths.sitesDir).map((name) => readFileSync(join(this.paths.sitesDir, name), 'utf8'))].join('');
   }
 
   async start(): Promise<void> {
@@ -196,14 +206,10 @@ export class NginxDriver implements DaemonDriver {
   }
 
   /**
-   * Makes the node serve exactly `input`. Nothing is written unless the whole state is valid. Only
-   * the server files whose contents differ are written, first as candidates beside the live ones,
-   * and nginx checks a candidate nginx.conf that names the changed ones (and every file when
-   * nginx.conf itself changes) before any of them replaces a live file; when the reload then fails, every file goes
-   * back as it was and the change fails. So the live files only ever hold a configuration nginx
-   * accepted and took (or is taking now), and a change to one site writes one small file and
-   * checks that file. nginx itself still parses every site at the reload: it cannot take one
-   * server alone.
+   * Makes the node serve exactly `input`. Nothing is written unless the whole state is valid;
+   * then the sites folder is brought to the state's server files (prepareServerFiles). A change
+   * to one site writes one small file and checks that file. nginx itself still parses every site
+   * at the reload: it cannot take one server alone.
    */
   async apply(input: unknown): Promise<WebApplyResult> {
     return (await this.prepare(input)).commit();
@@ -216,36 +222,56 @@ export class NginxDriver implements DaemonDriver {
    */
   async prepare(input: unknown): Promise<PreparedWebState> {
     const state = validateWebState(input, this.context.layout.www());
-    const wanted = renderServerFiles({ ...this.configInput(), state });
+    return this.prepareServerFiles({ folder: this.paths.sitesDir, owns: () => true }, renderServerFiles({ ...this.configInput(), state }));
+  }
+
+  /**
+   * Makes the files that `group` owns in its folder exactly `wanted` (by file name), the way
+   * every server file of this nginx changes: only the files whose contents differ are written,
+   * first as candidates beside the live ones, and nginx checks a candidate nginx.conf that names
+   * the changed ones before any of them replaces a live file; commit() puts them live and
+   * reloads, and when the reload fails every file goes back as it was and the change fails. So
+   * the live files only ever hold a configuration nginx accepted and took (or is taking now).
+   * nginx.conf itself is rewritten here too when it changed (a new version of this driver), and
+   * then every server file is checked with it.
+   */
+  async prepareServerFiles(group: ServerFileGroup, wanted: ReadonlyMap<string, string>): Promise<PreparedWebState> {
+    const { folder } = group;
+    mkdirSync(folder, { recursive: true });
     const names = [...wanted.keys()].sort();
-    const changed = names.filter((name) => readIfExists(join(this.paths.sitesDir, name)) !== wanted.get(name));
-    const stale = this.liveServerFiles().filter((name) => !wanted.has(name));
+    const changed = names.filter((name) => readIfExists(join(folder, name)) !== wanted.get(name));
+    const stale = serverFilesIn(folder).filter((name) => group.owns(name) && !wanted.has(name));
     const main = this.renderMain();
     const mainChanged = readIfExists(this.configFile) !== main;
     if (changed.length === 0 && stale.length === 0 && !mainChanged) return { commit: () => Promise.resolve({ changed: false }), discard: () => undefined };
 
     const previous = new Map<string, string | undefined>();
-    for (const name of [...changed, ...stale]) previous.set(join(this.paths.sitesDir, name), readIfExists(join(this.paths.sitesDir, name)));
+    for (const name of [...changed, ...stale]) previous.set(join(folder, name), readIfExists(join(folder, name)));
     if (mainChanged) previous.set(this.configFile, readIfExists(this.configFile));
-    const candidateOf = (name: string): string => join(this.paths.sitesDir, `${name}.candidate`);
+    const candidateOf = (name: string): string => join(folder, `${name}.candidate`);
     const candidateMain = `${this.configFile}.candidate`;
-    const changedSet = new Set(changed);
     const discard = (): void => {
       for (const name of changed) rmSync(candidateOf(name), { force: true });
       rmSync(candidateMain, { force: true });
     };
     try {
       for (const name of changed) writeFileAtomic(candidateOf(name), wanted.get(name)!);
-      // nginx parses every server of a configuration it is given (2,000 sites: about 0.4 s of CPU
-      // on an idle machine, several times that on a busy one), and the master parses them all
-      // again at the reload. So the candidate holds the changed files alone, unless nginx.conf
-      // itself changed: what a changed file can get wrong by itself is refused here, before
-      // anything live moves; what it could only get wrong beside the others (a listen option
-      // that contradicts another server's) the master refuses at the reload, keeping the old
-      // configuration, and commit() puts every file back.
-      const included = mainChanged ? names.map((name) => (changedSet.has(name) ? candidateOf(name) : join(this.paths.sitesDir, name))) : changed.map(candidateOf);
-      if (mainChanged || changed.length > 0) {
-        writeFileAtomic(candidateMain, this.renderMain(included));
+      // nginx parses every server of a configuration it is given (2,000 sites and their 2,000
+      // webmail hosts: about 1 s of CPU on an idle machine, several times that on a busy one),
+      // and the master parses them all again at the reload. So the candidate holds the changed
+      // files alone, unless nginx.conf itself changed: what a changed file can get wrong by itself
+      // is refused here, before anything live moves; what it could only get wrong beside the
+      // others (a listen option that contradicts another server's) the master refuses at the
+      // reload, keeping the old configuration, and commit() puts every file back.
+      if (mainChanged) {
+        const changedSet = new Set(changed);
+        const live = (dir: string): string[] => serverFilesIn(dir).filter((name) => dir !== folder || !group.owns(name)).map((name) => join(dir, name));
+        const includes = [...new Set([this.paths.sitesDir, this.paths.extraServersDir, folder])].flatMap(live);
+        includes.push(...names.map((name) => (changedSet.has(name) ? candidateOf(name) : join(folder, name))));
+        writeFileAtomic(candidateMain, renderNginxConfig(this.configInput(), includes, false));
+        await this.checkFile(candidateMain);
+      } else if (changed.length > 0) {
+        writeFileAtomic(candidateMain, renderNginxConfig(this.configInput(), changed.map(candidateOf), false));
         await this.checkFile(candidateMain);
       }
     } catch (error) {
@@ -253,8 +279,8 @@ export class NginxDriver implements DaemonDriver {
       throw error;
     }
     const commit = async (): Promise<WebApplyResult> => {
-      for (const name of changed) renameSync(candidateOf(name), join(this.paths.sitesDir, name));
-      for (const name of stale) rmSync(join(this.paths.sitesDir, name), { force: true });
+      for (const name of changed) renameSync(candidateOf(name), join(folder, name));
+      for (const name of stale) rmSync(join(folder, name), { force: true });
       if (mainChanged) writeFileAtomic(this.configFile, main);
       rmSync(candidateMain, { force: true });
       try {
@@ -263,7 +289,7 @@ export class NginxDriver implements DaemonDriver {
         this.restore(previous, error instanceof ReloadTimedOut);
         throw error;
       }
-      this.context.log('nginx configuration applied', { sites: state.sites.length, proxies: state.proxies.length, filesWritten: changed.length, filesRemoved: stale.length });
+      this.context.log('nginx server files applied', { folder, files: wanted.size, filesWritten: changed.length, filesRemoved: stale.length });
       return { changed: true };
     };
     return { commit, discard };
@@ -350,6 +376,12 @@ function readFrom(path: string, offset: number): string {
   } finally {
     closeSync(fd);
   }
+}
+
+/** The server files in a folder now, by name (leftover candidates and temp files are not among them). */
+function serverFilesIn(folder: string): string[] {
+  if (!existsSync(folder)) return [];
+  return readdirSync(folder).filter((name) => name.endsWith('.conf') && !name.startsWith('.')).sort();
 }
 
 function readIfExists(path: string): string | undefined {

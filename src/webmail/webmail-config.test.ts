@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { renderPhpFpmConfig, renderRoundcubeConfig, renderWebmailServer, type WebmailPaths } from './webmail-config.ts';
+import { isWebmailServerFile, renderPhpFpmConfig, renderRoundcubeConfig, renderWebmailServers, type WebmailPaths } from './webmail-config.ts';
 
 const ROOT = '/srv/node';
 const paths: WebmailPaths = {
@@ -39,14 +39,18 @@ describe('webmail configuration', () => {
   });
 
   it('serves webmail.<domain> for each held domain on the node address only, with the node config path', () => {
-    const server = renderWebmailServer({ address: '10.0.0.2', paths, domains: ['b.test', 'a.test', 'a.test'] })!;
-    // One server block per host, each picking up its own domain's certificate when the node has one.
-    assert.deepEqual([...server.matchAll(/^ {4}server_name (.+);$/gm)].map((m) => m[1]), ['webmail.a.test', 'webmail.b.test']);
+    const servers = renderWebmailServers({ address: '10.0.0.2', paths, domains: ['b.test', 'a.test', 'a.test'] });
+    // One server block per host, each in its own file, each picking up its own domain's certificate when the node has one.
+    assert.deepEqual([...servers.keys()], ['webmail.a.test.conf', 'webmail.b.test.conf']);
+    assert.ok([...servers.keys()].every(isWebmailServerFile));
+    assert.equal(isWebmailServerFile('bare.conf'), false);
+    const server = servers.get('webmail.a.test.conf')!;
+    assert.deepEqual([...server.matchAll(/^ {4}server_name (.+);$/gm)].map((m) => m[1]), ['webmail.a.test']);
     assert.match(server, /^ {4}include \/srv\/node\/etc\/tls\/nginx\/webmail\.a\.test\.conf\*;$/m);
     assert.match(server, /^ {4}listen 10\.0\.0\.2:80;$/m);
     assert.match(server, /fastcgi_param RCUBE_CONFIG_PATH \/srv\/node\/etc\/webmail\/roundcube\/;/);
     assert.match(server, /fastcgi_pass unix:\/srv\/node\/run\/webmail\/php-fpm\.sock;/);
-    assert.equal(renderWebmailServer({ address: '10.0.0.2', paths, domains: [] }), null);
-    assert.throws(() => renderWebmailServer({ address: '10.0.0.2', paths, domains: ['bad domain;'] }), /domains\[0\]/);
+    assert.equal(renderWebmailServers({ address: '10.0.0.2', paths, domains: [] }).size, 0);
+    assert.throws(() => renderWebmailServers({ address: '10.0.0.2', paths, domains: ['bad domain;'] }), /domains\[0\]/);
   });
 });

@@ -122,13 +122,21 @@ export interface WebmailServerInput {
   domains: string[];
 }
 
-/** The server block for the node's nginx, or null when the node holds no mail domain. */
-export function renderWebmailServer(input: WebmailServerInput): string | null {
+/** Whether a file of the node's extra servers folder is one of webmail's (webmailServerFileName). */
+export function isWebmailServerFile(name: string): boolean {
+  return name.startsWith('webmail.') && name.endsWith('.conf');
+}
+
+/**
+ * The server blocks for the node's nginx, one file per host (`webmail.<domain>.conf`), so a new
+ * mail domain adds one small file for nginx to check instead of rewriting one as long as the
+ * node's domain list; none when the node holds no mail domain.
+ */
+export function renderWebmailServers(input: WebmailServerInput): Map<string, string> {
   const { address, paths } = input;
   assertValid('address', address, checkNodeAddress);
   assertPaths(paths);
   const hosts = [...new Set(input.domains.map((domain, index) => `webmail.${assertValid(`domains[${index}]`, domain, checkDomain)}`))].sort();
-  if (hosts.length === 0) return null;
   for (const host of hosts) assertValid('host', host, checkDomain);
   const listenHost = address.includes(':') ? `[${address}]` : address;
   // One server block per host, so each answers TLS with its own domain's certificate.
@@ -155,5 +163,5 @@ export function renderWebmailServer(input: WebmailServerInput): string | null {
     '    }',
     '}',
   ];
-  return ['# Written by the Fleetpanel agent (webmail module); changes here are overwritten.', ...hosts.flatMap(server), ''].join('\n');
+  return new Map(hosts.map((host) => [`${host}.conf`, ['# Written by the Fleetpanel agent (webmail module); changes here are overwritten.', ...server(host), ''].join('\n')]));
 }

@@ -16,7 +16,7 @@ export const webmailAgentModule: AgentModule = {
   role: 'mail',
   daemons: (ctx) => {
     const webmail = new WebmailDriver(ctx, {
-      nginx: () => ctx.daemon('nginx'),
+      nginx: () => ctx.daemon<NginxDriver>('nginx'),
       // Domains proxied to another node are answered there; the parent forwards their webmail host.
       heldDomains: () => (mailDriverOf(ctx)?.appliedState().domains ?? []).filter((domain) => domain.proxyTo === undefined).map((domain) => domain.domain),
     });

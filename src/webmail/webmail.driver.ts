@@ -6,9 +6,9 @@
  */
 import { tlsFilePaths } from '../agent/tls-files.ts';
 import { randomBytes } from 'node:crypto';
-import { chownSync, existsSync, mkdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { chownSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, symlinkSync } from 'node:fs';
 import { userInfo } from 'node:os';
-import { basename } from 'node:path';
+import { basename, join } from 'node:path';
 import type { DaemonDriver, DaemonProbe, DriverContext, DriverStatus } from '../agent/driver.ts';
 import { greetingProbe } from '../agent/probes.ts';
 import { daemonConfigCheck, pidFileStatus, runningPid, stopByPidFile, waitFor } from '../agent/daemon-process.ts';
@@ -16,15 +16,16 @@ import { run } from '../core/exec.ts';
 import { ValidationError } from '../core/errors.ts';
 import { writeFileAtomic, writeIfChanged } from '../core/files.ts';
 import { launchDaemon } from '../core/daemon-launch.ts';
-import { ROUNDCUBE_PACKAGED_CONFIG, renderPhpFpmConfig, renderRoundcubeConfig, renderWebmailServer, type WebmailPaths } from './webmail-config.ts';
+import { ROUNDCUBE_PACKAGED_CONFIG, isWebmailServerFile, renderPhpFpmConfig, renderRoundcubeConfig, renderWebmailServers, type WebmailPaths } from './webmail-config.ts';
+import type { NginxServerFiles, ServerFileGroup } from '../web/nginx.driver.ts';
 
 export const WEBMAIL_DAEMON = 'webmail';
 const WEB_USER = 'www-data';
 
 export interface WebmailDriverOptions {
   phpFpmBinary?: string;
-  /** The node's nginx, reloaded after the server block changed; absent while it is not running. */
-  nginx: () => DaemonDriver | undefined;
+  /** The node's nginx, which checks and takes the server blocks; absent while it is not running. */
+  nginx: () => NginxServerFiles | undefined;
   /** Mail domains whose mailboxes this node holds, read fresh on every refresh. */
   heldDomains: () => string[];
 }
@@ -32,8 +33,8 @@ export interface WebmailDriverOptions {
 export class WebmailDriver implements DaemonDriver {
   readonly name = WEBMAIL_DAEMON;
   readonly paths: WebmailPaths;
-  /** Where the node's nginx picks up extra server blocks (NginxPaths.extraServersDir). */
-  readonly serverFile: string;
+  /** Webmail's server files among the extra server blocks the node's nginx picks up (NginxPaths.extraServersDir). */
+  readonly servers: ServerFileGroup;
   private readonly desKeyFile: string;
   private readonly phpFpm: string;
   /** Only root can hand the files to www-data; an unprivileged agent runs php-fpm as itself. */
@@ -55,7 +56,7 @@ export class WebmailDriver implements DaemonDriver {
       phpFpmSocket: layout.run('webmail', 'php-fpm.sock'),
       tlsIncludeDir: tlsFilePaths(layout).nginxDir,
     };
-    this.serverFile = layout.etc('nginx', 'servers.d', 'webmail.conf');
+    this.servers = { folder: layout.etc('nginx', 'servers.d'), owns: isWebmailServerFile };
     this.desKeyFile = layout.lib('webmail', 'des-key');
     this.phpFpm = options.phpFpmBinary ?? 'php-fpm8.2';
   }
@@ -113,12 +114,9 @@ export class WebmailDriver implements DaemonDriver {
     await this.refreshServers();
   }
 
-  /** The server block goes first, so nginx stops sending requests to a socket that is going away. */
+  /** The server blocks go first, so nginx stops sending requests to a socket that is going away. */
   async stop(): Promise<void> {
-    if (existsSync(this.serverFile)) {
-      rmSync(this.serverFile, { force: true });
-      await this.reloadRunningNginx();
-    }
+    await this.serve(new Map());
     await stopByPidFile(this.paths.phpFpmPidFile);
   }
 
@@ -148,28 +146,26 @@ export class WebmailDriver implements DaemonDriver {
 
   /**
    * Serves webmail.<domain> for exactly the mail domains held here; at start and whenever the
-   * parent has pushed a mail state here (POST /v1/webmail/refresh). nginx checks the whole configuration on reload, and the web driver checks its
-   * candidate with this file included, so a bad block is refused before it is live.
+   * parent has pushed a mail state here (POST /v1/webmail/refresh). A running nginx checks the
+   * changed server files and reloads (NginxServerFiles), so a bad block is refused before it is
+   * live; one that is not running reads them when it starts.
    */
   async refreshServers(): Promise<{ changed: boolean }> {
-    const rendered = renderWebmailServer({ address: this.context.address, paths: this.paths, domains: this.options.heldDomains() });
-    let changed: boolean;
-    if (rendered === null) {
-      changed = existsSync(this.serverFile);
-      rmSync(this.serverFile, { force: true });
-    } else {
-      changed = writeIfChanged(this.serverFile, rendered);
-    }
-    if (changed) await this.reloadRunningNginx(true);
-    return { changed };
+    return this.serve(renderWebmailServers({ address: this.context.address, paths: this.paths, domains: this.options.heldDomains() }));
   }
 
-  /** An nginx that is not running reads the server file when it starts; a running one must take it now. */
-  private async reloadRunningNginx(check = false): Promise<void> {
+  private async serve(wanted: ReadonlyMap<string, string>): Promise<{ changed: boolean }> {
     const nginx = this.options.nginx();
-    if (!nginx || !(await nginx.status()).running) return;
-    if (check) await nginx.check();
-    await nginx.reload();
+    if (nginx && (await nginx.status()).running) return (await nginx.prepareServerFiles(this.servers, wanted)).commit();
+    const { folder, owns } = this.servers;
+    mkdirSync(folder, { recursive: true });
+    let changed = false;
+    for (const name of readdirSync(folder).filter((file) => owns(file) && !wanted.has(file))) {
+      rmSync(join(folder, name), { force: true });
+      changed = true;
+    }
+    for (const [name, contents] of wanted) changed = writeIfChanged(join(folder, name), contents) || changed;
+    return { changed };
   }
 }
 
