@@ -64,6 +64,8 @@ export class NginxDriver implements DaemonDriver, NginxServerFiles {
   private readonly openssl: string;
   private readonly workerUser: string | undefined;
   private readonly reloads = new SerialQueue();
+  /** Candidates prepared so far, naming each change's candidate files. */
+  private candidates = 0;
 
   constructor(
     private readonly context: DriverContext,
@@ -133,8 +135,12 @@ export class NginxDriver implements DaemonDriver, NginxServerFiles {
     await this.checkFile(this.configFile);
   }
 
+  /**
+   * Its complaints go to stderr alone: in the instance's error log, a check refusing one module's
+   * candidate would read as the master refusing the reload under way for another module.
+   */
   private async checkFile(configFile: string): Promise<void> {
-    await daemonConfigCheck('nginx', this.name, () => run(this.nginx, ['-t', '-q', '-p', this.prefix, '-c', configFile, '-e', this.paths.errorLog]));
+    await daemonConfigCheck('nginx', this.name, () => run(this.nginx, ['-t', '-q', '-p', this.prefix, '-c', configFile, '-e', 'stderr']));
   }
 
   /**
@@ -248,8 +254,10 @@ export class NginxDriver implements DaemonDriver, NginxServerFiles {
     const previous = new Map<string, string | undefined>();
     for (const name of [...changed, ...stale]) previous.set(join(folder, name), readIfExists(join(folder, name)));
     if (mainChanged) previous.set(this.configFile, readIfExists(this.configFile));
-    const candidateOf = (name: string): string => join(folder, `${name}.candidate`);
-    const candidateMain = `${this.configFile}.candidate`;
+    // Named for this change alone: the web state and webmail prepare theirs side by side.
+    const tag = `${process.pid}-${++this.candidates}`;
+    const candidateOf = (name: string): string => join(folder, `${name}.${tag}.candidate`);
+    const candidateMain = `${this.configFile}.${tag}.candidate`;
     const discard = (): void => {
       for (const name of changed) rmSync(candidateOf(name), { force: true });
       rmSync(candidateMain, { force: true });

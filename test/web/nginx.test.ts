@@ -7,7 +7,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { NodeLayout } from '../../src/agent/node-layout.ts';
 import { NginxDriver } from '../../src/web/nginx.driver.ts';
 import { SUSPENSION_STATUS } from '../../src/web/nginx-config.ts';
@@ -114,6 +114,41 @@ describe('nginx driver against real instances', () => {
     }
   });
 
+  it('takes the site state and another module\'s server files prepared side by side, and checks each module\'s changed files', async () => {
+    const extra = { folder: front.paths.extraServersDir, owns: (name: string) => name.startsWith('extra.') };
+    const extraRoot = front.ensureDocumentRoot('bob', 'extra.example');
+    writeFileSync(join(extraRoot, 'index.html'), 'extra server\n');
+    const extraServer = `server {\n    listen ${FRONT_ADDRESS}:80;\n    server_name extra.example;\n    root ${extraRoot};\n}\n`;
+    const withSecond = { ...frontState(false), sites: [...frontState(false).sites, { domain: 'second.example', account: 'bob', documentRoot: front.ensureDocumentRoot('bob', 'second.example'), suspended: false }] };
+    // One module's check runs while the other's change goes live, as the web state and webmail do on a node.
+    const sites = await front.prepare(withSecond);
+    const [servers] = await Promise.all([front.prepareServerFiles(extra, new Map([['extra.example.conf', extraServer]])), sites.commit()]);
+    await servers.commit();
+    const page = await probe(FRONT_ADDRESS, 'extra.example');
+    assert.equal(page.kind === 'response' && page.body, 'extra server\n');
+    const second = await probe(FRONT_ADDRESS, 'second.example');
+    assert.ok(second.kind === 'response' && second.body.includes('<h1>second.example</h1>'));
+
+    // A broken file of the module is refused at its check while a site change goes live: the
+    // check's complaint is not taken for the master refusing that reload.
+    const withoutSecond = await front.prepare(frontState(false));
+    const [refused, committed] = await Promise.allSettled([
+      front.prepareServerFiles(extra, new Map([['extra.example.conf', 'server { not_a_directive on; }\n']])),
+      withoutSecond.commit(),
+    ]);
+    assert.match(String(refused.status === 'rejected' && refused.reason), /nginx rejected its configuration/);
+    assert.equal(committed.status, 'fulfilled', String(committed.status === 'rejected' && committed.reason));
+    assert.equal(readFileSync(join(extra.folder, 'extra.example.conf'), 'utf8'), extraServer);
+    assert.equal((await probe(FRONT_ADDRESS, 'second.example')).kind, 'closed');
+
+    // Its files alone go when it wants none; others in the folder stay.
+    writeFileSync(join(extra.folder, 'other.conf'), '# another module\n');
+    await (await front.prepareServerFiles(extra, new Map())).commit();
+    assert.deepEqual(readdirSync(extra.folder).sort(), ['other.conf']);
+    assert.equal((await probe(FRONT_ADDRESS, 'extra.example')).kind, 'closed');
+    rmSync(join(extra.folder, 'other.conf'));
+  });
+
   it('keeps the last good configuration when nginx refuses a new one', async () => {
     const before = front.liveConfiguration();
     // The grammars let nothing through that nginx -t refuses, so give a new site a certificate file that is not there.
@@ -127,7 +162,7 @@ describe('nginx driver against real instances', () => {
       rmSync(tlsInclude);
     }
     assert.equal(front.liveConfiguration(), before);
-    assert.equal(existsSync(`${front.configFile}.candidate`), false);
+    assert.deepEqual(readdirSync(dirname(front.configFile)).filter((name) => name.endsWith('.candidate')), [], 'no candidate nginx.conf is left behind');
     assert.deepEqual(readdirSync(front.paths.sitesDir).filter((name) => name.endsWith('.candidate')), [], 'no candidate server file is left behind');
     assert.equal((await front.status()).running, true);
   });
