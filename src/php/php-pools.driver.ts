@@ -58,6 +58,13 @@ export class PhpPoolsDriver implements DaemonDriver, PhpPools {
   private readonly phpFpm: string;
   private readonly poolsPerMaster: number;
   private readonly masters = new Map<number, PhpMaster>();
+  /**
+   * Accounts whose user, home and pool file this driver put in place since the agent started and
+   * whose master took the pool: a push of the node's whole web state then touches the new ones
+   * alone, instead of checking thousands of homes and pool files on every change. The first push
+   * after a start goes over every account, which repairs what changed meanwhile.
+   */
+  private readonly ready = new Set<string>();
   /** Changes under way (pool files written, masters starting or re-executing): not an outage. */
   private changing = 0;
 
@@ -246,12 +253,19 @@ export class PhpPoolsDriver implements DaemonDriver, PhpPools {
     await ensureSystemUsers([...accounts].map((account) => ({ name: this.systemUser(account), home: this.homeOf(account) })));
   }
 
+  /** The accounts not ready yet, with their users, homes and pool files put in place; returns the masters whose pools changed. */
+  private async prepareFresh(accounts: Iterable<string>, placed: Map<string, PhpMaster>): Promise<{ fresh: string[]; changed: Set<PhpMaster> }> {
+    const fresh = [...accounts].filter((account) => !this.ready.has(account));
+    await this.ensureUsers(fresh);
+    for (const account of fresh) await this.prepareAccount(account);
+    return { fresh, changed: this.writePools(fresh, placed) };
+  }
+
   private async addPools<T>(accounts: string[], alongside: () => Promise<T>): Promise<T> {
-    await this.ensureUsers(accounts);
-    for (const account of accounts) await this.prepareAccount(account);
-    const changed = this.writePools(accounts, this.placement());
+    const { fresh, changed } = await this.prepareFresh(accounts, this.placement());
     const [pools, other] = await Promise.allSettled([this.reloadMasters(changed), alongside()]);
     if (pools.status === 'rejected') throw pools.reason;
+    for (const account of fresh) this.ready.add(account);
     if (other.status === 'rejected') throw other.reason;
     return other.value;
   }
@@ -267,17 +281,19 @@ export class PhpPoolsDriver implements DaemonDriver, PhpPools {
 
   private async applyPools(accounts: string[]): Promise<{ changed: boolean }> {
     const wanted = new Set(accounts.map((a) => assertValid('account', a, checkUsername)));
-    await this.ensureUsers(wanted);
-    for (const account of wanted) await this.prepareAccount(account);
     const placed = this.placement();
     const removed = [...placed].filter(([account]) => !wanted.has(account));
-    for (const [account] of removed) placed.delete(account);
-    const changed = this.writePools(wanted, placed);
+    for (const [account] of removed) {
+      placed.delete(account);
+      this.ready.delete(account);
+    }
+    const { fresh, changed } = await this.prepareFresh(wanted, placed);
     for (const [account, master] of removed) {
       rmSync(join(master.paths.poolDir, `${account}.conf`), { force: true });
       changed.add(master);
     }
     await this.reloadMasters(changed);
+    for (const account of fresh) this.ready.add(account);
     // A master leaves a removed pool's socket file behind; nothing listens on it any more.
     for (const [account] of removed) rmSync(this.socketOf(account), { force: true });
     return { changed: changed.size > 0 };
