@@ -66,6 +66,12 @@ export class NginxDriver implements DaemonDriver, NginxServerFiles {
   private readonly reloads = new SerialQueue();
   /** Candidates prepared so far, naming each change's candidate files. */
   private candidates = 0;
+  /**
+   * What this driver last put live in each server file: a push of a node's whole state compares
+   * with it instead of reading thousands of files on every change. A file not in it (the first
+   * push after a start, a change that failed) is read from disk, which repairs what changed there.
+   */
+  private readonly written = new Map<string, string>();
 
   constructor(
     private readonly context: DriverContext,
@@ -245,7 +251,11 @@ export class NginxDriver implements DaemonDriver, NginxServerFiles {
     const { folder } = group;
     mkdirSync(folder, { recursive: true });
     const names = [...wanted.keys()].sort();
-    const changed = names.filter((name) => readIfExists(join(folder, name)) !== wanted.get(name));
+    const live = (name: string): string | undefined => {
+      const path = join(folder, name);
+      return this.written.has(path) ? this.written.get(path) : readIfExists(path);
+    };
+    const changed = names.filter((name) => live(name) !== wanted.get(name));
     const stale = serverFilesIn(folder).filter((name) => group.owns(name) && !wanted.has(name));
     const main = this.renderMain();
     const mainChanged = readIfExists(this.configFile) !== main;
@@ -273,8 +283,8 @@ export class NginxDriver implements DaemonDriver, NginxServerFiles {
       // reload, keeping the old configuration, and commit() puts every file back.
       if (mainChanged) {
         const changedSet = new Set(changed);
-        const live = (dir: string): string[] => serverFilesIn(dir).filter((name) => dir !== folder || !group.owns(name)).map((name) => join(dir, name));
-        const includes = [...new Set([this.paths.sitesDir, this.paths.extraServersDir, folder])].flatMap(live);
+        const othersIn = (dir: string): string[] => serverFilesIn(dir).filter((name) => dir !== folder || !group.owns(name)).map((name) => join(dir, name));
+        const includes = [...new Set([this.paths.sitesDir, this.paths.extraServersDir, folder])].flatMap(othersIn);
         includes.push(...names.map((name) => (changedSet.has(name) ? candidateOf(name) : join(folder, name))));
         writeFileAtomic(candidateMain, renderNginxConfig(this.configInput(), includes, false));
         await this.checkFile(candidateMain);
@@ -294,9 +304,12 @@ export class NginxDriver implements DaemonDriver, NginxServerFiles {
       try {
         await this.reload();
       } catch (error) {
+        for (const path of previous.keys()) this.written.delete(path);
         this.restore(previous, error instanceof ReloadTimedOut);
         throw error;
       }
+      for (const name of changed) this.written.set(join(folder, name), wanted.get(name)!);
+      for (const name of stale) this.written.delete(join(folder, name));
       this.context.log('nginx server files applied', { folder, files: wanted.size, filesWritten: changed.length, filesRemoved: stale.length });
       return { changed: true };
     };

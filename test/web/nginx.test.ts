@@ -149,6 +149,22 @@ describe('nginx driver against real instances', () => {
     rmSync(join(extra.folder, 'other.conf'));
   });
 
+  it('rewrites an nginx.conf of an older driver version, checked with every server file of both folders', async () => {
+    const current = readFileSync(front.configFile, 'utf8');
+    writeFileSync(front.configFile, `${current}# written by an older version\n`);
+    writeFileSync(join(front.paths.extraServersDir, 'broken.conf'), 'server { not_a_directive on; }\n');
+    try {
+      // The whole configuration is checked now, so a broken file of another module refuses the change.
+      await assert.rejects(front.apply(frontState(true)), /nginx rejected its configuration: .*not_a_directive/);
+    } finally {
+      rmSync(join(front.paths.extraServersDir, 'broken.conf'));
+    }
+    assert.match(readFileSync(front.configFile, 'utf8'), /older version/);
+    assert.deepEqual(await front.apply(frontState(true)), { changed: true });
+    assert.equal(readFileSync(front.configFile, 'utf8'), current);
+    await front.apply(frontState(false));
+  });
+
   it('keeps the last good configuration when nginx refuses a new one', async () => {
     const before = front.liveConfiguration();
     // The grammars let nothing through that nginx -t refuses, so give a new site a certificate file that is not there.
