@@ -41,7 +41,6 @@ export interface ServerFileGroup {
 
 /** What another module needs of the node's nginx to serve server files of its own. */
 export interface NginxServerFiles {
-  readonly paths: Pick<NginxPaths, 'extraServersDir'>;
   status(): Promise<DriverStatus>;
   prepareServerFiles(group: ServerFileGroup, wanted: ReadonlyMap<string, string>): Promise<PreparedWebState>;
 }
@@ -67,11 +66,12 @@ export class NginxDriver implements DaemonDriver, NginxServerFiles {
   /** Candidates prepared so far, naming each change's candidate files. */
   private candidates = 0;
   /**
-   * What this driver last put live in each server file: a push of a node's whole state compares
-   * with it instead of reading thousands of files on every change. A file not in it (the first
-   * push after a start, a change that failed) is read from disk, which repairs what changed there.
+   * What this driver last put live in each server file, with the file's size and time then: a
+   * push of a node's whole state compares with it instead of reading thousands of files on every
+   * change. A file not in it (the first push after a start, a change that failed) or changed since
+   * (by another writer: webmail writes its files itself while nginx is stopped) is read from disk.
    */
-  private readonly written = new Map<string, string>();
+  private readonly written = new Map<string, { contents: string; size: number; mtimeMs: number }>();
 
   constructor(
     private readonly context: DriverContext,
@@ -110,7 +110,6 @@ export class NginxDriver implements DaemonDriver, NginxServerFiles {
   renderMain(): string {
     return renderNginxConfig(this.configInput());
   }
-
 
   /** nginx.conf followed by every server file it includes, in nginx's order: what the instance serves once reloaded. */
   liveConfiguration(): string {
@@ -253,7 +252,10 @@ export class NginxDriver implements DaemonDriver, NginxServerFiles {
     const names = [...wanted.keys()].sort();
     const live = (name: string): string | undefined => {
       const path = join(folder, name);
-      return this.written.has(path) ? this.written.get(path) : readIfExists(path);
+      const known = this.written.get(path);
+      const stat = statSync(path, { throwIfNoEntry: false });
+      if (!stat) return undefined;
+      return known && known.size === stat.size && known.mtimeMs === stat.mtimeMs ? known.contents : readFileSync(path, 'utf8');
     };
     const changed = names.filter((name) => live(name) !== wanted.get(name));
     const stale = serverFilesIn(folder).filter((name) => group.owns(name) && !wanted.has(name));
@@ -308,7 +310,11 @@ export class NginxDriver implements DaemonDriver, NginxServerFiles {
         this.restore(previous, error instanceof ReloadTimedOut);
         throw error;
       }
-      for (const name of changed) this.written.set(join(folder, name), wanted.get(name)!);
+      for (const name of changed) {
+        const path = join(folder, name);
+        const { size, mtimeMs } = statSync(path);
+        this.written.set(path, { contents: wanted.get(name)!, size, mtimeMs });
+      }
       for (const name of stale) this.written.delete(join(folder, name));
       this.context.log('nginx server files applied', { folder, files: wanted.size, filesWritten: changed.length, filesRemoved: stale.length });
       return { changed: true };

@@ -24,7 +24,7 @@ const WEB_USER = 'www-data';
 
 export interface WebmailDriverOptions {
   phpFpmBinary?: string;
-  /** The node's nginx, which checks and takes the server blocks; absent while it is not running. */
+  /** The node's nginx, which checks and takes the server blocks. */
   nginx: () => NginxServerFiles | undefined;
   /** Mail domains whose mailboxes this node holds, read fresh on every refresh. */
   heldDomains: () => string[];

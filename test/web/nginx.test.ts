@@ -69,6 +69,16 @@ describe('nginx driver against real instances', () => {
     assert.deepEqual(await front.apply(frontState(false)), { changed: false });
   });
 
+  it('puts back a server file that another writer changed since the driver wrote it', async () => {
+    const file = join(front.paths.sitesDir, 'site-example.com.conf');
+    const written = readFileSync(file, 'utf8');
+    writeFileSync(file, written.replace('hello', 'hello'));
+    assert.deepEqual(await front.apply(frontState(false)), { changed: false }, 'the same contents, written again');
+    writeFileSync(file, `${written}# edited by hand\n`);
+    assert.deepEqual(await front.apply(frontState(false)), { changed: true });
+    assert.equal(readFileSync(file, 'utf8'), written);
+  });
+
   it('refuses unknown hosts by closing the connection', async () => {
     const plain = await probe(FRONT_ADDRESS, 'unknown.example.net');
     assert.equal(plain.kind, 'closed');
