@@ -173,8 +173,9 @@ export class PhpPoolsDriver implements DaemonDriver, PhpPools {
    * leaves the running masters alone and start() brings back the ones that are gone.
    */
   async status(): Promise<DriverStatus> {
-    const masters = this.knownMasters().filter((master) => master.pools().length > 0);
-    const pools = masters.reduce((sum, master) => sum + master.pools().length, 0);
+    const held = this.knownMasters().map((master) => ({ master, pools: master.pools().length })).filter(({ pools }) => pools > 0);
+    const masters = held.map(({ master }) => master);
+    const pools = held.reduce((sum, { pools: count }) => sum + count, 0);
     if (pools === 0) return { name: this.name, running: true, detail: 'no pools: nothing to run' };
     if (this.changing > 0) return { name: this.name, running: true, detail: 'changing its pools' };
     const down = masters.filter((master) => master.pid() === undefined);

@@ -122,7 +122,7 @@ export interface WebmailServerInput {
   domains: string[];
 }
 
-/** Whether a file of the node's extra servers folder is one of webmail's (webmailServerFileName). */
+/** Whether a file of the node's extra servers folder is one of webmail's (`webmail.<domain>.conf`, renderWebmailServers). */
 export function isWebmailServerFile(name: string): boolean {
   return name.startsWith('webmail.') && name.endsWith('.conf');
 }
