@@ -52,6 +52,15 @@ export async function createScratchPostgres(adminUrl: string, prefix: string): P
     async drop() {
       const client = new pg.Client({ connectionString: adminUrl });
       await client.connect();
+      // A closed pool has told its connections to end but not waited for them: forced off while
+      // still ending, a client raises 57P01 with nobody listening (an uncaught error in a test run).
+      // So they get a few seconds to leave; FORCE then ends only what stays.
+      const deadline = Date.now() + 5000;
+      while (Date.now() < deadline) {
+        const { rows } = await client.query<{ n: string }>('SELECT count(*) AS n FROM pg_stat_activity WHERE datname = $1', [name]);
+        if (rows[0]?.n === '0') break;
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
       await client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
       await client.end();
     },
