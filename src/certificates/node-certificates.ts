@@ -5,13 +5,14 @@
  * does not cover the names it is installed for, is refused before a file is written.
  */
 import { X509Certificate, createPrivateKey } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, unlinkSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { ValidationError } from '../core/errors.ts';
 import { writeFileAtomic, writeIfChanged } from '../core/files.ts';
 import { checkDomain } from '../core/grammar.ts';
 import {
   certificateFiles,
   renderDovecotLocalNames,
+  nginxTlsIncludeFile,
   renderNginxTlsInclude,
   renderPostfixSni,
   type InstalledCertificate,
@@ -112,13 +113,15 @@ export class NodeCertificates {
     const wanted = new Set<string>();
     for (const certificate of certificates) {
       for (const name of certificate.names) {
-        wanted.add(`${name}.conf`);
-        changed = writeIfChanged(`${this.paths.nginxDir}/${name}.conf`, renderNginxTlsInclude(certificate)) || changed;
+        wanted.add(name);
+        mkdirSync(`${this.paths.nginxDir}/${name}`, { recursive: true, mode: 0o755 });
+        changed = writeIfChanged(nginxTlsIncludeFile(this.paths, name), renderNginxTlsInclude(certificate)) || changed;
       }
     }
-    for (const file of readdirSync(this.paths.nginxDir)) {
-      if (!wanted.has(file)) {
-        unlinkSync(`${this.paths.nginxDir}/${file}`);
+    // Hosts whose certificate is gone, and the `<host>.conf` files of versions before the folders.
+    for (const entry of readdirSync(this.paths.nginxDir)) {
+      if (!wanted.has(entry)) {
+        rmSync(`${this.paths.nginxDir}/${entry}`, { recursive: true, force: true });
         changed = true;
       }
     }

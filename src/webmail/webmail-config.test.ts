@@ -46,7 +46,7 @@ describe('webmail configuration', () => {
     assert.equal(isWebmailServerFile('bare.conf'), false);
     const server = servers.get('webmail.a.test.conf')!;
     assert.deepEqual([...server.matchAll(/^ {4}server_name (.+);$/gm)].map((m) => m[1]), ['webmail.a.test']);
-    assert.match(server, /^ {4}include \/srv\/node\/etc\/tls\/nginx\/webmail\.a\.test\.conf\*;$/m);
+    assert.match(server, /^ {4}include \/srv\/node\/etc\/tls\/nginx\/webmail\.a\.test\/\*\.conf;$/m);
     assert.match(server, /^ {4}listen 10\.0\.0\.2:80;$/m);
     assert.match(server, /fastcgi_param RCUBE_CONFIG_PATH \/srv\/node\/etc\/webmail\/roundcube\/;/);
     assert.match(server, /fastcgi_pass unix:\/srv\/node\/run\/webmail\/php-fpm\.sock;/);
