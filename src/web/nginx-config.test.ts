@@ -124,10 +124,10 @@ describe('renderNginxConfig', () => {
   it('lets every site and forwarded host pick up its own domain certificate, by host name', () => {
     const rendered = renderAll(input());
     for (const site of input().state.sites) {
-      assert.ok(rendered.includes(`include /srv/node/etc/tls/nginx/${site.domain}.conf*;`), site.domain);
+      assert.ok(rendered.includes(`include /srv/node/etc/tls/nginx/${site.domain}/*.conf;`), site.domain);
     }
     for (const proxy of input().state.proxies) {
-      assert.ok(rendered.includes(`include /srv/node/etc/tls/nginx/${proxy.domain}.conf*;`), proxy.domain);
+      assert.ok(rendered.includes(`include /srv/node/etc/tls/nginx/${proxy.domain}/*.conf;`), proxy.domain);
     }
   });
 
@@ -160,7 +160,7 @@ describe('renderNginxConfig', () => {
     assert.match(tls, /listen 127\.0\.22\.2:443 ssl;/);
     assert.match(tls, /proxy_pass https:\/\/127\.0\.23\.1:443;/);
     assert.match(tls, /proxy_ssl_name \$host;/);
-    assert.ok(tls.includes('include /srv/node/etc/tls/nginx/example.com.conf*;'));
+    assert.ok(tls.includes('include /srv/node/etc/tls/nginx/example.com/*.conf;'));
     for (const block of blocks) {
       assert.match(block, /proxy_set_header Host \$host;/);
       assert.match(block, /proxy_bind 127\.0\.22\.2;/);
@@ -186,7 +186,7 @@ describe('nginx config of a PHP site', () => {
       state: { sites: [{ domain: 'a.test', account: 'alice', documentRoot: '/n/www/alice/a.test/public_html', suspended: false, php: { socket: '/n/run/php/alice.sock', logDir: '/n/www/alice/logs', settings: { memoryLimitMb: 96, uploadMaxMb: 8, maxExecutionSeconds: 20 } } }], proxies: [] },
     });
     assert.match(config, /try_files \$uri \$uri\/ \/index\.php\?\$args;/);
-    assert.match(config, /fastcgi_pass unix:\/n\/run\/php\/alice\.sock;/);
+    assert.match(config, /set \$fleetpanel_php_socket unix:\/n\/run\/php\/alice\.sock;\n\s*fastcgi_pass \$fleetpanel_php_socket;/);
     assert.match(config, /fastcgi_param PHP_ADMIN_VALUE "memory_limit=96M\\nupload_max_filesize=8M\\npost_max_size=16M\\nmax_execution_time=20\\nerror_log=\/n\/www\/alice\/logs\/a\.test\.php-error\.log";/);
     assert.match(config, /access_log \/n\/www\/alice\/logs\/a\.test\.access\.log;/);
   });
