@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { NodeLayout } from '../../src/agent/node-layout.ts';
 import { NginxDriver } from '../../src/web/nginx.driver.ts';
+import { nginxTlsIncludeFile } from '../../src/agent/tls-files.ts';
 import { SUSPENSION_STATUS } from '../../src/web/nginx-config.ts';
 import type { WebState } from '../../src/protocol/web-state.ts';
 import { probe } from './http-probe.ts';
@@ -24,6 +25,7 @@ describe('nginx driver against real instances', () => {
   let frontLayout: NodeLayout;
   let mailNode: NginxDriver;
   const started: NginxDriver[] = [];
+  const frontLog: string[] = [];
 
   const frontState = (suspended: boolean): WebState => ({
     sites: [{ domain: 'example.com', account: 'alice', documentRoot: frontLayout.www('alice', 'example.com', 'public_html'), suspended }],
@@ -34,7 +36,7 @@ describe('nginx driver against real instances', () => {
     workDir = mkdtempSync(join(tmpdir(), 'fleet-web-'));
     // nginx workers run as www-data and must traverse down to the document roots.
     chmodSync(workDir, 0o755);
-    const makeDriver = (address: string, layout: NodeLayout): NginxDriver => new NginxDriver({ layout, address, log: () => undefined });
+    const makeDriver = (address: string, layout: NodeLayout): NginxDriver => new NginxDriver({ layout, address, log: (message) => void (address === FRONT_ADDRESS && frontLog.push(message)) });
     frontLayout = new NodeLayout(join(workDir, 'front'));
     front = makeDriver(FRONT_ADDRESS, frontLayout);
     mailNode = makeDriver(MAIL_NODE_ADDRESS, new NodeLayout(join(workDir, 'mail')));
@@ -109,6 +111,18 @@ describe('nginx driver against real instances', () => {
     assert.ok(back.kind === 'response' && back.status === 200);
   });
 
+  it('lets the reloads asked for while one is under way share the next one', async () => {
+    const reloads = (): number => frontLog.filter((message) => message === 'nginx reloaded').length;
+    const before = reloads();
+    const first = front.reload();
+    // Once the first has started, the three that ask now wait for one more, not one each.
+    await new Promise((resolve) => setImmediate(resolve));
+    await Promise.all([first, front.reload(), front.reload(), front.reload()]);
+    assert.equal(reloads() - before, 2);
+    const page = await probe(FRONT_ADDRESS, 'example.com', { path: '/hello.txt' });
+    assert.equal(page.kind === 'response' && page.body, 'hello from alice\n');
+  });
+
   it('refuses an invalid state without writing anything', async () => {
     const before = front.liveConfiguration();
     const site = { domain: 'example.com', account: 'alice', documentRoot: frontLayout.www('alice', 'example.com'), suspended: false };
@@ -178,8 +192,8 @@ describe('nginx driver against real instances', () => {
   it('keeps the last good configuration when nginx refuses a new one', async () => {
     const before = front.liveConfiguration();
     // The grammars let nothing through that nginx -t refuses, so give a new site a certificate file that is not there.
-    const tlsInclude = join(front.paths.tlsIncludeDir, 'broken.example.conf');
-    mkdirSync(front.paths.tlsIncludeDir, { recursive: true });
+    const tlsInclude = nginxTlsIncludeFile({ nginxDir: front.paths.tlsIncludeDir }, 'broken.example');
+    mkdirSync(dirname(tlsInclude), { recursive: true });
     writeFileSync(tlsInclude, `ssl_certificate ${workDir}/missing.pem;\nssl_certificate_key ${workDir}/missing.key;\n`);
     const broken = { domain: 'broken.example', account: 'alice', documentRoot: front.ensureDocumentRoot('alice', 'broken.example'), suspended: false };
     try {
