@@ -43,6 +43,7 @@ export interface ServerFileGroup {
 export interface NginxServerFiles {
   status(): Promise<DriverStatus>;
   prepareServerFiles(group: ServerFileGroup, wanted: ReadonlyMap<string, string>): Promise<PreparedWebState>;
+  placeServerFiles(group: ServerFileGroup, wanted: ReadonlyMap<string, string>): WebApplyResult;
 }
 
 /** A checked candidate configuration (NginxDriver.prepare): commit() serves it, discard() drops it. */
@@ -74,7 +75,7 @@ export class NginxDriver implements DaemonDriver, NginxServerFiles {
    * What this driver last put live in each server file, with the file's size and time then: a
    * push of a node's whole state compares with it instead of reading thousands of files on every
    * change. A file not in it (the first push after a start, a change that failed) or changed since
-   * (by another writer: webmail writes its files itself while nginx is stopped) is read from disk.
+   * (by another writer, or by hand) is read from disk.
    */
   private readonly written = new Map<string, { contents: string; size: number; mtimeMs: number }>();
 
@@ -256,14 +257,7 @@ export class NginxDriver implements DaemonDriver, NginxServerFiles {
     const { folder } = group;
     mkdirSync(folder, { recursive: true });
     const names = [...wanted.keys()].sort();
-    const live = (name: string): string | undefined => {
-      const path = join(folder, name);
-      const known = this.written.get(path);
-      const stat = statSync(path, { throwIfNoEntry: false });
-      if (!stat) return undefined;
-      return known && known.size === stat.size && known.mtimeMs === stat.mtimeMs ? known.contents : readFileSync(path, 'utf8');
-    };
-    const changed = names.filter((name) => live(name) !== wanted.get(name));
+    const changed = names.filter((name) => this.liveContents(join(folder, name)) !== wanted.get(name));
     const stale = serverFilesIn(folder).filter((name) => group.owns(name) && !wanted.has(name));
     const main = this.renderMain();
     const mainChanged = readIfExists(this.configFile) !== main;
@@ -316,16 +310,49 @@ export class NginxDriver implements DaemonDriver, NginxServerFiles {
         this.restore(previous, error instanceof ReloadTimedOut);
         throw error;
       }
-      for (const name of changed) {
-        const path = join(folder, name);
-        const { size, mtimeMs } = statSync(path);
-        this.written.set(path, { contents: wanted.get(name)!, size, mtimeMs });
-      }
+      for (const name of changed) this.remember(join(folder, name), wanted.get(name)!);
       for (const name of stale) this.written.delete(join(folder, name));
       this.context.log('nginx server files applied', { folder, files: wanted.size, filesWritten: changed.length, filesRemoved: stale.length });
       return { changed: true };
     };
     return { commit, discard };
+  }
+
+  /**
+   * While nginx is not running (before its first start, or stopped): makes the files `group` owns
+   * in its folder exactly `wanted` with no check, since nothing reads them yet; start() checks the
+   * whole configuration before nginx takes any of them.
+   */
+  placeServerFiles(group: ServerFileGroup, wanted: ReadonlyMap<string, string>): WebApplyResult {
+    const { folder } = group;
+    mkdirSync(folder, { recursive: true });
+    let changed = false;
+    for (const name of serverFilesIn(folder).filter((file) => group.owns(file) && !wanted.has(file))) {
+      rmSync(join(folder, name), { force: true });
+      this.written.delete(join(folder, name));
+      changed = true;
+    }
+    for (const [name, contents] of wanted) {
+      const path = join(folder, name);
+      if (this.liveContents(path) === contents) continue;
+      writeFileAtomic(path, contents);
+      this.remember(path, contents);
+      changed = true;
+    }
+    return { changed };
+  }
+
+  /** A server file's contents now: what this driver wrote there, unless the file changed since. */
+  private liveContents(path: string): string | undefined {
+    const known = this.written.get(path);
+    const stat = statSync(path, { throwIfNoEntry: false });
+    if (!stat) return undefined;
+    return known && known.size === stat.size && known.mtimeMs === stat.mtimeMs ? known.contents : readFileSync(path, 'utf8');
+  }
+
+  private remember(path: string, contents: string): void {
+    const { size, mtimeMs } = statSync(path);
+    this.written.set(path, { contents, size, mtimeMs });
   }
 
   /**

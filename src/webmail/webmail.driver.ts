@@ -6,9 +6,9 @@
  */
 import { tlsFilePaths } from '../agent/tls-files.ts';
 import { randomBytes } from 'node:crypto';
-import { chownSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, symlinkSync } from 'node:fs';
+import { chownSync, existsSync, mkdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { userInfo } from 'node:os';
-import { basename, join } from 'node:path';
+import { basename } from 'node:path';
 import type { DaemonDriver, DaemonProbe, DriverContext, DriverStatus } from '../agent/driver.ts';
 import { greetingProbe } from '../agent/probes.ts';
 import { daemonConfigCheck, pidFileStatus, runningPid, stopByPidFile, waitFor } from '../agent/daemon-process.ts';
@@ -156,16 +156,10 @@ export class WebmailDriver implements DaemonDriver {
 
   private async serve(wanted: ReadonlyMap<string, string>): Promise<{ changed: boolean }> {
     const nginx = this.options.nginx();
-    if (nginx && (await nginx.status()).running) return (await nginx.prepareServerFiles(this.servers, wanted)).commit();
-    const { folder, owns } = this.servers;
-    mkdirSync(folder, { recursive: true });
-    let changed = false;
-    for (const name of readdirSync(folder).filter((file) => owns(file) && !wanted.has(file))) {
-      rmSync(join(folder, name), { force: true });
-      changed = true;
-    }
-    for (const [name, contents] of wanted) changed = writeIfChanged(join(folder, name), contents) || changed;
-    return { changed };
+    // Every node with webmail has an nginx (the webmail module brings one where the web role does not).
+    if (!nginx) return { changed: false };
+    if ((await nginx.status()).running) return (await nginx.prepareServerFiles(this.servers, wanted)).commit();
+    return nginx.placeServerFiles(this.servers, wanted);
   }
 }
 

@@ -173,6 +173,25 @@ describe('nginx driver against real instances', () => {
     rmSync(join(extra.folder, 'other.conf'));
   });
 
+  it('places another module\'s server files while nginx is stopped, and serves them once it starts', async () => {
+    const extra = { folder: front.paths.extraServersDir, owns: (name: string) => name.startsWith('placed.') };
+    const root = front.ensureDocumentRoot('bob', 'placed.example');
+    writeFileSync(join(root, 'index.html'), 'placed while stopped\n');
+    const server = (host: string): string => `server {\n    listen ${FRONT_ADDRESS}:80;\n    server_name ${host};\n    root ${root};\n}\n`;
+    writeFileSync(join(extra.folder, 'placed.gone.conf'), server('gone.example'));
+    await front.stop();
+    try {
+      assert.deepEqual(front.placeServerFiles(extra, new Map([['placed.example.conf', server('placed.example')]])), { changed: true });
+      assert.deepEqual(front.placeServerFiles(extra, new Map([['placed.example.conf', server('placed.example')]])), { changed: false });
+      assert.deepEqual(readdirSync(extra.folder).filter(extra.owns), ['placed.example.conf'], 'the files it no longer wants are gone');
+    } finally {
+      await front.start();
+    }
+    const page = await probe(FRONT_ADDRESS, 'placed.example');
+    assert.equal(page.kind === 'response' && page.body, 'placed while stopped\n');
+    await (await front.prepareServerFiles(extra, new Map())).commit();
+  });
+
   it('rewrites an nginx.conf of an older driver version, checked with every server file of both folders', async () => {
     const current = readFileSync(front.configFile, 'utf8');
     writeFileSync(front.configFile, `${current}# written by an older version\n`);
