@@ -20,6 +20,7 @@ import { startTestCluster } from '../test/e2e/cluster-fixture.ts';
 import { NodeLayout } from '../src/agent/node-layout.ts';
 import { mailPaths } from '../src/mail/mail-paths.ts';
 import { TEST_NET } from '../test/test-net.ts';
+import { median } from './median.ts';
 
 const BLOCK = process.env.BENCH_BLOCK ?? `${TEST_NET}.87`;
 const ACCOUNTS = Number(process.env.BENCH_ACCOUNTS ?? 200);
@@ -31,11 +32,6 @@ const FILL_IN_FLIGHT = Number(process.env.BENCH_FILL_IN_FLIGHT ?? 64);
 const PASSWORD = 'violet-tugboat-marmalade-91';
 
 const run = promisify(execFile);
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted.length % 2 ? sorted[(sorted.length - 1) / 2]! : (sorted[sorted.length / 2 - 1]! + sorted[sorted.length / 2]!) / 2;
-}
 
 async function timed(work: () => Promise<unknown>): Promise<number> {
   const started = performance.now();

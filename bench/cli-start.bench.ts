@@ -14,16 +14,12 @@ import type { AddressInfo } from 'node:net';
 import { startParent } from '../src/parent/parent.server.ts';
 import { CLI_ENTRY, CLI_LAUNCHER } from '../src/demo/processes.ts';
 import { TEST_NET } from '../test/test-net.ts';
+import { median } from './median.ts';
 
 const HOST = process.env.BENCH_ADDRESS ?? `${TEST_NET}.43.9`;
 const RUNS = Number(process.env.BENCH_RUNS ?? 10);
 const ADMIN_PASSWORD = 'admin-quartz-lantern-meadow-42';
 const run = promisify(execFile);
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted.length % 2 ? sorted[(sorted.length - 1) / 2]! : (sorted[sorted.length / 2 - 1]! + sorted[sorted.length / 2]!) / 2;
-}
 
 async function timed(file: string, args: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
   const started = performance.now();
