@@ -238,8 +238,8 @@ export function renderNginxConfig(input: Omit<NginxConfigInput, 'state'>, server
     'ssl_certificate_key $fleetpanel_node_certificate_key;',
     'ssl_protocols TLSv1.2 TLSv1.3;',
     // Long host names (xn-- forms, deep sub-domains) overflow the default bucket. The default
-    // largest hash (512) cannot hold a node's thousands of names: nginx then tried every size up
-    // to it at each check and reload before giving up (0.5 s of 1.7 at 4,000 server blocks).
+    // largest hash (512) cannot hold a node's thousands of names: nginx then searched every size
+    // up to it and logged that it could not build the hash at each check and reload.
     'server_names_hash_bucket_size 128;',
     'server_names_hash_max_size 65536;',
     '',
