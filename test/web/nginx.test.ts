@@ -215,11 +215,16 @@ describe('nginx driver against real instances', () => {
     mkdirSync(dirname(tlsInclude), { recursive: true });
     writeFileSync(tlsInclude, `ssl_certificate ${workDir}/missing.pem;\nssl_certificate_key ${workDir}/missing.key;\n`);
     const broken = { domain: 'broken.example', account: 'alice', documentRoot: front.ensureDocumentRoot('alice', 'broken.example'), suspended: false };
+    const errorLogSize = existsSync(front.paths.errorLog) ? statSync(front.paths.errorLog).size : 0;
     try {
       await assert.rejects(front.apply({ ...frontState(false), sites: [...frontState(false).sites, broken] }), /nginx rejected/);
     } finally {
       rmSync(tlsInclude);
     }
+    // The check's complaint goes to its caller alone: in the instance's error log, a reload under
+    // way for another module would read it as the master refusing that reload.
+    const logged = existsSync(front.paths.errorLog) ? readFileSync(front.paths.errorLog, 'utf8').slice(errorLogSize) : '';
+    assert.doesNotMatch(logged, /\[emerg\]/, 'the refused check wrote nothing to the error log');
     assert.equal(front.liveConfiguration(), before);
     assert.deepEqual(readdirSync(dirname(front.configFile)).filter((name) => name.endsWith('.candidate')), [], 'no candidate nginx.conf is left behind');
     assert.deepEqual(readdirSync(front.paths.sitesDir).filter((name) => name.endsWith('.candidate')), [], 'no candidate server file is left behind');
