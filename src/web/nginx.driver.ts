@@ -255,10 +255,8 @@ export class NginxDriver implements DaemonDriver, NginxServerFiles {
    */
   async prepareServerFiles(group: ServerFileGroup, wanted: ReadonlyMap<string, string>): Promise<PreparedWebState> {
     const { folder } = group;
-    mkdirSync(folder, { recursive: true });
     const names = [...wanted.keys()].sort();
-    const changed = names.filter((name) => this.liveContents(join(folder, name)) !== wanted.get(name));
-    const stale = serverFilesIn(folder).filter((name) => group.owns(name) && !wanted.has(name));
+    const { changed, stale } = this.differences(group, wanted);
     const main = this.renderMain();
     const mainChanged = readIfExists(this.configFile) !== main;
     if (changed.length === 0 && stale.length === 0 && !mainChanged) return { commit: () => Promise.resolve({ changed: false }), discard: () => undefined };
@@ -324,22 +322,24 @@ export class NginxDriver implements DaemonDriver, NginxServerFiles {
    * whole configuration before nginx takes any of them.
    */
   placeServerFiles(group: ServerFileGroup, wanted: ReadonlyMap<string, string>): WebApplyResult {
-    const { folder } = group;
-    mkdirSync(folder, { recursive: true });
-    let changed = false;
-    for (const name of serverFilesIn(folder).filter((file) => group.owns(file) && !wanted.has(file))) {
-      rmSync(join(folder, name), { force: true });
-      this.written.delete(join(folder, name));
-      changed = true;
+    const { changed, stale } = this.differences(group, wanted);
+    for (const name of stale) {
+      rmSync(join(group.folder, name), { force: true });
+      this.written.delete(join(group.folder, name));
     }
-    for (const [name, contents] of wanted) {
-      const path = join(folder, name);
-      if (this.liveContents(path) === contents) continue;
-      writeFileAtomic(path, contents);
-      this.remember(path, contents);
-      changed = true;
+    for (const name of changed) {
+      writeFileAtomic(join(group.folder, name), wanted.get(name)!);
+      this.remember(join(group.folder, name), wanted.get(name)!);
     }
-    return { changed };
+    return { changed: changed.length > 0 || stale.length > 0 };
+  }
+
+  /** The files of `group` whose contents are not the wanted ones (by name), and the ones it owns but no longer wants. */
+  private differences(group: ServerFileGroup, wanted: ReadonlyMap<string, string>): { changed: string[]; stale: string[] } {
+    mkdirSync(group.folder, { recursive: true });
+    const changed = [...wanted.keys()].sort().filter((name) => this.liveContents(join(group.folder, name)) !== wanted.get(name));
+    const stale = serverFilesIn(group.folder).filter((name) => group.owns(name) && !wanted.has(name));
+    return { changed, stale };
   }
 
   /** A server file's contents now: what this driver wrote there, unless the file changed since. */
