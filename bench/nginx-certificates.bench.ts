@@ -1,20 +1,23 @@
 /**
  * What a node's certificates cost each nginx check and reload as the node fills up: `nginx -t`
  * of the configuration the agent renders for BENCH_SITES (2,000) PHP sites and their webmail
- * hosts, with a certificate include for every host name (domain, www., webmail.), in the layout
- * the certificates module writes now (a folder per host) against the one it wrote before (every
- * host's file in one folder, which nginx's include glob reads whole once per server block), and
- * against no certificates at all, in the same run. Every host uses one certificate: nginx loads
- * it once per server block all the same. Numbers are printed, never asserted.
+ * hosts, with a certificate for every host name (domain, www., webmail.) and without, in the
+ * design of now (one certificate map, read by the default server's one OpenSSL context at the
+ * handshake) against the one before (a certificate in each server block, through a per-host
+ * include, and the node's certificate named at the http level, so nginx built a context for
+ * every block), in the same run. Then the price of now: TLS handshakes per second against a
+ * running nginx of each design, since now each handshake loads its certificate and key from the
+ * file. Every host uses one certificate. Numbers are printed, never asserted.
  */
 import { execFile } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { connect } from 'node:tls';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { promisify } from 'node:util';
 import { NodeLayout } from '../src/agent/node-layout.ts';
-import { nginxTlsIncludeFile, renderNginxTlsInclude, tlsFilePaths } from '../src/agent/tls-files.ts';
+import { nginxCertificateMapEntryFile, renderNginxCertificateMapEntry, tlsFilePaths } from '../src/agent/tls-files.ts';
 import { NginxDriver } from '../src/web/nginx.driver.ts';
 import { renderServerFiles } from '../src/web/nginx-config.ts';
 import { WebmailDriver } from '../src/webmail/webmail.driver.ts';
@@ -25,7 +28,31 @@ import { median } from './median.ts';
 const SITES = Number(process.env.BENCH_SITES ?? 2000);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const ADDRESS = '127.0.99.14';
+const HANDSHAKE_SECONDS = Number(process.env.BENCH_HANDSHAKE_SECONDS ?? 5);
 const run = promisify(execFile);
+
+function serverFiles(paths: { sitesDir: string; extraServersDir: string }): string[] {
+  return [paths.sitesDir, paths.extraServersDir].flatMap((dir) => readdirSync(dir).map((name) => join(dir, name)));
+}
+
+/** Full handshakes (no session resumption) to random hosts of the node, one after another. */
+async function handshakesPerSecond(hosts: readonly string[]): Promise<number> {
+  const handshake = (servername: string): Promise<void> =>
+    new Promise((resolve, reject) => {
+      const socket = connect({ host: ADDRESS, port: 443, servername, rejectUnauthorized: false }, () => {
+        socket.destroy();
+        resolve();
+      });
+      socket.on('error', reject);
+    });
+  const until = performance.now() + HANDSHAKE_SECONDS * 1000;
+  let count = 0;
+  while (performance.now() < until) {
+    await handshake(hosts[Math.floor(Math.random() * hosts.length)]!);
+    count++;
+  }
+  return count / HANDSHAKE_SECONDS;
+}
 
 const workDir = mkdtempSync(join(tmpdir(), 'fleet-bench-nginx-tls-'));
 try {
@@ -41,7 +68,12 @@ try {
 
   const chainFile = join(workDir, 'cert', 'fullchain.pem');
   const keyFile = join(workDir, 'cert', 'privkey.pem');
+  const combinedFile = join(workDir, 'cert', 'nginx.pem');
   await run('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', keyFile, '-out', chainFile, '-days', '30', '-subj', '/CN=bench.test']);
+  writeFileSync(combinedFile, readFileSync(chainFile, 'utf8') + readFileSync(keyFile, 'utf8'));
+  // nginx's workers (www-data when this runs as root) read the files at the handshake.
+  chmodSync(workDir, 0o755);
+  for (const file of [keyFile, combinedFile]) chmodSync(file, 0o644);
 
   const domains = Array.from({ length: SITES }, (_, n) => `bench${n}-site.test`);
   const sites = domains.map((domain, n) => ({
@@ -59,27 +91,41 @@ try {
   writeFileSync(nginx.configFile, nginx.renderMain());
 
   const hosts = domains.flatMap((domain) => [domain, `www.${domain}`, `webmail.${domain}`]);
-  const include = renderNginxTlsInclude({ domain: 'bench.test', names: [], chainFile, keyFile });
-  const serverFiles = (): string[] => [nginx.paths.sitesDir, nginx.paths.extraServersDir].flatMap((dir) => readdirSync(dir).map((name) => join(dir, name)));
-  const layouts: Record<string, () => void> = {
-    'no certificates': () => rmSync(tls.nginxDir, { recursive: true, force: true }),
-    'a folder per host (now)': () => {
-      for (const host of hosts) {
-        mkdirSync(join(tls.nginxDir, host), { recursive: true });
-        writeFileSync(nginxTlsIncludeFile(tls, host), include);
+  const nowFiles = new Map([nginx.configFile, ...serverFiles(nginx.paths)].map((file) => [file, readFileSync(file, 'utf8')]));
+  const certificateMap = (): void => {
+    for (const host of hosts) writeFileSync(nginxCertificateMapEntryFile(tls, host), renderNginxCertificateMapEntry(host, { nginxFile: combinedFile }));
+  };
+  /** The configuration as the version before rendered it, with or without a certificate in every server block. */
+  const before = (withCertificates: boolean): void => {
+    for (const [file, contents] of nowFiles) {
+      let rendered = contents;
+      if (file === nginx.configFile) {
+        rendered = rendered
+          .replace(/^ *map \$server_name .*$/m, `    map $ssl_server_name $fleetpanel_certificate { default ${nginx.paths.certificate}; }`)
+          .replace(/^( *)ssl_protocols/m, '$1ssl_certificate $fleetpanel_certificate;\n$1ssl_certificate_key $fleetpanel_certificate;\n$1ssl_protocols');
+      } else if (withCertificates) {
+        rendered = rendered.replace(/^( *)server_name .*;$/gm, `$&\n$1ssl_certificate ${chainFile};\n$1ssl_certificate_key ${keyFile};`);
       }
+      writeFileSync(file, rendered);
+    }
+  };
+  const restoreNow = (): void => {
+    for (const [file, contents] of nowFiles) writeFileSync(file, contents);
+  };
+  const designs: Record<string, () => void> = {
+    'now, no certificates': restoreNow,
+    'now, a certificate for every host': () => {
+      restoreNow();
+      certificateMap();
     },
-    'one folder (before)': () => {
-      mkdirSync(tls.nginxDir, { recursive: true });
-      for (const host of hosts) writeFileSync(join(tls.nginxDir, `${host}.conf`), include);
-      // The include lines as that version rendered them.
-      for (const file of serverFiles()) writeFileSync(file, readFileSync(file, 'utf8').replace(/include (\S+)\/([^/\s]+)\/\*\.conf;/g, 'include $1/$2.conf*;'));
-    },
+    'before, no certificates': () => before(false),
+    'before, a certificate for every host': () => before(true),
   };
 
   const timings = new Map<string, number>();
-  for (const [label, prepare] of Object.entries(layouts)) {
+  for (const [label, prepare] of Object.entries(designs)) {
     rmSync(tls.nginxDir, { recursive: true, force: true });
+    mkdirSync(tls.nginxDir, { recursive: true });
     prepare();
     const samples: number[] = [];
     for (let round = 0; round < ROUNDS; round++) {
@@ -90,8 +136,25 @@ try {
     timings.set(label, median(samples));
     console.log(`  ${label}: nginx -t of ${SITES} sites and their webmail hosts, median of ${ROUNDS}: ${median(samples).toFixed(0)} ms (each: ${samples.map((s) => s.toFixed(0)).join(', ')})`);
   }
-  const now = timings.get('a folder per host (now)')!;
-  console.log(`nginx-certificates: one folder / a folder per host: ${(timings.get('one folder (before)')! / now).toFixed(2)}x; a folder per host / no certificates: ${(now / timings.get('no certificates')!).toFixed(2)}x`);
+  const ratio = (a: string, b: string): string => (timings.get(a)! / timings.get(b)!).toFixed(2);
+  console.log(`nginx-certificates: nginx -t before / now, with a certificate for every host: ${ratio('before, a certificate for every host', 'now, a certificate for every host')}x; without certificates: ${ratio('before, no certificates', 'now, no certificates')}x`);
+
+  const rates = new Map<string, number>();
+  for (const label of ['now, a certificate for every host', 'before, a certificate for every host']) {
+    rmSync(tls.nginxDir, { recursive: true, force: true });
+    mkdirSync(tls.nginxDir, { recursive: true });
+    designs[label]!();
+    await run('nginx', ['-p', nginx.prefix, '-c', nginx.configFile, '-e', 'stderr']);
+    try {
+      rates.set(label, await handshakesPerSecond(hosts));
+    } finally {
+      const pid = Number(readFileSync(nginx.paths.pidFile, 'utf8'));
+      process.kill(pid, 'SIGQUIT');
+      while (existsSync(nginx.paths.pidFile)) await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    console.log(`  ${label}: ${rates.get(label)!.toFixed(0)} TLS handshakes/s, one connection after another for ${HANDSHAKE_SECONDS} s`);
+  }
+  console.log(`nginx-certificates: handshakes/s now / before: ${(rates.get('now, a certificate for every host')! / rates.get('before, a certificate for every host')!).toFixed(2)}x`);
 } finally {
   rmSync(workDir, { recursive: true, force: true });
 }

@@ -2,14 +2,14 @@
  * Where a node keeps the certificates of the domains it serves, and the small include files
  * through which its nginx, Dovecot and Postfix pick the right one by SNI. The certificates module
  * writes them; each daemon's own config only includes them, so a new or renewed certificate needs
- * no re-render of any workload's state, just a reload.
+ * no re-render of any workload's state.
  */
 import type { NodeLayout } from './node-layout.ts';
 
 export interface TlsFilePaths {
   /** one folder per account domain: fullchain.pem and privkey.pem */
   certificatesDir: string;
-  /** nginx: `<host>/certificate.conf` per host name, included by the server block of that host */
+  /** nginx: `<host>.conf` per host name, an entry of the certificate map (nginxCertificateMap) */
   nginxDir: string;
   /** Dovecot: `local_name` blocks, included by dovecot.conf */
   dovecotInclude: string;
@@ -26,37 +26,58 @@ export function tlsFilePaths(layout: NodeLayout): TlsFilePaths {
   };
 }
 
-export interface InstalledCertificate {
+/**
+ * The group of nginx's workers when the agent runs as root (nginx.driver): they read a domain's
+ * certificate and key at each handshake (nginxCertificateMap), so both are readable by it. No
+ * other process of the node runs as this user: sites' PHP runs as the account's own user, and
+ * webmail's as a user of its own.
+ */
+export const TLS_KEY_READER = 'www-data';
+
+export interface CertificateFiles {
+  chainFile: string;
+  keyFile: string;
+  /** chain and key in one file for nginx, which reads it at the handshake: one rename replaces both at once */
+  nginxFile: string;
+}
+
+export interface InstalledCertificate extends CertificateFiles {
   /** the account domain the certificate belongs to */
   domain: string;
   /** every host name it covers */
   names: string[];
-  chainFile: string;
-  keyFile: string;
 }
 
-export function certificateFiles(paths: TlsFilePaths, domain: string): { chainFile: string; keyFile: string } {
-  return { chainFile: `${paths.certificatesDir}/${domain}/fullchain.pem`, keyFile: `${paths.certificatesDir}/${domain}/privkey.pem` };
+export function certificateFiles(paths: TlsFilePaths, domain: string): CertificateFiles {
+  const folder = `${paths.certificatesDir}/${domain}`;
+  return { chainFile: `${folder}/fullchain.pem`, keyFile: `${folder}/privkey.pem`, nginxFile: `${folder}/nginx.pem` };
 }
 
 /**
- * The include that an nginx server block for `host` picks up: a glob, so a host without a
- * certificate is no error. Each host has a folder of its own because nginx expands the glob with
- * glob(3), which reads the whole folder: over one folder of every host's file, each server block
- * read thousands of entries: `nginx -t` of 2,000 sites and their webmail hosts took 2.3 times as
- * long as with a folder per host (bench/nginx-certificates.bench.ts).
+ * nginx's choice of certificate, by the server block that SNI picked (its first name): the
+ * variable `$fleetpanel_certificate`, a file with the chain and the key, which is a host's own
+ * where its certificate is installed and the node's (`fallback`) elsewhere. nginx builds an
+ * OpenSSL context for every server block that names a certificate, and at 2,000 sites that was
+ * most of a reload's time (bench/nginx-certificates.bench.ts); named once, through the variable,
+ * in the default server, the one context it makes loads the chosen file at each handshake
+ * instead. One file per host, so a certificate adds and removes its own entries and nothing else.
  */
-export function nginxTlsInclude(paths: Pick<TlsFilePaths, 'nginxDir'>, host: string): string {
-  return `include ${paths.nginxDir}/${host}/*.conf;`;
+export function nginxCertificateMap(paths: Pick<TlsFilePaths, 'nginxDir'>, fallback: string): string[] {
+  return [
+    // As long as the server names' buckets (nginx-config.ts): the keys are the same host names.
+    'map_hash_bucket_size 128;',
+    'map_hash_max_size 65536;',
+    `map $server_name $fleetpanel_certificate { default ${fallback}; include ${paths.nginxDir}/*.conf; }`,
+  ];
 }
 
-/** The file that nginxTlsInclude picks up for `host`. */
-export function nginxTlsIncludeFile(paths: Pick<TlsFilePaths, 'nginxDir'>, host: string): string {
-  return `${paths.nginxDir}/${host}/certificate.conf`;
+/** The map entry of one host name (nginxCertificateMap). */
+export function nginxCertificateMapEntryFile(paths: Pick<TlsFilePaths, 'nginxDir'>, host: string): string {
+  return `${paths.nginxDir}/${host}.conf`;
 }
 
-export function renderNginxTlsInclude(certificate: InstalledCertificate): string {
-  return `ssl_certificate ${certificate.chainFile};\nssl_certificate_key ${certificate.keyFile};\n`;
+export function renderNginxCertificateMapEntry(host: string, certificate: Pick<CertificateFiles, 'nginxFile'>): string {
+  return `${host} ${certificate.nginxFile};\n`;
 }
 
 /** Dovecot answers IMAP/POP3 TLS for every name of every certificate with that certificate. */

@@ -4,7 +4,9 @@
  * it away when they no longer do.
  */
 import type { AgentModule, AgentContext } from '../agent/agent-module.ts';
-import { tlsFilePaths } from '../agent/tls-files.ts';
+import { userInfo } from 'node:os';
+import { TLS_KEY_READER, tlsFilePaths } from '../agent/tls-files.ts';
+import { lookupUser } from '../php/system-users.ts';
 import { SerialByKey } from '../core/serial-by-key.ts';
 import {
   CertificateDomainParams,
@@ -24,7 +26,8 @@ async function reloadConsumers(ctx: AgentContext): Promise<void> {
 export const certificatesAgentModule: AgentModule = {
   name: 'certificates',
   register(app, ctx) {
-    const store = new NodeCertificates(tlsFilePaths(ctx.layout));
+    // As root, nginx's workers run as a user of their own; otherwise as the agent's user.
+    const store = new NodeCertificates(tlsFilePaths(ctx.layout), userInfo().uid === 0 ? lookupUser(TLS_KEY_READER)?.gid : undefined);
     const serial = new SerialByKey();
     const change = async (apply: () => boolean): Promise<boolean> =>
       serial.run('certificates', async () => {

@@ -5,16 +5,18 @@
  * does not cover the names it is installed for, is refused before a file is written.
  */
 import { X509Certificate, createPrivateKey } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { basename } from 'node:path';
 import { ValidationError } from '../core/errors.ts';
 import { writeFileAtomic, writeIfChanged } from '../core/files.ts';
 import { checkDomain } from '../core/grammar.ts';
 import {
   certificateFiles,
   renderDovecotLocalNames,
-  nginxTlsIncludeFile,
-  renderNginxTlsInclude,
+  nginxCertificateMapEntryFile,
+  renderNginxCertificateMapEntry,
   renderPostfixSni,
+  type CertificateFiles,
   type InstalledCertificate,
   type TlsFilePaths,
 } from '../agent/tls-files.ts';
@@ -61,7 +63,14 @@ export function checkCertificate(domain: string, input: CertificateInput): X509C
 }
 
 export class NodeCertificates {
-  constructor(private readonly paths: TlsFilePaths) {}
+  /**
+   * @param keyReaderGroup the group of nginx's workers, when they are not the agent's own user:
+   *   they read a domain's combined chain and key at each handshake (tls-files nginxCertificateMap)
+   */
+  constructor(
+    private readonly paths: TlsFilePaths,
+    private readonly keyReaderGroup?: number,
+  ) {}
 
   private namesFile(domain: string): string {
     return `${this.paths.certificatesDir}/${domain}/names.json`;
@@ -90,7 +99,7 @@ export class NodeCertificates {
     if (existsSync(files.chainFile) && readFileSync(files.chainFile, 'utf8') === input.certPem && existsSync(this.namesFile(domain)) && readFileSync(this.namesFile(domain), 'utf8') === names) {
       return false;
     }
-    mkdirSync(`${this.paths.certificatesDir}/${domain}`, { recursive: true, mode: 0o700 });
+    this.ensureFolder(domain);
     // Key first, names last: a crash in between leaves a domain that installed() does not list yet.
     writeFileAtomic(files.keyFile, input.keyPem, 0o600);
     writeFileAtomic(files.chainFile, input.certPem, 0o644);
@@ -105,20 +114,39 @@ export class NodeCertificates {
     return true;
   }
 
-  /** Re-renders the SNI include files from what is installed; returns whether any changed. */
+  /** The domain's folder and the one of all domains, passable by nginx's workers, which read the combined file in it. */
+  private ensureFolder(domain: string): void {
+    const folder = `${this.paths.certificatesDir}/${domain}`;
+    mkdirSync(folder, { recursive: true, mode: 0o700 });
+    if (this.keyReaderGroup === undefined) return;
+    for (const path of [this.paths.certificatesDir, folder]) {
+      chownSync(path, -1, this.keyReaderGroup);
+      chmodSync(path, 0o750);
+    }
+  }
+
+  private writeNginxFile(files: CertificateFiles): boolean {
+    const combined = `${readFileSync(files.chainFile, 'utf8').trimEnd()}\n${readFileSync(files.keyFile, 'utf8').trimEnd()}\n`;
+    return writeIfChanged(files.nginxFile, combined, this.keyReaderGroup === undefined ? 0o600 : 0o640, this.keyReaderGroup);
+  }
+
+  /** Re-renders the SNI include files and nginx's combined files from what is installed; returns whether any changed. */
   renderIncludes(): boolean {
     const certificates = this.installed();
     mkdirSync(this.paths.nginxDir, { recursive: true, mode: 0o755 });
     let changed = false;
     const wanted = new Set<string>();
     for (const certificate of certificates) {
+      // Also for certificates installed before nginx read them at the handshake: they have no combined file, and a closed folder.
+      this.ensureFolder(certificate.domain);
+      changed = this.writeNginxFile(certificate) || changed;
       for (const name of certificate.names) {
-        wanted.add(name);
-        mkdirSync(`${this.paths.nginxDir}/${name}`, { recursive: true, mode: 0o755 });
-        changed = writeIfChanged(nginxTlsIncludeFile(this.paths, name), renderNginxTlsInclude(certificate)) || changed;
+        const entry = nginxCertificateMapEntryFile(this.paths, name);
+        wanted.add(basename(entry));
+        changed = writeIfChanged(entry, renderNginxCertificateMapEntry(name, certificate)) || changed;
       }
     }
-    // Hosts whose certificate is gone, and the `<host>.conf` files of versions before the folders.
+    // Hosts whose certificate is gone, and the include folders of versions before the map.
     for (const entry of readdirSync(this.paths.nginxDir)) {
       if (!wanted.has(entry)) {
         rmSync(`${this.paths.nginxDir}/${entry}`, { recursive: true, force: true });

@@ -1,15 +1,17 @@
-import { mkdirSync, renameSync, writeFileSync, existsSync, readFileSync, openSync, fsyncSync, closeSync } from 'node:fs';
+import { mkdirSync, renameSync, writeFileSync, existsSync, readFileSync, openSync, fsyncSync, closeSync, chownSync } from 'node:fs';
 import { dirname, basename, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 
 /**
  * Writes a file so that a reader (or a daemon reloading) sees either the old or the new
- * contents, never half of one: temp file in the same folder, fsync, rename.
+ * contents, never half of one: temp file in the same folder, fsync, rename. A `group` is given
+ * to the temp file before the rename, so no reader of that group ever finds the file closed to it.
  */
-export function writeFileAtomic(path: string, contents: string | Buffer, mode = 0o644): void {
+export function writeFileAtomic(path: string, contents: string | Buffer, mode = 0o644, group?: number): void {
   mkdirSync(dirname(path), { recursive: true });
   const tmp = join(dirname(path), `.${basename(path)}.${randomBytes(6).toString('hex')}.tmp`);
   writeFileSync(tmp, contents, { mode });
+  if (group !== undefined) chownSync(tmp, -1, group);
   const fd = openSync(tmp, 'r');
   try {
     fsyncSync(fd);
@@ -20,9 +22,9 @@ export function writeFileAtomic(path: string, contents: string | Buffer, mode = 
 }
 
 /** Writes only when the contents differ; returns whether the file changed (so reloads can be skipped). */
-export function writeIfChanged(path: string, contents: string, mode = 0o644): boolean {
+export function writeIfChanged(path: string, contents: string, mode = 0o644, group?: number): boolean {
   if (existsSync(path) && readFileSync(path, 'utf8') === contents) return false;
-  writeFileAtomic(path, contents, mode);
+  writeFileAtomic(path, contents, mode, group);
   return true;
 }
 

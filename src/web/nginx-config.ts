@@ -8,7 +8,7 @@ import { assertValid, checkSafePath } from '../core/grammar.ts';
 import { checkNodeAddress } from '../protocol/formats.ts';
 import { siteHostNames, type WebProxy, type WebSite, type WebSitePhp, type WebState } from '../protocol/web-state.ts';
 import { phpAdminValues } from '../php/php-settings.ts';
-import { nginxTlsInclude } from '../agent/tls-files.ts';
+import { nginxCertificateMap } from '../agent/tls-files.ts';
 
 export interface NginxPaths {
   pidFile: string;
@@ -16,8 +16,8 @@ export interface NginxPaths {
   accessLog: string;
   /** Folder that receives client_body, proxy, fastcgi, uwsgi and scgi temp folders. */
   tempDir: string;
+  /** The node's self-signed certificate and its key, in one file */
   certificate: string;
-  certificateKey: string;
   mimeTypes: string;
   /**
    * Folder of extra server blocks other agent modules write (webmail). One nginx per node address
@@ -26,7 +26,7 @@ export interface NginxPaths {
   extraServersDir: string;
   /** nginx's packaged FastCGI parameters */
   fastcgiParams: string;
-  /** Per-host includes naming a domain certificate (agent/tls-files.ts); a host without one keeps the node's certificate. */
+  /** The entries of the certificate map (agent/tls-files.ts nginxCertificateMap); a host without one gets the node's certificate. */
   tlsIncludeDir: string;
   /**
    * One file per site and per forwarded host (serverFileName), included by nginx.conf: a change
@@ -92,7 +92,7 @@ function forwardingLines(address: string): string[] {
  * self-signed certificate until its own one for the domain is issued. The body size is left to
  * the new node, which enforces the site's upload limit, and is streamed to it as it arrives.
  */
-function forwardedSiteServers(address: string, hosts: string[], upstream: string, tlsInclude: string): string[] {
+function forwardedSiteServers(address: string, hosts: string[], upstream: string): string[] {
   const server = (listen: string, extra: string[], pass: string[]): string[] => [
     'server {',
     ...indent([listen, `server_name ${hosts.join(' ')};`, ...extra, 'client_max_body_size 0;', 'location / {', ...indent([...pass, 'proxy_request_buffering off;', ...forwardingLines(address)], 1), '}'], 1),
@@ -100,7 +100,7 @@ function forwardedSiteServers(address: string, hosts: string[], upstream: string
   ];
   return [
     ...server(`listen ${hostPart(address)}:80;`, [], [`proxy_pass http://${hostPart(upstream)}:80;`]),
-    ...server(`listen ${hostPart(address)}:443 ssl;`, [tlsInclude], [`proxy_pass https://${hostPart(upstream)}:443;`, 'proxy_ssl_server_name on;', 'proxy_ssl_name $host;']),
+    ...server(`listen ${hostPart(address)}:443 ssl;`, [], [`proxy_pass https://${hostPart(upstream)}:443;`, 'proxy_ssl_server_name on;', 'proxy_ssl_name $host;']),
   ];
 }
 
@@ -155,10 +155,10 @@ function renderSite(site: WebSite, index: number, address: string, paths: NginxP
   if (site.forwardTo !== undefined) {
     const upstream = assertValid(`sites[${index}].forwardTo`, site.forwardTo, checkNodeAddress);
     if (upstream === address) throw new ValidationError(`sites[${index}].forwardTo`, 'must be another node: forwarding to this one would loop');
-    const servers = forwardedSiteServers(address, hosts, upstream, nginxTlsInclude({ nginxDir: paths.tlsIncludeDir }, site.domain));
+    const servers = forwardedSiteServers(address, hosts, upstream);
     return `${[`# site ${site.domain} of account ${site.account}, moved: forwarded to ${upstream}`, ...servers].join('\n')}\n`;
   }
-  const body = [...listenLines(address, false, site.httpsRedirect ? 'https' : 'both'), `server_name ${hosts.join(' ')};`, nginxTlsInclude({ nginxDir: paths.tlsIncludeDir }, site.domain)];
+  const body = [...listenLines(address, false, site.httpsRedirect ? 'https' : 'both'), `server_name ${hosts.join(' ')};`];
   if (site.suspended) {
     // Every path answers with the suspension page, so no customer content leaks while suspended.
     body.push(
@@ -178,11 +178,10 @@ function renderSite(site: WebSite, index: number, address: string, paths: NginxP
   return `${lines.join('\n')}\n`;
 }
 
-function renderProxy(proxy: WebProxy, address: string, paths: NginxPaths): string {
+function renderProxy(proxy: WebProxy, address: string): string {
   const body = [
     ...listenLines(address, false),
     `server_name ${proxy.domain};`,
-    nginxTlsInclude({ nginxDir: paths.tlsIncludeDir }, proxy.domain),
     'location / {',
     ...indent(
       [
@@ -202,7 +201,7 @@ export function renderServerFiles(input: NginxConfigInput): Map<string, string> 
   const { address, paths, state } = input;
   const files = new Map<string, string>();
   for (const [index, site] of state.sites.entries()) files.set(serverFileName('site', site.domain), renderSite(site, index, address, paths));
-  for (const proxy of state.proxies) files.set(serverFileName('proxy', proxy.domain), renderProxy(proxy, address, paths));
+  for (const proxy of state.proxies) files.set(serverFileName('proxy', proxy.domain), renderProxy(proxy, address));
   return files;
 }
 
@@ -228,14 +227,9 @@ export function renderNginxConfig(input: Omit<NginxConfigInput, 'state'>, server
     tempPath('fastcgi'),
     tempPath('uwsgi'),
     tempPath('scgi'),
-    // The node's self-signed certificate serves every server that has none of its own. Named
-    // through a variable, nginx reads it at the handshakes that use it; named directly, it loaded
-    // it once per server block at every check and reload, which made `nginx -t` at 500 sites cost
-    // 0.7 s of CPU instead of 0.15 s. The workers read it, so its key is readable by their group.
-    `map $ssl_server_name $fleetpanel_node_certificate { default ${paths.certificate}; }`,
-    `map $ssl_server_name $fleetpanel_node_certificate_key { default ${paths.certificateKey}; }`,
-    'ssl_certificate $fleetpanel_node_certificate;',
-    'ssl_certificate_key $fleetpanel_node_certificate_key;',
+    // Only the default server names a certificate (below), so nginx builds one OpenSSL context,
+    // not one per server block, and the server block that SNI picks picks the file to load.
+    ...nginxCertificateMap({ nginxDir: paths.tlsIncludeDir }, paths.certificate),
     'ssl_protocols TLSv1.2 TLSv1.3;',
     // Long host names (xn-- forms, deep sub-domains) overflow the default bucket. The default
     // largest hash (512) cannot hold a node's thousands of names: nginx then searched every size
@@ -245,7 +239,7 @@ export function renderNginxConfig(input: Omit<NginxConfigInput, 'state'>, server
     '',
     '# Unknown host names get no answer at all rather than some customer\'s site.',
     'server {',
-    ...indent([...listenLines(address, true), 'server_name _;', 'ssl_reject_handshake on;', 'return 444;'], 1),
+    ...indent([...listenLines(address, true), 'server_name _;', 'ssl_reject_handshake on;', 'ssl_certificate $fleetpanel_certificate;', 'ssl_certificate_key $fleetpanel_certificate;', 'return 444;'], 1),
     '}',
     '',
     '# sites and forwarded hosts, one file each',

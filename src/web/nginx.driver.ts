@@ -2,17 +2,17 @@
  * The nginx instance of one node. It runs as its own master process (`nginx -p <prefix> -c <conf>`)
  * so several nodes can share one machine; the PID file named in its config is the only handle on it.
  */
-import { chmodSync, chownSync, closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { userInfo } from 'node:os';
-import { tlsFilePaths } from '../agent/tls-files.ts';
-import { lookupUser } from '../php/system-users.ts';
+import { TLS_KEY_READER, tlsFilePaths } from '../agent/tls-files.ts';
 import type { DaemonDriver, DaemonProbe, DriverContext, DriverStatus } from '../agent/driver.ts';
 import { httpProbe } from '../agent/probes.ts';
 import { childPids, daemonConfigCheck, isAlive, isLiveChildOf, pidFileStatus, reloadableMaster, runningPid, stopByPidFile, waitFor } from '../agent/daemon-process.ts';
 import { InternalError } from '../core/errors.ts';
 import { run } from '../core/exec.ts';
 import { writeFileAtomic } from '../core/files.ts';
+import { ensureNodeCertificate } from './node-certificate.ts';
 import { BatchByKey } from '../core/batch-by-key.ts';
 import { assertValid, checkDomain, checkUsername } from '../core/grammar.ts';
 import { renderNginxConfig, renderServerFiles, type NginxPaths } from './nginx-config.ts';
@@ -91,8 +91,7 @@ export class NginxDriver implements DaemonDriver, NginxServerFiles {
       errorLog: layout.log('nginx-error'),
       accessLog: layout.log('nginx-access'),
       tempDir: layout.lib('nginx', 'tmp'),
-      certificate: layout.etc('nginx', 'tls', 'node.crt'),
-      certificateKey: layout.etc('nginx', 'tls', 'node.key'),
+      certificate: layout.etc('nginx', 'tls', 'node.pem'),
       mimeTypes: options.mimeTypes ?? '/etc/nginx/mime.types',
       extraServersDir: layout.etc('nginx', 'servers.d'),
       fastcgiParams: '/etc/nginx/fastcgi_params',
@@ -101,7 +100,7 @@ export class NginxDriver implements DaemonDriver, NginxServerFiles {
     };
     this.nginx = options.nginxBinary ?? 'nginx';
     this.openssl = options.opensslBinary ?? 'openssl';
-    this.workerUser = options.workerUser ?? (userInfo().uid === 0 ? 'www-data' : undefined);
+    this.workerUser = options.workerUser ?? (userInfo().uid === 0 ? TLS_KEY_READER : undefined);
   }
 
   /** -e names the error log used before the config is read; the packaged default is /var/log/nginx. */
@@ -128,7 +127,7 @@ export class NginxDriver implements DaemonDriver, NginxServerFiles {
     layout.ensure();
     mkdirSync(layout.run('nginx'), { recursive: true });
     mkdirSync(this.paths.tempDir, { recursive: true });
-    await this.ensureCertificate();
+    await ensureNodeCertificate({ file: this.paths.certificate, address: this.context.address, openssl: this.openssl, ...(this.workerUser !== undefined ? { workerUser: this.workerUser } : {}) });
     if (!existsSync(this.configFile)) writeFileAtomic(this.configFile, this.renderMain());
     if (runningPid(this.paths.pidFile) !== undefined) return;
     await this.check();
@@ -389,30 +388,6 @@ export class NginxDriver implements DaemonDriver, NginxServerFiles {
       });
     }
     return documentRoot;
-  }
-
-  /**
-   * A self-signed certificate for the node address, so :443 works before any site has its own.
-   * nginx's workers read it at each handshake that uses it (see renderNginxConfig), so its folder
-   * (and the instance's configuration folder above it) and key belong to the workers' group;
-   * nothing else on the node can read the key.
-   */
-  private async ensureCertificate(): Promise<void> {
-    const folder = this.context.layout.etc('nginx', 'tls');
-    if (!existsSync(this.paths.certificate) || !existsSync(this.paths.certificateKey)) {
-      mkdirSync(folder, { recursive: true, mode: 0o700 });
-      const address = this.context.address;
-      await run(this.openssl, [
-        'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes',
-        '-keyout', this.paths.certificateKey, '-out', this.paths.certificate, '-days', '3650',
-        '-subj', `/CN=${address}`, '-addext', `subjectAltName=IP:${address}`,
-      ]);
-    }
-    const workers = this.workerUser === undefined ? undefined : lookupUser(this.workerUser);
-    if (workers === undefined) return;
-    for (const path of [dirname(folder), folder, this.paths.certificate, this.paths.certificateKey]) chownSync(path, 0, workers.gid);
-    for (const path of [dirname(folder), folder]) chmodSync(path, 0o750);
-    chmodSync(this.paths.certificateKey, 0o640);
   }
 }
 

@@ -12,7 +12,6 @@ const paths: WebmailPaths = {
   phpFpmPidFile: `${ROOT}/run/webmail/php-fpm.pid`,
   phpFpmErrorLog: `${ROOT}/log/webmail-php-fpm.log`,
   phpFpmSocket: `${ROOT}/run/webmail/php-fpm.sock`,
-  tlsIncludeDir: `${ROOT}/etc/tls/nginx`,
 };
 const DES_KEY = 'abcdefghijklmnopqrstuvwx';
 
@@ -31,22 +30,26 @@ describe('webmail configuration', () => {
     assert.throws(() => renderRoundcubeConfig({ address: "10.0.0.2'", paths, desKey: DES_KEY }), /address/);
   });
 
-  it('runs one php-fpm pool as the web user on a socket under the node root', () => {
-    const config = renderPhpFpmConfig({ paths, user: 'www-data' });
+  it("runs one php-fpm pool as Roundcube's own user on a socket under the node root that only nginx's workers reach", () => {
+    const config = renderPhpFpmConfig({ paths, user: 'fleetpanel-webmail', socketOwner: 'www-data' });
     assert.match(config, /^pid = \/srv\/node\/run\/webmail\/php-fpm\.pid$/m);
     assert.match(config, /^listen = \/srv\/node\/run\/webmail\/php-fpm\.sock$/m);
-    assert.match(config, /^user = www-data$/m);
+    assert.match(config, /^user = fleetpanel-webmail$/m);
+    assert.match(config, /^group = fleetpanel-webmail$/m);
+    assert.match(config, /^listen\.owner = www-data$/m);
+    assert.match(config, /^listen\.mode = 0660$/m);
+    assert.throws(() => renderPhpFpmConfig({ paths, user: 'fleetpanel-webmail', socketOwner: 'www data' }), /socketOwner/);
   });
 
   it('serves webmail.<domain> for each held domain on the node address only, with the node config path', () => {
     const servers = renderWebmailServers({ address: '10.0.0.2', paths, domains: ['b.test', 'a.test', 'a.test'] });
-    // One server block per host, each in its own file, each picking up its own domain's certificate when the node has one.
+    // One server block per host, each in its own file; its first name picks its certificate, so it names none itself.
     assert.deepEqual([...servers.keys()], ['webmail.a.test.conf', 'webmail.b.test.conf']);
     assert.ok([...servers.keys()].every(isWebmailServerFile));
     assert.equal(isWebmailServerFile('bare.conf'), false);
     const server = servers.get('webmail.a.test.conf')!;
     assert.deepEqual([...server.matchAll(/^ {4}server_name (.+);$/gm)].map((m) => m[1]), ['webmail.a.test']);
-    assert.match(server, /^ {4}include \/srv\/node\/etc\/tls\/nginx\/webmail\.a\.test\/\*\.conf;$/m);
+    assert.doesNotMatch(server, /ssl_certificate|include \/srv\/node\/etc\/tls/);
     assert.match(server, /^ {4}listen 10\.0\.0\.2:80;$/m);
     assert.match(server, /fastcgi_param RCUBE_CONFIG_PATH \/srv\/node\/etc\/webmail\/roundcube\/;/);
     assert.match(server, /fastcgi_pass unix:\/srv\/node\/run\/webmail\/php-fpm\.sock;/);

@@ -7,7 +7,6 @@
 import { ValidationError } from '../core/errors.ts';
 import { assertValid, checkDomain, checkSafePath } from '../core/grammar.ts';
 import { checkNodeAddress } from '../protocol/formats.ts';
-import { nginxTlsInclude } from '../agent/tls-files.ts';
 
 /** Debian's Roundcube: public_html holds index.php and the static files (skins, program/js). */
 export const ROUNDCUBE_DOCUMENT_ROOT = '/var/lib/roundcube/public_html';
@@ -29,8 +28,6 @@ export interface WebmailPaths {
   phpFpmPidFile: string;
   phpFpmErrorLog: string;
   phpFpmSocket: string;
-  /** Per-host certificate includes (agent/tls-files.ts) */
-  tlsIncludeDir: string;
 }
 
 export interface RoundcubeConfigInput {
@@ -85,9 +82,15 @@ export function renderRoundcubeConfig(input: RoundcubeConfigInput): string {
   return lines.join('\n');
 }
 
-export function renderPhpFpmConfig(input: { paths: WebmailPaths; user: string }): string {
+/**
+ * @param user Roundcube's own user, which nothing else runs as
+ * @param socketOwner nginx's workers, the only clients of the socket
+ */
+export function renderPhpFpmConfig(input: { paths: WebmailPaths; user: string; socketOwner: string }): string {
   assertPaths(input.paths);
-  if (!/^[a-z_][a-z0-9_-]{0,31}$/.test(input.user)) throw new ValidationError('user', 'must be a system user name');
+  for (const field of ['user', 'socketOwner'] as const) {
+    if (!/^[a-z_][a-z0-9_-]{0,31}$/.test(input[field])) throw new ValidationError(field, 'must be a system user name');
+  }
   const { paths } = input;
   return [
     '; Written by the Fleetpanel agent; changes here are overwritten.',
@@ -100,9 +103,8 @@ export function renderPhpFpmConfig(input: { paths: WebmailPaths; user: string })
     `user = ${input.user}`,
     `group = ${input.user}`,
     `listen = ${paths.phpFpmSocket}`,
-    // nginx's workers run as the same user and are the only clients of the socket.
-    `listen.owner = ${input.user}`,
-    `listen.group = ${input.user}`,
+    `listen.owner = ${input.socketOwner}`,
+    `listen.group = ${input.socketOwner}`,
     'listen.mode = 0660',
     'pm = ondemand',
     'pm.max_children = 8',
@@ -139,13 +141,12 @@ export function renderWebmailServers(input: WebmailServerInput): Map<string, str
   const hosts = [...new Set(input.domains.map((domain, index) => `webmail.${assertValid(`domains[${index}]`, domain, checkDomain)}`))].sort();
   for (const host of hosts) assertValid('host', host, checkDomain);
   const listenHost = address.includes(':') ? `[${address}]` : address;
-  // One server block per host, so each answers TLS with its own domain's certificate.
+  // One server block per host: its first name picks its certificate (agent/tls-files.ts nginxCertificateMap).
   const server = (host: string): string[] => [
     'server {',
     `    listen ${listenHost}:80;`,
     `    listen ${listenHost}:443 ssl;`,
     `    server_name ${host};`,
-    `    ${nginxTlsInclude({ nginxDir: paths.tlsIncludeDir }, host)}`,
     `    root ${ROUNDCUBE_DOCUMENT_ROOT};`,
     '    index index.php;',
     '    client_max_body_size 26m;',

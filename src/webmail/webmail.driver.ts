@@ -4,23 +4,28 @@
  * server block that the node's nginx includes. The PID file named in the config is the only
  * handle on the instance.
  */
-import { tlsFilePaths } from '../agent/tls-files.ts';
+import { TLS_KEY_READER } from '../agent/tls-files.ts';
 import { randomBytes } from 'node:crypto';
-import { chownSync, existsSync, mkdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { chownSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { basename } from 'node:path';
 import type { DaemonDriver, DaemonProbe, DriverContext, DriverStatus } from '../agent/driver.ts';
 import { greetingProbe } from '../agent/probes.ts';
 import { daemonConfigCheck, pidFileStatus, runningPid, stopByPidFile, waitFor } from '../agent/daemon-process.ts';
 import { run } from '../core/exec.ts';
-import { ValidationError } from '../core/errors.ts';
+import { ensureSystemUser, type SystemUser } from '../php/system-users.ts';
 import { writeFileAtomic, writeIfChanged } from '../core/files.ts';
 import { launchDaemon } from '../core/daemon-launch.ts';
 import { ROUNDCUBE_PACKAGED_CONFIG, isWebmailServerFile, renderPhpFpmConfig, renderRoundcubeConfig, renderWebmailServers, type WebmailPaths } from './webmail-config.ts';
 import type { NginxServerFiles, ServerFileGroup } from '../web/nginx.driver.ts';
 
 export const WEBMAIL_DAEMON = 'webmail';
-const WEB_USER = 'www-data';
+/**
+ * Roundcube's user when the agent runs as root: not nginx's workers' www-data, which reads every
+ * domain's TLS key (agent/tls-files.ts), so a flaw in Roundcube reaches no key. One per machine:
+ * a real node is a machine of its own; the local cluster's nodes share it.
+ */
+export const WEBMAIL_USER = 'fleetpanel-webmail';
 
 export interface WebmailDriverOptions {
   phpFpmBinary?: string;
@@ -37,8 +42,9 @@ export class WebmailDriver implements DaemonDriver {
   readonly servers: ServerFileGroup;
   private readonly desKeyFile: string;
   private readonly phpFpm: string;
-  /** Only root can hand the files to www-data; an unprivileged agent runs php-fpm as itself. */
+  /** Only root can hand the files to Roundcube's user; an unprivileged agent runs php-fpm as itself. */
   private readonly asRoot = userInfo().uid === 0;
+  private webmailUser: SystemUser | undefined;
 
   constructor(
     private readonly context: DriverContext,
@@ -54,33 +60,32 @@ export class WebmailDriver implements DaemonDriver {
       phpFpmPidFile: layout.run('webmail', 'php-fpm.pid'),
       phpFpmErrorLog: layout.log('webmail-php-fpm'),
       phpFpmSocket: layout.run('webmail', 'php-fpm.sock'),
-      tlsIncludeDir: tlsFilePaths(layout).nginxDir,
     };
     this.servers = { folder: layout.etc('nginx', 'servers.d'), owns: isWebmailServerFile };
     this.desKeyFile = layout.lib('webmail', 'des-key');
     this.phpFpm = options.phpFpmBinary ?? 'php-fpm8.2';
   }
 
-  private user(): string {
-    return this.asRoot ? WEB_USER : userInfo().username;
+  /** Roundcube's user, created when missing (as root), or the agent's own. */
+  private async ensureUser(): Promise<void> {
+    if (this.asRoot) this.webmailUser ??= await ensureSystemUser(WEBMAIL_USER, '/nonexistent');
   }
 
-  /** Folders Roundcube writes as www-data: its database, temp files and logs. */
+  private users(): { user: string; socketOwner: string } {
+    return this.asRoot ? { user: WEBMAIL_USER, socketOwner: TLS_KEY_READER } : { user: userInfo().username, socketOwner: userInfo().username };
+  }
+
+  /** Folders Roundcube writes: its database, temp files and logs. */
   private ensureFolders(): void {
     mkdirSync(this.context.layout.run('webmail'), { recursive: true });
     mkdirSync(this.paths.configDir, { recursive: true });
     mkdirSync(this.context.layout.etc('nginx', 'servers.d'), { recursive: true });
-    // Traversable, so www-data reaches its own folders below it.
+    // Traversable, so Roundcube's user reaches its own folders below it.
     mkdirSync(this.context.layout.lib('webmail'), { recursive: true, mode: 0o755 });
     for (const dir of [this.context.layout.lib('webmail', 'db'), this.paths.tempDir, this.paths.logDir]) {
       mkdirSync(dir, { recursive: true, mode: 0o750 });
-      if (this.asRoot) this.giveToWebUser(dir);
+      if (this.webmailUser) giveTo(this.webmailUser, dir);
     }
-  }
-
-  private giveToWebUser(path: string): void {
-    const { uid, gid } = webUserIds();
-    chownSync(path, uid, gid);
   }
 
   /** Random per node and kept across restarts, so sessions survive an agent restart. */
@@ -94,15 +99,16 @@ export class WebmailDriver implements DaemonDriver {
     const configFile = `${this.paths.configDir}/config.inc.php`;
     // Holds the DES key: readable by the PHP workers only.
     writeIfChanged(configFile, renderRoundcubeConfig({ address: this.context.address, paths: this.paths, desKey: this.desKey() }), 0o640);
-    if (this.asRoot) chownSync(configFile, 0, webUserIds().gid);
+    if (this.webmailUser) chownSync(configFile, 0, this.webmailUser.gid);
     for (const packaged of ROUNDCUBE_PACKAGED_CONFIG) {
       const link = `${this.paths.configDir}/${basename(packaged)}`;
       if (!existsSync(link)) symlinkSync(packaged, link);
     }
-    writeIfChanged(this.paths.phpFpmConfig, renderPhpFpmConfig({ paths: this.paths, user: this.user() }));
+    writeIfChanged(this.paths.phpFpmConfig, renderPhpFpmConfig({ paths: this.paths, ...this.users() }));
   }
 
   async start(): Promise<void> {
+    await this.ensureUser();
     this.writeConfiguration();
     if (runningPid(this.paths.phpFpmPidFile) === undefined) {
       await this.check();
@@ -126,6 +132,7 @@ export class WebmailDriver implements DaemonDriver {
 
   /** SIGUSR2 makes the php-fpm master re-read its configuration and replace its workers gracefully. */
   async reload(): Promise<void> {
+    await this.ensureUser();
     this.writeConfiguration();
     const pid = runningPid(this.paths.phpFpmPidFile);
     if (pid !== undefined) process.kill(pid, 'SIGUSR2');
@@ -163,16 +170,13 @@ export class WebmailDriver implements DaemonDriver {
   }
 }
 
-let cachedWebUser: { uid: number; gid: number } | undefined;
-
-function webUserIds(): { uid: number; gid: number } {
-  if (!cachedWebUser) {
-    const line = readFileSync('/etc/passwd', 'utf8')
-      .split('\n')
-      .find((entry) => entry.startsWith(`${WEB_USER}:`));
-    if (!line) throw new ValidationError({ message: `the system user ${WEB_USER} is missing; install nginx or php-fpm first` });
-    const [, , uid, gid] = line.split(':');
-    cachedWebUser = { uid: Number(uid), gid: Number(gid) };
+/**
+ * A folder and what is directly in it (Roundcube keeps no sub-folders there): the files of a
+ * node whose Roundcube ran as www-data before it had a user of its own change hands too.
+ */
+function giveTo(user: SystemUser, folder: string): void {
+  for (const path of [folder, ...readdirSync(folder).map((name) => `${folder}/${name}`)]) {
+    const stat = lstatSync(path);
+    if (stat.uid !== user.uid || stat.gid !== user.gid) chownSync(path, user.uid, user.gid);
   }
-  return cachedWebUser;
 }

@@ -13,6 +13,8 @@ import { imapSubjects, sendMail } from '../mail/mail-clients.ts';
 import { RoundcubeSession } from '../mail/roundcube-client.ts';
 import { NodeLayout } from '../../src/agent/node-layout.ts';
 import { TEST_NET } from '../test-net.ts';
+import { lookupUser } from '../../src/php/system-users.ts';
+import { WEBMAIL_USER } from '../../src/webmail/webmail.driver.ts';
 
 const BLOCK = `${TEST_NET}.39`;
 const PARENT = `${BLOCK}.1`;
@@ -48,6 +50,21 @@ function parentNginx(): string {
   return [readFileSync(layout.etc('nginx', 'nginx.conf'), 'utf8'), ...servers.map((name) => readFileSync(join(sitesDir, name), 'utf8'))].join('');
 }
 
+/** The user ids of the running processes whose command line starts with `title`. */
+function processUids(title: string): Set<number> {
+  const uids = new Set<number>();
+  for (const pid of readdirSync('/proc').filter((name) => /^\d+$/.test(name))) {
+    try {
+      if (!readFileSync(`/proc/${pid}/cmdline`, 'utf8').startsWith(title)) continue;
+      const uid = /^Uid:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
+      if (uid !== undefined) uids.add(Number(uid));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return uids;
+}
+
 describe('webmail', () => {
   test('Roundcube at webmail.<domain> on the mail child and through the parent shows the mailbox, a wrong password is refused, and after the move back the parent serves it', async () => {
     const domain = 'webmail-far.test';
@@ -73,6 +90,11 @@ describe('webmail', () => {
     }
 
     assert.ok(parentNginx().includes(`server_name webmail.${domain};`), 'the parent forwards the webmail name to the child');
+    // nginx's workers (www-data) read every domain's TLS key at the handshake: Roundcube runs as a user of its own.
+    const roundcubeUids = processUids('php-fpm: pool webmail');
+    assert.ok(roundcubeUids.size > 0, 'the logins left Roundcube workers running');
+    assert.deepEqual([...roundcubeUids], [lookupUser(WEBMAIL_USER)!.uid]);
+    assert.notEqual(lookupUser(WEBMAIL_USER)!.uid, lookupUser('www-data')!.uid);
 
     // Back on the parent: its own Roundcube serves the name the forward used to take.
     const back = await fixture.cli(['account', 'modify', 'wmfar', '--mail-node', 'local', '--grace', '2s']);

@@ -10,7 +10,8 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { NodeLayout } from '../../src/agent/node-layout.ts';
 import { NginxDriver } from '../../src/web/nginx.driver.ts';
-import { nginxTlsIncludeFile } from '../../src/agent/tls-files.ts';
+import { nginxCertificateMapEntryFile } from '../../src/agent/tls-files.ts';
+import { lookupUser } from '../../src/php/system-users.ts';
 import { SUSPENSION_STATUS } from '../../src/web/nginx-config.ts';
 import type { WebState } from '../../src/protocol/web-state.ts';
 import { probe } from './http-probe.ts';
@@ -63,8 +64,11 @@ describe('nginx driver against real instances', () => {
     assert.ok(index.kind === 'response' && index.body.includes('<h1>example.com</h1>'));
     const overTls = await probe(FRONT_ADDRESS, 'example.com', { tls: true, path: '/hello.txt' });
     assert.equal(overTls.kind === 'response' && overTls.body, 'hello from alice\n');
-    // The workers read the node certificate at the handshake; no one else may read its key.
-    assert.equal(statSync(join(frontLayout.etc('nginx', 'tls'), 'node.key')).mode & 0o777, 0o640);
+    // The workers read the node certificate and its key at the handshake, from one file; no one else may read it.
+    const combined = statSync(front.paths.certificate);
+    assert.equal(combined.mode & 0o777, 0o640);
+    assert.equal(combined.gid, lookupUser('www-data')!.gid);
+    assert.equal(statSync(join(frontLayout.etc('nginx', 'tls'), 'node.key')).mode & 0o777, 0o600);
   });
 
   it('does not touch the file when nothing changed', async () => {
@@ -210,10 +214,10 @@ describe('nginx driver against real instances', () => {
 
   it('keeps the last good configuration when nginx refuses a new one', async () => {
     const before = front.liveConfiguration();
-    // The grammars let nothing through that nginx -t refuses, so give a new site a certificate file that is not there.
-    const tlsInclude = nginxTlsIncludeFile({ nginxDir: front.paths.tlsIncludeDir }, 'broken.example');
+    // The grammars let nothing through that nginx -t refuses, so break a certificate map entry (the certificates module's file) beside the new site.
+    const tlsInclude = nginxCertificateMapEntryFile({ nginxDir: front.paths.tlsIncludeDir }, 'broken.example');
     mkdirSync(dirname(tlsInclude), { recursive: true });
-    writeFileSync(tlsInclude, `ssl_certificate ${workDir}/missing.pem;\nssl_certificate_key ${workDir}/missing.key;\n`);
+    writeFileSync(tlsInclude, 'broken.example;\n');
     const broken = { domain: 'broken.example', account: 'alice', documentRoot: front.ensureDocumentRoot('alice', 'broken.example'), suspended: false };
     const errorLogSize = existsSync(front.paths.errorLog) ? statSync(front.paths.errorLog).size : 0;
     try {

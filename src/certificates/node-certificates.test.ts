@@ -1,0 +1,68 @@
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { certificateFiles, nginxCertificateMapEntryFile, TLS_KEY_READER, type TlsFilePaths } from '../agent/tls-files.ts';
+import { lookupUser } from '../php/system-users.ts';
+import { NodeCertificates } from './node-certificates.ts';
+
+/** A self-signed certificate for `names`, as ACME would hand one over. */
+function selfSigned(dir: string, names: string[]): { certPem: string; keyPem: string } {
+  const key = join(dir, 'key.pem');
+  const cert = join(dir, 'cert.pem');
+  execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', key, '-out', cert, '-days', '2', '-subj', `/CN=${names[0]}`, '-addext', `subjectAltName=${names.map((name) => `DNS:${name}`).join(',')}`], { stdio: 'ignore' });
+  return { certPem: readFileSync(cert, 'utf8'), keyPem: readFileSync(key, 'utf8') };
+}
+
+describe('node certificates', () => {
+  let dir: string;
+  let paths: TlsFilePaths;
+  before(() => {
+    dir = mkdtempSync(join(tmpdir(), 'fleet-node-certificates-'));
+    paths = { certificatesDir: join(dir, 'certs'), nginxDir: join(dir, 'nginx'), dovecotInclude: join(dir, 'dovecot.conf'), postfixSniSource: join(dir, 'postfix-sni') };
+  });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  it("gives nginx one map entry per name, pointing at one file with the chain and the key, readable by the workers' group only", () => {
+    // The layout of the version before the map: an include folder per host.
+    mkdirSync(join(paths.nginxDir, 'a.test'), { recursive: true });
+    writeFileSync(join(paths.nginxDir, 'a.test', 'certificate.conf'), 'ssl_certificate /old;\n');
+    const group = process.getuid!() === 0 ? lookupUser(TLS_KEY_READER)!.gid : process.getgid!();
+    const store = new NodeCertificates(paths, group);
+    const pem = selfSigned(dir, ['a.test', 'www.a.test']);
+    assert.equal(store.install('a.test', { names: ['a.test', 'www.a.test'], ...pem }), true);
+    assert.equal(store.renderIncludes(), true);
+
+    const files = certificateFiles(paths, 'a.test');
+    assert.deepEqual(readdirSync(paths.nginxDir).sort(), ['a.test.conf', 'www.a.test.conf']);
+    assert.equal(readFileSync(nginxCertificateMapEntryFile(paths, 'www.a.test'), 'utf8'), `www.a.test ${files.nginxFile};\n`);
+    assert.equal(readFileSync(files.nginxFile, 'utf8'), `${pem.certPem.trimEnd()}\n${pem.keyPem.trimEnd()}\n`);
+    const combined = statSync(files.nginxFile);
+    assert.equal(combined.mode & 0o777, 0o640);
+    assert.equal(combined.gid, group);
+    for (const path of [paths.certificatesDir, join(paths.certificatesDir, 'a.test')]) {
+      const folder = statSync(path);
+      assert.equal(folder.mode & 0o777, 0o750, path);
+      assert.equal(folder.gid, group, path);
+    }
+    // Dovecot and Postfix read the key as root: it stays closed to the workers.
+    assert.equal(statSync(files.keyFile).mode & 0o777, 0o600);
+
+    assert.equal(store.renderIncludes(), false, 'nothing to write the second time');
+  });
+
+  it('renews into the combined file in one step, and takes the entries away with the certificate', () => {
+    const store = new NodeCertificates(paths);
+    const files = certificateFiles(paths, 'a.test');
+    const renewed = selfSigned(dir, ['a.test', 'www.a.test']);
+    assert.equal(store.install('a.test', { names: ['a.test', 'www.a.test'], ...renewed }), true);
+    assert.equal(store.renderIncludes(), true);
+    assert.ok(readFileSync(files.nginxFile, 'utf8').startsWith(renewed.certPem.trimEnd()));
+    assert.equal(store.remove('a.test'), true);
+    assert.equal(store.renderIncludes(), true);
+    assert.deepEqual(readdirSync(paths.nginxDir), []);
+    assert.equal(existsSync(files.nginxFile), false);
+  });
+});
