@@ -95,7 +95,7 @@ try {
   const certificateMap = (): void => {
     for (const host of hosts) writeFileSync(nginxCertificateMapEntryFile(tls, host), renderNginxCertificateMapEntry(host, { nginxFile: combinedFile }));
   };
-  /** The configuration as the version before rendered it, with or without a certificate in every server block. */
+  /** Certificates named as the version before named them: at the http level, and with a certificate in every server block or none. */
   const before = (withCertificates: boolean): void => {
     for (const [file, contents] of nowFiles) {
       let rendered = contents;

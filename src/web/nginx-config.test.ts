@@ -186,7 +186,11 @@ describe('nginx config of a PHP site', () => {
     });
     assert.match(config, /try_files \$uri \$uri\/ \/index\.php\?\$args;/);
     assert.match(config, /set \$fleetpanel_php_socket unix:\/n\/run\/php\/alice\.sock;\n\s*fastcgi_pass \$fleetpanel_php_socket;/);
-    assert.match(config, /fastcgi_param PHP_ADMIN_VALUE "memory_limit=96M\\nupload_max_filesize=8M\\npost_max_size=16M\\nmax_execution_time=20\\nerror_log=\/n\/www\/alice\/logs\/a\.test\.php-error\.log";/);
+    assert.match(config, /set \$fleetpanel_php_admin_value "memory_limit=96M\\nupload_max_filesize=8M\\npost_max_size=16M\\nmax_execution_time=20\\nerror_log=\/n\/www\/alice\/logs\/a\.test\.php-error\.log";/);
+    // The parameters are named once at the http level; a location that named any would inherit none of them.
+    assert.match(config, /^ {4}include \/etc\/nginx\/fastcgi_params;\n {4}fastcgi_param SCRIPT_FILENAME \$document_root\$fastcgi_script_name;\n {4}fastcgi_param PHP_ADMIN_VALUE \$fleetpanel_php_admin_value if_not_empty;$/m);
+    assert.equal([...config.matchAll(/fastcgi_param|include \/etc\/nginx\/fastcgi_params/g)].length, 3);
+    assert.match(config, /^ {4}map "" \$fleetpanel_php_admin_value \{ default ""; \}$/m);
     assert.match(config, /access_log \/n\/www\/alice\/logs\/a\.test\.access\.log;/);
   });
 });

@@ -38,6 +38,8 @@ describe('webmail configuration', () => {
     assert.match(config, /^group = fleetpanel-webmail$/m);
     assert.match(config, /^listen\.owner = www-data$/m);
     assert.match(config, /^listen\.mode = 0660$/m);
+    assert.match(config, /^env\[RCUBE_CONFIG_PATH\] = \/srv\/node\/etc\/webmail\/roundcube\/$/m);
+    assert.match(config, /^env\[ROUNDCUBE_CONFIG_DIR\] = \/srv\/node\/etc\/webmail\/roundcube$/m);
     assert.throws(() => renderPhpFpmConfig({ paths, user: 'fleetpanel-webmail', socketOwner: 'www data' }), /socketOwner/);
   });
 
@@ -51,7 +53,7 @@ describe('webmail configuration', () => {
     assert.deepEqual([...server.matchAll(/^ {4}server_name (.+);$/gm)].map((m) => m[1]), ['webmail.a.test']);
     assert.doesNotMatch(server, /ssl_certificate|include \/srv\/node\/etc\/tls/);
     assert.match(server, /^ {4}listen 10\.0\.0\.2:80;$/m);
-    assert.match(server, /fastcgi_param RCUBE_CONFIG_PATH \/srv\/node\/etc\/webmail\/roundcube\/;/);
+    assert.doesNotMatch(server, /fastcgi_param|fastcgi_params/, 'the parameters of the http level are inherited');
     assert.match(server, /fastcgi_pass unix:\/srv\/node\/run\/webmail\/php-fpm\.sock;/);
     assert.equal(renderWebmailServers({ address: '10.0.0.2', paths, domains: [] }).size, 0);
     assert.throws(() => renderWebmailServers({ address: '10.0.0.2', paths, domains: ['bad domain;'] }), /domains\[0\]/);

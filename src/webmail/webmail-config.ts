@@ -113,6 +113,10 @@ export function renderPhpFpmConfig(input: { paths: WebmailPaths; user: string; s
     'php_admin_value[upload_max_filesize] = 25M',
     'php_admin_value[post_max_size] = 26M',
     'php_admin_flag[session.auto_start] = off',
+    // Both: RCUBE_CONFIG_PATH picks the folder, ROUNDCUBE_CONFIG_DIR keeps Debian's /etc/roundcube
+    // from being appended after it (its config.inc.php would win). Roundcube reads them with getenv().
+    `env[RCUBE_CONFIG_PATH] = ${paths.configDir}/`,
+    `env[ROUNDCUBE_CONFIG_DIR] = ${paths.configDir}`,
     '',
   ].join('\n');
 }
@@ -152,14 +156,10 @@ export function renderWebmailServers(input: WebmailServerInput): Map<string, str
     '    client_max_body_size 26m;',
     // Roundcube's own folders are not below public_html, but a symlinked config must never be served.
     '    location ~ /\\. { deny all; }',
+    // The FastCGI parameters come from the http level of the node's nginx (web/nginx-config.ts);
+    // a parameter named here would keep this location from inheriting any of them.
     '    location ~ \\.php$ {',
     '        try_files $uri =404;',
-    '        include /etc/nginx/fastcgi_params;',
-    '        fastcgi_param SCRIPT_FILENAME $document_root$fastcgi_script_name;',
-    // Both variables: RCUBE_CONFIG_PATH picks the folder, ROUNDCUBE_CONFIG_DIR keeps Debian's
-    // /etc/roundcube from being appended after it (its config.inc.php would win).
-    `        fastcgi_param RCUBE_CONFIG_PATH ${paths.configDir}/;`,
-    `        fastcgi_param ROUNDCUBE_CONFIG_DIR ${paths.configDir};`,
     `        fastcgi_pass unix:${paths.phpFpmSocket};`,
     '    }',
     '}',
