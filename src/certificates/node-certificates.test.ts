@@ -1,7 +1,7 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { certificateFiles, nginxCertificateMapEntryFile, TLS_KEY_READER, type TlsFilePaths } from '../agent/tls-files.ts';
@@ -53,13 +53,31 @@ describe('node certificates', () => {
     assert.equal(store.renderIncludes(), false, 'nothing to write the second time');
   });
 
+  it('gives a certificate installed before the map its combined file and opens its folder to the workers', () => {
+    const group = process.getuid!() === 0 ? lookupUser(TLS_KEY_READER)!.gid : process.getgid!();
+    const store = new NodeCertificates(paths, group);
+    const pem = selfSigned(dir, ['b.test']);
+    store.install('b.test', { names: ['b.test'], ...pem });
+    const files = certificateFiles(paths, 'b.test');
+    // What the version before the map left: no combined file, a folder for root alone.
+    rmSync(files.nginxFile);
+    chmodSync(join(paths.certificatesDir, 'b.test'), 0o700);
+    assert.equal(store.renderIncludes(), true);
+    assert.equal(readFileSync(files.nginxFile, 'utf8'), `${pem.certPem.trimEnd()}\n${pem.keyPem.trimEnd()}\n`);
+    assert.equal(statSync(files.nginxFile).gid, group);
+    assert.equal(statSync(join(paths.certificatesDir, 'b.test')).mode & 0o777, 0o750);
+    assert.equal(store.remove('b.test'), true);
+    store.renderIncludes();
+  });
+
   it('renews into the combined file in one step, and takes the entries away with the certificate', () => {
     const store = new NodeCertificates(paths);
     const files = certificateFiles(paths, 'a.test');
     const renewed = selfSigned(dir, ['a.test', 'www.a.test']);
     assert.equal(store.install('a.test', { names: ['a.test', 'www.a.test'], ...renewed }), true);
-    assert.equal(store.renderIncludes(), true);
+    // install() put the combined file in place already; the same names need no new entries.
     assert.ok(readFileSync(files.nginxFile, 'utf8').startsWith(renewed.certPem.trimEnd()));
+    assert.equal(store.renderIncludes(), false);
     assert.equal(store.remove('a.test'), true);
     assert.equal(store.renderIncludes(), true);
     assert.deepEqual(readdirSync(paths.nginxDir), []);

@@ -103,6 +103,7 @@ export class NodeCertificates {
     // Key first, names last: a crash in between leaves a domain that installed() does not list yet.
     writeFileAtomic(files.keyFile, input.keyPem, 0o600);
     writeFileAtomic(files.chainFile, input.certPem, 0o644);
+    this.writeNginxFile(files);
     writeFileAtomic(this.namesFile(domain), names, 0o644);
     return true;
   }
@@ -137,9 +138,13 @@ export class NodeCertificates {
     let changed = false;
     const wanted = new Set<string>();
     for (const certificate of certificates) {
-      // Also for certificates installed before nginx read them at the handshake: they have no combined file, and a closed folder.
-      this.ensureFolder(certificate.domain);
-      changed = this.writeNginxFile(certificate) || changed;
+      // install() writes the combined file; one missing was installed before nginx read
+      // certificates at the handshake, in a folder closed to nginx's workers. Only those are read
+      // here, so a change on a node of thousands of certificates does not read them all.
+      if (!existsSync(certificate.nginxFile)) {
+        this.ensureFolder(certificate.domain);
+        changed = this.writeNginxFile(certificate) || changed;
+      }
       for (const name of certificate.names) {
         const entry = nginxCertificateMapEntryFile(this.paths, name);
         wanted.add(basename(entry));

@@ -8,7 +8,7 @@
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { request } from 'node:http';
 import mysql from 'mysql2/promise';
@@ -17,6 +17,7 @@ import { NodeLayout } from '../../src/agent/node-layout.ts';
 import { accountSystemUser, lookupUser } from '../../src/php/system-users.ts';
 import { SUSPENSION_STATUS } from '../../src/web/nginx-config.ts';
 import { TEST_NET } from '../test-net.ts';
+import { processesOf } from '../processes.ts';
 
 const PASSWORD = 'violet-tugboat-marmalade-91';
 const ADMIN_PASSWORD = 'wp-admin-heron-lantern-58';
@@ -176,16 +177,9 @@ describe('PHP sites, databases on a DATABASE child and WordPress', () => {
     assert.match(page.body, /suspended/);
     const pools = readFileSync(join(fixture.cluster.nodeRoot('parent'), 'etc', 'php', 'php-fpm.conf'), 'utf8');
     assert.match(pools, /include = /);
-    const { readdirSync } = await import('node:fs');
     assert.deepEqual(readdirSync(join(fixture.cluster.nodeRoot('parent'), 'etc', 'php', 'pool.d')), ['bob.conf']);
     await new Promise((r) => setTimeout(r, 1000));
-    const running = readdirSync('/proc').filter((p) => /^[0-9]+$/.test(p)).filter((p) => {
-      try {
-        return new RegExp(`^Uid:\\s+${user.uid}\\s`, 'm').test(readFileSync(`/proc/${p}/status`, 'utf8'));
-      } catch {
-        return false;
-      }
-    });
+    const running = processesOf(user.uid);
     assert.deepEqual(running, [], 'no process of alice is left');
     assert.equal((await fixture.cli(['account', 'unsuspend', 'alice'])).code, 0);
     const back = await new SiteBrowser(web(), 'alice.test').fetch('GET', '/');

@@ -20,23 +20,10 @@ import { ACCOUNT_ID_RANGE, lookupUser, removeNodeUsers } from '../../src/php/sys
 import { SUSPENSION_STATUS } from '../../src/web/nginx-config.ts';
 import { probe } from './http-probe.ts';
 import { TEST_NET } from '../test-net.ts';
+import { processesOf } from '../processes.ts';
 import { isAlive, readPid, waitFor } from '../../src/agent/daemon-process.ts';
 
 const ADDRESS = `${TEST_NET}.42.20`;
-
-/** PIDs of processes running as the user. */
-function processesOf(uid: number): number[] {
-  return readdirSync('/proc')
-    .filter((entry) => /^[0-9]+$/.test(entry))
-    .filter((pid) => {
-      try {
-        return /^Uid:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] === String(uid);
-      } catch {
-        return false;
-      }
-    })
-    .map(Number);
-}
 
 describe('PHP pools per account behind nginx', () => {
   let workDir: string;
