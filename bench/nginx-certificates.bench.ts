@@ -1,7 +1,7 @@
 /**
  * What a node's certificates cost each nginx check and reload as the node fills up: `nginx -t`
- * of the configuration the agent renders for BENCH_SITES (2,000) PHP sites and their webmail
- * hosts, with a certificate for every host name (domain, www., webmail.) and without, in the
+ * of the configuration the agent renders for BENCH_SITES (2,000) PHP sites and webmail's one
+ * server block, with a certificate for every host name (domain, www., webmail.) and without, in the
  * design of now (one certificate map, read by the default server's one OpenSSL context at the
  * handshake) against the one before (a certificate in each server block, through a per-host
  * include, and the node's certificate named at the http level, so nginx built a context for
@@ -21,7 +21,7 @@ import { nginxCertificateMapEntryFile, renderNginxCertificateMapEntry, tlsFilePa
 import { NginxDriver } from '../src/web/nginx.driver.ts';
 import { renderServerFiles } from '../src/web/nginx-config.ts';
 import { WebmailDriver } from '../src/webmail/webmail.driver.ts';
-import { renderWebmailServers } from '../src/webmail/webmail-config.ts';
+import { WEBMAIL_SERVER_FILE, renderWebmailServer } from '../src/webmail/webmail-config.ts';
 import { DEFAULT_PHP_SETTINGS } from '../src/php/php-settings.ts';
 import { median } from './median.ts';
 
@@ -87,7 +87,7 @@ try {
   for (const site of sites) mkdirSync(site.php.logDir, { recursive: true });
   const servers = renderServerFiles({ address: ADDRESS, paths: nginx.paths, state: { sites, proxies: [] } });
   for (const [name, contents] of servers) writeFileSync(join(nginx.paths.sitesDir, name), contents);
-  for (const [name, contents] of renderWebmailServers({ address: ADDRESS, paths: webmail.paths, domains })) writeFileSync(join(nginx.paths.extraServersDir, name), contents);
+  writeFileSync(join(nginx.paths.extraServersDir, WEBMAIL_SERVER_FILE), renderWebmailServer({ address: ADDRESS, paths: webmail.paths }));
   writeFileSync(nginx.configFile, nginx.renderMain());
 
   const hosts = domains.flatMap((domain) => [domain, `www.${domain}`, `webmail.${domain}`]);
@@ -101,7 +101,7 @@ try {
       let rendered = contents;
       if (file === nginx.configFile) {
         rendered = rendered
-          .replace(/^ *map \$server_name .*$/m, `    map $ssl_server_name $fleetpanel_certificate { default ${nginx.paths.certificate}; }`)
+          .replace(/^ *map \$ssl_server_name .*$/m, `    map $ssl_server_name $fleetpanel_certificate { default ${nginx.paths.certificate}; }`)
           .replace(/^( *)ssl_protocols/m, '$1ssl_certificate $fleetpanel_certificate;\n$1ssl_certificate_key $fleetpanel_certificate;\n$1ssl_protocols');
       } else if (withCertificates) {
         rendered = rendered.replace(/^( *)server_name .*;$/gm, `$&\n$1ssl_certificate ${chainFile};\n$1ssl_certificate_key ${keyFile};`);

@@ -54,20 +54,22 @@ export function certificateFiles(paths: TlsFilePaths, domain: string): Certifica
 }
 
 /**
- * nginx's choice of certificate, by the server block that SNI picked (its first name): the
- * variable `$fleetpanel_certificate`, a file with the chain and the key, which is a host's own
- * where its certificate is installed and the node's (`fallback`) elsewhere. nginx builds an
- * OpenSSL context for every server block that names a certificate, and at 2,000 sites that was
- * most of a reload's time (bench/nginx-certificates.bench.ts); named once, through the variable,
- * in the default server, the one context it makes loads the chosen file at each handshake
- * instead. One file per host, so a certificate adds and removes its own entries and nothing else.
+ * nginx's choice of certificate, by the name the client asked for (SNI): the variable
+ * `$fleetpanel_certificate`, a file with the chain and the key, which is a host's own where its
+ * certificate is installed and the node's (`fallback`) elsewhere, and for a client that names no
+ * host. nginx builds an OpenSSL context for every server block that names a certificate, and at
+ * 2,000 sites that was most of a reload's time (bench/nginx-certificates.bench.ts); named once,
+ * through the variable, in the default server, the one context it makes loads the chosen file at
+ * each handshake instead. By the asked name, not by the server block SNI picked: webmail's one
+ * block answers every webmail.<domain> (webmail/webmail-config.ts). One file per host, so a
+ * certificate adds and removes its own entries and nothing else; map compares them ignoring case.
  */
 export function nginxCertificateMap(paths: Pick<TlsFilePaths, 'nginxDir'>, fallback: string): string[] {
   return [
     // As long as the server names' buckets (nginx-config.ts): the keys are the same host names.
     'map_hash_bucket_size 128;',
     'map_hash_max_size 65536;',
-    `map $server_name $fleetpanel_certificate { default ${fallback}; include ${paths.nginxDir}/*.conf; }`,
+    `map $ssl_server_name $fleetpanel_certificate { default ${fallback}; include ${paths.nginxDir}/*.conf; }`,
   ];
 }
 

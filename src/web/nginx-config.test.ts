@@ -122,7 +122,7 @@ describe('renderNginxConfig', () => {
 
   it('names a certificate in the default server only, picked by the server block SNI chose from one map of host files', () => {
     const main = renderNginxConfig(input());
-    assert.match(main, /^ {4}map \$server_name \$fleetpanel_certificate \{ default \/srv\/node\/etc\/nginx\/tls\/node\.pem; include \/srv\/node\/etc\/tls\/nginx\/\*\.conf; \}$/m);
+    assert.match(main, /^ {4}map \$ssl_server_name \$fleetpanel_certificate \{ default \/srv\/node\/etc\/nginx\/tls\/node\.pem; include \/srv\/node\/etc\/tls\/nginx\/\*\.conf; \}$/m);
     const defaultServer = main.split(/\n *server \{\n/)[1]!;
     assert.match(defaultServer, /server_name _;/);
     assert.match(defaultServer, /ssl_certificate \$fleetpanel_certificate;/);

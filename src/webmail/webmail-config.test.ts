@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { isWebmailServerFile, renderPhpFpmConfig, renderRoundcubeConfig, renderWebmailServers, type WebmailPaths } from './webmail-config.ts';
+import { WEBMAIL_SERVER_FILE, heldDomainFiles, isWebmailServerFile, renderPhpFpmConfig, renderRoundcubeConfig, renderWebmailServer, type WebmailPaths } from './webmail-config.ts';
 
 const ROOT = '/srv/node';
 const paths: WebmailPaths = {
@@ -12,6 +12,7 @@ const paths: WebmailPaths = {
   phpFpmPidFile: `${ROOT}/run/webmail/php-fpm.pid`,
   phpFpmErrorLog: `${ROOT}/log/webmail-php-fpm.log`,
   phpFpmSocket: `${ROOT}/run/webmail/php-fpm.sock`,
+  heldDomainsDir: `${ROOT}/lib/webmail/domains`,
 };
 const DES_KEY = 'abcdefghijklmnopqrstuvwx';
 
@@ -43,19 +44,24 @@ describe('webmail configuration', () => {
     assert.throws(() => renderPhpFpmConfig({ paths, user: 'fleetpanel-webmail', socketOwner: 'www data' }), /socketOwner/);
   });
 
-  it('serves webmail.<domain> for each held domain on the node address only, with the node config path', () => {
-    const servers = renderWebmailServers({ address: '10.0.0.2', paths, domains: ['b.test', 'a.test', 'a.test'] });
-    // One server block per host, each in its own file; its first name picks its certificate, so it names none itself.
-    assert.deepEqual([...servers.keys()], ['webmail.a.test.conf', 'webmail.b.test.conf']);
-    assert.ok([...servers.keys()].every(isWebmailServerFile));
-    assert.equal(isWebmailServerFile('bare.conf'), false);
-    const server = servers.get('webmail.a.test.conf')!;
-    assert.deepEqual([...server.matchAll(/^ {4}server_name (.+);$/gm)].map((m) => m[1]), ['webmail.a.test']);
+  it('serves every webmail.<domain> with one server block on the node address, answering only for the domains with a file in the held-domains folder', () => {
+    const server = renderWebmailServer({ address: '10.0.0.2', paths });
+    assert.equal(server.match(/^server \{$/gm)?.length, 1);
+    assert.deepEqual([...server.matchAll(/^ {4}server_name (.+);$/gm)].map((m) => m[1]), ['~^webmail\\.(?<fleetpanel_webmail_domain>[a-z0-9][a-z0-9.-]*)$']);
+    assert.match(server, /^ {4}if \(!-f \/srv\/node\/lib\/webmail\/domains\/\$fleetpanel_webmail_domain\) \{ return 404; \}$/m);
+    // Its certificate comes from the default server, by the name asked for.
     assert.doesNotMatch(server, /ssl_certificate|include \/srv\/node\/etc\/tls/);
     assert.match(server, /^ {4}listen 10\.0\.0\.2:80;$/m);
+    assert.match(server, /^ {4}listen 10\.0\.0\.2:443 ssl;$/m);
     assert.doesNotMatch(server, /fastcgi_param|fastcgi_params/, 'the parameters of the http level are inherited');
     assert.match(server, /fastcgi_pass unix:\/srv\/node\/run\/webmail\/php-fpm\.sock;/);
-    assert.equal(renderWebmailServers({ address: '10.0.0.2', paths, domains: [] }).size, 0);
-    assert.throws(() => renderWebmailServers({ address: '10.0.0.2', paths, domains: ['bad domain;'] }), /domains\[0\]/);
+    assert.ok(isWebmailServerFile(WEBMAIL_SERVER_FILE));
+    assert.ok(isWebmailServerFile('webmail.a.test.conf'), 'the per-host files of earlier versions are webmail\'s to remove');
+    assert.equal(isWebmailServerFile('bare.conf'), false);
+  });
+
+  it('names a held-domain file after each domain once, and refuses a name that is not a domain', () => {
+    assert.deepEqual([...heldDomainFiles(['b.test', 'a.test', 'b.test'])], ['b.test', 'a.test']);
+    for (const bad of ['bad domain;', '../etc', 'a/b.test', '']) assert.throws(() => heldDomainFiles(['a.test', bad]), /domains\[1\]/, bad);
   });
 });

@@ -28,6 +28,8 @@ export interface WebmailPaths {
   phpFpmPidFile: string;
   phpFpmErrorLog: string;
   phpFpmSocket: string;
+  /** One empty file per mail domain held here, named after it: the domains renderWebmailServer answers for. */
+  heldDomainsDir: string;
 }
 
 export interface RoundcubeConfigInput {
@@ -121,36 +123,45 @@ export function renderPhpFpmConfig(input: { paths: WebmailPaths; user: string; s
   ].join('\n');
 }
 
-export interface WebmailServerInput {
-  address: string;
-  paths: WebmailPaths;
-  /** Mail domains whose mailboxes this node holds; each is served as webmail.<domain>. */
-  domains: string[];
-}
+/** The one server file of webmail among the node's extra server blocks (renderWebmailServer). */
+export const WEBMAIL_SERVER_FILE = 'webmail.conf';
 
-/** Whether a file of the node's extra servers folder is one of webmail's (`webmail.<domain>.conf`, renderWebmailServers). */
+/**
+ * Whether a file of the node's extra servers folder is webmail's: its one file, or one of the
+ * `webmail.<domain>.conf` of the versions that wrote a server block per host, which go when the
+ * one file comes.
+ */
 export function isWebmailServerFile(name: string): boolean {
   return name.startsWith('webmail.') && name.endsWith('.conf');
 }
 
+/** The names of the held-domain files (WebmailPaths.heldDomainsDir): the domains, checked and without repeats. */
+export function heldDomainFiles(domains: readonly string[]): Set<string> {
+  return new Set(domains.map((domain, index) => assertValid(`domains[${index}]`, domain, checkDomain)));
+}
+
 /**
- * The server blocks for the node's nginx, one file per host (`webmail.<domain>.conf`), so a new
- * mail domain adds one small file for nginx to check instead of rewriting one as long as the
- * node's domain list; none when the node holds no mail domain.
+ * One server block for every webmail.<domain> of the node, whatever domains it holds: a regular
+ * expression names them, and a request is answered only when its domain has a file in the
+ * held-domains folder (404 otherwise). So a mail domain that comes or goes changes one empty file
+ * and nginx is not reloaded for it; and the node's nginx has one server block less per domain to
+ * parse at every reload. Host names that a site or a forward to another node names exactly win
+ * over the expression in nginx's choice of server. The certificate comes from the default server,
+ * by the name the client asked for (agent/tls-files.ts nginxCertificateMap).
  */
-export function renderWebmailServers(input: WebmailServerInput): Map<string, string> {
+export function renderWebmailServer(input: { address: string; paths: WebmailPaths }): string {
   const { address, paths } = input;
   assertValid('address', address, checkNodeAddress);
   assertPaths(paths);
-  const hosts = [...new Set(input.domains.map((domain, index) => `webmail.${assertValid(`domains[${index}]`, domain, checkDomain)}`))].sort();
-  for (const host of hosts) assertValid('host', host, checkDomain);
   const listenHost = address.includes(':') ? `[${address}]` : address;
-  // One server block per host: its first name picks its certificate (agent/tls-files.ts nginxCertificateMap).
-  const server = (host: string): string[] => [
+  return [
+    '# Written by the Fleetpanel agent (webmail module); changes here are overwritten.',
     'server {',
     `    listen ${listenHost}:80;`,
     `    listen ${listenHost}:443 ssl;`,
-    `    server_name ${host};`,
+    // nginx has lower-cased the host and refused "..", "/" and NUL in it before it is matched.
+    '    server_name ~^webmail\\.(?<fleetpanel_webmail_domain>[a-z0-9][a-z0-9.-]*)$;',
+    `    if (!-f ${paths.heldDomainsDir}/$fleetpanel_webmail_domain) { return 404; }`,
     `    root ${ROUNDCUBE_DOCUMENT_ROOT};`,
     '    index index.php;',
     '    client_max_body_size 26m;',
@@ -163,6 +174,6 @@ export function renderWebmailServers(input: WebmailServerInput): Map<string, str
     `        fastcgi_pass unix:${paths.phpFpmSocket};`,
     '    }',
     '}',
-  ];
-  return new Map(hosts.map((host) => [`${host}.conf`, ['# Written by the Fleetpanel agent (webmail module); changes here are overwritten.', ...server(host), ''].join('\n')]));
+    '',
+  ].join('\n');
 }

@@ -16,7 +16,16 @@ import { run } from '../core/exec.ts';
 import { ensureSystemUser, type SystemUser } from '../php/system-users.ts';
 import { writeFileAtomic, writeIfChanged } from '../core/files.ts';
 import { launchDaemon } from '../core/daemon-launch.ts';
-import { ROUNDCUBE_PACKAGED_CONFIG, isWebmailServerFile, renderPhpFpmConfig, renderRoundcubeConfig, renderWebmailServers, type WebmailPaths } from './webmail-config.ts';
+import {
+  ROUNDCUBE_PACKAGED_CONFIG,
+  WEBMAIL_SERVER_FILE,
+  heldDomainFiles,
+  isWebmailServerFile,
+  renderPhpFpmConfig,
+  renderRoundcubeConfig,
+  renderWebmailServer,
+  type WebmailPaths,
+} from './webmail-config.ts';
 import type { NginxServerFiles, ServerFileGroup } from '../web/nginx.driver.ts';
 
 export const WEBMAIL_DAEMON = 'webmail';
@@ -45,6 +54,8 @@ export class WebmailDriver implements DaemonDriver {
   /** Only root can hand the files to Roundcube's user; an unprivileged agent runs php-fpm as itself. */
   private readonly asRoot = userInfo().uid === 0;
   private webmailUser: SystemUser | undefined;
+  /** The files of the held-domains folder, read once, then kept along with every change made to it. */
+  private heldOnDisk: Set<string> | undefined;
 
   constructor(
     private readonly context: DriverContext,
@@ -60,6 +71,7 @@ export class WebmailDriver implements DaemonDriver {
       phpFpmPidFile: layout.run('webmail', 'php-fpm.pid'),
       phpFpmErrorLog: layout.log('webmail-php-fpm'),
       phpFpmSocket: layout.run('webmail', 'php-fpm.sock'),
+      heldDomainsDir: layout.lib('webmail', 'domains'),
     };
     this.servers = { folder: layout.etc('nginx', 'servers.d'), owns: isWebmailServerFile };
     this.desKeyFile = layout.lib('webmail', 'des-key');
@@ -120,7 +132,7 @@ export class WebmailDriver implements DaemonDriver {
     await this.refreshServers();
   }
 
-  /** The server blocks go first, so nginx stops sending requests to a socket that is going away. */
+  /** The server block goes first, so nginx stops sending requests to a socket that is going away. */
   async stop(): Promise<void> {
     await this.serve(new Map());
     await stopByPidFile(this.paths.phpFpmPidFile);
@@ -153,12 +165,38 @@ export class WebmailDriver implements DaemonDriver {
 
   /**
    * Serves webmail.<domain> for exactly the mail domains held here; at start and whenever the
-   * parent has pushed a mail state here (POST /v1/webmail/refresh). A running nginx checks the
-   * changed server files and reloads (NginxServerFiles), so a bad block is refused before it is
-   * live; one that is not running reads them when it starts.
+   * parent has pushed a mail state here (POST /v1/webmail/refresh). The domains are files that
+   * nginx looks for at each request (renderWebmailServer), so a domain that comes or goes needs
+   * no reload. The server block itself changes only with the node (its address, a new version of
+   * this driver): then a running nginx checks it and reloads (NginxServerFiles), and one that is
+   * not running reads it when it starts.
    */
   async refreshServers(): Promise<{ changed: boolean }> {
-    return this.serve(renderWebmailServers({ address: this.context.address, paths: this.paths, domains: this.options.heldDomains() }));
+    const domainsChanged = this.placeHeldDomains(heldDomainFiles(this.options.heldDomains()));
+    const { changed } = await this.serve(new Map([[WEBMAIL_SERVER_FILE, renderWebmailServer({ address: this.context.address, paths: this.paths })]]));
+    return { changed: changed || domainsChanged };
+  }
+
+  /** Makes the held-domains folder hold exactly `wanted`: new files first, so no domain held before and now is ever missing. */
+  private placeHeldDomains(wanted: ReadonlySet<string>): boolean {
+    const folder = this.paths.heldDomainsDir;
+    // nginx's workers look into it.
+    mkdirSync(folder, { recursive: true, mode: 0o755 });
+    this.heldOnDisk ??= new Set(readdirSync(folder));
+    let changed = false;
+    for (const domain of wanted) {
+      if (this.heldOnDisk.has(domain)) continue;
+      writeFileAtomic(`${folder}/${domain}`, '', 0o644);
+      this.heldOnDisk.add(domain);
+      changed = true;
+    }
+    for (const name of [...this.heldOnDisk]) {
+      if (wanted.has(name)) continue;
+      rmSync(`${folder}/${name}`, { force: true });
+      this.heldOnDisk.delete(name);
+      changed = true;
+    }
+    return changed;
   }
 
   private async serve(wanted: ReadonlyMap<string, string>): Promise<{ changed: boolean }> {

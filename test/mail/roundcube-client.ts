@@ -61,6 +61,11 @@ export class RoundcubeSession {
     });
   }
 
+  /** The HTTP status of the login page: 200 where this host's webmail is served. */
+  async loginPageStatus(): Promise<number> {
+    return (await this.send('GET', '/')).status;
+  }
+
   /** Returns true when Roundcube accepted the login (it redirects to the mail task). */
   async login(user: string, pass: string): Promise<boolean> {
     const page = await this.send('GET', '/');
