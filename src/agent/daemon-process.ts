@@ -139,13 +139,41 @@ export function isLiveChildOf(pid: number, parentPid: number): boolean {
   return stat !== undefined && stat.parentPid === parentPid && stat.state !== 'Z';
 }
 
+/**
+ * The PIDs the kernel lists as children of `parentPid` (each of its threads lists those it
+ * started), or undefined where the kernel keeps no such list (built without CONFIG_PROC_CHILDREN).
+ * One file a thread instead of every process's stat: a reload polls this while it waits.
+ */
+function listedChildren(parentPid: number): number[] | undefined {
+  let tasks: string[];
+  try {
+    tasks = readdirSync(`/proc/${parentPid}/task`);
+  } catch {
+    return [];
+  }
+  const children: number[] = [];
+  for (const task of tasks) {
+    let listed: string;
+    try {
+      listed = readFileSync(`/proc/${parentPid}/task/${task}/children`, 'utf8');
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT' && existsSync(`/proc/${parentPid}/task/${task}`)) return undefined;
+      continue;
+    }
+    for (const pid of listed.split(' ')) if (/^[0-9]+$/.test(pid)) children.push(Number(pid));
+  }
+  return children;
+}
+
 /** The live children of a daemon's master; with `names`, only those running one of these commands. */
 export function childPids(parentPid: number, names?: readonly string[]): number[] {
-  return readdirSync('/proc')
-    .filter((entry) => /^[0-9]+$/.test(entry))
-    .map(Number)
-    .filter((pid) => {
-      const stat = processStat(pid);
-      return stat !== undefined && stat.parentPid === parentPid && stat.state !== 'Z' && (names === undefined || names.includes(stat.name));
-    });
+  const candidates =
+    listedChildren(parentPid) ??
+    readdirSync('/proc')
+      .filter((entry) => /^[0-9]+$/.test(entry))
+      .map(Number);
+  return candidates.filter((pid) => {
+    const stat = processStat(pid);
+    return stat !== undefined && stat.parentPid === parentPid && stat.state !== 'Z' && (names === undefined || names.includes(stat.name));
+  });
 }

@@ -19,8 +19,35 @@ export interface SiteRequest {
   forwardTo?: string;
 }
 
-export async function applySites(nginx: Pick<NginxDriver, 'prepare' | 'ensureDocumentRoot'>, php: PhpPools, request: { sites: SiteRequest[]; proxies: WebProxy[] }): Promise<WebApplyResult> {
+/**
+ * The sites whose folders this agent has put in place (`account/domain`), so that a push of the
+ * node's whole state looks at the folders of its new sites alone rather than at thousands; an
+ * account's entries go with its files (forgetAccount).
+ */
+export class PlacedSites {
+  private readonly sites = new Set<string>();
+
+  has(account: string, domain: string): boolean {
+    return this.sites.has(`${account}/${domain}`);
+  }
+
+  add(account: string, domain: string): void {
+    this.sites.add(`${account}/${domain}`);
+  }
+
+  forgetAccount(account: string): void {
+    for (const key of this.sites) if (key.startsWith(`${account}/`)) this.sites.delete(key);
+  }
+}
+
+export async function applySites(
+  nginx: Pick<NginxDriver, 'prepare' | 'ensureDocumentRoot' | 'documentRootOf'>,
+  php: PhpPools,
+  request: { sites: SiteRequest[]; proxies: WebProxy[] },
+  placed = new PlacedSites(),
+): Promise<WebApplyResult> {
   const withPool = [...new Set(request.sites.filter((site) => !site.suspended).map((site) => site.account))];
+  const pooled = new Set(withPool);
   // nginx checks its candidate while php-fpm checks and takes the new pools: neither reads the
   // other's files, and nginx goes live (its reload) only once both passed.
   let prepared: PreparedWebState | undefined;
@@ -28,10 +55,16 @@ export async function applySites(nginx: Pick<NginxDriver, 'prepare' | 'ensureDoc
     await php.add(withPool, async () => {
       const sites = [];
       for (const site of request.sites) {
-        const fresh = !(await php.hasHome(site.account, site.domain));
-        const documentRoot = nginx.ensureDocumentRoot(site.account, site.domain);
-        // A new site's files belong to the account, so its PHP can write them (uploads, plugins).
-        if (fresh && withPool.includes(site.account)) await php.giveToAccount(site.account, documentRoot.slice(0, documentRoot.lastIndexOf('/')));
+        let documentRoot: string;
+        if (placed.has(site.account, site.domain)) {
+          documentRoot = nginx.documentRootOf(site.account, site.domain);
+        } else {
+          const fresh = !(await php.hasHome(site.account, site.domain));
+          documentRoot = nginx.ensureDocumentRoot(site.account, site.domain);
+          // A new site's files belong to the account, so its PHP can write them (uploads, plugins).
+          if (fresh && pooled.has(site.account)) await php.giveToAccount(site.account, documentRoot.slice(0, documentRoot.lastIndexOf('/')));
+          placed.add(site.account, site.domain);
+        }
         sites.push({
           domain: site.domain,
           account: site.account,

@@ -374,10 +374,12 @@ export class NginxDriver implements DaemonDriver, NginxServerFiles {
   }
 
   /** Creates www/<account>/<domain>/public_html with a placeholder page when it is new. */
+  documentRootOf(account: string, domain: string): string {
+    return this.context.layout.www(assertValid('account', account, checkUsername), assertValid('domain', domain, checkDomain), 'public_html');
+  }
+
   ensureDocumentRoot(account: string, domain: string): string {
-    assertValid('account', account, checkUsername);
-    assertValid('domain', domain, checkDomain);
-    const documentRoot = this.context.layout.www(account, domain, 'public_html');
+    const documentRoot = this.documentRootOf(account, domain);
     // Only a new site gets the placeholder: an application may have replaced it with its own index.
     const fresh = !existsSync(documentRoot);
     mkdirSync(documentRoot, { recursive: true, mode: 0o755 });

@@ -10,7 +10,7 @@ import { requireDaemon } from '../agent/require-daemon.ts';
 import { assertValid, checkUsername } from '../core/grammar.ts';
 import { NginxDriver } from './nginx.driver.ts';
 import { PHP_DAEMON, PhpPoolsDriver } from '../php/php-pools.driver.ts';
-import { applySites } from './apply-sites.ts';
+import { PlacedSites, applySites } from './apply-sites.ts';
 import { WebStateRequest } from '../protocol/web-state.ts';
 import { accountSystemUser, lookupUser } from '../php/system-users.ts';
 import { SITE_ARCHIVE_TYPE, exportSite, importSite } from './site-archive.ts';
@@ -23,11 +23,12 @@ export const webAgentModule: AgentModule = {
   role: 'web',
   daemons: (ctx) => [new NginxDriver(ctx), new PhpPoolsDriver(ctx)],
   register(app, ctx) {
+    const placed = new PlacedSites();
     app.put(
       '/v1/web/state',
       { schema: { body: WebStateRequest } },
       async (request) => {
-        return applySites(requireDaemon<NginxDriver>(ctx, 'nginx', 'web'), requireDaemon<PhpPoolsDriver>(ctx, PHP_DAEMON, 'web'), request.body);
+        return applySites(requireDaemon<NginxDriver>(ctx, 'nginx', 'web'), requireDaemon<PhpPoolsDriver>(ctx, PHP_DAEMON, 'web'), request.body, placed);
       },
     );
 
@@ -36,6 +37,7 @@ export const webAgentModule: AgentModule = {
       const php = ctx.daemon<PhpPoolsDriver>(PHP_DAEMON);
       if (php) await php.removeAccount(account);
       rmSync(ctx.layout.www(account), { recursive: true, force: true });
+      placed.forgetAccount(account);
       return { removed: account };
     });
 
