@@ -134,7 +134,7 @@ try {
       samples.push(performance.now() - started);
     }
     timings.set(label, median(samples));
-    console.log(`  ${label}: nginx -t of ${SITES} sites and their webmail hosts, median of ${ROUNDS}: ${median(samples).toFixed(0)} ms (each: ${samples.map((s) => s.toFixed(0)).join(', ')})`);
+    console.log(`  ${label}: nginx -t of ${SITES} sites and webmail's one server block, median of ${ROUNDS}: ${median(samples).toFixed(0)} ms (each: ${samples.map((s) => s.toFixed(0)).join(', ')})`);
   }
   const ratio = (a: string, b: string): string => (timings.get(a)! / timings.get(b)!).toFixed(2);
   console.log(`nginx-certificates: nginx -t before / now, with a certificate for every host: ${ratio('before, a certificate for every host', 'now, a certificate for every host')}x; without certificates: ${ratio('before, no certificates', 'now, no certificates')}x`);
