@@ -120,7 +120,7 @@ describe('renderNginxConfig', () => {
     assert.match(renderNginxConfig(input()), /^ {4}include \/srv\/node\/etc\/nginx\/servers\.d\/\*\.conf;$/m);
   });
 
-  it('names a certificate in the default server only, picked by the server block SNI chose from one map of host files', () => {
+  it('names a certificate in the default server only, picked by the name the client asked for from one map of host files', () => {
     const main = renderNginxConfig(input());
     assert.match(main, /^ {4}map \$ssl_server_name \$fleetpanel_certificate \{ default \/srv\/node\/etc\/nginx\/tls\/node\.pem; include \/srv\/node\/etc\/tls\/nginx\/\*\.conf; \}$/m);
     const defaultServer = main.split(/\n *server \{\n/)[1]!;

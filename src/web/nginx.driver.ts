@@ -373,11 +373,12 @@ export class NginxDriver implements DaemonDriver, NginxServerFiles {
     }
   }
 
-  /** Creates www/<account>/<domain>/public_html with a placeholder page when it is new. */
+  /** www/<account>/<domain>/public_html, the names checked first. */
   documentRootOf(account: string, domain: string): string {
     return this.context.layout.www(assertValid('account', account, checkUsername), assertValid('domain', domain, checkDomain), 'public_html');
   }
 
+  /** Creates www/<account>/<domain>/public_html with a placeholder page when it is new. */
   ensureDocumentRoot(account: string, domain: string): string {
     const documentRoot = this.documentRootOf(account, domain);
     // Only a new site gets the placeholder: an application may have replaced it with its own index.
