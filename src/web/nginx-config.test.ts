@@ -1,6 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { renderNginxConfig, renderServerFiles, serverFileName, SUSPENSION_PAGE, type NginxConfigInput } from './nginx-config.ts';
+import { DEFAULT_PHP_SETTINGS, type PhpSiteSettings } from '../php/php-settings.ts';
 
 /** nginx.conf followed by every server file, as nginx reads them through its include. */
 function renderAll(input: NginxConfigInput): string {
@@ -22,6 +23,8 @@ const input = (overrides: Partial<NginxConfigInput> = {}): NginxConfigInput => (
     fastcgiParams: '/etc/nginx/fastcgi_params',
     tlsIncludeDir: `${ROOT}/etc/tls/nginx`,
     sitesDir: `${ROOT}/etc/nginx/sites.d`,
+    homesDir: `${ROOT}/www`,
+    phpSocketsDir: `${ROOT}/run/php`,
   },
   state: {
     sites: [
@@ -178,19 +181,66 @@ describe('renderNginxConfig', () => {
 });
 
 describe('nginx config of a PHP site', () => {
-  it('passes the site\'s PHP settings to php-fpm as PHP_ADMIN_VALUE, with front-controller URLs and the site\'s logs', () => {
-    const config = renderAll({
-      address: '127.0.22.2',
-      paths: { pidFile: '/n/p', errorLog: '/n/e', accessLog: '/n/a', tempDir: '/n/t', certificate: '/n/c', mimeTypes: '/m', extraServersDir: '/n/s', fastcgiParams: '/etc/nginx/fastcgi_params', tlsIncludeDir: '/n/tls', sitesDir: '/n/sites' },
-      state: { sites: [{ domain: 'a.test', account: 'alice', documentRoot: '/n/www/alice/a.test/public_html', suspended: false, php: { socket: '/n/run/php/alice.sock', logDir: '/n/www/alice/logs', settings: { memoryLimitMb: 96, uploadMaxMb: 8, maxExecutionSeconds: 20 } } }], proxies: [] },
-    });
-    assert.match(config, /try_files \$uri \$uri\/ \/index\.php\?\$args;/);
-    assert.match(config, /set \$fleetpanel_php_socket unix:\/n\/run\/php\/alice\.sock;\n\s*fastcgi_pass \$fleetpanel_php_socket;/);
-    assert.match(config, /set \$fleetpanel_php_admin_value "memory_limit=96M\\nupload_max_filesize=8M\\npost_max_size=16M\\nmax_execution_time=20\\nerror_log=\/n\/www\/alice\/logs\/a\.test\.php-error\.log";/);
+  const paths = {
+    pidFile: '/n/p',
+    errorLog: '/n/e',
+    accessLog: '/n/a',
+    tempDir: '/n/t',
+    certificate: '/n/c',
+    mimeTypes: '/m',
+    extraServersDir: '/n/s',
+    fastcgiParams: '/etc/nginx/fastcgi_params',
+    tlsIncludeDir: '/n/tls',
+    sitesDir: '/n/sites',
+    homesDir: '/n.1/www',
+    phpSocketsDir: '/n.1/run/php',
+  };
+  const usualSite = (domain: string, account: string, settings: PhpSiteSettings) => ({
+    domain,
+    account,
+    documentRoot: `/n.1/www/${account}/${domain}/public_html`,
+    suspended: false,
+    php: { socket: `/n.1/run/php/${account}.sock`, logDir: `/n.1/www/${account}/logs`, settings },
+  });
+  const config = renderAll({
+    address: '127.0.22.2',
+    paths,
+    state: {
+      sites: [
+        usualSite('a.test', 'alice', { memoryLimitMb: 96, uploadMaxMb: 8, maxExecutionSeconds: 20 }),
+        usualSite('b.test', 'bob', DEFAULT_PHP_SETTINGS),
+        { ...usualSite('c.test', 'carol', DEFAULT_PHP_SETTINGS), php: { socket: '/elsewhere/carol.sock', logDir: '/n.1/www/carol/logs', settings: DEFAULT_PHP_SETTINGS } },
+      ],
+      proxies: [],
+    },
+  });
+
+  it("derives the usual socket, settings and PHP error log from the document root at the http level, once for all sites", () => {
+    assert.match(config, /^ {4}map \$document_root \$fleetpanel_php_socket \{ default ""; "~\^\/n\\\.1\/www\/\(\?<fleetpanel_php_account>\[\^\/\]\+\)\/\(\?<fleetpanel_php_domain>\[\^\/\]\+\)\/public_html\$" unix:\/n\.1\/run\/php\/\$fleetpanel_php_account\.sock; \}$/m);
+    const adminMap = /^ {4}map \$document_root \$fleetpanel_php_admin_value \{ default ""; "~[^"]+" "([^"]+)"; \}$/m.exec(config)?.[1];
+    assert.equal(adminMap, 'memory_limit=256M\\nupload_max_filesize=64M\\npost_max_size=72M\\nmax_execution_time=60\\nerror_log=/n.1/www/$fleetpanel_php_account/logs/$fleetpanel_php_domain.php-error.log');
+    assert.match(config, /^ {4}fastcgi_read_timeout 90s;$/m);
     // The parameters are named once at the http level; a location that named any would inherit none of them.
     assert.match(config, /^ {4}include \/etc\/nginx\/fastcgi_params;\n {4}fastcgi_param SCRIPT_FILENAME \$document_root\$fastcgi_script_name;\n {4}fastcgi_param PHP_ADMIN_VALUE \$fleetpanel_php_admin_value if_not_empty;$/m);
     assert.equal([...config.matchAll(/fastcgi_param|include \/etc\/nginx\/fastcgi_params/g)].length, 3);
-    assert.match(config, /^ {4}map "" \$fleetpanel_php_admin_value \{ default ""; \}$/m);
-    assert.match(config, /access_log \/n\/www\/alice\/logs\/a\.test\.access\.log;/);
+  });
+
+  it('names in a site only what differs from that: a usual site with the default settings names neither socket nor settings', () => {
+    const bob = serverBlock(config, 'b.test');
+    assert.doesNotMatch(bob, /set \$|fastcgi_read_timeout/);
+    assert.match(bob, /try_files \$uri \$uri\/ \/index\.php\?\$args;/);
+    assert.match(bob, /fastcgi_pass \$fleetpanel_php_socket;/);
+    assert.match(bob, /access_log \/n\.1\/www\/bob\/logs\/b\.test\.access\.log;/);
+  });
+
+  it("passes a site's own settings to php-fpm as PHP_ADMIN_VALUE, and its own socket where it is elsewhere", () => {
+    const alice = serverBlock(config, 'a.test');
+    assert.match(alice, /set \$fleetpanel_php_admin_value "memory_limit=96M\\nupload_max_filesize=8M\\npost_max_size=16M\\nmax_execution_time=20\\nerror_log=\/n\.1\/www\/alice\/logs\/a\.test\.php-error\.log";/);
+    assert.match(alice, /fastcgi_read_timeout 50s;/);
+    assert.doesNotMatch(alice, /set \$fleetpanel_php_socket/);
+    const carol = serverBlock(config, 'c.test');
+    assert.match(carol, /set \$fleetpanel_php_socket unix:\/elsewhere\/carol\.sock;\n\s*fastcgi_pass \$fleetpanel_php_socket;/);
+    // Not all of its paths are the usual ones, so the http level's settings are not taken either.
+    assert.match(carol, /set \$fleetpanel_php_admin_value "memory_limit=256M/);
   });
 });

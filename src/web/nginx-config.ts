@@ -7,7 +7,7 @@ import { ValidationError } from '../core/errors.ts';
 import { assertValid, checkSafePath } from '../core/grammar.ts';
 import { checkNodeAddress } from '../protocol/formats.ts';
 import { siteHostNames, type WebProxy, type WebSite, type WebSitePhp, type WebState } from '../protocol/web-state.ts';
-import { phpAdminValues } from '../php/php-settings.ts';
+import { DEFAULT_PHP_SETTINGS, phpAdminValues, type PhpSiteSettings } from '../php/php-settings.ts';
 import { nginxCertificateMap } from '../agent/tls-files.ts';
 
 export interface NginxPaths {
@@ -33,6 +33,13 @@ export interface NginxPaths {
    * to one account rewrites its own file only, not a file as long as the node's site list.
    */
   sitesDir: string;
+  /**
+   * Where the PHP module keeps an account's home (`<homesDir>/<account>`: its sites and logs/)
+   * and its pool's socket (`<phpSocketsDir>/<account>.sock`). A site whose paths are these gets
+   * them from the http level (phpDefaultsAtHttpLevel) instead of lines of its own.
+   */
+  homesDir: string;
+  phpSocketsDir: string;
 }
 
 export interface NginxConfigInput {
@@ -104,11 +111,45 @@ function forwardedSiteServers(address: string, hosts: string[], upstream: string
   ];
 }
 
+/** A string for a regular expression of nginx's (PCRE): the paths are checked already (checkSafePath), only the dot is special. */
+function regexOf(path: string): string {
+  return path.replace(/\./g, '\\.');
+}
+
+function sameSettings(a: PhpSiteSettings, b: PhpSiteSettings): boolean {
+  return a.memoryLimitMb === b.memoryLimitMb && a.uploadMaxMb === b.uploadMaxMb && a.maxExecutionSeconds === b.maxExecutionSeconds;
+}
+
+/**
+ * What every PHP site has unless it says otherwise, derived at the http level from the document
+ * root `<homesDir>/<account>/<domain>/public_html`: its pool's socket, and the default settings
+ * with the site's own PHP error log. nginx parses a site's lines at every check and reload, and
+ * at 2,000 sites the two `set` lines of each PHP location were an eighth of it (callgrind); two
+ * maps here are parsed once. A map's value is looked up when a request needs it.
+ */
+function phpDefaultsAtHttpLevel(paths: NginxPaths): string[] {
+  const site = `${regexOf(paths.homesDir)}/(?<fleetpanel_php_account>[^/]+)/(?<fleetpanel_php_domain>[^/]+)/public_html$`;
+  const adminValues = phpAdminValues(DEFAULT_PHP_SETTINGS, `${paths.homesDir}/$fleetpanel_php_account/logs/$fleetpanel_php_domain.php-error.log`).join('\\n');
+  return [
+    `map $document_root $fleetpanel_php_socket { default ""; "~^${site}" unix:${paths.phpSocketsDir}/$fleetpanel_php_account.sock; }`,
+    `map $document_root $fleetpanel_php_admin_value { default ""; "~^${site}" "${adminValues}"; }`,
+    `fastcgi_read_timeout ${DEFAULT_PHP_SETTINGS.maxExecutionSeconds + PHP_READ_TIMEOUT_MARGIN_SECONDS}s;`,
+  ];
+}
+
+/** nginx waits this much longer than PHP's own time limit before it gives up on a script. */
+const PHP_READ_TIMEOUT_MARGIN_SECONDS = 30;
+
 /**
  * A site whose PHP runs in its account's pool: front-controller URLs (pretty permalinks) fall
  * back to /index.php, only existing .php files reach php-fpm, and the site's own limits and logs.
+ * Its socket, settings and timeout are named here only where they differ from what the http level
+ * derives from the document root (phpDefaultsAtHttpLevel).
  */
-function phpSiteLines(documentRoot: string, domain: string, php: WebSitePhp): string[] {
+function phpSiteLines(site: { documentRoot: string; domain: string; account: string }, php: WebSitePhp, paths: NginxPaths): string[] {
+  const { documentRoot, domain, account } = site;
+  const usualPaths =
+    documentRoot === `${paths.homesDir}/${account}/${domain}/public_html` && php.socket === `${paths.phpSocketsDir}/${account}.sock` && php.logDir === `${paths.homesDir}/${account}/logs`;
   const adminValues = phpAdminValues(php.settings, `${php.logDir}/${domain}.php-error.log`).join('\\n');
   return [
     `root ${documentRoot};`,
@@ -124,11 +165,11 @@ function phpSiteLines(documentRoot: string, domain: string, php: WebSitePhp): st
       [
         'try_files $uri =404;',
         // The FastCGI parameters themselves are named once, at the http level (renderNginxConfig).
-        `set $fleetpanel_php_admin_value "${adminValues}";`,
-        `fastcgi_read_timeout ${php.settings.maxExecutionSeconds + 30}s;`,
+        ...(usualPaths && sameSettings(php.settings, DEFAULT_PHP_SETTINGS) ? [] : [`set $fleetpanel_php_admin_value "${adminValues}";`]),
+        ...(php.settings.maxExecutionSeconds === DEFAULT_PHP_SETTINGS.maxExecutionSeconds ? [] : [`fastcgi_read_timeout ${php.settings.maxExecutionSeconds + PHP_READ_TIMEOUT_MARGIN_SECONDS}s;`]),
         // Through a variable: a literal address is an upstream of its own, which nginx adds by
         // comparing it with every one before it, at each check and reload (quadratic in sites).
-        `set $fleetpanel_php_socket unix:${php.socket};`,
+        ...(usualPaths ? [] : [`set $fleetpanel_php_socket unix:${php.socket};`]),
         'fastcgi_pass $fleetpanel_php_socket;',
       ],
       1,
@@ -149,7 +190,7 @@ function checkConfigInput(input: NginxConfigInput): void {
 }
 
 /** The server block of one site (plus its port-80 redirect when it asked for HTTPS only). */
-function renderSite(site: WebSite, index: number, address: string): string {
+function renderSite(site: WebSite, index: number, address: string, paths: NginxPaths): string {
   const hosts = siteHostNames(site);
   if (site.forwardTo !== undefined) {
     const upstream = assertValid(`sites[${index}].forwardTo`, site.forwardTo, checkNodeAddress);
@@ -168,7 +209,7 @@ function renderSite(site: WebSite, index: number, address: string): string {
       '}',
     );
   } else if (site.php) {
-    body.push(...phpSiteLines(site.documentRoot, site.domain, site.php));
+    body.push(...phpSiteLines(site, site.php, paths));
   } else {
     body.push(`root ${site.documentRoot};`, 'index index.html index.htm;', 'location / {', ...indent(['try_files $uri $uri/ =404;'], 1), '}');
   }
@@ -199,7 +240,7 @@ export function renderServerFiles(input: NginxConfigInput): Map<string, string> 
   checkConfigInput(input);
   const { address, state } = input;
   const files = new Map<string, string>();
-  for (const [index, site] of state.sites.entries()) files.set(serverFileName('site', site.domain), renderSite(site, index, address));
+  for (const [index, site] of state.sites.entries()) files.set(serverFileName('site', site.domain), renderSite(site, index, address, input.paths));
   for (const proxy of state.proxies) files.set(serverFileName('proxy', proxy.domain), renderProxy(proxy, address));
   return files;
 }
@@ -233,9 +274,9 @@ export function renderNginxConfig(input: Omit<NginxConfigInput, 'state'>, server
     // The FastCGI parameters of every PHP location (the sites', webmail's), named here once: nginx
     // parses the packaged file at each place that includes it, which in every PHP location was
     // most of the bytes of each check and reload at 2,000 sites. A location inherits them while it
-    // names none itself; a site `set`s its PHP settings. Declared by a map, so a location that
-    // sets nothing passes nothing, without the warning an unset `set` variable logs.
-    'map "" $fleetpanel_php_admin_value { default ""; }',
+    // names none itself. PHP_ADMIN_VALUE is a site's settings (phpDefaultsAtHttpLevel, or the
+    // site's own `set`); a location of other PHP (webmail) gets none.
+    ...phpDefaultsAtHttpLevel(paths),
     `include ${paths.fastcgiParams};`,
     'fastcgi_param SCRIPT_FILENAME $document_root$fastcgi_script_name;',
     'fastcgi_param PHP_ADMIN_VALUE $fleetpanel_php_admin_value if_not_empty;',

@@ -97,6 +97,8 @@ export class NginxDriver implements DaemonDriver, NginxServerFiles {
       fastcgiParams: '/etc/nginx/fastcgi_params',
       tlsIncludeDir: tlsFilePaths(layout).nginxDir,
       sitesDir: layout.etc('nginx', 'sites.d'),
+      homesDir: layout.www(),
+      phpSocketsDir: layout.run('php'),
     };
     this.nginx = options.nginxBinary ?? 'nginx';
     this.openssl = options.opensslBinary ?? 'openssl';

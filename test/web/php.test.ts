@@ -66,6 +66,14 @@ describe('PHP pools per account behind nginx', () => {
       'if (isset($_GET["read"])) { $r = file_get_contents($_GET["read"]); echo "read=" . ($r === false ? "refused" : $r) . "\\n"; echo "error=" . (error_get_last()["message"] ?? "") . "\\n"; }',
     ].join('\n'));
     writeFileSync(join(layout.www('bob', 'bob.test', 'public_html'), 'secret.txt'), 'bob-secret-content\n');
+    writeFileSync(join(layout.www('bob', 'bob.test', 'public_html'), 'settings.php'), [
+      '<?php',
+      'header("Content-Type: text/plain");',
+      'echo "user=" . posix_getpwuid(posix_geteuid())["name"] . "\\n";',
+      'echo "memory_limit=" . ini_get("memory_limit") . "\\n";',
+      'echo "max_execution_time=" . ini_get("max_execution_time") . "\\n";',
+      'error_log("bob was here");',
+    ].join('\n'));
     await php.giveToAccount('alice', layout.www('alice'));
     await php.giveToAccount('bob', layout.www('bob'));
   });
@@ -90,6 +98,16 @@ describe('PHP pools per account behind nginx', () => {
     // Not from the system range (100 to 999), which about 850 accounts used up.
     const { uid, gid } = lookupUser(php.systemUser('alice'))!;
     for (const id of [uid, gid]) assert.ok(id >= ACCOUNT_ID_RANGE.lowest && id <= ACCOUNT_ID_RANGE.highest, `id ${id} in the accounts' range`);
+  });
+
+  it("gives a site with the default settings those settings and its own PHP error log, from nginx's http level", async () => {
+    const { status, body } = await page('bob.test', '/settings.php');
+    assert.equal(status, 200, body);
+    assert.match(body, new RegExp(`^user=${php.systemUser('bob')}$`, 'm'));
+    assert.match(body, /^memory_limit=256M$/m);
+    assert.match(body, /^max_execution_time=60$/m);
+    assert.match(readFileSync(layout.www('bob', 'logs', 'bob.test.php-error.log'), 'utf8'), /bob was here/);
+    assert.doesNotMatch(readFileSync(join(layout.etc('nginx', 'sites.d'), 'site-bob.test.conf'), 'utf8'), /set \$/, 'named at the http level, not in the site');
   });
 
   it('passes front-controller URLs to index.php', async () => {
