@@ -54,8 +54,6 @@ export class WebmailDriver implements DaemonDriver {
   /** Only root can hand the files to Roundcube's user; an unprivileged agent runs php-fpm as itself. */
   private readonly asRoot = userInfo().uid === 0;
   private webmailUser: SystemUser | undefined;
-  /** The files of the held-domains folder, read once, then kept along with every change made to it. */
-  private heldOnDisk: Set<string> | undefined;
 
   constructor(
     private readonly context: DriverContext,
@@ -182,21 +180,12 @@ export class WebmailDriver implements DaemonDriver {
     const folder = this.paths.heldDomainsDir;
     // nginx's workers look into it.
     mkdirSync(folder, { recursive: true, mode: 0o755 });
-    this.heldOnDisk ??= new Set(readdirSync(folder));
-    let changed = false;
-    for (const domain of wanted) {
-      if (this.heldOnDisk.has(domain)) continue;
-      writeFileAtomic(`${folder}/${domain}`, '', 0o644);
-      this.heldOnDisk.add(domain);
-      changed = true;
-    }
-    for (const name of [...this.heldOnDisk]) {
-      if (wanted.has(name)) continue;
-      rmSync(`${folder}/${name}`, { force: true });
-      this.heldOnDisk.delete(name);
-      changed = true;
-    }
-    return changed;
+    const present = new Set(readdirSync(folder));
+    const added = [...wanted].filter((domain) => !present.has(domain));
+    const removed = [...present].filter((name) => !wanted.has(name));
+    for (const domain of added) writeFileAtomic(`${folder}/${domain}`, '', 0o644);
+    for (const name of removed) rmSync(`${folder}/${name}`, { force: true });
+    return added.length > 0 || removed.length > 0;
   }
 
   private async serve(wanted: ReadonlyMap<string, string>): Promise<{ changed: boolean }> {
