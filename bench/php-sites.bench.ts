@@ -82,7 +82,7 @@ async function main(): Promise<void> {
 
     await nginx.start();
     await php.start();
-    await applySites(nginx, php, { sites: [{ domain: 'account.test', account: 'benchacct', suspended: false }], proxies: [] });
+    await applySites(nginx, php, { state: { sites: [{ domain: 'account.test', account: 'benchacct', suspended: false }], proxies: [] } });
     writeFileSync(join(layout.www('benchacct', 'account.test', 'public_html'), 'index.php'), PAGE, { mode: 0o644 });
 
     // Alternating rounds, best of each: the machine is shared, and one slow round says nothing of the pools.

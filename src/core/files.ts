@@ -1,4 +1,4 @@
-import { mkdirSync, renameSync, writeFileSync, existsSync, readFileSync, openSync, fsyncSync, closeSync, chownSync } from 'node:fs';
+import { mkdirSync, renameSync, writeFileSync, existsSync, readFileSync, openSync, fsyncSync, closeSync, chownSync, readSync, statSync } from 'node:fs';
 import { dirname, basename, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 
@@ -31,4 +31,27 @@ export function writeIfChanged(path: string, contents: string, mode = 0o644, gro
 export function readJsonFile<T>(path: string, fallback: T): T {
   if (!existsSync(path)) return fallback;
   return JSON.parse(readFileSync(path, 'utf8')) as T;
+}
+
+/** What a log file gained past `offset` (empty when it is gone or was rotated shorter). */
+export function readFrom(path: string, offset: number): string {
+  let fd: number;
+  try {
+    fd = openSync(path, 'r');
+  } catch {
+    return '';
+  }
+  try {
+    const length = statSync(path).size - offset;
+    if (length <= 0) return '';
+    const buffer = Buffer.alloc(length);
+    readSync(fd, buffer, 0, length, offset);
+    return buffer.toString('utf8');
+  } finally {
+    closeSync(fd);
+  }
+}
+
+export function readIfExists(path: string): string | undefined {
+  return existsSync(path) ? readFileSync(path, 'utf8') : undefined;
 }

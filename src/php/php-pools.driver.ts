@@ -255,15 +255,17 @@ export class PhpPoolsDriver implements DaemonDriver, PhpPools {
   }
 
   /** The accounts not ready yet, with their users, homes and pool files put in place; returns the masters whose pools changed. */
-  private async prepareFresh(accounts: Iterable<string>, placed: Map<string, PhpMaster>): Promise<{ fresh: string[]; changed: Set<PhpMaster> }> {
+  private async prepareFresh(accounts: Iterable<string>, placement: () => Map<string, PhpMaster>): Promise<{ fresh: string[]; changed: Set<PhpMaster> }> {
     const fresh = [...accounts].filter((account) => !this.ready.has(account));
+    // Where every pool lives is read from the masters' folders: not for a change with no new pool.
+    if (fresh.length === 0) return { fresh, changed: new Set() };
     await this.ensureUsers(fresh);
     for (const account of fresh) await this.prepareAccount(account);
-    return { fresh, changed: this.writePools(fresh, placed) };
+    return { fresh, changed: this.writePools(fresh, placement()) };
   }
 
   private async addPools<T>(accounts: string[], alongside: () => Promise<T>): Promise<T> {
-    const { fresh, changed } = await this.prepareFresh(accounts, this.placement());
+    const { fresh, changed } = await this.prepareFresh(accounts, () => this.placement());
     const [pools, other] = await Promise.allSettled([this.reloadMasters(changed), alongside()]);
     if (pools.status === 'rejected') throw pools.reason;
     for (const account of fresh) this.ready.add(account);
@@ -288,7 +290,7 @@ export class PhpPoolsDriver implements DaemonDriver, PhpPools {
       placed.delete(account);
       this.ready.delete(account);
     }
-    const { fresh, changed } = await this.prepareFresh(wanted, placed);
+    const { fresh, changed } = await this.prepareFresh(wanted, () => placed);
     for (const [account, master] of removed) {
       rmSync(join(master.paths.poolDir, `${account}.conf`), { force: true });
       changed.add(master);

@@ -5,7 +5,7 @@
  */
 import type { Static, TSchema } from '@sinclair/typebox';
 
-export type AgentMethod = 'GET' | 'POST' | 'PUT' | 'DELETE';
+export type AgentMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 
 export interface AgentRoute<Body, Response> {
   readonly method: AgentMethod;

@@ -11,7 +11,7 @@ import { CertificateRequest, HandoverRequest, LinkRequest, UnlinkRequest, type H
 import { KickRequest, MailState, SyncToRequest, type HeldMailbox, type MailApplyResult, type MailboxDigest } from './mail-state.ts';
 import { RolesRequest, type Role } from './roles.ts';
 import { SysdataListRequest, type SysdataListResponse } from './sysdata-items.ts';
-import { WebStateRequest } from './web-state.ts';
+import { WebStateChange, WebStateRequest, type WebStateApplied } from './web-state.ts';
 import { ZoneRecordsRequest, type ZoneRecord } from './zone-record.ts';
 
 /** POST /v1/software/sync takes no settings: the node installs what its roles need. */
@@ -58,7 +58,8 @@ export const AGENT_ROUTES = {
 
   webmailRefresh: routeWithoutBody<unknown>()('POST', '/v1/webmail/refresh'),
 
-  webState: routeWithBody<unknown>()('PUT', '/v1/web/state', WebStateRequest),
+  webState: routeWithBody<WebStateApplied>()('PUT', '/v1/web/state', WebStateRequest),
+  webStateChange: routeWithBody<WebStateApplied>()('PATCH', '/v1/web/state', WebStateChange),
   removeWebAccount: routeWithoutBody<{ removed: string }>()('DELETE', '/v1/web/accounts/:account'),
 
   dnsZones: routeWithoutBody<{ zones: string[] }>()('GET', '/v1/dns/zones'),

@@ -50,12 +50,32 @@ export const WebSiteRequest = Type.Object({
 });
 export type WebSiteRequest = Static<typeof WebSiteRequest>;
 
-/** PUT /v1/web/state */
+/** PUT /v1/web/state: the node's whole web state (a node that joins or returns, a repair, an agent that lost track). */
 export const WebStateRequest = Type.Object({
   sites: Type.Array(WebSiteRequest, { maxItems: 100_000 }),
   proxies: Type.Array(WebProxy, { maxItems: 100_000 }),
 });
 export type WebStateRequest = Static<typeof WebStateRequest>;
+
+/**
+ * PATCH /v1/web/state: what changed since the state whose digest is `base`. Sites and proxies are
+ * keyed by their domain: an item put replaces the one of its domain. An agent whose state is not
+ * `base` refuses the whole change (409), and the parent sends the whole state instead.
+ */
+export const WebStateChange = Type.Object({
+  base: Type.String({ pattern: '^[0-9a-f]{64}$' }),
+  sites: Type.Array(WebSiteRequest, { maxItems: 100_000 }),
+  removedSites: Type.Array(Type.String({ format: 'fp-domain' }), { maxItems: 100_000 }),
+  proxies: Type.Array(WebProxy, { maxItems: 100_000 }),
+  removedProxies: Type.Array(Type.String({ format: 'fp-domain' }), { maxItems: 100_000 }),
+});
+export type WebStateChange = Static<typeof WebStateChange>;
+
+/** The answer to either: whether nginx's files changed, and the digest of the state the node now serves. */
+export interface WebStateApplied {
+  changed: boolean;
+  digest: string;
+}
 
 export const WebSitePhp = Type.Object({
   /** the account's php-fpm pool */
@@ -90,14 +110,24 @@ export function siteHostNames(site: Pick<WebSite, 'domain'>): string[] {
   return [site.domain, `www.${site.domain}`];
 }
 
-/** Rules across fields and items: roots below the own account's folder, every host name served once. */
-function checkWebStateRules(state: WebState, wwwRoot: string): void {
+/** Every host name served once: each name comes with the field that asks for it, the first one keeps it. */
+export function checkHostNamesServedOnce(hosts: Iterable<readonly [host: string, field: string]>): void {
   const claimedHosts = new Map<string, string>();
-  const claim = (host: string, field: string): void => {
+  for (const [host, field] of hosts) {
     const owner = claimedHosts.get(host);
     if (owner !== undefined) throw new ValidationError(field, `host name '${host}' is already used by ${owner}`);
     claimedHosts.set(host, field);
-  };
+  }
+}
+
+/** The host names of a state's sites and proxies, each with its field (`sites[2].domain`). */
+export function* hostsOf(state: { sites: readonly Pick<WebSite, 'domain'>[]; proxies: readonly Pick<WebProxy, 'domain'>[] }): Generator<readonly [string, string]> {
+  for (const [index, site] of state.sites.entries()) for (const host of siteHostNames(site)) yield [host, `sites[${index}].domain`];
+  for (const [index, proxy] of state.proxies.entries()) yield [proxy.domain, `proxies[${index}].domain`];
+}
+
+/** Rules across the fields of each site: roots below the own account's folder, a www. form DNS can hold. */
+function checkSiteRules(state: WebState, wwwRoot: string): void {
   state.sites.forEach((site, index) => {
     const at = `sites[${index}]`;
     // www.<domain> must itself be a valid name (length limits), or nginx would get a name DNS cannot hold.
@@ -105,10 +135,8 @@ function checkWebStateRules(state: WebState, wwwRoot: string): void {
     if (www !== null) throw new ValidationError(`${at}.domain`, www);
     const accountFolder = `${wwwRoot}/${site.account}/`;
     if (!site.documentRoot.startsWith(accountFolder)) throw new ValidationError(`${at}.documentRoot`, `must lie below ${accountFolder}`);
-    for (const host of siteHostNames(site)) claim(host, `${at}.domain`);
     if (site.php !== undefined && !site.php.logDir.startsWith(accountFolder)) throw new ValidationError(`${at}.php.logDir`, `must lie below ${accountFolder}`);
   });
-  state.proxies.forEach((proxy, index) => claim(proxy.domain, `proxies[${index}].domain`));
 }
 
 /**
@@ -117,8 +145,18 @@ function checkWebStateRules(state: WebState, wwwRoot: string): void {
  * own account there, so one account can never publish another account's files.
  */
 export function validateWebState(input: unknown, wwwRoot: string): WebState {
+  const state = validateWebStateItems(input, wwwRoot);
+  checkHostNamesServedOnce(hostsOf(state));
+  return state;
+}
+
+/**
+ * validateWebState without the rule across items (every host name served once): for the items
+ * a change puts, whose names the caller checks against the whole state it keeps.
+ */
+export function validateWebStateItems(input: unknown, wwwRoot: string): WebState {
   const state = checkSchema(WebState, input, { root: 'state' });
-  checkWebStateRules(state, wwwRoot);
+  checkSiteRules(state, wwwRoot);
   return {
     sites: state.sites.map(({ domain, account, documentRoot, suspended, httpsRedirect, php, forwardTo }) => ({
       domain,
@@ -131,4 +169,17 @@ export function validateWebState(input: unknown, wwwRoot: string): WebState {
     })),
     proxies: state.proxies.map(({ domain, upstream }) => ({ domain, upstream })),
   };
+}
+
+/**
+ * A site as one item of the state digest (state-digest.ts): its fields in a fixed order, an
+ * absent option and its default alike, so the parent's row and the agent's copy hash the same.
+ */
+export function webSiteItem(site: WebSiteRequest): string {
+  const php = site.php === undefined ? null : [site.php.memoryLimitMb, site.php.uploadMaxMb, site.php.maxExecutionSeconds];
+  return JSON.stringify(['site', site.domain, site.account, site.suspended, site.httpsRedirect === true, php, site.forwardTo ?? null]);
+}
+
+export function webProxyItem(proxy: WebProxy): string {
+  return JSON.stringify(['proxy', proxy.domain, proxy.upstream]);
 }

@@ -8,7 +8,7 @@ import https from 'node:https';
 import type { TLSSocket } from 'node:tls';
 import type { Readable } from 'node:stream';
 import { FleetError, NodeUnavailableError, kindForStatus, refusalOfKind } from '../core/errors.ts';
-import { routePath, type AgentRoute } from '../protocol/agent-route.ts';
+import { routePath, type AgentMethod, type AgentRoute } from '../protocol/agent-route.ts';
 import { checkSchema } from '../protocol/schema-check.ts';
 
 export interface ClientIdentity {
@@ -52,7 +52,7 @@ export class AgentClient {
   }
 
   /** The request under send(): private, so every call from the parent goes through the route table's body check. */
-  private async call<T>(method: 'GET' | 'POST' | 'PUT' | 'DELETE', path: string, body?: unknown, timeoutMs = this.timeoutMs): Promise<T> {
+  private async call<T>(method: AgentMethod, path: string, body?: unknown, timeoutMs = this.timeoutMs): Promise<T> {
     let response;
     try {
       response = await request(`${this.url}${path}`, {

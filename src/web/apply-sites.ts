@@ -5,7 +5,7 @@
  * Each daemon's check still comes before its reload; nginx's runs beside php-fpm's.
  */
 import type { NginxDriver, PreparedWebState, WebApplyResult } from './nginx.driver.ts';
-import type { WebProxy } from '../protocol/web-state.ts';
+import type { WebStateStep } from './applied-web-state.ts';
 import type { PhpPools } from '../php/php-pools.driver.ts';
 import { DEFAULT_PHP_SETTINGS, type PhpSiteSettings } from '../php/php-settings.ts';
 
@@ -40,21 +40,30 @@ export class PlacedSites {
   }
 }
 
+/**
+ * `step` is the whole state the node should serve after the request; a change (`step.touched`)
+ * puts up and checks the files of its own sites and proxies alone, and takes pools down only when
+ * an account it touched no longer has a site to serve.
+ */
 export async function applySites(
-  nginx: Pick<NginxDriver, 'prepare' | 'ensureDocumentRoot' | 'documentRootOf'>,
+  nginx: Pick<NginxDriver, 'prepare' | 'prepareChange' | 'ensureDocumentRoot' | 'documentRootOf'>,
   php: PhpPools,
-  request: { sites: SiteRequest[]; proxies: WebProxy[] },
+  step: Pick<WebStateStep, 'state' | 'touched'>,
   placed = new PlacedSites(),
 ): Promise<WebApplyResult> {
-  const withPool = [...new Set(request.sites.filter((site) => !site.suspended).map((site) => site.account))];
+  const { state, touched } = step;
+  const withPool = [...new Set(state.sites.filter((site) => !site.suspended).map((site) => site.account))];
   const pooled = new Set(withPool);
+  const sitesToPlace = touched ? touched.sites : state.sites;
+  // A change brings up the pools of the accounts whose sites it puts; the others run already.
+  const poolsToAdd = touched ? [...new Set(sitesToPlace.filter((site) => !site.suspended).map((site) => site.account))] : withPool;
   // nginx checks its candidate while php-fpm checks and takes the new pools: neither reads the
   // other's files, and nginx goes live (its reload) only once both passed.
   let prepared: PreparedWebState | undefined;
   try {
-    await php.add(withPool, async () => {
+    await php.add(poolsToAdd, async () => {
       const sites = [];
-      for (const site of request.sites) {
+      for (const site of sitesToPlace) {
         let documentRoot: string;
         if (placed.has(site.account, site.domain)) {
           documentRoot = nginx.documentRootOf(site.account, site.domain);
@@ -75,13 +84,15 @@ export async function applySites(
           ...(site.forwardTo === undefined ? {} : { forwardTo: site.forwardTo }),
         });
       }
-      prepared = await nginx.prepare({ sites, proxies: request.proxies });
+      prepared = touched
+        ? await nginx.prepareChange({ sites, proxies: touched.proxies }, { sites: touched.removedSites, proxies: touched.removedProxies })
+        : await nginx.prepare({ sites, proxies: state.proxies });
     });
   } catch (error) {
     prepared?.discard();
     throw error;
   }
   const result = await prepared!.commit();
-  await php.apply(withPool);
+  if (!touched || touched.formerAccounts.some((account) => !pooled.has(account))) await php.apply(withPool);
   return result;
 }

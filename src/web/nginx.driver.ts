@@ -2,7 +2,7 @@
  * The nginx instance of one node. It runs as its own master process (`nginx -p <prefix> -c <conf>`)
  * so several nodes can share one machine; the PID file named in its config is the only handle on it.
  */
-import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { userInfo } from 'node:os';
 import { TLS_KEY_READER, tlsFilePaths } from '../agent/tls-files.ts';
@@ -11,12 +11,12 @@ import { httpProbe } from '../agent/probes.ts';
 import { childPids, daemonConfigCheck, isAlive, isLiveChildOf, pidFileStatus, reloadableMaster, runningPid, stopByPidFile, waitFor } from '../agent/daemon-process.ts';
 import { InternalError } from '../core/errors.ts';
 import { run } from '../core/exec.ts';
-import { writeFileAtomic } from '../core/files.ts';
+import { readFrom, readIfExists, writeFileAtomic } from '../core/files.ts';
 import { ensureNodeCertificate } from './node-certificate.ts';
 import { BatchByKey } from '../core/batch-by-key.ts';
 import { assertValid, checkDomain, checkUsername } from '../core/grammar.ts';
-import { renderNginxConfig, renderServerFiles, type NginxPaths } from './nginx-config.ts';
-import { validateWebState } from '../protocol/web-state.ts';
+import { renderNginxConfig, renderServerFiles, serverFileName, type NginxPaths } from './nginx-config.ts';
+import { validateWebState, validateWebStateItems } from '../protocol/web-state.ts';
 
 export interface NginxDriverOptions {
   /** Worker user when the agent runs as root; nginx's default (nobody) cannot be relied on to exist. */
@@ -63,6 +63,8 @@ export class NginxDriver implements DaemonDriver, NginxServerFiles {
   private readonly nginx: string;
   private readonly openssl: string;
   private readonly workerUser: string | undefined;
+  /** The sites folder, where every file is the web state's. */
+  private readonly sitesGroup: ServerFileGroup;
   /**
    * One reload at a time, and the changes that ask while one is under way share the next: each
    * wrote its files before asking, so the next reload carries them all (at 2,000 sites a reload
@@ -100,6 +102,7 @@ export class NginxDriver implements DaemonDriver, NginxServerFiles {
       homesDir: layout.www(),
       phpSocketsDir: layout.run('php'),
     };
+    this.sitesGroup = { folder: this.paths.sitesDir, owns: () => true };
     this.nginx = options.nginxBinary ?? 'nginx';
     this.openssl = options.opensslBinary ?? 'openssl';
     this.workerUser = options.workerUser ?? (userInfo().uid === 0 ? TLS_KEY_READER : undefined);
@@ -241,7 +244,22 @@ export class NginxDriver implements DaemonDriver, NginxServerFiles {
    */
   async prepare(input: unknown): Promise<PreparedWebState> {
     const state = validateWebState(input, this.context.layout.www());
-    return this.prepareServerFiles({ folder: this.paths.sitesDir, owns: () => true }, renderServerFiles({ ...this.configInput(), state }));
+    return this.prepareServerFiles(this.sitesGroup, renderServerFiles({ ...this.configInput(), state }));
+  }
+
+  /**
+   * prepare for a change to the state this node serves: only the server files of the sites and
+   * proxies it puts or removes are rendered, compared and checked. The caller checked the host
+   * names of the whole state (AppliedWebState).
+   */
+  async prepareChange(put: unknown, removed: { sites: readonly string[]; proxies: readonly string[] }): Promise<PreparedWebState> {
+    const state = validateWebStateItems(put, this.context.layout.www());
+    const files = new Map<string, string | undefined>();
+    // Removals first: a domain removed and put again in one change is put.
+    for (const domain of removed.sites) files.set(serverFileName('site', assertValid('removedSites', domain, checkDomain)), undefined);
+    for (const domain of removed.proxies) files.set(serverFileName('proxy', assertValid('removedProxies', domain, checkDomain)), undefined);
+    for (const [name, contents] of renderServerFiles({ ...this.configInput(), state })) files.set(name, contents);
+    return this.prepareServerFileChanges(this.sitesGroup, files);
   }
 
   /**
@@ -255,9 +273,32 @@ export class NginxDriver implements DaemonDriver, NginxServerFiles {
    * then every server file is checked with it.
    */
   async prepareServerFiles(group: ServerFileGroup, wanted: ReadonlyMap<string, string>): Promise<PreparedWebState> {
-    const { folder } = group;
-    const names = [...wanted.keys()].sort();
     const { changed, stale } = this.differences(group, wanted);
+    return this.prepareFiles(group, new Map(changed.map((name) => [name, wanted.get(name)!])), stale);
+  }
+
+  /**
+   * prepareServerFiles for the named files alone (contents, or undefined for a file to remove):
+   * the other files of the group stay as they are, unread.
+   */
+  async prepareServerFileChanges(group: ServerFileGroup, files: ReadonlyMap<string, string | undefined>): Promise<PreparedWebState> {
+    mkdirSync(group.folder, { recursive: true });
+    const changed = new Map<string, string>();
+    const stale: string[] = [];
+    for (const name of [...files.keys()].sort()) {
+      const contents = files.get(name);
+      const path = join(group.folder, name);
+      if (contents === undefined) {
+        if (existsSync(path)) stale.push(name);
+      } else if (this.liveContents(path) !== contents) changed.set(name, contents);
+    }
+    return this.prepareFiles(group, changed, stale);
+  }
+
+  /** Writes `changed` as candidates and checks them; commit() puts them live, removes `stale` and reloads. */
+  private async prepareFiles(group: ServerFileGroup, wanted: ReadonlyMap<string, string>, stale: readonly string[]): Promise<PreparedWebState> {
+    const { folder } = group;
+    const changed = [...wanted.keys()];
     const main = this.renderMain();
     const mainChanged = readIfExists(this.configFile) !== main;
     if (changed.length === 0 && stale.length === 0 && !mainChanged) return { commit: () => Promise.resolve({ changed: false }), discard: () => undefined };
@@ -283,10 +324,11 @@ export class NginxDriver implements DaemonDriver, NginxServerFiles {
       // others (a listen option that contradicts another server's) the master refuses at the
       // reload, keeping the old configuration, and commit() puts every file back.
       if (mainChanged) {
-        const changedSet = new Set(changed);
-        const othersIn = (dir: string): string[] => serverFilesIn(dir).filter((name) => dir !== folder || !group.owns(name)).map((name) => join(dir, name));
+        // Every server file as it will be: the others' files, the group's unchanged ones, the candidates.
+        const leaving = new Set([...changed, ...stale]);
+        const othersIn = (dir: string): string[] => serverFilesIn(dir).filter((name) => dir !== folder || !leaving.has(name)).map((name) => join(dir, name));
         const includes = [...new Set([this.paths.sitesDir, this.paths.extraServersDir, folder])].flatMap(othersIn);
-        includes.push(...names.map((name) => (changedSet.has(name) ? candidateOf(name) : join(folder, name))));
+        includes.push(...changed.map(candidateOf));
         writeFileAtomic(candidateMain, renderNginxConfig(this.configInput(), includes, false));
         await this.checkFile(candidateMain);
       } else if (changed.length > 0) {
@@ -311,7 +353,7 @@ export class NginxDriver implements DaemonDriver, NginxServerFiles {
       }
       for (const name of changed) this.remember(join(folder, name), wanted.get(name)!);
       for (const name of stale) this.written.delete(join(folder, name));
-      this.context.log('nginx server files applied', { folder, files: wanted.size, filesWritten: changed.length, filesRemoved: stale.length });
+      this.context.log('nginx server files applied', { folder, filesWritten: changed.length, filesRemoved: stale.length });
       return { changed: true };
     };
     return { commit, discard };
@@ -399,31 +441,8 @@ export class NginxDriver implements DaemonDriver, NginxServerFiles {
 /** A master that neither took the new configuration nor said it refused it within the wait: it may still be reading it. */
 class ReloadTimedOut extends InternalError {}
 
-/** What a log file gained past `offset` (empty when it is gone or was rotated shorter). */
-function readFrom(path: string, offset: number): string {
-  let fd: number;
-  try {
-    fd = openSync(path, 'r');
-  } catch {
-    return '';
-  }
-  try {
-    const length = statSync(path).size - offset;
-    if (length <= 0) return '';
-    const buffer = Buffer.alloc(length);
-    readSync(fd, buffer, 0, length, offset);
-    return buffer.toString('utf8');
-  } finally {
-    closeSync(fd);
-  }
-}
-
 /** The server files in a folder now, by name (leftover candidates and temp files are not among them). */
 function serverFilesIn(folder: string): string[] {
   if (!existsSync(folder)) return [];
   return readdirSync(folder).filter((name) => name.endsWith('.conf') && !name.startsWith('.')).sort();
-}
-
-function readIfExists(path: string): string | undefined {
-  return existsSync(path) ? readFileSync(path, 'utf8') : undefined;
 }

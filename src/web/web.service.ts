@@ -1,11 +1,14 @@
 /**
  * The web workload at the parent: a node's whole web state (the sites of every account placed on
- * it, plus the host names other services want proxied through it) is computed from the store and
- * pushed to the node's agent in one PUT, so the node never drifts by missing one change. Changes
- * that reach one node while a push to it is under way go out together as the next push
- * (BatchByKey): one nginx check and reload for all of them.
+ * it, plus the host names other services want proxied through it) is computed from the store at
+ * each push, so the node never drifts by missing one change. What goes over the wire is what
+ * differs from the state the node last acknowledged (KnownWebState), as a change against that
+ * state's digest; the whole state goes to a node whose state is not known (the first push after
+ * the parent starts, a push that failed, a joining or returning node, an agent that restarted and
+ * refuses the change). Changes that reach one node while a push to it is under way go out
+ * together as the next push (BatchByKey): one nginx check and reload for all of them.
  */
-import { ValidationError } from '../core/errors.ts';
+import { ConflictError, ValidationError } from '../core/errors.ts';
 import { assertValid, checkUsername } from '../core/grammar.ts';
 import type { AccountRecord } from '../accounts/account.model.ts';
 import type { WorkloadService } from '../accounts/workload.ts';
@@ -13,7 +16,8 @@ import type { NodeRow } from '../nodes/nodes.repository.ts';
 import { takesPushes } from '../nodes/node.model.ts';
 import type { NodeConnections } from '../nodes/node-connections.ts';
 import type { SiteRow, WebRepository } from './web.repository.ts';
-import type { WebProxy } from '../protocol/web-state.ts';
+import type { WebProxy, WebStateApplied, WebStateChange } from '../protocol/web-state.ts';
+import { KnownWebState } from './known-web-state.ts';
 import { BatchByKey } from '../core/batch-by-key.ts';
 import { AGENT_ROUTES } from '../protocol/agent-routes.ts';
 
@@ -35,15 +39,16 @@ export type WebProxyProvider = (node: NodeRow) => Promise<WebProxy[]>;
 export type SiteForwardProvider = (node: NodeRow) => Promise<WebProxy[]>;
 
 export interface WebAgents {
-  putState(node: NodeRow, state: WebStateRequest): Promise<void>;
+  putState(node: NodeRow, state: WebStateRequest): Promise<WebStateApplied>;
+  /** Refused with a ConflictError when the node's state is not `change.base`. */
+  changeState(node: NodeRow, change: WebStateChange): Promise<WebStateApplied>;
   removeAccountData(node: NodeRow, account: string): Promise<void>;
 }
 
 export function webAgentsOver(connections: NodeConnections): WebAgents {
   return {
-    async putState(node, state) {
-      await connections.forRow(node).send(AGENT_ROUTES.webState, { body: state });
-    },
+    putState: (node, state) => connections.forRow(node).send(AGENT_ROUTES.webState, { body: state }),
+    changeState: (node, change) => connections.forRow(node).send(AGENT_ROUTES.webStateChange, { body: change }),
     async removeAccountData(node, account) {
       await connections.forRow(node).send(AGENT_ROUTES.removeWebAccount, { params: { account } });
     },
@@ -67,7 +72,7 @@ export class WebService implements WorkloadService {
     this.proxiesByNode.set(key, proxies);
     proxies.applying = JSON.stringify(state.proxies);
     try {
-      await this.agents.putState(node, state);
+      await this.send(key, node, state);
       proxies.acked = proxies.applying;
     } catch (error) {
       // A refused state is put back on the node, but what it serves is no longer known for sure.
@@ -79,11 +84,39 @@ export class WebService implements WorkloadService {
   });
   /** Per node: the proxies of the last state it acknowledged, and of the state being pushed to it now (ensureProxies). */
   private readonly proxiesByNode = new Map<string, { acked?: string; applying?: string }>();
+  /** Per node: the state it last acknowledged, when known for sure. */
+  private readonly known = new Map<string, KnownWebState>();
 
   constructor(
     private readonly repo: Pick<WebRepository, 'sitesOnNode' | 'httpsRedirect' | 'setHttpsRedirect'>,
     private readonly agents: WebAgents,
   ) {}
+
+  /** The change from the node's known state, or the whole state when that is not known or the node refuses the change. */
+  private async send(key: string, node: NodeRow, state: WebStateRequest): Promise<void> {
+    const known = this.known.get(key);
+    // Until this push's outcome is known, neither the old state nor the new one is.
+    this.known.delete(key);
+    if (known) {
+      const change = known.changeTo(state);
+      if (change === undefined) {
+        this.known.set(key, known);
+        return;
+      }
+      try {
+        const applied = await this.agents.changeState(node, change);
+        const after = known.after(change, state, applied.digest);
+        if (after) this.known.set(key, after);
+        return;
+      } catch (error) {
+        // The node holds another state than the one this parent last saw (its agent restarted).
+        if (!(error instanceof ConflictError)) throw error;
+      }
+    }
+    const applied = await this.agents.putState(node, state);
+    const acknowledged = KnownWebState.acknowledged(state, applied.digest);
+    if (acknowledged) this.known.set(key, acknowledged);
+  }
 
   /**
    * Other services add host names to proxy; call `pushNode` after the provider's answer changes.
@@ -147,6 +180,8 @@ export class WebService implements WorkloadService {
   /** The data-sync step: a node that joins or returns gets the web state it missed. */
   async syncNode(node: NodeRow): Promise<void> {
     if (!node.roles.includes('web')) return;
+    // A node that comes back may have lost or missed anything: it gets its whole state.
+    this.known.delete(String(node.id));
     await this.pushNode(node);
   }
 

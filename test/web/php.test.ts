@@ -16,6 +16,7 @@ import { NodeLayout } from '../../src/agent/node-layout.ts';
 import { NginxDriver } from '../../src/web/nginx.driver.ts';
 import { PhpPoolsDriver } from '../../src/php/php-pools.driver.ts';
 import { applySites, type SiteRequest } from '../../src/web/apply-sites.ts';
+import { AppliedWebState, type WebStateStep } from '../../src/web/applied-web-state.ts';
 import { ACCOUNT_ID_RANGE, lookupUser, removeNodeUsers } from '../../src/php/system-users.ts';
 import { SUSPENSION_STATUS } from '../../src/web/nginx-config.ts';
 import { probe } from './http-probe.ts';
@@ -35,6 +36,13 @@ describe('PHP pools per account behind nginx', () => {
     { domain: 'alice.test', account: 'alice', suspended: aliceSuspended, php: { memoryLimitMb: 96, uploadMaxMb: 8, maxExecutionSeconds: 20 } },
     { domain: 'bob.test', account: 'bob', suspended: false },
   ];
+  const applied = new AppliedWebState();
+  let digest = '';
+  const applyStep = async (step: WebStateStep): Promise<void> => {
+    await applySites(nginx, php, step);
+    digest = step.done();
+  };
+  const change = (put: SiteRequest[], removedSites: string[] = []): WebStateStep => applied.change({ base: digest, sites: put, removedSites, proxies: [], removedProxies: [] });
   const page = async (host: string, path: string): Promise<{ status: number; body: string }> => {
     const result = await probe(ADDRESS, host, { path });
     assert.equal(result.kind, 'response', `${host}${path}: ${result.kind === 'closed' ? result.error : ''}`);
@@ -53,7 +61,7 @@ describe('PHP pools per account behind nginx', () => {
     php = new PhpPoolsDriver(context, { poolsPerMaster: 1 });
     await nginx.start();
     await php.start();
-    await applySites(nginx, php, { sites: sites(), proxies: [] });
+    await applyStep(applied.whole({ sites: sites(), proxies: [] }));
     writeFileSync(join(layout.www('alice', 'alice.test', 'public_html'), 'index.php'), [
       '<?php',
       'header("Content-Type: text/plain");',
@@ -174,7 +182,8 @@ describe('PHP pools per account behind nginx', () => {
     const bobMasterSince = statSync(bobMasterFile).mtimeMs;
     const alice = lookupUser(php.systemUser('alice'))!;
     assert.notDeepEqual(processesOf(alice.uid), [], 'a worker of alice runs');
-    await applySites(nginx, php, { sites: sites(true), proxies: [] });
+    // From here on the agent's way: each step a change against the state the one before left.
+    await applyStep(change(sites(true).filter((s) => s.account === 'alice')));
     const suspended = await page('alice.test', '/');
     assert.equal(suspended.status, SUSPENSION_STATUS);
     assert.match(suspended.body, /suspended/);
@@ -185,7 +194,7 @@ describe('PHP pools per account behind nginx', () => {
     assert.equal((await page('bob.test', '/secret.txt')).status, 200);
     assert.equal(existsSync(layout.run('php', 'php-fpm.pid')), false, 'alice\'s master stopped with its last pool');
 
-    await applySites(nginx, php, { sites: sites(false), proxies: [] });
+    await applyStep(change(sites(false).filter((s) => s.account === 'alice')));
     const back = await page('alice.test', '/');
     assert.equal(back.status, 200);
     assert.match(back.body, /^memory_limit=96M$/m);
@@ -194,7 +203,8 @@ describe('PHP pools per account behind nginx', () => {
   });
 
   it('removing an account removes its pool, home and system user', async () => {
-    await applySites(nginx, php, { sites: sites().filter((s) => s.account !== 'alice'), proxies: [] });
+    await applyStep(change([], ['alice.test']));
+    assert.equal(existsSync(join(layout.etc('nginx', 'sites.d'), 'site-alice.test.conf')), false, 'its server file is gone');
     await php.removeAccount('alice');
     assert.equal(lookupUser(php.systemUser('alice')), undefined);
     assert.equal(existsSync(layout.www('alice')), false, 'home removed');

@@ -1,7 +1,7 @@
 /**
  * The set-up the batch tests of the web workload share: the parent's WebService (its real
  * batching) in front of a real nginx on `address`, the node's half done in-process as the agent
- * does it (document roots, then NginxDriver.apply), and a store that is just the rows the test
+ * does it (its known state, document roots, then the nginx driver), and a store that is just the rows the test
  * keeps. Built in the constructor and started by start(), so that close() in an after hook can
  * clean up whatever a failed start left.
  */
@@ -11,11 +11,13 @@ import { join } from 'node:path';
 import { killInstance } from '../../src/agent/daemon-process.ts';
 import { NodeLayout } from '../../src/agent/node-layout.ts';
 import { NginxDriver } from '../../src/web/nginx.driver.ts';
-import { WebService, type WebStateRequest } from '../../src/web/web.service.ts';
+import { WebService } from '../../src/web/web.service.ts';
 import type { SiteRow } from '../../src/web/web.repository.ts';
 import type { NodeRow } from '../../src/nodes/nodes.repository.ts';
 import type { AccountRecord } from '../../src/accounts/account.model.ts';
 import { probe } from './http-probe.ts';
+import { AppliedWebState, type WebStateStep } from '../../src/web/applied-web-state.ts';
+import type { WebSiteRequest, WebStateApplied, WebStateRequest } from '../../src/protocol/web-state.ts';
 
 const node = { id: 1, alias: 'web1', roles: ['web'] } as NodeRow;
 const account = (username: string): AccountRecord => ({ username, domain: `${username}.test`, suspended: false }) as AccountRecord;
@@ -25,7 +27,7 @@ export class WebBatchFixture {
   readonly nginx: NginxDriver;
   /** The store: what sitesOnNode answers. */
   readonly stored: SiteRow[] = [];
-  /** Every state the service pushed to the node, in order: one a batch. */
+  /** Every state the service pushed to the node (whole, or what a change led to), in order: one a batch. */
   readonly pushes: WebStateRequest[] = [];
   readonly web: WebService;
 
@@ -38,14 +40,28 @@ export class WebBatchFixture {
     // nginx's workers read the document roots below it.
     chmodSync(this.workDir, 0o755);
     this.nginx = new NginxDriver({ layout: new NodeLayout(join(this.workDir, 'node')), address, log: () => undefined });
+    // The agent's half: it keeps the state it serves and takes a change against it, or a whole state.
+    const applied = new AppliedWebState();
+    const place = (sites: WebSiteRequest[]) => sites.map((site) => ({ ...site, documentRoot: this.nginx.ensureDocumentRoot(site.account, site.domain) }));
+    const apply = async (step: WebStateStep): Promise<WebStateApplied> => {
+      this.pushes.push(step.state);
+      const { touched } = step;
+      try {
+        const prepared = touched
+          ? await this.nginx.prepareChange({ sites: place(touched.sites), proxies: touched.proxies }, { sites: touched.removedSites, proxies: touched.removedProxies })
+          : await this.nginx.prepare({ sites: place(step.state.sites), proxies: step.state.proxies });
+        const { changed } = await prepared.commit();
+        return { changed, digest: step.done() };
+      } catch (error) {
+        applied.forget();
+        throw error;
+      }
+    };
     this.web = new WebService(
       { sitesOnNode: async () => this.stored.map((site) => ({ ...site })), httpsRedirect: async () => false, setHttpsRedirect: async () => undefined },
       {
-        putState: async (_node, state) => {
-          this.pushes.push(state);
-          const sites = state.sites.map((site) => ({ ...site, documentRoot: this.nginx.ensureDocumentRoot(site.account, site.domain) }));
-          await this.nginx.apply({ sites, proxies: state.proxies });
-        },
+        putState: (_node, state) => apply(applied.whole(state)),
+        changeState: (_node, change) => apply(applied.change(change)),
         async removeAccountData() {},
       },
     );

@@ -1,0 +1,59 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { ConflictError, ValidationError } from '../core/errors.ts';
+import { AppliedWebState } from './applied-web-state.ts';
+import { KnownWebState } from './known-web-state.ts';
+import type { WebStateChange, WebStateRequest } from '../protocol/web-state.ts';
+
+const whole: WebStateRequest = {
+  sites: [
+    { account: 'ann', domain: 'ann.test', suspended: false },
+    { account: 'bob', domain: 'bob.test', suspended: false, httpsRedirect: true },
+  ],
+  proxies: [{ domain: 'webmail.cat.test', upstream: '127.0.0.9' }],
+};
+const change = (base: string, parts: Partial<Omit<WebStateChange, 'base'>>): WebStateChange => ({ base, sites: [], removedSites: [], proxies: [], removedProxies: [], ...parts });
+
+test('the agent and the parent reach the same digest, whole and through changes', () => {
+  const applied = new AppliedWebState();
+  const digest = applied.whole(whole).done();
+  const known = KnownWebState.acknowledged(whole, digest);
+  assert.ok(known, 'the parent computes the digest the agent answered');
+  const next: WebStateRequest = { sites: [{ account: 'ann', domain: 'ann.test', suspended: true }, { account: 'dan', domain: 'dan.test', suspended: false }], proxies: [] };
+  const delta = known.changeTo(next)!;
+  assert.deepEqual(delta.removedSites, ['bob.test']);
+  assert.deepEqual(delta.removedProxies, ['webmail.cat.test']);
+  assert.deepEqual(delta.sites.map((site) => site.domain), ['ann.test', 'dan.test']);
+  const step = applied.change(delta);
+  assert.deepEqual(step.touched?.formerAccounts.sort(), ['ann', 'bob']);
+  const after = known.after(delta, next, step.done());
+  assert.ok(after, 'the digest after the change is the one the parent expects');
+  assert.equal(after.digest, new AppliedWebState().whole(next).done(), 'and the one of the same state sent whole');
+  assert.equal(after.changeTo(next), undefined, 'nothing left to send');
+});
+
+test('a change against another state is refused, and an agent that never took a whole state knows none', () => {
+  const applied = new AppliedWebState();
+  assert.throws(() => applied.change(change('0'.repeat(64), {})), ConflictError);
+  const digest = applied.whole(whole).done();
+  assert.throws(() => applied.change(change('1'.repeat(64), {})), ConflictError);
+  applied.forget();
+  assert.throws(() => applied.change(change(digest, {})), ConflictError, 'after a failed step nothing is known');
+});
+
+test('a change that would serve a host name twice is refused at its own field, and the state stays', () => {
+  const applied = new AppliedWebState();
+  const digest = applied.whole(whole).done();
+  assert.throws(
+    () => applied.change(change(digest, { proxies: [{ domain: 'www.ann.test', upstream: '127.0.0.9' }] })),
+    (error: unknown) => error instanceof ValidationError && /proxies\[0\]\.domain/.test(JSON.stringify(error.details)) && /the site ann\.test/.test(error.message),
+  );
+  assert.throws(
+    () => applied.change(change(digest, { sites: [{ account: 'eve', domain: 'eve.test', suspended: false }, { account: 'eve', domain: 'eve.test', suspended: true }] })),
+    ValidationError,
+    'one domain put twice',
+  );
+  // A site may take a name another site gives up in the same change.
+  const step = applied.change(change(digest, { removedSites: ['bob.test'], sites: [{ account: 'eve', domain: 'bob.test', suspended: false }] }));
+  assert.deepEqual(step.state.sites.map((site) => `${site.account}/${site.domain}`).sort(), ['ann/ann.test', 'eve/bob.test']);
+});
