@@ -4,11 +4,13 @@ import type { NodeConnections } from '../nodes/node-connections.ts';
 import { MAILBOX_ARCHIVE_TYPE } from './mail.agent-module.ts';
 import type { MailboxImport } from './mailbox-archive.ts';
 import { AGENT_ROUTES } from '../protocol/agent-routes.ts';
-import type { HeldMailbox, MailApplyResult, MailboxDigest, MailState } from '../protocol/mail-state.ts';
+import type { HeldMailbox, MailStateApplied, MailStateChange, MailboxDigest, MailState } from '../protocol/mail-state.ts';
 
 /** What the parent needs from a mail node's agent; the only way there is NodeConnections. */
 export interface MailAgents {
-  putState(node: NodeRow, state: MailState): Promise<MailApplyResult>;
+  putState(node: NodeRow, state: MailState): Promise<MailStateApplied>;
+  /** Refused with a ConflictError when the node's state is not `change.base`. */
+  changeState(node: NodeRow, change: MailStateChange): Promise<MailStateApplied>;
   kick(node: NodeRow, addresses: string[]): Promise<void>;
   heldMailboxes(node: NodeRow, domain: string): Promise<HeldMailbox[]>;
   removeMailboxData(node: NodeRow, address: string): Promise<void>;
@@ -25,6 +27,7 @@ export function mailAgentsOver(connections: NodeConnections): MailAgents {
   const mailboxPath = (address: string): string => `/v1/mail/mailboxes/${encodeURIComponent(address)}`;
   return {
     putState: (node, state) => agent(node).send(AGENT_ROUTES.mailState, { body: state }),
+    changeState: (node, change) => agent(node).send(AGENT_ROUTES.mailStateChange, { body: change }),
     async kick(node, addresses) {
       await agent(node).send(AGENT_ROUTES.mailKick, { body: { addresses } });
     },

@@ -1,7 +1,11 @@
 /**
  * What each mail node should hold, and the push that puts it there. A node's whole MailState is
  * derived from the store (the accounts whose 'mail' placement is the node, their mailboxes and
- * forwarders) and pushed in one PUT, so a node that missed a change is repaired by the next push.
+ * forwarders) at each push, so a node that missed a change is repaired by the next push. What goes
+ * over the wire is what differs from the state the node last acknowledged, as a change against
+ * that state's digest (protocol/keyed-state.ts); the whole state goes when that state is not known
+ * (the parent started, a push failed, the node returns) or the node refuses the change (its agent
+ * restarted).
  * Changes that reach one node while a push to it is under way go out together as the next push
  * (BatchByKey): one check and one reload of Dovecot and Postfix for all of them.
  * The parent's own node also routes the domains whose mail lives on a child: Postfix relays them
@@ -17,7 +21,8 @@ import type { NodeRow, NodesRepository } from '../nodes/nodes.repository.ts';
 import { takesPushes } from '../nodes/node.model.ts';
 import type { MailAgents } from './mail-agents.ts';
 import type { MailRepository, MailboxRow } from './mail.repository.ts';
-import type { MailApplyResult, MailDomain, MailState } from '../protocol/mail-state.ts';
+import { MAIL_STATE_SHAPE, type MailApplyResult, type MailDomain, type MailState, type MailStateApplied } from '../protocol/mail-state.ts';
+import { StatePushes } from '../protocol/keyed-state.ts';
 
 /**
  * Adds or changes entries of a node's state just before it is pushed (e.g. a child keeping an
@@ -49,6 +54,8 @@ export class MailStatePusher {
   private readonly pushListeners: ((node: NodeRow) => Promise<void>)[] = [];
   /** Pushes to one node never overtake each other; the changes waiting for one go out as one. */
   private readonly perNode = new BatchByKey<{ node: NodeRow; override?: AccountOverride }, MailApplyResult>((_key, requests) => this.pushBatch(requests));
+  /** What each node acknowledged: a push sends what differs from it (keyed-state.ts). */
+  private readonly pushes = new StatePushes<MailState, MailStateApplied>(MAIL_STATE_SHAPE);
   /**
    * The listeners of one node, run once for every push accepted before they started: they read
    * what the node holds now (webmail serves the domains of its applied state), so one run follows
@@ -62,7 +69,7 @@ export class MailStatePusher {
     private readonly repo: Pick<MailRepository, 'mailAccounts' | 'mailboxes' | 'forwarders' | 'pipeForwarders'>,
     private readonly accounts: Pick<AccountsService, 'nodeOf'>,
     private readonly nodes: Pick<NodesRepository, 'list'>,
-    private readonly agents: Pick<MailAgents, 'putState'>,
+    private readonly agents: Pick<MailAgents, 'putState' | 'changeState'>,
   ) {}
 
   addStateContributor(contributor: MailStateContributor): void {
@@ -118,7 +125,7 @@ export class MailStatePusher {
   }
 
   /**
-   * Pushes the node's whole mail state, in one batch with the other changes waiting for the same
+   * Pushes the node's mail state, in one batch with the other changes waiting for the same
    * node. Resolves once the node applied the batch that carries this change (checked and reloaded)
    * and the listeners followed it (a run of them that began after that batch was applied); a
    * refused batch rejects every change in it, and so does a failed run of the listeners.
@@ -134,7 +141,10 @@ export class MailStatePusher {
   private async pushBatch(requests: readonly { node: NodeRow; override?: AccountOverride }[]): Promise<MailApplyResult> {
     const node = requests.at(-1)!.node;
     const overrides = requests.flatMap((request) => (request.override ? [request.override] : []));
-    return this.agents.putState(node, await this.nodeState(node, overrides));
+    const state = await this.nodeState(node, overrides);
+    const answer = await this.pushes.push(String(node.id), state, { whole: (whole) => this.agents.putState(node, whole), change: (change) => this.agents.changeState(node, change) });
+    // A node that holds the state already changes nothing.
+    return answer ? { dovecotChanged: answer.dovecotChanged, postfixChanged: answer.postfixChanged } : { dovecotChanged: false, postfixChanged: false };
   }
 
   /** Pushes a mail node and, when it is a child, the parent's own node that routes its domains to it. */
@@ -155,6 +165,8 @@ export class MailStatePusher {
   /** The data-sync step: a node that joins or returns gets the mail state it missed. */
   async syncNode(node: NodeRow): Promise<void> {
     if (!node.roles.includes('mail')) return;
+    // It may have lost or missed anything while away: it gets its whole state.
+    this.pushes.forget(String(node.id));
     await this.pushNode(node);
   }
 }

@@ -16,7 +16,8 @@ import { assertValid, checkDomain, checkEmail, checkLocalPart } from '../core/gr
 import { mailboxHome } from './dovecot-config.ts';
 import { MailDriver } from './mail.driver.ts';
 import { mailPaths } from './mail-paths.ts';
-import { domainOf, KickRequest, MailState, SyncToRequest, type HeldMailbox } from '../protocol/mail-state.ts';
+import { domainOf, KickRequest, MAIL_STATE_SHAPE, MailState, MailStateChange, SyncToRequest, type HeldMailbox, type MailStateApplied } from '../protocol/mail-state.ts';
+import { AppliedState, stateRequestLine, type StateStep } from '../protocol/keyed-state.ts';
 
 /** Starting it starts the whole mail instance (Dovecot, then Postfix, which delivers to it) from the last applied state. */
 class DovecotDaemon implements DaemonDriver {
@@ -138,10 +139,13 @@ export const mailAgentModule: AgentModule = {
   },
   register(app, ctx) {
     // The schema checks every field; the driver's validateMailState adds the rules across items.
-    app.put('/v1/mail/state', { schema: { body: MailState } }, async (request) => {
-      // Webmail follows from the parent, which asks for it after every push (webmail.parent.ts).
-      return mailOf(ctx).apply(request.body);
-    });
+    // Webmail follows from the parent, which asks for it after every push (webmail.parent.ts).
+    const applied = new AppliedState(MAIL_STATE_SHAPE);
+    const requests = stateRequestLine(() => applied.forget());
+    const apply = (stepOf: () => StateStep<MailState>): Promise<MailStateApplied> => requests(stepOf, (step) => mailOf(ctx).apply(step.state));
+    app.put('/v1/mail/state', { schema: { body: MailState } }, (request) => apply(() => applied.whole(request.body)));
+    // A change ends in the whole state it leads to, which the driver checks whole like any other.
+    app.patch('/v1/mail/state', { schema: { body: MailStateChange } }, (request) => apply(() => applied.change(request.body, 'mail state')));
 
     app.post(
       '/v1/mail/kick',

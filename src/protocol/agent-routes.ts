@@ -8,7 +8,7 @@ import { WordpressDatabaseHostRequest, WordpressInstallRequest, type WordpressIn
 import { DomainCertificateRequest, RetainCertificatesRequest, type CertificateInstallResult, type CertificateRemoveResult, type RetainCertificatesResult } from './certificates.ts';
 import { DatabaseImportRequest, DatabaseLockRequest, DatabaseUserHashRequest, DatabaseUserRequest, type DatabaseCredential, type DatabaseDigest, type DatabasesOfAccount } from './databases.ts';
 import { CertificateRequest, HandoverRequest, LinkRequest, UnlinkRequest, type HandoverResponse, type HealthResponse, type HelloResponse, type ServiceStatus, type LinkResponse, type UnlinkResponse } from './link-token.ts';
-import { KickRequest, MailState, SyncToRequest, type HeldMailbox, type MailApplyResult, type MailboxDigest } from './mail-state.ts';
+import { KickRequest, MailState, MailStateChange, SyncToRequest, type HeldMailbox, type MailStateApplied, type MailboxDigest } from './mail-state.ts';
 import { RolesRequest, type Role } from './roles.ts';
 import { SysdataListRequest, type SysdataListResponse } from './sysdata-items.ts';
 import { WebStateChange, WebStateRequest, type WebStateApplied } from './web-state.ts';
@@ -48,7 +48,8 @@ export const AGENT_ROUTES = {
   /** :action is start, stop or restart; a daemon may take its time to stop or come up. */
   serviceAction: routeWithoutBody<ServiceStatus>()('POST', '/v1/services/:name/:action', SERVICE_ACTION_TIMEOUT_MS),
 
-  mailState: routeWithBody<MailApplyResult>()('PUT', '/v1/mail/state', MailState),
+  mailState: routeWithBody<MailStateApplied>()('PUT', '/v1/mail/state', MailState),
+  mailStateChange: routeWithBody<MailStateApplied>()('PATCH', '/v1/mail/state', MailStateChange),
   mailKick: routeWithBody<{ kicked: number }>()('POST', '/v1/mail/kick', KickRequest),
   heldMailboxes: routeWithoutBody<{ domain: string; mailboxes: HeldMailbox[] }>()('GET', '/v1/mail/mailboxes?domain=:domain'),
   mailboxDigest: routeWithoutBody<MailboxDigest>()('GET', '/v1/mail/mailboxes/:address/digest'),

@@ -7,6 +7,7 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { ValidationError } from '../core/errors.ts';
 import { checkSchema } from './schema-check.ts';
+import { StateBase, collectionChangeSchema, type StateShape } from './keyed-state.ts';
 
 /** Generous, but keeps a typo (quota in bytes) from becoming an effectively unlimited mailbox silently. */
 export const MAX_QUOTA_MB = 1024 * 1024;
@@ -162,6 +163,38 @@ export interface MailApplyResult {
   dovecotChanged: boolean;
   postfixChanged: boolean;
 }
+
+/** The answer to a whole state or a change: MailApplyResult and the digest of the state the node now holds. */
+export interface MailStateApplied extends MailApplyResult {
+  digest: string;
+}
+
+/** How each collection of a mail state is keyed and written for the digest (keyed-state.ts). */
+export const MAIL_STATE_SHAPE: StateShape<MailState> = {
+  domains: { key: (d) => d.domain, text: (d) => JSON.stringify([d.domain, d.account, d.suspended, d.relayTo ?? null, d.proxyTo ?? null, d.holdDelivery === true]) },
+  mailboxes: { key: (m) => m.address, text: (m) => JSON.stringify([m.address, m.passwordHash, m.quotaMb, m.suspended]) },
+  forwarders: { key: (f) => f.source, text: (f) => JSON.stringify([f.source, f.destinations]) },
+  pipeForwarders: { key: (p) => p.source, text: (p) => JSON.stringify([p.source, p.command]) },
+  trustedNetworks: { key: (network) => network, text: (network) => JSON.stringify(network) },
+};
+
+/**
+ * PATCH /v1/mail/state: what changed since the state whose digest is `base` (keyed-state.ts):
+ * domains by name, mailboxes by address, forwarders by source, trusted networks by themselves.
+ * The node applies the whole state that results, checked whole (validateMailState).
+ */
+export const MailStateChange = Type.Object(
+  {
+    base: StateBase,
+    domains: collectionChangeSchema(MailDomain, Type.String({ format: 'fp-domain' })),
+    mailboxes: collectionChangeSchema(MailMailbox, Type.String({ format: 'fp-email' })),
+    forwarders: collectionChangeSchema(MailForwarder, Type.String({ format: 'fp-email' })),
+    pipeForwarders: collectionChangeSchema(MailPipeForwarder, Type.String({ format: 'fp-email' })),
+    trustedNetworks: collectionChangeSchema(Type.String({ format: 'fp-network' }), Type.String({ format: 'fp-network' })),
+  },
+  strict,
+);
+export type MailStateChange = Static<typeof MailStateChange>;
 
 /** A mailbox's content as dsync keeps it, so two copies of a mailbox compare equal. */
 export interface MailboxDigest {

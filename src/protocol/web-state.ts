@@ -8,6 +8,7 @@ import { Type, type Static } from '@sinclair/typebox';
 import { ValidationError } from '../core/errors.ts';
 import { checkDomain } from '../core/grammar.ts';
 import { checkSchema } from './schema-check.ts';
+import { StateBase, collectionChangeSchema, type StateShape } from './keyed-state.ts';
 
 export const WebProxy = Type.Object({
   /** The host name to forward, such as webmail.example.com. */
@@ -58,16 +59,14 @@ export const WebStateRequest = Type.Object({
 export type WebStateRequest = Static<typeof WebStateRequest>;
 
 /**
- * PATCH /v1/web/state: what changed since the state whose digest is `base`. Sites and proxies are
- * keyed by their domain: an item put replaces the one of its domain. An agent whose state is not
- * `base` refuses the whole change (409), and the parent sends the whole state instead.
+ * PATCH /v1/web/state: what changed since the state whose digest is `base` (keyed-state.ts). Sites
+ * and proxies are keyed by their domain: an item put replaces the one of its domain. An agent
+ * whose state is not `base` refuses the whole change (409), and the parent sends the whole state.
  */
 export const WebStateChange = Type.Object({
-  base: Type.String({ pattern: '^[0-9a-f]{64}$' }),
-  sites: Type.Array(WebSiteRequest, { maxItems: 100_000 }),
-  removedSites: Type.Array(Type.String({ format: 'fp-domain' }), { maxItems: 100_000 }),
-  proxies: Type.Array(WebProxy, { maxItems: 100_000 }),
-  removedProxies: Type.Array(Type.String({ format: 'fp-domain' }), { maxItems: 100_000 }),
+  base: StateBase,
+  sites: collectionChangeSchema(WebSiteRequest, Type.String({ format: 'fp-domain' })),
+  proxies: collectionChangeSchema(WebProxy, Type.String({ format: 'fp-domain' })),
 });
 export type WebStateChange = Static<typeof WebStateChange>;
 
@@ -175,11 +174,16 @@ export function validateWebStateItems(input: unknown, wwwRoot: string): WebState
  * A site as one item of the state digest (state-digest.ts): its fields in a fixed order, an
  * absent option and its default alike, so the parent's row and the agent's copy hash the same.
  */
-export function webSiteItem(site: WebSiteRequest): string {
+function webSiteItem(site: WebSiteRequest): string {
   const php = site.php === undefined ? null : [site.php.memoryLimitMb, site.php.uploadMaxMb, site.php.maxExecutionSeconds];
   return JSON.stringify(['site', site.domain, site.account, site.suspended, site.httpsRedirect === true, php, site.forwardTo ?? null]);
 }
 
-export function webProxyItem(proxy: WebProxy): string {
+function webProxyItem(proxy: WebProxy): string {
   return JSON.stringify(['proxy', proxy.domain, proxy.upstream]);
 }
+
+export const WEB_STATE_SHAPE: StateShape<WebStateRequest> = {
+  sites: { key: (site) => site.domain, text: webSiteItem },
+  proxies: { key: (proxy) => proxy.domain, text: webProxyItem },
+};

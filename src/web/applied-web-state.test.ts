@@ -2,8 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ConflictError, ValidationError } from '../core/errors.ts';
 import { AppliedWebState } from './applied-web-state.ts';
-import { KnownWebState } from './known-web-state.ts';
-import type { WebStateChange, WebStateRequest } from '../protocol/web-state.ts';
+import { KnownState } from '../protocol/keyed-state.ts';
+import { WEB_STATE_SHAPE, type WebStateChange, type WebStateRequest } from '../protocol/web-state.ts';
 
 const whole: WebStateRequest = {
   sites: [
@@ -12,18 +12,19 @@ const whole: WebStateRequest = {
   ],
   proxies: [{ domain: 'webmail.cat.test', upstream: '127.0.0.9' }],
 };
-const change = (base: string, parts: Partial<Omit<WebStateChange, 'base'>>): WebStateChange => ({ base, sites: [], removedSites: [], proxies: [], removedProxies: [], ...parts });
+const none = () => ({ put: [], removed: [] });
+const change = (base: string, parts: Partial<Omit<WebStateChange, 'base'>>): WebStateChange => ({ base, sites: none(), proxies: none(), ...parts });
 
 test('the agent and the parent reach the same digest, whole and through changes', () => {
   const applied = new AppliedWebState();
   const digest = applied.whole(whole).done();
-  const known = KnownWebState.acknowledged(whole, digest);
+  const known = KnownState.acknowledged(WEB_STATE_SHAPE, whole, digest);
   assert.ok(known, 'the parent computes the digest the agent answered');
   const next: WebStateRequest = { sites: [{ account: 'ann', domain: 'ann.test', suspended: true }, { account: 'dan', domain: 'dan.test', suspended: false }], proxies: [] };
   const delta = known.changeTo(next)!;
-  assert.deepEqual(delta.removedSites, ['bob.test']);
-  assert.deepEqual(delta.removedProxies, ['webmail.cat.test']);
-  assert.deepEqual(delta.sites.map((site) => site.domain), ['ann.test', 'dan.test']);
+  assert.deepEqual(delta.sites.removed, ['bob.test']);
+  assert.deepEqual(delta.proxies, { put: [], removed: ['webmail.cat.test'] });
+  assert.deepEqual(delta.sites.put.map((site) => site.domain), ['ann.test', 'dan.test']);
   const step = applied.change(delta);
   assert.deepEqual(step.touched?.formerAccounts.sort(), ['ann', 'bob']);
   const after = known.after(delta, next, step.done());
@@ -45,15 +46,15 @@ test('a change that would serve a host name twice is refused at its own field, a
   const applied = new AppliedWebState();
   const digest = applied.whole(whole).done();
   assert.throws(
-    () => applied.change(change(digest, { proxies: [{ domain: 'www.ann.test', upstream: '127.0.0.9' }] })),
-    (error: unknown) => error instanceof ValidationError && /proxies\[0\]\.domain/.test(JSON.stringify(error.details)) && /the site ann\.test/.test(error.message),
+    () => applied.change(change(digest, { proxies: { put: [{ domain: 'www.ann.test', upstream: '127.0.0.9' }], removed: [] } })),
+    (error: unknown) => error instanceof ValidationError && /proxies\.put\[0\]\.domain/.test(JSON.stringify(error.details)) && /the site ann\.test/.test(error.message),
   );
   assert.throws(
-    () => applied.change(change(digest, { sites: [{ account: 'eve', domain: 'eve.test', suspended: false }, { account: 'eve', domain: 'eve.test', suspended: true }] })),
+    () => applied.change(change(digest, { sites: { put: [{ account: 'eve', domain: 'eve.test', suspended: false }, { account: 'eve', domain: 'eve.test', suspended: true }], removed: [] } })),
     ValidationError,
     'one domain put twice',
   );
   // A site may take a name another site gives up in the same change.
-  const step = applied.change(change(digest, { removedSites: ['bob.test'], sites: [{ account: 'eve', domain: 'bob.test', suspended: false }] }));
+  const step = applied.change(change(digest, { sites: { put: [{ account: 'eve', domain: 'bob.test', suspended: false }], removed: ['bob.test'] } }));
   assert.deepEqual(step.state.sites.map((site) => `${site.account}/${site.domain}`).sort(), ['ann/ann.test', 'eve/bob.test']);
 });

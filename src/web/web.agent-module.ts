@@ -13,7 +13,7 @@ import { PHP_DAEMON, PhpPoolsDriver } from '../php/php-pools.driver.ts';
 import { PlacedSites, applySites } from './apply-sites.ts';
 import { WebStateChange, WebStateRequest, type WebStateApplied } from '../protocol/web-state.ts';
 import { AppliedWebState, type WebStateStep } from './applied-web-state.ts';
-import { SerialQueue } from '../core/serial-by-key.ts';
+import { stateRequestLine } from '../protocol/keyed-state.ts';
 import { accountSystemUser, lookupUser } from '../php/system-users.ts';
 import { SITE_ARCHIVE_TYPE, exportSite, importSite } from './site-archive.ts';
 import type { Readable } from 'node:stream';
@@ -27,20 +27,9 @@ export const webAgentModule: AgentModule = {
   register(app, ctx) {
     const placed = new PlacedSites();
     const applied = new AppliedWebState();
-    // One request at a time: a change is checked against the state the one before it left.
-    const requests = new SerialQueue();
+    const requests = stateRequestLine(() => applied.forget());
     const apply = (stepOf: () => WebStateStep): Promise<WebStateApplied> =>
-      requests.run(async () => {
-        // A request refused here (a stale base, a host name taken) moved nothing: the state stays known.
-        const step = stepOf();
-        try {
-          const { changed } = await applySites(requireDaemon<NginxDriver>(ctx, 'nginx', 'web'), requireDaemon<PhpPoolsDriver>(ctx, PHP_DAEMON, 'web'), step, placed);
-          return { changed, digest: step.done() };
-        } catch (error) {
-          applied.forget();
-          throw error;
-        }
-      });
+      requests(stepOf, (step) => applySites(requireDaemon<NginxDriver>(ctx, 'nginx', 'web'), requireDaemon<PhpPoolsDriver>(ctx, PHP_DAEMON, 'web'), step, placed));
     app.put('/v1/web/state', { schema: { body: WebStateRequest } }, (request) => apply(() => applied.whole(request.body)));
     app.patch('/v1/web/state', { schema: { body: WebStateChange } }, (request) => apply(() => applied.change(request.body)));
 

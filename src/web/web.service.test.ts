@@ -50,11 +50,11 @@ test('after a whole state, a push sends only what changed, against the digest th
   assert.equal(changes.length, 0, 'the first push is whole');
   await web.suspend(account('ann', 'ann.test'), node, true);
   assert.equal(changes.length, 1);
-  assert.deepEqual(changes[0]!.sites, [ann(true)]);
-  assert.deepEqual([changes[0]!.removedSites, changes[0]!.proxies, changes[0]!.removedProxies], [[], [], []]);
+  assert.deepEqual(changes[0]!.sites, { put: [ann(true)], removed: [] });
+  assert.deepEqual(changes[0]!.proxies, { put: [], removed: [] });
   stored.splice(0, 1, ann(true));
   await web.deprovision(account('bob', 'bob.test'), node);
-  assert.deepEqual(changes[1]!.removedSites, ['bob.test']);
+  assert.deepEqual(changes[1]!.sites, { put: [], removed: ['bob.test'] });
   assert.deepEqual(pushed.at(-1)!.sites, [ann(true)], 'the node serves what the store says');
   // Nothing differs: nothing is sent.
   stored.splice(1, 1);

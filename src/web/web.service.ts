@@ -2,13 +2,13 @@
  * The web workload at the parent: a node's whole web state (the sites of every account placed on
  * it, plus the host names other services want proxied through it) is computed from the store at
  * each push, so the node never drifts by missing one change. What goes over the wire is what
- * differs from the state the node last acknowledged (KnownWebState), as a change against that
- * state's digest; the whole state goes to a node whose state is not known (the first push after
- * the parent starts, a push that failed, a joining or returning node, an agent that restarted and
- * refuses the change). Changes that reach one node while a push to it is under way go out
+ * differs from the state the node last acknowledged, as a change against that state's digest
+ * (protocol/keyed-state.ts); the whole state goes to a node whose state is not known (the first
+ * push after the parent starts, a push that failed, a joining or returning node, an agent that
+ * restarted and refuses the change). Changes that reach one node while a push to it is under way go out
  * together as the next push (BatchByKey): one nginx check and reload for all of them.
  */
-import { ConflictError, ValidationError } from '../core/errors.ts';
+import { ValidationError } from '../core/errors.ts';
 import { assertValid, checkUsername } from '../core/grammar.ts';
 import type { AccountRecord } from '../accounts/account.model.ts';
 import type { WorkloadService } from '../accounts/workload.ts';
@@ -16,8 +16,8 @@ import type { NodeRow } from '../nodes/nodes.repository.ts';
 import { takesPushes } from '../nodes/node.model.ts';
 import type { NodeConnections } from '../nodes/node-connections.ts';
 import type { SiteRow, WebRepository } from './web.repository.ts';
-import type { WebProxy, WebStateApplied, WebStateChange } from '../protocol/web-state.ts';
-import { KnownWebState } from './known-web-state.ts';
+import { WEB_STATE_SHAPE, type WebProxy, type WebStateApplied, type WebStateChange, type WebStateRequest as WireWebState } from '../protocol/web-state.ts';
+import { StatePushes } from '../protocol/keyed-state.ts';
 import { BatchByKey } from '../core/batch-by-key.ts';
 import { AGENT_ROUTES } from '../protocol/agent-routes.ts';
 
@@ -39,7 +39,7 @@ export type WebProxyProvider = (node: NodeRow) => Promise<WebProxy[]>;
 export type SiteForwardProvider = (node: NodeRow) => Promise<WebProxy[]>;
 
 export interface WebAgents {
-  putState(node: NodeRow, state: WebStateRequest): Promise<WebStateApplied>;
+  putState(node: NodeRow, state: WireWebState): Promise<WebStateApplied>;
   /** Refused with a ConflictError when the node's state is not `change.base`. */
   changeState(node: NodeRow, change: WebStateChange): Promise<WebStateApplied>;
   removeAccountData(node: NodeRow, account: string): Promise<void>;
@@ -72,7 +72,7 @@ export class WebService implements WorkloadService {
     this.proxiesByNode.set(key, proxies);
     proxies.applying = JSON.stringify(state.proxies);
     try {
-      await this.send(key, node, state);
+      await this.pushes.push(key, state, { whole: (whole) => this.agents.putState(node, whole), change: (change) => this.agents.changeState(node, change) });
       proxies.acked = proxies.applying;
     } catch (error) {
       // A refused state is put back on the node, but what it serves is no longer known for sure.
@@ -84,39 +84,13 @@ export class WebService implements WorkloadService {
   });
   /** Per node: the proxies of the last state it acknowledged, and of the state being pushed to it now (ensureProxies). */
   private readonly proxiesByNode = new Map<string, { acked?: string; applying?: string }>();
-  /** Per node: the state it last acknowledged, when known for sure. */
-  private readonly known = new Map<string, KnownWebState>();
+  /** What each node acknowledged: a push sends what differs from it. */
+  private readonly pushes = new StatePushes<WireWebState, WebStateApplied>(WEB_STATE_SHAPE);
 
   constructor(
     private readonly repo: Pick<WebRepository, 'sitesOnNode' | 'httpsRedirect' | 'setHttpsRedirect'>,
     private readonly agents: WebAgents,
   ) {}
-
-  /** The change from the node's known state, or the whole state when that is not known or the node refuses the change. */
-  private async send(key: string, node: NodeRow, state: WebStateRequest): Promise<void> {
-    const known = this.known.get(key);
-    // Until this push's outcome is known, neither the old state nor the new one is.
-    this.known.delete(key);
-    if (known) {
-      const change = known.changeTo(state);
-      if (change === undefined) {
-        this.known.set(key, known);
-        return;
-      }
-      try {
-        const applied = await this.agents.changeState(node, change);
-        const after = known.after(change, state, applied.digest);
-        if (after) this.known.set(key, after);
-        return;
-      } catch (error) {
-        // The node holds another state than the one this parent last saw (its agent restarted).
-        if (!(error instanceof ConflictError)) throw error;
-      }
-    }
-    const applied = await this.agents.putState(node, state);
-    const acknowledged = KnownWebState.acknowledged(state, applied.digest);
-    if (acknowledged) this.known.set(key, acknowledged);
-  }
 
   /**
    * Other services add host names to proxy; call `pushNode` after the provider's answer changes.
@@ -181,7 +155,7 @@ export class WebService implements WorkloadService {
   async syncNode(node: NodeRow): Promise<void> {
     if (!node.roles.includes('web')) return;
     // A node that comes back may have lost or missed anything: it gets its whole state.
-    this.known.delete(String(node.id));
+    this.pushes.forget(String(node.id));
     await this.pushNode(node);
   }
 

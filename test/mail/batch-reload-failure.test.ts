@@ -20,7 +20,8 @@ import { MailStatePusher } from '../../src/mail/mail-state-pusher.ts';
 import { hashMailPassword } from '../../src/mail/mail-password.ts';
 import type { MailAccountRow, MailboxRow } from '../../src/mail/mail.repository.ts';
 import type { NodeRow } from '../../src/nodes/nodes.repository.ts';
-import type { MailState } from '../../src/protocol/mail-state.ts';
+import { MAIL_STATE_SHAPE, type MailState } from '../../src/protocol/mail-state.ts';
+import { AppliedState, stateRequestLine, type StateStep } from '../../src/protocol/keyed-state.ts';
 import { imapLoginSucceeds, sendMail } from './mail-clients.ts';
 import { TEST_NET } from '../test-net.ts';
 import { expectOneFailedBatch } from '../batch-failure.ts';
@@ -43,6 +44,13 @@ describe('a mail batch whose reload fails', () => {
     for (const status of await mail.status()) if (status.pid !== undefined && !startedPids.includes(status.pid)) startedPids.push(status.pid);
   };
 
+  const applied = new AppliedState(MAIL_STATE_SHAPE);
+  const requests = stateRequestLine(() => applied.forget());
+  const applyStep = (step: StateStep<MailState>) => {
+    pushes.push(step.state);
+    return mail.apply(step.state);
+  };
+
   before(async () => {
     workDir = mkdtempSync(join(tmpdir(), 'fleet-mail-reload-'));
     // Dovecot runs as fleetvmail and reaches Maildirs by absolute path through here.
@@ -59,11 +67,10 @@ describe('a mail batch whose reload fails', () => {
       },
       { nodeOf: async () => node },
       { list: async () => [node] },
+      // The agent's half: it keeps the state it holds and takes a change against it, or a whole state.
       {
-        async putState(_node, state) {
-          pushes.push(state);
-          return mail.apply(state);
-        },
+        putState: (_node, state) => requests(() => applied.whole(state), applyStep),
+        changeState: (_node, change) => requests(() => applied.change(change, 'mail state'), applyStep),
       },
     );
     accounts.push(ANN);

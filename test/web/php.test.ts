@@ -42,7 +42,7 @@ describe('PHP pools per account behind nginx', () => {
     await applySites(nginx, php, step);
     digest = step.done();
   };
-  const change = (put: SiteRequest[], removedSites: string[] = []): WebStateStep => applied.change({ base: digest, sites: put, removedSites, proxies: [], removedProxies: [] });
+  const change = (put: SiteRequest[], removedSites: string[] = []): WebStateStep => applied.change({ base: digest, sites: { put, removed: removedSites }, proxies: { put: [], removed: [] } });
   const page = async (host: string, path: string): Promise<{ status: number; body: string }> => {
     const result = await probe(ADDRESS, host, { path });
     assert.equal(result.kind, 'response', `${host}${path}: ${result.kind === 'closed' ? result.error : ''}`);
