@@ -4,6 +4,7 @@
  * writes them; each daemon's own config only includes them, so a new or renewed certificate needs
  * no re-render of any workload's state.
  */
+import { createHash } from 'node:crypto';
 import type { NodeLayout } from './node-layout.ts';
 
 export interface TlsFilePaths {
@@ -37,7 +38,11 @@ export const TLS_KEY_READER = 'www-data';
 export interface CertificateFiles {
   chainFile: string;
   keyFile: string;
-  /** chain and key in one file for nginx, which reads it at the handshake: one rename replaces both at once */
+  /**
+   * chain and key in one file for nginx, which reads it at each handshake, twice (once for the
+   * chain, once for the key): a renewal writes a file of a new name (nginxFileOf), so no handshake
+   * pairs the old chain with the new key; the map names the new one from the next reload on.
+   */
   nginxFile: string;
 }
 
@@ -48,9 +53,15 @@ export interface InstalledCertificate extends CertificateFiles {
   names: string[];
 }
 
+/** A domain's files; `nginxFile` is the name of versions before versioned combined files (nginxFileOf). */
 export function certificateFiles(paths: TlsFilePaths, domain: string): CertificateFiles {
   const folder = `${paths.certificatesDir}/${domain}`;
   return { chainFile: `${folder}/fullchain.pem`, keyFile: `${folder}/privkey.pem`, nginxFile: `${folder}/nginx.pem` };
+}
+
+/** The combined file of these contents: named by their hash, so a new certificate never replaces a file nginx may be reading. */
+export function nginxFileOf(paths: TlsFilePaths, domain: string, combined: string): string {
+  return `${paths.certificatesDir}/${domain}/nginx-${createHash('sha256').update(combined).digest('hex').slice(0, 16)}.pem`;
 }
 
 /**

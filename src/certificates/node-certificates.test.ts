@@ -4,7 +4,7 @@ import { execFileSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { certificateFiles, nginxCertificateMapEntryFile, TLS_KEY_READER, type TlsFilePaths } from '../agent/tls-files.ts';
+import { certificateFiles, nginxCertificateMapEntryFile, nginxFileOf, TLS_KEY_READER, type TlsFilePaths } from '../agent/tls-files.ts';
 import { lookupUser } from '../php/system-users.ts';
 import { NodeCertificates } from './node-certificates.ts';
 
@@ -36,10 +36,11 @@ describe('node certificates', () => {
     assert.equal(store.renderIncludes(), true);
 
     const files = certificateFiles(paths, 'a.test');
+    const nginxFile = nginxFileOf(paths, 'a.test', `${pem.certPem.trimEnd()}\n${pem.keyPem.trimEnd()}\n`);
     assert.deepEqual(readdirSync(paths.nginxDir).sort(), ['a.test.conf', 'www.a.test.conf']);
-    assert.equal(readFileSync(nginxCertificateMapEntryFile(paths, 'www.a.test'), 'utf8'), `www.a.test ${files.nginxFile};\n`);
-    assert.equal(readFileSync(files.nginxFile, 'utf8'), `${pem.certPem.trimEnd()}\n${pem.keyPem.trimEnd()}\n`);
-    const combined = statSync(files.nginxFile);
+    assert.equal(readFileSync(nginxCertificateMapEntryFile(paths, 'www.a.test'), 'utf8'), `www.a.test ${nginxFile};\n`);
+    assert.equal(readFileSync(nginxFile, 'utf8'), `${pem.certPem.trimEnd()}\n${pem.keyPem.trimEnd()}\n`);
+    const combined = statSync(nginxFile);
     assert.equal(combined.mode & 0o777, 0o640);
     assert.equal(combined.gid, group);
     for (const path of [paths.certificatesDir, join(paths.certificatesDir, 'a.test')]) {
@@ -59,8 +60,9 @@ describe('node certificates', () => {
     const pem = selfSigned(dir, ['b.test']);
     store.install('b.test', { names: ['b.test'], ...pem });
     const files = certificateFiles(paths, 'b.test');
-    // What the version before the map left: no combined file, a folder for root alone.
-    rmSync(files.nginxFile);
+    // What the version before the map left: no combined file, the names alone, a folder for root alone.
+    rmSync(nginxFileOf(paths, 'b.test', `${pem.certPem.trimEnd()}\n${pem.keyPem.trimEnd()}\n`));
+    writeFileSync(join(paths.certificatesDir, 'b.test', 'names.json'), JSON.stringify(['b.test']));
     chmodSync(join(paths.certificatesDir, 'b.test'), 0o700);
     assert.equal(store.renderIncludes(), true);
     assert.equal(readFileSync(files.nginxFile, 'utf8'), `${pem.certPem.trimEnd()}\n${pem.keyPem.trimEnd()}\n`);
@@ -70,17 +72,25 @@ describe('node certificates', () => {
     store.renderIncludes();
   });
 
-  it('renews into the combined file in one step, and takes the entries away with the certificate', () => {
+  it('renews into a combined file of a new name, keeps the one nginx reads until its reload, and takes the entries away with the certificate', () => {
     const store = new NodeCertificates(paths);
-    const files = certificateFiles(paths, 'a.test');
+    const folder = join(paths.certificatesDir, 'a.test');
+    const [first] = store.installed().filter((c) => c.domain === 'a.test').map((c) => c.nginxFile);
     const renewed = selfSigned(dir, ['a.test', 'www.a.test']);
     assert.equal(store.install('a.test', { names: ['a.test', 'www.a.test'], ...renewed }), true);
-    // install() put the combined file in place already; the same names need no new entries.
-    assert.ok(readFileSync(files.nginxFile, 'utf8').startsWith(renewed.certPem.trimEnd()));
-    assert.equal(store.renderIncludes(), false);
+    const second = store.installed().find((c) => c.domain === 'a.test')!.nginxFile;
+    assert.notEqual(second, first);
+    assert.ok(readFileSync(second, 'utf8').startsWith(renewed.certPem.trimEnd()));
+    assert.ok(existsSync(first!), 'the file the running nginx names stays until the next renewal');
+    assert.equal(store.renderIncludes(), true, 'the map entries name the new file');
+    assert.equal(readFileSync(nginxCertificateMapEntryFile(paths, 'a.test'), 'utf8'), `a.test ${second};\n`);
+    assert.equal(store.install('a.test', { names: ['a.test', 'www.a.test'], ...renewed }), false, 'the same certificate again changes nothing');
+    store.install('a.test', { names: ['a.test', 'www.a.test'], ...selfSigned(dir, ['a.test', 'www.a.test']) });
+    assert.equal(existsSync(first!), false, 'two renewals later nothing reads it');
+    assert.equal(readdirSync(folder).filter((name) => name.startsWith('nginx')).length, 2);
     assert.equal(store.remove('a.test'), true);
     assert.equal(store.renderIncludes(), true);
     assert.deepEqual(readdirSync(paths.nginxDir), []);
-    assert.equal(existsSync(files.nginxFile), false);
+    assert.equal(existsSync(folder), false);
   });
 });

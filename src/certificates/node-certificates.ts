@@ -14,12 +14,16 @@ import {
   certificateFiles,
   renderDovecotLocalNames,
   nginxCertificateMapEntryFile,
+  nginxFileOf,
   renderNginxCertificateMapEntry,
   renderPostfixSni,
   type CertificateFiles,
   type InstalledCertificate,
   type TlsFilePaths,
 } from '../agent/tls-files.ts';
+
+/** The combined files nginx reads: nginx.pem of versions before, nginx-<hash>.pem now (nginxFileOf). */
+const NGINX_FILE_NAME = /^nginx(-[0-9a-f]{16})?\.pem$/;
 
 export interface CertificateInput {
   names: string[];
@@ -81,7 +85,23 @@ export class NodeCertificates {
     return readdirSync(this.paths.certificatesDir)
       .filter((domain) => checkDomain(domain) === null && existsSync(this.namesFile(domain)))
       .sort()
-      .map((domain) => ({ domain, names: JSON.parse(readFileSync(this.namesFile(domain), 'utf8')) as string[], ...certificateFiles(this.paths, domain) }));
+      .map((domain) => {
+        const record = this.record(domain)!;
+        const files = certificateFiles(this.paths, domain);
+        return { domain, names: record.names, ...files, ...(record.nginxFile ? { nginxFile: `${this.paths.certificatesDir}/${domain}/${record.nginxFile}` } : {}) };
+      });
+  }
+
+  /**
+   * What names.json says: the names, and the combined file nginx reads (versions before versioned
+   * combined files wrote the names alone, and their combined file is certificateFiles' nginxFile).
+   */
+  private record(domain: string): { names: string[]; nginxFile?: string } | undefined {
+    if (!existsSync(this.namesFile(domain))) return undefined;
+    const parsed = JSON.parse(readFileSync(this.namesFile(domain), 'utf8')) as string[] | { names: string[]; nginxFile: string };
+    if (Array.isArray(parsed)) return { names: parsed };
+    // Only a name of this folder: the file's contents never point outside it.
+    return NGINX_FILE_NAME.test(parsed.nginxFile) ? parsed : { names: parsed.names };
   }
 
   views(): InstalledCertificateView[] {
@@ -95,16 +115,25 @@ export class NodeCertificates {
   install(domain: string, input: CertificateInput): boolean {
     checkCertificate(domain, input);
     const files = certificateFiles(this.paths, domain);
-    const names = JSON.stringify([...new Set(input.names)]);
-    if (existsSync(files.chainFile) && readFileSync(files.chainFile, 'utf8') === input.certPem && existsSync(this.namesFile(domain)) && readFileSync(this.namesFile(domain), 'utf8') === names) {
+    const names = [...new Set(input.names)];
+    const combined = `${input.certPem.trimEnd()}\n${input.keyPem.trimEnd()}\n`;
+    const nginxFile = nginxFileOf(this.paths, domain, combined);
+    const previous = this.record(domain);
+    if (previous && JSON.stringify(previous.names) === JSON.stringify(names) && existsSync(nginxFile) && existsSync(files.chainFile) && readFileSync(files.chainFile, 'utf8') === input.certPem) {
       return false;
     }
     this.ensureFolder(domain);
     // Key first, names last: a crash in between leaves a domain that installed() does not list yet.
     writeFileAtomic(files.keyFile, input.keyPem, 0o600);
     writeFileAtomic(files.chainFile, input.certPem, 0o644);
-    this.writeNginxFile(files);
-    writeFileAtomic(this.namesFile(domain), names, 0o644);
+    this.writeCombined(nginxFile, combined);
+    writeFileAtomic(this.namesFile(domain), JSON.stringify({ names, nginxFile: basename(nginxFile) }), 0o644);
+    // nginx reads the file the map named at its last reload until the next one: that one stays
+    // (until the next renewal); any older one is read by nothing now.
+    const inUse = new Set([basename(nginxFile), basename(previous?.nginxFile ?? files.nginxFile)]);
+    for (const entry of readdirSync(`${this.paths.certificatesDir}/${domain}`)) {
+      if (NGINX_FILE_NAME.test(entry) && !inUse.has(entry)) rmSync(`${this.paths.certificatesDir}/${domain}/${entry}`, { force: true });
+    }
     return true;
   }
 
@@ -127,8 +156,11 @@ export class NodeCertificates {
   }
 
   private writeNginxFile(files: CertificateFiles): boolean {
-    const combined = `${readFileSync(files.chainFile, 'utf8').trimEnd()}\n${readFileSync(files.keyFile, 'utf8').trimEnd()}\n`;
-    return writeIfChanged(files.nginxFile, combined, this.keyReaderGroup === undefined ? 0o600 : 0o640, this.keyReaderGroup);
+    return this.writeCombined(files.nginxFile, `${readFileSync(files.chainFile, 'utf8').trimEnd()}\n${readFileSync(files.keyFile, 'utf8').trimEnd()}\n`);
+  }
+
+  private writeCombined(path: string, combined: string): boolean {
+    return writeIfChanged(path, combined, this.keyReaderGroup === undefined ? 0o600 : 0o640, this.keyReaderGroup);
   }
 
   /** Re-renders the SNI include files and nginx's combined files from what is installed; returns whether any changed. */
