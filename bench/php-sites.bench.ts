@@ -15,6 +15,7 @@ import { NodeLayout } from '../src/agent/node-layout.ts';
 import { NginxDriver } from '../src/web/nginx.driver.ts';
 import { PhpPoolsDriver } from '../src/php/php-pools.driver.ts';
 import { applySites } from '../src/web/apply-sites.ts';
+import { AppliedWebState } from '../src/web/applied-web-state.ts';
 import { removeNodeUsers } from '../src/php/system-users.ts';
 import { MariadbDriver } from '../src/databases/mariadb.driver.ts';
 import { launchDaemon } from '../src/core/daemon-launch.ts';
@@ -82,7 +83,7 @@ async function main(): Promise<void> {
 
     await nginx.start();
     await php.start();
-    await applySites(nginx, php, { state: { sites: [{ domain: 'account.test', account: 'benchacct', suspended: false }], proxies: [] } });
+    await applySites(nginx, php, new AppliedWebState().whole({ sites: [{ domain: 'account.test', account: 'benchacct', suspended: false }], proxies: [] }));
     writeFileSync(join(layout.www('benchacct', 'account.test', 'public_html'), 'index.php'), PAGE, { mode: 0o644 });
 
     // Alternating rounds, best of each: the machine is shared, and one slow round says nothing of the pools.

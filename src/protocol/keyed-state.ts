@@ -86,13 +86,19 @@ export class KnownState<S extends Collections<S>> {
 
   /** A whole state the node acknowledged with `digest`; undefined when that is not this state's digest (then nothing is known). */
   static acknowledged<S extends Collections<S>>(shape: StateShape<S>, state: S, digest: string): KnownState<S> | undefined {
-    return stateDigest(shape, state) === digest ? new KnownState(shape, KnownState.textsOf(shape, state), digest) : undefined;
+    const texts = KnownState.textsOf(shape, state);
+    const ours = StateDigest.of(namesOf(shape).flatMap((name) => [...texts[name].values()])).hex();
+    return ours === digest ? new KnownState(shape, texts, digest) : undefined;
   }
 
-  /** What `state` changes against this one: undefined when nothing. */
-  changeTo(state: S): StateChange<S> | undefined {
+  /**
+   * What `state` changes against this one (undefined when nothing), and the state known once the
+   * node acknowledged that change with a digest: undefined when it is not the digest expected.
+   */
+  changeTo(state: S): { change: StateChange<S>; after(digest: string): KnownState<S> | undefined } | undefined {
     const texts = KnownState.textsOf(this.shape, state);
     const change = { base: this.digest } as StateChange<S>;
+    const expected = new StateDigest(this.digest);
     let empty = true;
     for (const name of namesOf(this.shape)) {
       const before = this.texts[name];
@@ -103,23 +109,11 @@ export class KnownState<S extends Collections<S>> {
       });
       const removed = [...before.keys()].filter((key) => !after.has(key));
       (change as Record<string, unknown>)[name] = { put, removed };
+      for (const key of [...removed, ...put.map((item) => this.shape[name].key(item))]) expected.replace(before.get(key), after.get(key));
       if (put.length > 0 || removed.length > 0) empty = false;
     }
-    return empty ? undefined : change;
-  }
-
-  /**
-   * The state after `change` (computed by changeTo for `state`), once the node acknowledged it with
-   * `digest`; undefined when that is not the digest expected (then nothing is known).
-   */
-  after(change: StateChange<S>, state: S, digest: string): KnownState<S> | undefined {
-    const texts = KnownState.textsOf(this.shape, state);
-    const expected = new StateDigest(this.digest);
-    for (const name of namesOf(this.shape)) {
-      const { put, removed } = change[name] as CollectionChange<ItemOf<S[typeof name]>>;
-      for (const key of new Set([...removed, ...put.map((item) => this.shape[name].key(item))])) expected.replace(this.texts[name].get(key), texts[name].get(key));
-    }
-    return expected.hex() === digest ? new KnownState(this.shape, texts, digest) : undefined;
+    if (empty) return undefined;
+    return { change, after: (digest) => (expected.hex() === digest ? new KnownState(this.shape, texts, digest) : undefined) };
   }
 }
 
@@ -210,14 +204,14 @@ export class StatePushes<S extends Collections<S>, Answer extends { digest: stri
     // Until this push's outcome is known, neither the old state nor the new one is.
     this.known.delete(key);
     if (known) {
-      const change = known.changeTo(state);
-      if (change === undefined) {
+      const delta = known.changeTo(state);
+      if (delta === undefined) {
         this.known.set(key, known);
         return undefined;
       }
       try {
-        const answer = await send.change(change);
-        const after = known.after(change, state, answer.digest);
+        const answer = await send.change(delta.change);
+        const after = delta.after(answer.digest);
         if (after) this.known.set(key, after);
         return answer;
       } catch (error) {

@@ -3,25 +3,11 @@
  * against its digest: protocol/keyed-state.ts). Beyond the generic rules, a change must leave
  * every host name served once, which is checked against the whole state in memory.
  */
-import { AppliedState } from '../protocol/keyed-state.ts';
-import { WEB_STATE_SHAPE, checkHostNamesServedOnce, siteHostNames, type WebProxy, type WebSiteRequest, type WebStateChange, type WebStateRequest } from '../protocol/web-state.ts';
+import { AppliedState, type StateStep } from '../protocol/keyed-state.ts';
+import { WEB_STATE_SHAPE, checkHostNamesServedOnce, siteHostNames, type WebStateChange, type WebStateRequest } from '../protocol/web-state.ts';
 
-/** What one change puts and removes, with the accounts of the sites it replaces or removes (their pools may have to go). */
-export interface TouchedWebState {
-  sites: WebSiteRequest[];
-  proxies: WebProxy[];
-  removedSites: string[];
-  removedProxies: string[];
-  formerAccounts: string[];
-}
-
-/** The state a request leads to: `done()` makes it the known state once the node serves it and returns its digest. */
-export interface WebStateStep {
-  state: WebStateRequest;
-  /** absent for a whole state: every server file is compared */
-  touched?: TouchedWebState;
-  done(): string;
-}
+/** The state a request leads to; a change's step names what it puts, removes and replaces. */
+export type WebStateStep = StateStep<WebStateRequest>;
 
 export class AppliedWebState {
   private readonly applied = new AppliedState(WEB_STATE_SHAPE);
@@ -34,17 +20,7 @@ export class AppliedWebState {
   change(change: WebStateChange): WebStateStep {
     const step = this.applied.change(change, 'web state');
     checkHostNamesServedOnce(hostsAfter(change, step.state));
-    return {
-      state: step.state,
-      touched: {
-        sites: change.sites.put,
-        proxies: change.proxies.put,
-        removedSites: change.sites.removed,
-        removedProxies: change.proxies.removed,
-        formerAccounts: [...new Set(step.replaced.sites.map((site) => site.account))],
-      },
-      done: step.done,
-    };
+    return step;
   }
 
   forget(): void {

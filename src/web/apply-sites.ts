@@ -41,22 +41,22 @@ export class PlacedSites {
 }
 
 /**
- * `step` is the whole state the node should serve after the request; a change (`step.touched`)
- * puts up and checks the files of its own sites and proxies alone, and takes pools down only when
- * an account it touched no longer has a site to serve.
+ * `step.state` is the whole state the node should serve after the request; a change
+ * (`step.change`) puts up and checks the files of its own sites and proxies alone, and takes pools
+ * down only when an account whose site it replaced or removed no longer has a site to serve.
  */
 export async function applySites(
   nginx: Pick<NginxDriver, 'prepare' | 'prepareChange' | 'ensureDocumentRoot' | 'documentRootOf'>,
   php: PhpPools,
-  step: Pick<WebStateStep, 'state' | 'touched'>,
+  step: Pick<WebStateStep, 'state' | 'change' | 'replaced'>,
   placed = new PlacedSites(),
 ): Promise<WebApplyResult> {
-  const { state, touched } = step;
+  const { state, change } = step;
   const withPool = [...new Set(state.sites.filter((site) => !site.suspended).map((site) => site.account))];
   const pooled = new Set(withPool);
-  const sitesToPlace = touched ? touched.sites : state.sites;
+  const sitesToPlace = change ? change.sites.put : state.sites;
   // A change brings up the pools of the accounts whose sites it puts; the others run already.
-  const poolsToAdd = touched ? [...new Set(sitesToPlace.filter((site) => !site.suspended).map((site) => site.account))] : withPool;
+  const poolsToAdd = change ? [...new Set(sitesToPlace.filter((site) => !site.suspended).map((site) => site.account))] : withPool;
   // nginx checks its candidate while php-fpm checks and takes the new pools: neither reads the
   // other's files, and nginx goes live (its reload) only once both passed.
   let prepared: PreparedWebState | undefined;
@@ -84,8 +84,8 @@ export async function applySites(
           ...(site.forwardTo === undefined ? {} : { forwardTo: site.forwardTo }),
         });
       }
-      prepared = touched
-        ? await nginx.prepareChange({ sites, proxies: touched.proxies }, { sites: touched.removedSites, proxies: touched.removedProxies })
+      prepared = change
+        ? await nginx.prepareChange({ sites, proxies: change.proxies.put }, { sites: change.sites.removed, proxies: change.proxies.removed })
         : await nginx.prepare({ sites, proxies: state.proxies });
     });
   } catch (error) {
@@ -93,6 +93,6 @@ export async function applySites(
     throw error;
   }
   const result = await prepared!.commit();
-  if (!touched || touched.formerAccounts.some((account) => !pooled.has(account))) await php.apply(withPool);
+  if (!change || step.replaced.sites.some((site) => !pooled.has(site.account))) await php.apply(withPool);
   return result;
 }

@@ -10,14 +10,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { killInstance } from '../../src/agent/daemon-process.ts';
 import { NodeLayout } from '../../src/agent/node-layout.ts';
-import { NginxDriver } from '../../src/web/nginx.driver.ts';
+import { NginxDriver, type WebApplyResult } from '../../src/web/nginx.driver.ts';
 import { WebService } from '../../src/web/web.service.ts';
 import type { SiteRow } from '../../src/web/web.repository.ts';
 import type { NodeRow } from '../../src/nodes/nodes.repository.ts';
 import type { AccountRecord } from '../../src/accounts/account.model.ts';
 import { probe } from './http-probe.ts';
 import { AppliedWebState, type WebStateStep } from '../../src/web/applied-web-state.ts';
-import type { WebSiteRequest, WebStateApplied, WebStateRequest } from '../../src/protocol/web-state.ts';
+import type { WebSiteRequest, WebStateRequest } from '../../src/protocol/web-state.ts';
+import { stateRequestLine } from '../../src/protocol/keyed-state.ts';
 
 const node = { id: 1, alias: 'web1', roles: ['web'] } as NodeRow;
 const account = (username: string): AccountRecord => ({ username, domain: `${username}.test`, suspended: false }) as AccountRecord;
@@ -43,25 +44,20 @@ export class WebBatchFixture {
     // The agent's half: it keeps the state it serves and takes a change against it, or a whole state.
     const applied = new AppliedWebState();
     const place = (sites: WebSiteRequest[]) => sites.map((site) => ({ ...site, documentRoot: this.nginx.ensureDocumentRoot(site.account, site.domain) }));
-    const apply = async (step: WebStateStep): Promise<WebStateApplied> => {
+    const requests = stateRequestLine(() => applied.forget());
+    const serve = async (step: WebStateStep): Promise<WebApplyResult> => {
       this.pushes.push(step.state);
-      const { touched } = step;
-      try {
-        const prepared = touched
-          ? await this.nginx.prepareChange({ sites: place(touched.sites), proxies: touched.proxies }, { sites: touched.removedSites, proxies: touched.removedProxies })
-          : await this.nginx.prepare({ sites: place(step.state.sites), proxies: step.state.proxies });
-        const { changed } = await prepared.commit();
-        return { changed, digest: step.done() };
-      } catch (error) {
-        applied.forget();
-        throw error;
-      }
+      const { change } = step;
+      const prepared = change
+        ? await this.nginx.prepareChange({ sites: place(change.sites.put), proxies: change.proxies.put }, { sites: change.sites.removed, proxies: change.proxies.removed })
+        : await this.nginx.prepare({ sites: place(step.state.sites), proxies: step.state.proxies });
+      return prepared.commit();
     };
     this.web = new WebService(
       { sitesOnNode: async () => this.stored.map((site) => ({ ...site })), httpsRedirect: async () => false, setHttpsRedirect: async () => undefined },
       {
-        putState: (_node, state) => apply(applied.whole(state)),
-        changeState: (_node, change) => apply(applied.change(change)),
+        putState: (_node, state) => requests(() => applied.whole(state), serve),
+        changeState: (_node, change) => requests(() => applied.change(change), serve),
         async removeAccountData() {},
       },
     );
