@@ -25,6 +25,11 @@ import {
 /** The combined files nginx reads: nginx.pem of versions before, nginx-<hash>.pem now (nginxFileOf). */
 const NGINX_FILE_NAME = /^nginx(-[0-9a-f]{16})?\.pem$/;
 
+/** What nginx reads from one file: the chain, then the key. */
+function combinedPem(certPem: string, keyPem: string): string {
+  return `${certPem.trimEnd()}\n${keyPem.trimEnd()}\n`;
+}
+
 export interface CertificateInput {
   names: string[];
   certPem: string;
@@ -116,7 +121,7 @@ export class NodeCertificates {
     checkCertificate(domain, input);
     const files = certificateFiles(this.paths, domain);
     const names = [...new Set(input.names)];
-    const combined = `${input.certPem.trimEnd()}\n${input.keyPem.trimEnd()}\n`;
+    const combined = combinedPem(input.certPem, input.keyPem);
     const nginxFile = nginxFileOf(this.paths, domain, combined);
     const previous = this.record(domain);
     if (previous && JSON.stringify(previous.names) === JSON.stringify(names) && existsSync(nginxFile) && existsSync(files.chainFile) && readFileSync(files.chainFile, 'utf8') === input.certPem) {
@@ -156,7 +161,7 @@ export class NodeCertificates {
   }
 
   private writeNginxFile(files: CertificateFiles): boolean {
-    return this.writeCombined(files.nginxFile, `${readFileSync(files.chainFile, 'utf8').trimEnd()}\n${readFileSync(files.keyFile, 'utf8').trimEnd()}\n`);
+    return this.writeCombined(files.nginxFile, combinedPem(readFileSync(files.chainFile, 'utf8'), readFileSync(files.keyFile, 'utf8')));
   }
 
   private writeCombined(path: string, combined: string): boolean {

@@ -4,7 +4,7 @@
  */
 import { existsSync, readdirSync, readFileSync, rmSync, statSync, utimesSync } from 'node:fs';
 import { join } from 'node:path';
-import { writeFileAtomic } from '../core/files.ts';
+import { readIfExists, writeFileAtomic } from '../core/files.ts';
 
 export interface RenderedFile {
   path: string;
@@ -53,7 +53,7 @@ function writeWithNewerMtime(path: string, contents: string, mode: number): void
 export function writeRenderedFiles(rendered: RenderedFiles): WrittenFiles {
   const previous = new Map<string, { contents: string | undefined; mode: number }>();
   for (const file of rendered.files) {
-    const before = existsSync(file.path) ? readFileSync(file.path, 'utf8') : undefined;
+    const before = readIfExists(file.path);
     if (before === file.contents) continue;
     previous.set(file.path, { contents: before, mode: file.mode });
     writeWithNewerMtime(file.path, file.contents, file.mode);

@@ -123,7 +123,7 @@ export class NginxDriver implements DaemonDriver, NginxServerFiles {
 
   /** nginx.conf followed by every server file it includes, in nginx's order: what the instance serves once reloaded. */
   liveConfiguration(): string {
-    const main = existsSync(this.configFile) ? readFileSync(this.configFile, 'utf8') : '';
+    const main = readIfExists(this.configFile) ?? '';
     return [main, ...serverFilesIn(this.paths.sitesDir).map((name) => readFileSync(join(this.paths.sitesDir, name), 'utf8'))].join('');
   }
 

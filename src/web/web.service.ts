@@ -5,8 +5,8 @@
  * differs from the state the node last acknowledged, as a change against that state's digest
  * (protocol/keyed-state.ts); the whole state goes to a node whose state is not known (the first
  * push after the parent starts, a push that failed, a joining or returning node, an agent that
- * restarted and refuses the change). Changes that reach one node while a push to it is under way go out
- * together as the next push (BatchByKey): one nginx check and reload for all of them.
+ * restarted and refuses the change). Changes that reach one node while a push to it is under way
+ * go out together as the next push (BatchByKey): one nginx check and reload for all of them.
  */
 import { ValidationError } from '../core/errors.ts';
 import { assertValid, checkUsername } from '../core/grammar.ts';
