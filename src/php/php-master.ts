@@ -4,7 +4,7 @@
  * change to one account makes only its own master check and re-read its pools.
  */
 import { existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
-import { daemonConfigCheck, killInstance, readPid, runningPid, stopByPidFile, waitFor } from '../agent/daemon-process.ts';
+import { RELOAD_POLL_MS, daemonConfigCheck, killInstance, readPid, runningPid, stopByPidFile, waitFor } from '../agent/daemon-process.ts';
 import { launchDaemon } from '../core/daemon-launch.ts';
 import { run } from '../core/exec.ts';
 import { writeIfChanged } from '../core/files.ts';
@@ -61,7 +61,7 @@ export class PhpMaster {
     // The re-executed master writes its PID file anew: newer than before once it runs again.
     const before = fileTime(this.paths.pidFile);
     process.kill(pid, 'SIGUSR2');
-    await waitFor(() => (fileTime(this.paths.pidFile) ?? 0) > (before ?? 0) && this.pid() !== undefined && this.listening(), 10_000, `php-fpm master ${this.index} to reload its pools`);
+    await waitFor(() => (fileTime(this.paths.pidFile) ?? 0) > (before ?? 0) && this.pid() !== undefined && this.listening(), 10_000, `php-fpm master ${this.index} to reload its pools`, RELOAD_POLL_MS);
   }
 
   private listening(): boolean {

@@ -8,7 +8,7 @@ import { userInfo } from 'node:os';
 import { TLS_KEY_READER, tlsFilePaths } from '../agent/tls-files.ts';
 import type { DaemonDriver, DaemonProbe, DriverContext, DriverStatus } from '../agent/driver.ts';
 import { httpProbe } from '../agent/probes.ts';
-import { childPids, daemonConfigCheck, isAlive, isLiveChildOf, pidFileStatus, reloadableMaster, runningPid, stopByPidFile, waitFor } from '../agent/daemon-process.ts';
+import { RELOAD_POLL_MS, childPids, daemonConfigCheck, isAlive, isLiveChildOf, pidFileStatus, reloadableMaster, runningPid, stopByPidFile, waitFor } from '../agent/daemon-process.ts';
 import { InternalError } from '../core/errors.ts';
 import { run } from '../core/exec.ts';
 import { readFrom, readIfExists, writeFileAtomic } from '../core/files.ts';
@@ -194,7 +194,7 @@ export class NginxDriver implements DaemonDriver, NginxServerFiles {
       return true;
     };
     try {
-      await waitFor(() => started() || refused() || !isAlive(masterPid), RELOAD_TAKEN_MS, 'the workers of the new nginx configuration');
+      await waitFor(() => started() || refused() || !isAlive(masterPid), RELOAD_TAKEN_MS, 'the workers of the new nginx configuration', RELOAD_POLL_MS);
     } catch {
       throw new ReloadTimedOut(`nginx did not reload: its master started no worker of the new configuration within ${RELOAD_TAKEN_MS / 1000} s (see ${this.paths.errorLog})`, { daemon: this.name });
     }
@@ -202,7 +202,7 @@ export class NginxDriver implements DaemonDriver, NginxServerFiles {
     if (!started() && refusal !== undefined) throw new InternalError(`nginx did not reload: ${refusal}`, { daemon: this.name });
     this.context.log('nginx reloaded', { master: masterPid });
     try {
-      await waitFor(() => oldWorkers.every((pid) => !isLiveChildOf(pid, masterPid)), 5_000, 'old nginx workers to finish');
+      await waitFor(() => oldWorkers.every((pid) => !isLiveChildOf(pid, masterPid)), 5_000, 'old nginx workers to finish', RELOAD_POLL_MS);
     } catch {
       this.context.log('nginx reload: old workers still finishing requests', { pids: oldWorkers });
     }
