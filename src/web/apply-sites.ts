@@ -2,7 +2,8 @@
  * Puts a node's web state in place: each site's document root, its account's PHP pool and
  * nginx. Pools come first, so nginx never passes a request to a socket that is not there yet;
  * pools of suspended or removed accounts go last, once nginx no longer sends them anything.
- * Each daemon's check still comes before its reload; nginx's runs beside php-fpm's.
+ * Each daemon's check still comes before its reload; nginx's runs beside php-fpm's. A change
+ * that only brings sites nginx did not serve reloads nginx beside php-fpm too (see applySites).
  */
 import type { NginxDriver, PreparedWebState, WebApplyResult } from './nginx.driver.ts';
 import type { WebStateStep } from './applied-web-state.ts';
@@ -58,8 +59,15 @@ export async function applySites(
   // A change brings up the pools of the accounts whose sites it puts; the others run already.
   const poolsToAdd = change ? [...new Set(sitesToPlace.filter((site) => !site.suspended).map((site) => site.account))] : withPool;
   // nginx checks its candidate while php-fpm checks and takes the new pools: neither reads the
-  // other's files, and nginx goes live (its reload) only once both passed.
+  // other's files, and nginx goes live (its reload) only once both passed. Unless every site the
+  // change puts is new to nginx: then it goes live as soon as its check passed, beside php-fpm's
+  // reload, since nothing was served under those names that a missing socket could break (a
+  // request there meanwhile gets 502 rather than no answer, before the parent reports the site),
+  // and on a full node the two reloads are the longest steps of a change. If php-fpm then fails,
+  // nginx goes back to what it served before.
+  const onlyNewSites = change !== undefined && step.replaced.sites.length === 0;
   let prepared: PreparedWebState | undefined;
+  let result: WebApplyResult | undefined;
   try {
     await php.add(poolsToAdd, async () => {
       const sites = [];
@@ -87,12 +95,16 @@ export async function applySites(
       prepared = change
         ? await nginx.prepareChange({ sites, proxies: change.proxies.put }, { sites: change.sites.removed, proxies: change.proxies.removed })
         : await nginx.prepare({ sites, proxies: state.proxies });
+      if (onlyNewSites) result = await prepared.commit();
     });
   } catch (error) {
-    prepared?.discard();
+    // What the caller reports is the change's own failure; a failed revert is logged by nginx's
+    // driver, and the state the parent sends next (whole, after a failure) puts nginx right.
+    if (result?.changed) await prepared!.revert().catch(() => undefined);
+    else prepared?.discard();
     throw error;
   }
-  const result = await prepared!.commit();
+  result ??= await prepared!.commit();
   if (!change || step.replaced.sites.some((site) => !pooled.has(site.account))) await php.apply(withPool);
   return result;
 }

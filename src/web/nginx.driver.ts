@@ -12,6 +12,7 @@ import { RELOAD_POLL_MS, childPids, daemonConfigCheck, isAlive, isLiveChildOf, p
 import { InternalError } from '../core/errors.ts';
 import { run } from '../core/exec.ts';
 import { readFrom, readIfExists, writeFileAtomic } from '../core/files.ts';
+import { RememberedFiles } from '../core/remembered-files.ts';
 import { ensureNodeCertificate } from './node-certificate.ts';
 import { BatchByKey } from '../core/batch-by-key.ts';
 import { assertValid, checkDomain, checkUsername } from '../core/grammar.ts';
@@ -46,10 +47,15 @@ export interface NginxServerFiles {
   placeServerFiles(group: ServerFileGroup, wanted: ReadonlyMap<string, string>): WebApplyResult;
 }
 
-/** A checked candidate configuration (NginxDriver.prepare): commit() serves it, discard() drops it. */
+/**
+ * A checked candidate configuration (NginxDriver.prepare): commit() serves it, discard() drops it,
+ * and revert() after a commit that went live serves what was there before (a change that failed
+ * elsewhere once nginx had taken it).
+ */
 export interface PreparedWebState {
   commit(): Promise<WebApplyResult>;
   discard(): void;
+  revert(): Promise<void>;
 }
 
 /** How long a reloaded master may take to start the workers of the new configuration (parsing thousands of sites on a busy machine). */
@@ -73,13 +79,8 @@ export class NginxDriver implements DaemonDriver, NginxServerFiles {
   private readonly reloads = new BatchByKey<undefined, void>(() => this.reloadNow());
   /** Candidates prepared so far, naming each change's candidate files. */
   private candidates = 0;
-  /**
-   * What this driver last put live in each server file, with the file's size and time then: a
-   * push of a node's whole state compares with it instead of reading thousands of files on every
-   * change. A file not in it (the first push after a start, a change that failed) or changed since
-   * (by another writer, or by hand) is read from disk.
-   */
-  private readonly written = new Map<string, { contents: string; size: number; mtimeMs: number }>();
+  /** What this driver last put live in each server file: a push of a node's whole state compares with it instead of reading thousands of files. */
+  private readonly written = new RememberedFiles();
 
   constructor(
     private readonly context: DriverContext,
@@ -290,7 +291,7 @@ export class NginxDriver implements DaemonDriver, NginxServerFiles {
       const path = join(group.folder, name);
       if (contents === undefined) {
         if (existsSync(path)) stale.push(name);
-      } else if (this.liveContents(path) !== contents) changed.set(name, contents);
+      } else if (this.written.contents(path) !== contents) changed.set(name, contents);
     }
     return this.prepareFiles(group, changed, stale);
   }
@@ -301,7 +302,7 @@ export class NginxDriver implements DaemonDriver, NginxServerFiles {
     const changed = [...wanted.keys()];
     const main = this.renderMain();
     const mainChanged = readIfExists(this.configFile) !== main;
-    if (changed.length === 0 && stale.length === 0 && !mainChanged) return { commit: () => Promise.resolve({ changed: false }), discard: () => undefined };
+    if (changed.length === 0 && stale.length === 0 && !mainChanged) return { commit: () => Promise.resolve({ changed: false }), discard: () => undefined, revert: () => Promise.resolve() };
 
     const previous = new Map<string, string | undefined>();
     for (const name of [...changed, ...stale]) previous.set(join(folder, name), readIfExists(join(folder, name)));
@@ -347,16 +348,27 @@ export class NginxDriver implements DaemonDriver, NginxServerFiles {
       try {
         await this.reload();
       } catch (error) {
-        for (const path of previous.keys()) this.written.delete(path);
+        for (const path of previous.keys()) this.written.forget(path);
         this.restore(previous, error instanceof ReloadTimedOut);
         throw error;
       }
-      for (const name of changed) this.remember(join(folder, name), wanted.get(name)!);
-      for (const name of stale) this.written.delete(join(folder, name));
+      for (const name of changed) this.written.remember(join(folder, name), wanted.get(name)!);
+      for (const name of stale) this.written.forget(join(folder, name));
       this.context.log('nginx server files applied', { folder, filesWritten: changed.length, filesRemoved: stale.length });
       return { changed: true };
     };
-    return { commit, discard };
+    const revert = async (): Promise<void> => {
+      for (const path of previous.keys()) this.written.forget(path);
+      this.restore(previous, false);
+      try {
+        await this.reload();
+      } catch (error) {
+        this.context.log('nginx server files reverted, but nginx did not reload them', { folder, error: String(error) });
+        throw error;
+      }
+      this.context.log('nginx server files reverted', { folder, files: previous.size });
+    };
+    return { commit, discard, revert };
   }
 
   /**
@@ -368,11 +380,11 @@ export class NginxDriver implements DaemonDriver, NginxServerFiles {
     const { changed, stale } = this.differences(group, wanted);
     for (const name of stale) {
       rmSync(join(group.folder, name), { force: true });
-      this.written.delete(join(group.folder, name));
+      this.written.forget(join(group.folder, name));
     }
     for (const name of changed) {
       writeFileAtomic(join(group.folder, name), wanted.get(name)!);
-      this.remember(join(group.folder, name), wanted.get(name)!);
+      this.written.remember(join(group.folder, name), wanted.get(name)!);
     }
     return { changed: changed.length > 0 || stale.length > 0 };
   }
@@ -380,22 +392,9 @@ export class NginxDriver implements DaemonDriver, NginxServerFiles {
   /** The files of `group` whose contents are not the wanted ones (by name), and the ones it owns but no longer wants. */
   private differences(group: ServerFileGroup, wanted: ReadonlyMap<string, string>): { changed: string[]; stale: string[] } {
     mkdirSync(group.folder, { recursive: true });
-    const changed = [...wanted.keys()].sort().filter((name) => this.liveContents(join(group.folder, name)) !== wanted.get(name));
+    const changed = [...wanted.keys()].sort().filter((name) => this.written.contents(join(group.folder, name)) !== wanted.get(name));
     const stale = serverFilesIn(group.folder).filter((name) => group.owns(name) && !wanted.has(name));
     return { changed, stale };
-  }
-
-  /** A server file's contents now: what this driver wrote there, unless the file changed since. */
-  private liveContents(path: string): string | undefined {
-    const known = this.written.get(path);
-    const stat = statSync(path, { throwIfNoEntry: false });
-    if (!stat) return undefined;
-    return known && known.size === stat.size && known.mtimeMs === stat.mtimeMs ? known.contents : readFileSync(path, 'utf8');
-  }
-
-  private remember(path: string, contents: string): void {
-    const { size, mtimeMs } = statSync(path);
-    this.written.set(path, { contents, size, mtimeMs });
   }
 
   /**

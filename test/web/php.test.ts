@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { NodeLayout } from '../../src/agent/node-layout.ts';
 import { NginxDriver } from '../../src/web/nginx.driver.ts';
-import { PhpPoolsDriver } from '../../src/php/php-pools.driver.ts';
+import { PhpPoolsDriver, type PhpPools } from '../../src/php/php-pools.driver.ts';
 import { applySites, type SiteRequest } from '../../src/web/apply-sites.ts';
 import { AppliedWebState, type WebStateStep } from '../../src/web/applied-web-state.ts';
 import { ACCOUNT_ID_RANGE, lookupUser, removeNodeUsers } from '../../src/php/system-users.ts';
@@ -209,5 +209,29 @@ describe('PHP pools per account behind nginx', () => {
     assert.equal(lookupUser(php.systemUser('alice')), undefined);
     assert.equal(existsSync(layout.www('alice')), false, 'home removed');
     assert.deepEqual(php.pools(), ['bob']);
+  });
+
+  it('a new site is served as soon as its change is applied; when its pool fails, nginx goes back to what it served', async () => {
+    const carol: SiteRequest = { domain: 'carol.test', account: 'carol', suspended: false };
+    // nginx reloads beside php-fpm for a change of new sites alone: this php-fpm refuses after
+    // both ran, so nginx has taken the new site when the failure comes.
+    const refusing: PhpPools = Object.create(php, {
+      add: {
+        value: async <T>(accounts: string[], alongside: () => Promise<T>): Promise<T> => {
+          await php.add(accounts, alongside);
+          throw new Error('php-fpm refused the pool');
+        },
+      },
+    });
+    await assert.rejects(applySites(nginx, refusing, change([carol])), /php-fpm refused the pool/);
+    assert.equal(existsSync(join(layout.etc('nginx', 'sites.d'), 'site-carol.test.conf')), false, 'its server file is gone again');
+    assert.equal((await probe(ADDRESS, 'carol.test', { path: '/' })).kind, 'closed', 'an unknown host again: no answer');
+    assert.equal((await page('bob.test', '/secret.txt')).status, 200);
+
+    await applyStep(change([carol]));
+    writeFileSync(join(layout.www('carol', 'carol.test', 'public_html'), 'who.php'), '<?php echo posix_getpwuid(posix_geteuid())["name"];', { mode: 0o644 });
+    const served = await page('carol.test', '/who.php');
+    assert.equal(served.status, 200, served.body);
+    assert.equal(served.body, php.systemUser('carol'));
   });
 });
