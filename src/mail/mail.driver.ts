@@ -46,9 +46,17 @@ export class MailDriver {
     this.postfix = new PostfixDriver(context, this.hostname);
   }
 
-  /** The state last applied (empty before the first apply). */
+  /** What appliedState() read or wrote last: this driver is the file's only writer. */
+  private applied: MailState | undefined;
+
+  /**
+   * The state last applied (empty before the first apply). Read from its file once: webmail asks
+   * after every push, and on a node of 2,000 domains reading and parsing it each time was a
+   * tenth of the agent's own time per change.
+   */
   appliedState(): MailState {
-    return readJsonFile<MailState>(this.paths.appliedState, EMPTY_MAIL_STATE);
+    this.applied ??= readJsonFile<MailState>(this.paths.appliedState, EMPTY_MAIL_STATE);
+    return this.applied;
   }
 
   /** Renders the last applied state (so a restart comes back as it was) and starts Dovecot, then Postfix, which delivers to it. */
@@ -154,6 +162,7 @@ export class MailDriver {
       }
       // Only now: a restart renders this state, so it must be one the daemons took.
       writeFileAtomic(this.paths.appliedState, `${JSON.stringify(state, null, 2)}\n`, 0o600);
+      this.applied = state;
       if (holdLifted) await this.postfix.releaseHeld(receivers);
       // Mail deferred under the old routes, or by Dovecot's LMTP while it reloaded ("Shutting
       // down"), is tried again now rather than at the next retry.

@@ -54,6 +54,8 @@ export class WebmailDriver implements DaemonDriver {
   /** Only root can hand the files to Roundcube's user; an unprivileged agent runs php-fpm as itself. */
   private readonly asRoot = userInfo().uid === 0;
   private webmailUser: SystemUser | undefined;
+  /** The held-domain files in place (placeHeldDomains). */
+  private placedHeldDomains: Set<string> | undefined;
 
   constructor(
     private readonly context: DriverContext,
@@ -175,16 +177,27 @@ export class WebmailDriver implements DaemonDriver {
     return { changed: changed || domainsChanged };
   }
 
-  /** Makes the held-domains folder hold exactly `wanted`: new files first, so no domain held before and now is ever missing. */
+  /**
+   * Makes the held-domains folder hold exactly `wanted`: new files first, so no domain held before
+   * and now is ever missing. The folder is listed once per agent run, then known from what this
+   * wrote: a refresh follows every mail push, and listing 2,000 names each time cost more than
+   * anything else webmail did for a change.
+   */
   private placeHeldDomains(wanted: ReadonlySet<string>): boolean {
     const folder = this.paths.heldDomainsDir;
     // nginx's workers look into it.
     mkdirSync(folder, { recursive: true, mode: 0o755 });
-    const present = new Set(readdirSync(folder));
+    const present = (this.placedHeldDomains ??= new Set(readdirSync(folder)));
     const added = [...wanted].filter((domain) => !present.has(domain));
     const removed = [...present].filter((name) => !wanted.has(name));
-    for (const domain of added) writeFileAtomic(`${folder}/${domain}`, '', 0o644);
-    for (const name of removed) rmSync(`${folder}/${name}`, { force: true });
+    for (const domain of added) {
+      writeFileAtomic(`${folder}/${domain}`, '', 0o644);
+      present.add(domain);
+    }
+    for (const name of removed) {
+      rmSync(`${folder}/${name}`, { force: true });
+      present.delete(name);
+    }
     return added.length > 0 || removed.length > 0;
   }
 
