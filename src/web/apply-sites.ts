@@ -98,8 +98,8 @@ export async function applySites(
       if (onlyNewSites) result = await prepared.commit();
     });
   } catch (error) {
-    // What the caller reports is the change's own failure; a failed revert is logged by nginx's
-    // driver, and the state the parent sends next (whole, after a failure) puts nginx right.
+    // What the caller reports is the change's own failure (nginx's driver logs a revert it could
+    // not reload); the state the parent sends next (whole, after a failure) puts nginx right.
     if (result?.changed) await prepared!.revert().catch(() => undefined);
     else prepared?.discard();
     throw error;
