@@ -1,6 +1,6 @@
 /**
  * What one nginx reload costs a change as the node fills up: NginxDriver.reload() (SIGHUP, then
- * the new configuration's workers up and the old ones gone, which is what a change waits for) of
+ * the new configuration's workers up and the old ones shutting down: what a change waits for) of
  * a running nginx holding BENCH_SITES (2,000) PHP sites as the agent renders them, against the
  * same nginx holding none, in the same run. Then the same reload with parts of every site's server
  * block taken out, to show which lines the master's parse pays for (those parts are features; the

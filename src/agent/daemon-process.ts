@@ -141,7 +141,6 @@ export function reloadableMaster(daemon: string, pidFile: string): number {
   return pid;
 }
 
-/** A child that exited but is not reaped yet is a zombie and no longer does anything. */
 /** The process's command line as it shows it (a daemon may rewrite it as its title), or undefined once it is gone. */
 export function commandLine(pid: number): string | undefined {
   try {
@@ -151,6 +150,7 @@ export function commandLine(pid: number): string | undefined {
   }
 }
 
+/** A child that exited but is not reaped yet is a zombie and no longer does anything. */
 export function isLiveChildOf(pid: number, parentPid: number): boolean {
   const stat = processStat(pid);
   return stat !== undefined && stat.parentPid === parentPid && stat.state !== 'Z';

@@ -158,10 +158,10 @@ export class NginxDriver implements DaemonDriver, NginxServerFiles {
   /**
    * Returns once the workers of the new configuration run and those of the old one take no new
    * connection (gone, or shutting down: see takesNoConnection), so a caller that reports
-   * "applied" is not contradicted by an old worker answering the next request. A worker that
-   * does not get there within the wait is logged. Throws when the master did not take the configuration: gone, stopped, or
-   * refusing it at reload (what `nginx -t` cannot see, such as an address it cannot bind), which
-   * it shows only by starting no new worker.
+   * "applied" is not contradicted by an old worker answering the next request; one that does not
+   * get there within the wait is logged. Throws when the master did not take the configuration:
+   * gone, stopped, or refusing it at reload (what `nginx -t` cannot see, such as an address it
+   * cannot bind), which it shows only by starting no new worker.
    * The master gets SIGHUP straight from its PID file: `nginx -s reload` would first parse the
    * whole configuration itself only to find that PID file, and on a node with thousands of
    * sites that parse costs as much as the master's own. A master that cannot parse the new
