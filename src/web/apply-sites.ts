@@ -3,7 +3,7 @@
  * nginx. Pools come first, so nginx never passes a request to a socket that is not there yet;
  * pools of suspended or removed accounts go last, once nginx no longer sends them anything.
  * Each daemon's check still comes before its reload; nginx's runs beside php-fpm's. A change
- * that only brings sites nginx did not serve reloads nginx beside php-fpm too (see applySites).
+ * that only adds sites and proxies reloads nginx beside php-fpm too (see applySites).
  */
 import type { NginxDriver, PreparedWebState, WebApplyResult } from './nginx.driver.ts';
 import type { WebStateStep } from './applied-web-state.ts';
@@ -59,13 +59,13 @@ export async function applySites(
   // A change brings up the pools of the accounts whose sites it puts; the others run already.
   const poolsToAdd = change ? [...new Set(sitesToPlace.filter((site) => !site.suspended).map((site) => site.account))] : withPool;
   // nginx checks its candidate while php-fpm checks and takes the new pools: neither reads the
-  // other's files, and nginx goes live (its reload) only once both passed. Unless every site the
-  // change puts is new to nginx: then it goes live as soon as its check passed, beside php-fpm's
-  // reload, since nothing was served under those names that a missing socket could break (a
-  // request there meanwhile gets 502 rather than no answer, before the parent reports the site),
-  // and on a full node the two reloads are the longest steps of a change. If php-fpm then fails,
-  // nginx goes back to what it served before.
-  const onlyNewSites = change !== undefined && step.replaced.sites.length === 0;
+  // other's files, and nginx goes live (its reload) only once both passed. Unless the change only
+  // adds (no site or proxy it puts replaces one, none removed): then nginx goes live as soon as
+  // its check passed, beside php-fpm's reload, since nothing was served under those names that a
+  // missing socket could break (a request there meanwhile gets 502 rather than no answer, before
+  // the parent reports the site), and on a full node the two reloads are the longest steps of a
+  // change. If php-fpm then fails, nginx goes back to what it served before.
+  const onlyAdds = change !== undefined && step.replaced.sites.length === 0 && step.replaced.proxies.length === 0;
   let prepared: PreparedWebState | undefined;
   let result: WebApplyResult | undefined;
   try {
@@ -95,7 +95,7 @@ export async function applySites(
       prepared = change
         ? await nginx.prepareChange({ sites, proxies: change.proxies.put }, { sites: change.sites.removed, proxies: change.proxies.removed })
         : await nginx.prepare({ sites, proxies: state.proxies });
-      if (onlyNewSites) result = await prepared.commit();
+      if (onlyAdds) result = await prepared.commit();
     });
   } catch (error) {
     // What the caller reports is the change's own failure (nginx's driver logs a revert it could
