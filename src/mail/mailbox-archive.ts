@@ -14,6 +14,7 @@ import { randomBytes } from 'node:crypto';
 import { chownSync, existsSync, mkdirSync, readdirSync, renameSync, rmSync, unlinkSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { Readable } from 'node:stream';
+import { finished } from 'node:stream/promises';
 import { NotFoundError } from '../core/errors.ts';
 import { tarFolder, untarInto } from '../core/tar-stream.ts';
 import { localPartOf } from '../protocol/mail-state.ts';
@@ -54,7 +55,10 @@ export async function importMailbox(paths: Pick<DovecotPaths, 'mailRoot'>, ids: 
   const prefix = `${STAGING_PREFIX}${localPartOf(address)}.`;
   for (const entry of readdirSync(domainDir)) if (entry.startsWith(prefix)) rmSync(join(domainDir, entry), { recursive: true, force: true });
   if (holdsMail(home)) {
+    // Read to its end before answering: the sender's tar is then done with the source folder, and
+    // a body answered half-read would cut the relay's stream under it.
     input.resume();
+    await finished(input).catch(() => undefined);
     return { placed: false, reason: 'the mailbox already holds mail here' };
   }
   const staging = join(domainDir, `${prefix}${randomBytes(6).toString('hex')}`);
