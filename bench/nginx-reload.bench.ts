@@ -1,10 +1,11 @@
 /**
  * What one nginx reload costs a change as the node fills up: NginxDriver.reload() (SIGHUP, then
  * the new configuration's workers up and the old ones shutting down: what a change waits for) of
- * a running nginx holding BENCH_SITES (2,000) PHP sites as the agent renders them, against the
- * same nginx holding none, in the same run. Then the same reload with parts of every site's server
- * block taken out, to show which lines the master's parse pays for (those parts are features; the
- * variants are measured, not proposed). Numbers are printed, never asserted.
+ * a running nginx holding BENCH_SITES (2,000) PHP sites as the agent renders them (sites with the
+ * default settings: entries in the shared server's map), against the same nginx holding none, in
+ * the same run. Then the same sites each with settings of its own, which gives each a server block
+ * and two locations (what every site had before the shared server), with and without their log
+ * lines and locations, to show what the master's parse pays for. Numbers are printed, never asserted.
  */
 import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -32,19 +33,22 @@ try {
     mkdirSync(logDir, { recursive: true });
     return { domain, account: `bench${n}`, suspended: false, documentRoot: layout.www(`bench${n}`, domain, 'public_html'), php: { socket: layout.run('php', `bench${n}.sock`), logDir, settings: DEFAULT_PHP_SETTINGS } };
   });
-  const servers = renderServerFiles({ address: ADDRESS, paths: nginx.paths, state: { sites, proxies: [] } });
-  const variants: Record<string, ((file: string) => string) | undefined> = {
+  const shared = renderServerFiles({ address: ADDRESS, paths: nginx.paths, state: { sites, proxies: [] } });
+  const ownSettings = { ...DEFAULT_PHP_SETTINGS, memoryLimitMb: DEFAULT_PHP_SETTINGS.memoryLimitMb * 2 };
+  const own = renderServerFiles({ address: ADDRESS, paths: nginx.paths, state: { sites: sites.map((site) => ({ ...site, php: { ...site.php, settings: ownSettings } })), proxies: [] } });
+  const variants: Record<string, [Map<string, string>, (file: string) => string] | undefined> = {
     'no sites': undefined,
-    [`${SITES} sites`]: (file) => file,
-    [`${SITES} sites without their access_log and error_log lines`]: (file) => file.replace(/^ *(access|error)_log .*\n/gm, ''),
-    [`${SITES} sites without their two locations`]: (file) => file.replace(/^ {4}location [^]*?^ {4}\}\n/gm, ''),
+    [`${SITES} sites (shared server)`]: [shared, (file) => file],
+    [`${SITES} sites of their own settings (a server block each)`]: [own, (file) => file],
+    [`${SITES} sites of their own settings without their access_log and error_log lines`]: [own, (file) => file.replace(/^ *(access|error)_log .*\n/gm, '')],
+    [`${SITES} sites of their own settings without their two locations`]: [own, (file) => file.replace(/^ {4}location [^]*?^ {4}\}\n/gm, '')],
   };
   mkdirSync(nginx.paths.sitesDir, { recursive: true });
   await nginx.start();
   const timings = new Map<string, number>();
-  for (const [label, edit] of Object.entries(variants)) {
+  for (const [label, variant] of Object.entries(variants)) {
     for (const name of readdirSync(nginx.paths.sitesDir)) rmSync(join(nginx.paths.sitesDir, name));
-    if (edit) for (const [name, contents] of servers) writeFileSync(join(nginx.paths.sitesDir, name), edit(contents));
+    if (variant) for (const [name, contents] of variant[0]) writeFileSync(join(nginx.paths.sitesDir, name), variant[1](contents));
     await nginx.reload();
     const samples: number[] = [];
     for (let round = 0; round < ROUNDS; round++) {

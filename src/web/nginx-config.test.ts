@@ -2,6 +2,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { renderNginxConfig, renderServerFiles, serverFileName, SUSPENSION_PAGE, type NginxConfigInput } from './nginx-config.ts';
 import { DEFAULT_PHP_SETTINGS, type PhpSiteSettings } from '../php/php-settings.ts';
+import type { WebSite } from '../protocol/web-state.ts';
 
 /** nginx.conf followed by every server file, as nginx reads them through its include. */
 function renderAll(input: NginxConfigInput): string {
@@ -116,7 +117,11 @@ describe('renderNginxConfig', () => {
     // A candidate names its files one by one instead of the glob.
     const candidate = renderNginxConfig(input(), ['/srv/node/etc/nginx/sites.d/site-example.com.conf.candidate']);
     assert.match(candidate, /^ {4}include \/srv\/node\/etc\/nginx\/sites\.d\/site-example\.com\.conf\.candidate;$/m);
-    assert.doesNotMatch(candidate, /sites\.d\/\*\.conf/);
+    assert.doesNotMatch(candidate, /sites\.d\/\*\.(conf|map)/);
+    // A shared site's candidate map file goes into the map, not among the server blocks.
+    const shared = renderNginxConfig(input(), ['/srv/node/etc/nginx/sites.d/site-example.com.map.123-4.candidate']);
+    assert.match(shared, /^ {4}map "\$scheme:\$host" \$fleetpanel_site_root \{\n {8}default "";\n {8}include \/srv\/node\/etc\/nginx\/sites\.d\/site-example\.com\.map\.123-4\.candidate;\n {4}\}$/m);
+    assert.match(main, /^ {8}include \/srv\/node\/etc\/nginx\/sites\.d\/\*\.map;$/m);
   });
 
   it('includes the server blocks other modules of the node write (webmail)', () => {
@@ -148,7 +153,7 @@ describe('renderNginxConfig', () => {
     assert.match(redirect, /return 301 https:\/\/\$host\$request_uri;/);
     // Without the option both ports serve the site.
     assert.match(serverBlock(config, 'example.com'), /listen 127\.0\.22\.2:80;/);
-    assert.doesNotMatch(config, /return 301/);
+    assert.doesNotMatch(serverBlock(config, 'example.com'), /return 301/);
   });
 
   it('forwards a moved site to the node it moved to, port to same port, keeping Host, and serves none of its files here', () => {
@@ -202,6 +207,7 @@ describe('nginx config of a PHP site', () => {
     suspended: false,
     php: { socket: `/n.1/run/php/${account}.sock`, logDir: `/n.1/www/${account}/logs`, settings },
   });
+  const phpInput = (sites: WebSite[]): NginxConfigInput => ({ address: '127.0.22.2', paths, state: { sites, proxies: [] } });
   const config = renderAll({
     address: '127.0.22.2',
     paths,
@@ -225,12 +231,42 @@ describe('nginx config of a PHP site', () => {
     assert.equal([...config.matchAll(/fastcgi_param|include \/etc\/nginx\/fastcgi_params/g)].length, 3);
   });
 
-  it('names in a site only what differs from that: a usual site with the default settings names neither socket nor settings', () => {
-    const bob = serverBlock(config, 'b.test');
-    assert.doesNotMatch(bob, /set \$|fastcgi_read_timeout/);
-    assert.match(bob, /try_files \$uri \$uri\/ \/index\.php\?\$args;/);
-    assert.match(bob, /fastcgi_pass \$fleetpanel_php_socket;/);
-    assert.match(bob, /access_log \/n\.1\/www\/bob\/logs\/b\.test\.access\.log;/);
+  it('serves a usual site with the default settings from the shared server, by its host names alone', () => {
+    assert.doesNotMatch(config, /server_name [^;]*b\.test/);
+    const root = '/n.1/www/bob/b.test/public_html';
+    const files = renderServerFiles(phpInput([usualSite('b.test', 'bob', DEFAULT_PHP_SETTINGS)]));
+    assert.deepEqual([...files.keys()], ['site-b.test.map']);
+    const entries = [`http:b.test ${root};`, `https:b.test ${root};`, `http:www.b.test ${root};`, `https:www.b.test ${root};`];
+    assert.equal(files.get(serverFileName('shared-site', 'b.test')), ['# site b.test of account bob, in the shared server', ...entries, ''].join('\n'));
+    const shared = serverBlock(config, '_');
+    assert.match(shared, /listen 127\.0\.22\.2:443 ssl default_server;/);
+    assert.match(shared, /if \(\$fleetpanel_site_root = ""\) \{\n\s*return 444;/);
+    assert.match(shared, /root \$fleetpanel_site_root;/);
+    assert.match(shared, /try_files \$uri \$uri\/ \/index\.php\?\$args;/);
+    assert.match(shared, /location ~ \\\.php\$ \{\n\s*try_files \$uri =404;\n\s*fastcgi_pass \$fleetpanel_php_socket;/);
+    assert.match(shared, /client_max_body_size 72m;/);
+    // Its access log is the site's own, derived from the document root; the rest goes to the node's.
+    assert.match(config, /map \$document_root \$fleetpanel_site_access_log \{ default ""; "~[^"]+" \$fleetpanel_php_account\/logs\/\$fleetpanel_php_domain\.access\.log; \}/);
+    assert.match(shared, /access_log \/n\.1\/www\/\$fleetpanel_site_access_log combined if=\$fleetpanel_site_access_log;/);
+    assert.match(shared, /access_log \/n\/a combined if=\$fleetpanel_not_a_site;/);
+  });
+
+  it('answers plain HTTP of a shared site that asked for HTTPS only with a redirect, from the shared server', () => {
+    const files = renderServerFiles(phpInput([{ ...usualSite('b.test', 'bob', DEFAULT_PHP_SETTINGS), httpsRedirect: true }]));
+    const entries = files.get(serverFileName('shared-site', 'b.test'))!;
+    assert.match(entries, /^http:b\.test https-only;$/m);
+    assert.match(entries, /^https:b\.test \/n\.1\/www\/bob\/b\.test\/public_html;$/m);
+    assert.match(serverBlock(config, '_'), /if \(\$fleetpanel_site_root = https-only\) \{\n\s*return 301 https:\/\/\$host\$request_uri;/);
+  });
+
+  it('gives a site a server block of its own when anything of it differs: settings, paths, suspension, a move', () => {
+    const sites = [
+      usualSite('a.test', 'alice', { memoryLimitMb: 96, uploadMaxMb: 8, maxExecutionSeconds: 20 }),
+      { ...usualSite('c.test', 'carol', DEFAULT_PHP_SETTINGS), php: { socket: '/elsewhere/carol.sock', logDir: '/n.1/www/carol/logs', settings: DEFAULT_PHP_SETTINGS } },
+      { ...usualSite('d.test', 'dave', DEFAULT_PHP_SETTINGS), suspended: true },
+      { ...usualSite('e.test', 'erin', DEFAULT_PHP_SETTINGS), forwardTo: '127.0.23.1' },
+    ];
+    assert.deepEqual([...renderServerFiles(phpInput(sites)).keys()], ['site-a.test.conf', 'site-c.test.conf', 'site-d.test.conf', 'site-e.test.conf']);
   });
 
   it("passes a site's own settings to php-fpm as PHP_ADMIN_VALUE, and its own socket where it is elsewhere", () => {

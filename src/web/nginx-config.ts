@@ -133,12 +133,36 @@ function phpDefaultsAtHttpLevel(paths: NginxPaths): string[] {
   return [
     `map $document_root $fleetpanel_php_socket { default ""; "~^${site}" unix:${paths.phpSocketsDir}/$fleetpanel_php_account.sock; }`,
     `map $document_root $fleetpanel_php_admin_value { default ""; "~^${site}" "${adminValues}"; }`,
+    // The shared server's access log (sharedSitesServer), below the homes folder.
+    `map $document_root $fleetpanel_site_access_log { default ""; "~^${site}" $fleetpanel_php_account/logs/$fleetpanel_php_domain.access.log; }`,
+    'map $fleetpanel_site_access_log $fleetpanel_not_a_site { "" 1; default 0; }',
     `fastcgi_read_timeout ${DEFAULT_PHP_SETTINGS.maxExecutionSeconds + PHP_READ_TIMEOUT_MARGIN_SECONDS}s;`,
   ];
 }
 
 /** nginx waits this much longer than PHP's own time limit before it gives up on a script. */
 const PHP_READ_TIMEOUT_MARGIN_SECONDS = 30;
+
+/** A site whose document root, pool socket and log folder are the ones the http level derives from the document root (phpDefaultsAtHttpLevel). */
+function hasUsualPaths(site: { documentRoot: string; domain: string; account: string }, php: WebSitePhp, paths: NginxPaths): boolean {
+  const { documentRoot, domain, account } = site;
+  return documentRoot === `${paths.homesDir}/${account}/${domain}/public_html` && php.socket === `${paths.phpSocketsDir}/${account}.sock` && php.logDir === `${paths.homesDir}/${account}/logs`;
+}
+
+/**
+ * A site with nothing of its own beyond its host names and document root: a PHP site, served,
+ * at the usual paths with the default settings. Such sites share one server block (the default
+ * server, sharedSitesServer) and each adds only entries to its map: at 2,000 sites the master's
+ * parse of a server block and two locations per site was most of every reload's time.
+ */
+export function isSharedSite(site: WebSite, paths: NginxPaths): site is WebSite & { php: WebSitePhp } {
+  return site.forwardTo === undefined && !site.suspended && site.php !== undefined && hasUsualPaths(site, site.php, paths) && sameSettings(site.php.settings, DEFAULT_PHP_SETTINGS);
+}
+
+/** Where nginx writes the access log of a shared site (the http level's map derives the same path from the document root). */
+export function sharedSiteAccessLog(site: WebSite & { php: WebSitePhp }): string {
+  return `${site.php.logDir}/${site.domain}.access.log`;
+}
 
 /**
  * A site whose PHP runs in its account's pool: front-controller URLs (pretty permalinks) fall
@@ -147,30 +171,84 @@ const PHP_READ_TIMEOUT_MARGIN_SECONDS = 30;
  * derives from the document root (phpDefaultsAtHttpLevel).
  */
 function phpSiteLines(site: { documentRoot: string; domain: string; account: string }, php: WebSitePhp, paths: NginxPaths): string[] {
-  const { documentRoot, domain, account } = site;
-  const usualPaths =
-    documentRoot === `${paths.homesDir}/${account}/${domain}/public_html` && php.socket === `${paths.phpSocketsDir}/${account}.sock` && php.logDir === `${paths.homesDir}/${account}/logs`;
-  const adminValues = phpAdminValues(php.settings, `${php.logDir}/${domain}.php-error.log`).join('\\n');
+  const usualPaths = hasUsualPaths(site, php, paths);
+  const adminValues = phpAdminValues(php.settings, `${php.logDir}/${site.domain}.php-error.log`).join('\\n');
   return [
-    `root ${documentRoot};`,
-    'index index.php index.html index.htm;',
-    `access_log ${php.logDir}/${domain}.access.log;`,
-    `error_log ${php.logDir}/${domain}.error.log warn;`,
+    `root ${site.documentRoot};`,
+    `access_log ${php.logDir}/${site.domain}.access.log;`,
+    `error_log ${php.logDir}/${site.domain}.error.log warn;`,
     `client_max_body_size ${php.settings.uploadMaxMb + 8}m;`,
+    ...phpLocations([
+      // The FastCGI parameters themselves are named once, at the http level (renderNginxConfig).
+      ...(usualPaths && sameSettings(php.settings, DEFAULT_PHP_SETTINGS) ? [] : [`set $fleetpanel_php_admin_value "${adminValues}";`]),
+      ...(php.settings.maxExecutionSeconds === DEFAULT_PHP_SETTINGS.maxExecutionSeconds ? [] : [`fastcgi_read_timeout ${php.settings.maxExecutionSeconds + PHP_READ_TIMEOUT_MARGIN_SECONDS}s;`]),
+      // Through a variable: a literal address is an upstream of its own, which nginx adds by
+      // comparing it with every one before it, at each check and reload (quadratic in sites).
+      ...(usualPaths ? [] : [`set $fleetpanel_php_socket unix:${php.socket};`]),
+    ]),
+  ];
+}
+
+/** The index and the two locations of a PHP site, with `phpLines` of its own before the pass to its pool. */
+function phpLocations(phpLines: string[]): string[] {
+  return [
+    'index index.php index.html index.htm;',
     'location / {',
     ...indent(['try_files $uri $uri/ /index.php?$args;'], 1),
     '}',
     'location ~ \\.php$ {',
+    ...indent(['try_files $uri =404;', ...phpLines, 'fastcgi_pass $fleetpanel_php_socket;'], 1),
+    '}',
+  ];
+}
+
+/** The shared server's map value for plain HTTP of a shared site that asked for HTTPS only. */
+const HTTPS_ONLY = 'https-only';
+
+/** A shared site's entries in the map `<scheme>:<host>` to its document root (sharedSitesServer). */
+function renderSharedSite(site: WebSite): string {
+  const hosts = siteHostNames(site);
+  const entries = hosts.flatMap((host) => [`http:${host} ${site.httpsRedirect ? HTTPS_ONLY : site.documentRoot};`, `https:${host} ${site.documentRoot};`]);
+  return `${[`# site ${site.domain} of account ${site.account}, in the shared server`, ...entries].join('\n')}\n`;
+}
+
+/**
+ * The default server, which serves every shared site (isSharedSite) by the map of their host
+ * names to document roots; each site's lines are its map entries (renderSharedSite), and nginx
+ * looks one up per request instead of parsing a server block and two locations per site at every
+ * reload. A host name no server and no map entry names gets no answer at all (444) rather than
+ * some customer's site; over HTTPS after the handshake, in which it was shown the node's own
+ * certificate. A shared site's nginx errors go to the node's error log (error_log takes no
+ * variables), its PHP errors to its own log as every site's.
+ */
+function sharedSitesServer(address: string, paths: NginxPaths, mapIncludes: readonly string[]): string[] {
+  return [
+    'map "$scheme:$host" $fleetpanel_site_root {',
+    ...indent(['default "";', ...mapIncludes.map((include) => `include ${include};`)], 1),
+    '}',
+    '# Shared sites, and host names nobody serves.',
+    'server {',
     ...indent(
       [
-        'try_files $uri =404;',
-        // The FastCGI parameters themselves are named once, at the http level (renderNginxConfig).
-        ...(usualPaths && sameSettings(php.settings, DEFAULT_PHP_SETTINGS) ? [] : [`set $fleetpanel_php_admin_value "${adminValues}";`]),
-        ...(php.settings.maxExecutionSeconds === DEFAULT_PHP_SETTINGS.maxExecutionSeconds ? [] : [`fastcgi_read_timeout ${php.settings.maxExecutionSeconds + PHP_READ_TIMEOUT_MARGIN_SECONDS}s;`]),
-        // Through a variable: a literal address is an upstream of its own, which nginx adds by
-        // comparing it with every one before it, at each check and reload (quadratic in sites).
-        ...(usualPaths ? [] : [`set $fleetpanel_php_socket unix:${php.socket};`]),
-        'fastcgi_pass $fleetpanel_php_socket;',
+        ...listenLines(address, true),
+        'server_name _;',
+        'ssl_certificate $fleetpanel_certificate;',
+        'ssl_certificate_key $fleetpanel_certificate;',
+        'if ($fleetpanel_site_root = "") {',
+        ...indent(['return 444;'], 1),
+        '}',
+        `if ($fleetpanel_site_root = ${HTTPS_ONLY}) {`,
+        ...indent(['return 301 https://$host$request_uri;'], 1),
+        '}',
+        'root $fleetpanel_site_root;',
+        // A path with variables is opened by the worker at each write unless its descriptor is kept here.
+        'open_log_file_cache max=1000 inactive=20s valid=1m min_uses=1;',
+        // The path starts with the folder: nginx would take one that starts with a variable as relative to its prefix.
+        `access_log ${paths.homesDir}/$fleetpanel_site_access_log combined if=$fleetpanel_site_access_log;`,
+        // What no site's log takes (host names nobody serves, redirects to HTTPS) goes where it went before.
+        `access_log ${paths.accessLog} combined if=$fleetpanel_not_a_site;`,
+        `client_max_body_size ${DEFAULT_PHP_SETTINGS.uploadMaxMb + 8}m;`,
+        ...phpLocations([]),
       ],
       1,
     ),
@@ -178,9 +256,19 @@ function phpSiteLines(site: { documentRoot: string; domain: string; account: str
   ];
 }
 
-/** The file of a site's server blocks, or a forwarded host's, in paths.sitesDir (grammar-checked domains make safe names). */
-export function serverFileName(kind: 'site' | 'proxy', domain: string): string {
-  return `${kind}-${domain}.conf`;
+/**
+ * The file of a site's server blocks, or a forwarded host's, in paths.sitesDir, or of a shared
+ * site's map entries (grammar-checked domains make safe names).
+ */
+export function serverFileName(kind: 'site' | 'shared-site' | 'proxy', domain: string): string {
+  return kind === 'shared-site' ? `site-${domain}${SHARED_SITE_SUFFIX}` : `${kind}-${domain}.conf`;
+}
+
+const SHARED_SITE_SUFFIX = '.map';
+
+/** A shared site's map file, or a candidate of one (`<name>.<tag>.candidate`), by its path. */
+export function isSharedSiteFile(path: string): boolean {
+  return /\.map(\.[\w-]+\.candidate)?$/.test(path);
 }
 
 function checkConfigInput(input: NginxConfigInput): void {
@@ -240,21 +328,30 @@ export function renderServerFiles(input: NginxConfigInput): Map<string, string> 
   checkConfigInput(input);
   const { address, state } = input;
   const files = new Map<string, string>();
-  for (const [index, site] of state.sites.entries()) files.set(serverFileName('site', site.domain), renderSite(site, index, address, input.paths));
+  for (const [index, site] of state.sites.entries()) {
+    if (isSharedSite(site, input.paths)) files.set(serverFileName('shared-site', site.domain), renderSharedSite(site));
+    else files.set(serverFileName('site', site.domain), renderSite(site, index, address, input.paths));
+  }
   for (const proxy of state.proxies) files.set(serverFileName('proxy', proxy.domain), renderProxy(proxy, address));
   return files;
 }
 
 /**
- * nginx.conf itself: the instance's settings, the default server and the includes of the server
- * files. For a candidate configuration that nginx checks before anything moves, `serverIncludes`
- * replaces the sites folder's glob with the files named one by one (some of them not in place
- * yet), and `extraServers` false leaves out the extra servers folder's glob.
+ * nginx.conf itself: the instance's settings, the shared server and the includes of the server
+ * files and shared sites' map files. For a candidate configuration that nginx checks before
+ * anything moves, `includes` replaces the sites folder's globs with the files named one by one
+ * (some of them not in place yet; isSharedSiteFile tells the two kinds apart), and
+ * `extraServers` false leaves out the extra servers folder's glob.
  */
-export function renderNginxConfig(input: Omit<NginxConfigInput, 'state'>, serverIncludes: readonly string[] = [`${input.paths.sitesDir}/*.conf`], extraServers = true): string {
+export function renderNginxConfig(
+  input: Omit<NginxConfigInput, 'state'>,
+  includes: readonly string[] = [`${input.paths.sitesDir}/*.conf`, `${input.paths.sitesDir}/*${SHARED_SITE_SUFFIX}`],
+  extraServers = true,
+): string {
   checkConfigInput({ ...input, state: { sites: [], proxies: [] } });
   const { address, paths } = input;
-
+  const serverIncludes = includes.filter((path) => !isSharedSiteFile(path));
+  const sharedSiteIncludes = includes.filter((path) => isSharedSiteFile(path));
   const tempPath = (kind: string): string => `${kind}_temp_path ${paths.tempDir}/${kind};`;
   const http: string[] = [
     `include ${paths.mimeTypes};`,
@@ -286,20 +383,7 @@ export function renderNginxConfig(input: Omit<NginxConfigInput, 'state'>, server
     'server_names_hash_bucket_size 128;',
     'server_names_hash_max_size 65536;',
     '',
-    '# Unknown host names get no answer at all rather than some customer\'s site.',
-    'server {',
-    ...indent(
-      [
-        ...listenLines(address, true),
-        'server_name _;',
-        'ssl_reject_handshake on;',
-        'ssl_certificate $fleetpanel_certificate;',
-        'ssl_certificate_key $fleetpanel_certificate;',
-        'return 444;',
-      ],
-      1,
-    ),
-    '}',
+    ...sharedSitesServer(address, paths, sharedSiteIncludes),
     '',
     '# sites and forwarded hosts, one file each',
     ...serverIncludes.map((include) => `include ${include};`),

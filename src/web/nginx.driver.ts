@@ -17,6 +17,7 @@ import { ensureNodeCertificate } from './node-certificate.ts';
 import { BatchByKey } from '../core/batch-by-key.ts';
 import { assertValid, checkDomain, checkUsername } from '../core/grammar.ts';
 import { renderNginxConfig, renderServerFiles, serverFileName, type NginxPaths } from './nginx-config.ts';
+import { ensureSharedAccessLogs } from './shared-access-logs.ts';
 import { validateWebState, validateWebStateItems } from '../protocol/web-state.ts';
 
 export interface NginxDriverOptions {
@@ -226,9 +227,8 @@ export class NginxDriver implements DaemonDriver, NginxServerFiles {
 
   /**
    * Makes the node serve exactly `input`. Nothing is written unless the whole state is valid;
-   * then the sites folder is brought to the state's server files (prepareServerFiles). A change
-   * to one site writes one small file and checks that file. nginx itself still parses every site
-   * at the reload: it cannot take one server alone.
+   * then the sites folder is brought to the state's files (prepareServerFiles): a change to one
+   * site writes one small file and checks that file.
    */
   async apply(input: unknown): Promise<WebApplyResult> {
     return (await this.prepare(input)).commit();
@@ -241,6 +241,7 @@ export class NginxDriver implements DaemonDriver, NginxServerFiles {
    */
   async prepare(input: unknown): Promise<PreparedWebState> {
     const state = validateWebState(input, this.context.layout.www());
+    ensureSharedAccessLogs(state.sites, this.paths, this.workerUser);
     return this.prepareServerFiles(this.sitesGroup, renderServerFiles({ ...this.configInput(), state }));
   }
 
@@ -251,9 +252,12 @@ export class NginxDriver implements DaemonDriver, NginxServerFiles {
    */
   async prepareChange(put: unknown, removed: { sites: readonly string[]; proxies: readonly string[] }): Promise<PreparedWebState> {
     const state = validateWebStateItems(put, this.context.layout.www());
+    ensureSharedAccessLogs(state.sites, this.paths, this.workerUser);
     const files = new Map<string, string | undefined>();
-    // Removals first: a domain removed and put again in one change is put.
-    for (const domain of removed.sites) files.set(serverFileName('site', assertValid('removedSites', domain, checkDomain)), undefined);
+    // Removals first: a domain removed and put again in one change is put, and a site put drops its
+    // file of the other kind (a server block of its own, or entries in the shared server's map).
+    const sites = [...removed.sites.map((site) => assertValid('removedSites', site, checkDomain)), ...state.sites.map((site) => site.domain)];
+    for (const name of sites.flatMap((domain) => [serverFileName('site', domain), serverFileName('shared-site', domain)])) files.set(name, undefined);
     for (const domain of removed.proxies) files.set(serverFileName('proxy', assertValid('removedProxies', domain, checkDomain)), undefined);
     for (const [name, contents] of renderServerFiles({ ...this.configInput(), state })) files.set(name, contents);
     return this.prepareServerFileChanges(this.sitesGroup, files);
@@ -442,5 +446,5 @@ function takesNoConnection(pid: number, masterPid: number): boolean {
 /** The server files in a folder now, by name (leftover candidates and temp files are not among them). */
 function serverFilesIn(folder: string): string[] {
   if (!existsSync(folder)) return [];
-  return readdirSync(folder).filter((name) => name.endsWith('.conf') && !name.startsWith('.')).sort();
+  return readdirSync(folder).filter((name) => /\.(conf|map)$/.test(name) && !name.startsWith('.')).sort();
 }

@@ -81,9 +81,10 @@ describe('PHP pools per account behind nginx', () => {
       'echo "memory_limit=" . ini_get("memory_limit") . "\\n";',
       'echo "max_execution_time=" . ini_get("max_execution_time") . "\\n";',
       'error_log("bob was here");',
+      'echo "admin=" . str_replace("\\n", " ", $_SERVER["PHP_ADMIN_VALUE"] ?? "") . "\\n";',
     ].join('\n'));
-    await php.giveToAccount('alice', layout.www('alice'));
-    await php.giveToAccount('bob', layout.www('bob'));
+    await php.giveToAccount('alice', layout.www('alice', 'alice.test'));
+    await php.giveToAccount('bob', layout.www('bob', 'bob.test'));
   });
 
   after(async () => {
@@ -108,14 +109,15 @@ describe('PHP pools per account behind nginx', () => {
     for (const id of [uid, gid]) assert.ok(id >= ACCOUNT_ID_RANGE.lowest && id <= ACCOUNT_ID_RANGE.highest, `id ${id} in the accounts' range`);
   });
 
-  it("gives a site with the default settings those settings and its own PHP error log, from nginx's http level", async () => {
+  it("gives a site with the default settings those settings and its own PHP error log, from nginx's shared server and http level", async () => {
     const { status, body } = await page('bob.test', '/settings.php');
     assert.equal(status, 200, body);
     assert.match(body, new RegExp(`^user=${php.systemUser('bob')}$`, 'm'));
     assert.match(body, /^memory_limit=256M$/m);
     assert.match(body, /^max_execution_time=60$/m);
     assert.match(readFileSync(layout.www('bob', 'logs', 'bob.test.php-error.log'), 'utf8'), /bob was here/);
-    assert.doesNotMatch(readFileSync(join(layout.etc('nginx', 'sites.d'), 'site-bob.test.conf'), 'utf8'), /set \$/, 'named at the http level, not in the site');
+    assert.equal(existsSync(join(layout.etc('nginx', 'sites.d'), 'site-bob.test.conf')), false, 'no server block of its own');
+    assert.match(readFileSync(join(layout.etc('nginx', 'sites.d'), 'site-bob.test.map'), 'utf8'), /^https:bob\.test \S+\/bob\/bob\.test\/public_html;$/m);
   });
 
   it('passes front-controller URLs to index.php', async () => {
@@ -143,7 +145,10 @@ describe('PHP pools per account behind nginx', () => {
     const logs = layout.www('alice', 'logs');
     assert.match(readFileSync(join(logs, 'alice.test.access.log'), 'utf8'), /GET \/\?read=/);
     assert.equal(existsSync(join(logs, 'alice.test.error.log')), true, 'alice.test.error.log');
-    assert.equal(existsSync(layout.www('bob', 'logs', 'bob.test.access.log')), true, 'bob.test.access.log');
+    // A shared site's log is opened by a worker, not by the master as root: the agent made it the worker's.
+    const bobLog = layout.www('bob', 'logs', 'bob.test.access.log');
+    assert.match(readFileSync(bobLog, 'utf8'), /GET \/settings\.php /);
+    if (process.getuid?.() === 0) assert.equal(statSync(bobLog).uid, lookupUser('www-data')!.uid);
   });
 
   it('holds the pools in masters of at most poolsPerMaster, reported as one service', async () => {
@@ -224,7 +229,7 @@ describe('PHP pools per account behind nginx', () => {
       },
     });
     await assert.rejects(applySites(nginx, refusing, change([carol])), /php-fpm refused the pool/);
-    assert.equal(existsSync(join(layout.etc('nginx', 'sites.d'), 'site-carol.test.conf')), false, 'its server file is gone again');
+    assert.deepEqual(readdirSync(layout.etc('nginx', 'sites.d')).filter((name) => name.includes('carol')), [], 'its file in the shared server is gone again');
     assert.equal((await probe(ADDRESS, 'carol.test', { path: '/' })).kind, 'closed', 'an unknown host again: no answer');
     assert.equal((await page('bob.test', '/secret.txt')).status, 200);
 
@@ -233,5 +238,19 @@ describe('PHP pools per account behind nginx', () => {
     const served = await page('carol.test', '/who.php');
     assert.equal(served.status, 200, served.body);
     assert.equal(served.body, php.systemUser('carol'));
+  });
+
+  it('moves a site between the shared server and a server block of its own as its settings change', async () => {
+    const sitesDir = layout.etc('nginx', 'sites.d');
+    const bobFiles = (): string[] => readdirSync(sitesDir).filter((name) => name.startsWith('site-bob.test.'));
+    await applyStep(change([{ domain: 'bob.test', account: 'bob', suspended: false, php: { memoryLimitMb: 128, uploadMaxMb: 64, maxExecutionSeconds: 60 } }]));
+    assert.deepEqual(bobFiles(), ['site-bob.test.conf']);
+    assert.match((await page('bob.test', '/settings.php')).body, /^admin=memory_limit=128M /m);
+    await applyStep(change([{ domain: 'bob.test', account: 'bob', suspended: false }]));
+    assert.deepEqual(bobFiles(), ['site-bob.test.map']);
+    // What nginx passes: a php-fpm worker keeps a value of an earlier request's PHP_ADMIN_VALUE
+    // at times (seen here with 128M after 256M was passed), which no nginx configuration mends.
+    assert.match((await page('bob.test', '/settings.php')).body, /^admin=memory_limit=256M /m);
+    assert.equal((await page('carol.test', '/who.php')).status, 200, 'the other shared site still served');
   });
 });
