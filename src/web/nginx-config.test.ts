@@ -259,14 +259,17 @@ describe('nginx config of a PHP site', () => {
     assert.match(serverBlock(config, '_'), /if \(\$fleetpanel_site_root = https-only\) \{\n\s*return 301 https:\/\/\$host\$request_uri;/);
   });
 
-  it('gives a site a server block of its own when anything of it differs: settings, paths, suspension, a move', () => {
+  it('gives a site a server block of its own when anything of it differs: settings, paths, suspension, a move, a webmail. name', () => {
     const sites = [
       usualSite('a.test', 'alice', { memoryLimitMb: 96, uploadMaxMb: 8, maxExecutionSeconds: 20 }),
       { ...usualSite('c.test', 'carol', DEFAULT_PHP_SETTINGS), php: { socket: '/elsewhere/carol.sock', logDir: '/n.1/www/carol/logs', settings: DEFAULT_PHP_SETTINGS } },
       { ...usualSite('d.test', 'dave', DEFAULT_PHP_SETTINGS), suspended: true },
       { ...usualSite('e.test', 'erin', DEFAULT_PHP_SETTINGS), forwardTo: '127.0.23.1' },
+      // webmail's server block takes webmail.<domain> by a regular expression, which the shared server's map could not win against.
+      usualSite('webmail.f.test', 'fred', DEFAULT_PHP_SETTINGS),
     ];
-    assert.deepEqual([...renderServerFiles(phpInput(sites)).keys()], ['site-a.test.conf', 'site-c.test.conf', 'site-d.test.conf', 'site-e.test.conf']);
+    const names = ['site-a.test.conf', 'site-c.test.conf', 'site-d.test.conf', 'site-e.test.conf', 'site-webmail.f.test.conf'];
+    assert.deepEqual([...renderServerFiles(phpInput(sites)).keys()], names);
   });
 
   it("passes a site's own settings to php-fpm as PHP_ADMIN_VALUE, and its own socket where it is elsewhere", () => {

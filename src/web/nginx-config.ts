@@ -156,8 +156,17 @@ function hasUsualPaths(site: { documentRoot: string; domain: string; account: st
  * parse of a server block and two locations per site was most of every reload's time.
  */
 export function isSharedSite(site: WebSite, paths: NginxPaths): site is WebSite & { php: WebSitePhp } {
-  return site.forwardTo === undefined && !site.suspended && site.php !== undefined && hasUsualPaths(site, site.php, paths) && sameSettings(site.php.settings, DEFAULT_PHP_SETTINGS);
+  if (site.forwardTo !== undefined || site.suspended || site.php === undefined) return false;
+  return hasUsualPaths(site, site.php, paths) && sameSettings(site.php.settings, DEFAULT_PHP_SETTINGS) && !siteHostNames(site).some((host) => PATTERN_CLAIMED_HOST.test(host));
 }
+
+/**
+ * Host names that another module's server block claims by a regular expression (webmail's one
+ * block for every `webmail.<domain>`, src/webmail). nginx picks a server by an exact name before
+ * any expression, and by an expression before the default server: a site with such a name keeps
+ * a server block of its own, so its name stays exact and wins.
+ */
+const PATTERN_CLAIMED_HOST = /^webmail\./;
 
 /** Where nginx writes the access log of a shared site (the http level's map derives the same path from the document root). */
 export function sharedSiteAccessLog(site: WebSite & { php: WebSitePhp }): string {
