@@ -77,8 +77,9 @@ export function nginxFileOf(paths: TlsFilePaths, domain: string, combined: strin
  */
 export function nginxCertificateMap(paths: Pick<TlsFilePaths, 'nginxDir'>, fallback: string): string[] {
   return [
-    // As long as the server names' buckets (nginx-config.ts): the keys are the same host names.
-    'map_hash_bucket_size 128;',
+    // As long as the server names' buckets (nginx-config.ts), for every map of the http level:
+    // this one's keys are host names, the shared server's are `https:` and a host name.
+    'map_hash_bucket_size 512;',
     'map_hash_max_size 65536;',
     `map $ssl_server_name $fleetpanel_certificate { default ${fallback}; include ${paths.nginxDir}/*.conf; }`,
   ];

@@ -386,10 +386,11 @@ export function renderNginxConfig(
     `include ${paths.fastcgiParams};`,
     'fastcgi_param SCRIPT_FILENAME $document_root$fastcgi_script_name;',
     'fastcgi_param PHP_ADMIN_VALUE $fleetpanel_php_admin_value if_not_empty;',
-    // Long host names (xn-- forms, deep sub-domains) overflow the default bucket. The default
-    // largest hash (512) cannot hold a node's thousands of names: nginx then searched every size
-    // up to it and logged that it could not build the hash at each check and reload.
-    'server_names_hash_bucket_size 128;',
+    // A bucket must hold the longest name: `www.` and a domain of 253 characters (the shared
+    // server's map keys add `https:`; a smaller bucket refused such a site at the check). The
+    // default largest hash (512) cannot hold a node's thousands of names: nginx then searched
+    // every size up to it and logged that it could not build the hash at each check and reload.
+    'server_names_hash_bucket_size 512;',
     'server_names_hash_max_size 65536;',
     '',
     ...sharedSitesServer(address, paths, sharedSiteIncludes),

@@ -13,6 +13,7 @@ import { NginxDriver } from '../../src/web/nginx.driver.ts';
 import { nginxCertificateMapEntryFile } from '../../src/agent/tls-files.ts';
 import { lookupUser } from '../../src/php/system-users.ts';
 import { SUSPENSION_STATUS } from '../../src/web/nginx-config.ts';
+import { DEFAULT_PHP_SETTINGS } from '../../src/php/php-settings.ts';
 import type { WebState } from '../../src/protocol/web-state.ts';
 import { probe } from './http-probe.ts';
 import { TEST_NET } from '../test-net.ts';
@@ -253,5 +254,20 @@ describe('nginx driver against real instances', () => {
     const old = await probe(FRONT_ADDRESS, 'example.com', { tls: true, path: '/hello.txt' });
     assert.ok(old.kind === 'response' && old.status === 404);
     await assert.rejects(front.apply({ sites: [{ ...moved.sites[0]!, forwardTo: FRONT_ADDRESS }], proxies: [] }), /sites\[0\]\.forwardTo: must be another node/);
+  });
+
+  it('serves a site of long host names, in the shared server and in a server block of its own', async () => {
+    const label = 'x'.repeat(60);
+    // 187 characters: its files' names (with a candidate's suffix) stay within the 255 of a file name.
+    const domain = `${label}.${label}.${label}.test`;
+    const documentRoot = front.ensureDocumentRoot('long', domain);
+    writeFileSync(join(documentRoot, 'hello.txt'), 'long hello\n');
+    mkdirSync(frontLayout.www('long', 'logs'), { recursive: true });
+    const php = { socket: frontLayout.run('php', 'long.sock'), logDir: frontLayout.www('long', 'logs'), settings: DEFAULT_PHP_SETTINGS };
+    for (const settings of [DEFAULT_PHP_SETTINGS, { ...DEFAULT_PHP_SETTINGS, memoryLimitMb: 512 }]) {
+      await front.apply({ sites: [{ domain, account: 'long', documentRoot, suspended: false, php: { ...php, settings } }], proxies: [] });
+      const page = await probe(FRONT_ADDRESS, `www.${domain}`, { path: '/hello.txt', tls: true });
+      assert.equal(page.kind === 'response' && page.body, 'long hello\n', `${settings.memoryLimitMb} MB: ${readdirSync(front.paths.sitesDir).join(', ')}`);
+    }
   });
 });
