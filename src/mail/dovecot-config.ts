@@ -111,6 +111,11 @@ listen = ${address}
 base_dir = ${paths.baseDir}
 state_dir = ${paths.stateDir}
 log_path = ${paths.logFile}
+# A reload (new trusted networks, a certificate) leaves the sessions under way to end with the
+# settings they began with: by default it ends them, an LMTP one after DATA too, and Postfix then
+# delivers a second time a message that Dovecot had saved. The reloads change no storage setting
+# (what Dovecot warns against doing so); the driver's stop() ends what is left of the sessions.
+shutdown_clients = no
 hostname = ${hostname}
 postmaster_address = postmaster@${hostname}
 ${trusted === '' ? '' : `login_trusted_networks = ${trusted}\n`}

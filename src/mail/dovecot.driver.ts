@@ -7,7 +7,7 @@ import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, rmSync, stat
 import { dirname, join } from 'node:path';
 import type { DaemonDriver, DaemonProbe, DriverContext, DriverStatus } from '../agent/driver.ts';
 import { greetingProbe } from '../agent/probes.ts';
-import { daemonConfigCheck, pidFileStatus, reloadableMaster, runningPid, stopByPidFile, waitFor } from '../agent/daemon-process.ts';
+import { daemonConfigCheck, killInstance, pidFileStatus, reloadableMaster, runningPid, stopByPidFile, waitFor } from '../agent/daemon-process.ts';
 import { CommandError, run } from '../core/exec.ts';
 import { InternalError, NotFoundError } from '../core/errors.ts';
 import { writeFileAtomic } from '../core/files.ts';
@@ -103,8 +103,11 @@ export class DovecotDriver implements DaemonDriver {
     this.context.log('dovecot started', { pid: runningPid(this.paths.pidFile), address: this.context.address });
   }
 
+  /** The master leaves its sessions running when it stops (shutdown_clients, dovecot-config.ts): they go with its process group. */
   async stop(): Promise<void> {
+    const master = runningPid(this.paths.pidFile);
     await stopByPidFile(this.paths.pidFile);
+    await killInstance(master);
   }
 
   async check(): Promise<void> {
@@ -116,9 +119,9 @@ export class DovecotDriver implements DaemonDriver {
   /**
    * Whether Dovecot must reload to serve these changed files. Only the configuration needs it:
    * the passdb and userdb passwd-files (per domain, and the proxied domains) are looked at by the
-   * auth process at each lookup. A reload ends every LMTP session under way, even one whose
-   * message was already saved ("421 Shutting down" after DATA), and Postfix then delivers that
-   * message a second time, so reloads are kept for what needs them.
+   * auth process at each lookup. A reload starts every service anew (the sessions under way end
+   * on the old processes, see shutdown_clients in dovecot-config.ts), so it is kept for what
+   * needs it.
    */
   needsReload(changed: readonly string[]): boolean {
     return changed.includes(this.paths.configFile);

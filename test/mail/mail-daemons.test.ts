@@ -341,6 +341,18 @@ describe('mail drivers against real Dovecot and Postfix instances', () => {
     assert.equal(subjects.filter((s) => s === 'over lmtp while a mailbox was added').length, 1);
   });
 
+  it('keeps an LMTP delivery under way across a Dovecot reload: the session ends on the old processes, delivered once', async () => {
+    const session = await openSmtpSession(NODE_A, ALICE.address, { port: 24, hello: 'LHLO' });
+    // New trusted networks (a parent that changed) are in dovecot.conf: Dovecot reloads.
+    const moved = stateA();
+    moved.trustedNetworks = ['192.0.2.8'];
+    assert.equal((await nodeA.apply(moved)).dovecotChanged, true);
+    await session.finish('over lmtp across a reload');
+    await nodeA.apply(stateA());
+    const subjects = await imapSubjects({ host: NODE_A, user: ALICE.address, pass: ALICE.password });
+    assert.equal(subjects.filter((s) => s === 'over lmtp across a reload').length, 1);
+  });
+
   it('refuses a lookup table with a line Postfix would drop when building it, and leaves the live table alone', async () => {
     // The build of a changed table is its check (nothing parses it again before the reload): a
     // duplicate key, which postmap only warns about, must refuse the change.
@@ -395,5 +407,14 @@ describe('mail drivers against real Dovecot and Postfix instances', () => {
       const subjects = await imapSubjects(login);
       return subjects.includes('held before the release') && subjects.includes('held across the reload');
     }, 30_000, 'both held messages in the mailbox');
+  });
+
+  it('stops with its sessions: an LMTP session under way does not outlive the Dovecot master', async () => {
+    await openSmtpSession(NODE_A, ALICE.address, { port: 24, hello: 'LHLO' });
+    const master = (await nodeA.dovecot.status()).pid!;
+    process.kill(-master, 0); // the master leads a process group of its own, which its sessions are in
+    await nodeA.dovecot.stop();
+    assert.equal(isAlive(master), false);
+    assert.throws(() => process.kill(-master, 0), 'nothing left of its process group');
   });
 });
