@@ -164,8 +164,8 @@ export class MailDriver {
       writeFileAtomic(this.paths.appliedState, `${JSON.stringify(state, null, 2)}\n`, 0o600);
       this.applied = state;
       if (holdLifted) await this.postfix.releaseHeld(receivers);
-      // Mail deferred under the old routes, or by Dovecot's LMTP while it reloaded ("Shutting
-      // down"), is tried again now rather than at the next retry.
+      // Mail deferred under the old routes, or while Dovecot's LMTP was starting anew after a
+      // reload, is tried again now rather than at the next retry.
       else if (dovecotReload || (postfixChanged && routesChanged(before, state))) await this.postfix.flush();
       // Refusing new logins is not enough: a suspended (or moved) mailbox's open sessions end too.
       const stillLocal = new Set(localLogins(state));
