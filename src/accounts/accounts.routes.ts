@@ -26,7 +26,7 @@ export function registerAccountRoutes(app: HttpApp, { accounts, plans, resellers
         body: Type.Object(
           {
             username: Username,
-            domain: Type.String({ format: 'fp-domain' }),
+            domain: Type.String({ format: 'fp-account-domain' }),
             password: Password,
             owner: Type.Optional(Username),
             plan: Type.Optional(PlanName),

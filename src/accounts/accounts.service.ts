@@ -4,7 +4,7 @@
  */
 import { SerialByKey } from '../core/serial-by-key.ts';
 import { ConflictError, FleetError, ForbiddenError, NodeUnavailableError, NotFoundError, ValidationError, refusalOfKind } from '../core/errors.ts';
-import { assertValid, checkAlias, checkDomain, checkUsername } from '../core/grammar.ts';
+import { assertValid, checkAccountDomain, checkAlias, checkUsername } from '../core/grammar.ts';
 import type { Principal } from '../auth/principal.ts';
 import type { AuthService } from '../auth/auth.service.ts';
 import type { NodeRow, NodesRepository } from '../nodes/nodes.repository.ts';
@@ -138,7 +138,7 @@ export class AccountsService {
   async create(principal: Principal, input: CreateAccountInput): Promise<AccountView> {
     if (principal.role === 'user') throw new ForbiddenError(`creating accounts needs the admin or reseller role; you are user '${principal.username}'`);
     const username = assertValid('username', input.username, checkUsername);
-    const domain = assertValid('domain', input.domain, checkDomain);
+    const domain = assertValid('domain', input.domain, checkAccountDomain);
     // Where an account's mail lives is the admin's decision (cPanel: distribution is for administrators only).
     if (input.mailNode !== undefined && principal.role !== 'admin') throw new ForbiddenError("only the admin chooses a new account's mail node; yours follow your own");
     const owner = await this.ownerForNewAccount(principal, input.owner);

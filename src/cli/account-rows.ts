@@ -6,7 +6,7 @@
  * plan), and that refusal is reported against the row as well.
  */
 import { parse as parseCsv } from 'csv-parse/sync';
-import { checkAlias, checkDomain, checkUsername, type Checker } from '../core/grammar.ts';
+import { checkAccountDomain, checkAlias, checkUsername, type Checker } from '../core/grammar.ts';
 
 export interface AccountRow {
   username: string;
@@ -77,7 +77,7 @@ function checkRow(row: number, value: Record<string, unknown>): ParsedRow {
   };
   const checked: [string, Checker, boolean][] = [
     ['username', checkUsername, true],
-    ['domain', checkDomain, true],
+    ['domain', checkAccountDomain, true],
     ['owner', checkUsername, false],
     ['mailNode', (v) => (v === 'local' ? null : checkAlias(v)), false],
   ];

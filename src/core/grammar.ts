@@ -26,6 +26,16 @@ export const checkDomain: Checker = (value) => {
   return null;
 };
 
+/**
+ * An account's own domain, from which the panel makes host names (www., webmail.,
+ * _acme-challenge.www.) and file names (its site's files, logs and certificates, which a file
+ * system holds to 255 characters with their prefixes and suffixes): shorter than any domain.
+ */
+export const ACCOUNT_DOMAIN_MAX_LENGTH = 200;
+
+export const checkAccountDomain: Checker = (value) =>
+  checkDomain(value) ?? (value.length > ACCOUNT_DOMAIN_MAX_LENGTH ? `must be at most ${ACCOUNT_DOMAIN_MAX_LENGTH} characters for an account (host and file names are made from it)` : null);
+
 /** A host name, which unlike a domain may be a single label (a node's short name). */
 export const checkHostname: Checker = (value) => {
   if (value.length === 0) return 'must not be empty';
@@ -135,6 +145,7 @@ export function assertValid(field: string, value: unknown, checker: Checker): st
 /** The named grammars, registered as JSON-schema formats on every HTTP surface. */
 export const FORMATS: Record<string, Checker> = {
   'fp-domain': checkDomain,
+  'fp-account-domain': checkAccountDomain,
   'fp-hostname': checkHostname,
   'fp-host': checkHost,
   'fp-ipv4': checkIpv4,

@@ -140,3 +140,15 @@ test('quotas and limits out of range are refused with the field named', async ()
   assert.equal(limit.body.field, 'maxAccounts');
   assert.equal(await state(), before);
 });
+
+test("an account's domain longer than 200 characters, though a valid domain, is refused: www. and the files named after it would not fit", async () => {
+  const before = await state();
+  const long = `${Array.from({ length: 3 }, () => 'a'.repeat(63)).join('.')}.abcdefghij.example`;
+  assert.ok(long.length > 200 && long.length <= 253);
+  const result = await t.api('POST', '/api/accounts', t.adminToken, { ...good, domain: long });
+  assert.equal(result.status, 400);
+  assert.equal(result.body.field, 'domain');
+  assert.match(String(result.body.message), /^domain: must be at most 200 characters for an account/);
+  await assert.rejects(t.parent.services.accounts.create({ username: 'admin', role: 'admin' }, { ...good, domain: long }), /domain: must be at most 200 characters/);
+  assert.equal(await state(), before);
+});

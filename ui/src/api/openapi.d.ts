@@ -57,7 +57,7 @@ export interface paths {
             requestBody: {
                 content: {
                     "application/json": {
-                        /** Format: fp-domain */
+                        /** Format: fp-account-domain */
                         domain: string;
                         ipv6?: boolean;
                         /**
