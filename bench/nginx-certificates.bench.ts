@@ -1,7 +1,8 @@
 /**
  * What a node's certificates cost each nginx check and reload as the node fills up: `nginx -t`
- * of the configuration the agent renders for BENCH_SITES (2,000) PHP sites and webmail's one
- * server block, with a certificate for every host name (domain, www., webmail.) and without, in the
+ * of the configuration the agent renders for BENCH_SITES (2,000) PHP sites of settings of their
+ * own (a server block each) and webmail's one server block, with a certificate for every host
+ * name (domain, www., webmail.) and without, in the
  * design of now (one certificate map, read by the default server's one OpenSSL context at the
  * handshake) against the one before (a certificate in each server block, through a per-host
  * include, and the node's certificate named at the http level, so nginx built a context for
@@ -81,7 +82,8 @@ try {
     account: `bench${n}`,
     suspended: false,
     documentRoot: layout.www(`bench${n}`, domain, 'public_html'),
-    php: { socket: layout.run('php', `bench${n}.sock`), logDir: layout.www(`bench${n}`, 'logs'), settings: DEFAULT_PHP_SETTINGS },
+    // Settings of their own give each site a server block, where the design before named its certificate (sites with the default settings share one).
+    php: { socket: layout.run('php', `bench${n}.sock`), logDir: layout.www(`bench${n}`, 'logs'), settings: { ...DEFAULT_PHP_SETTINGS, memoryLimitMb: DEFAULT_PHP_SETTINGS.memoryLimitMb * 2 } },
   }));
   // nginx opens each site's own logs at a check too.
   for (const site of sites) mkdirSync(site.php.logDir, { recursive: true });
