@@ -16,6 +16,7 @@ import { dirname, join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import { NotFoundError } from '../core/errors.ts';
+import { run } from '../core/exec.ts';
 import { tarFolder, untarInto } from '../core/tar-stream.ts';
 import { localPartOf } from '../protocol/mail-state.ts';
 import { mailboxHome } from './dovecot-config.ts';
@@ -72,6 +73,9 @@ export async function importMailbox(paths: Pick<DovecotPaths, 'mailRoot'>, ids: 
       if (existsSync(home) && !holdsMail(home)) rmSync(home, { recursive: true, force: true });
       // rename() refuses a home that appeared meanwhile with something in it: that one is kept.
       renameSync(staging, home);
+      // On disk before the answer: the move removes the source's copy once this one is verified,
+      // which reads it back from memory. syncfs writes the file system's dirty data in one go.
+      await run('sync', ['--file-system', home]);
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'ENOTEMPTY' || (error as NodeJS.ErrnoException).code === 'EEXIST') {
         return { placed: false, reason: 'the mailbox got mail here while the copy ran' };
