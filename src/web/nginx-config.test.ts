@@ -277,9 +277,13 @@ describe('nginx config of a PHP site', () => {
     assert.match(alice, /set \$fleetpanel_php_admin_value "memory_limit=96M\\nupload_max_filesize=8M\\npost_max_size=16M\\nmax_execution_time=20\\nerror_log=\/n\.1\/www\/alice\/logs\/a\.test\.php-error\.log";/);
     assert.match(alice, /fastcgi_read_timeout 50s;/);
     assert.doesNotMatch(alice, /set \$fleetpanel_php_socket/);
+    // Its access log too is the one the http level derives, opened by a worker; nginx's errors go to the node's log.
+    assert.match(alice, /access_log \/n\.1\/www\/\$fleetpanel_site_access_log combined if=\$fleetpanel_site_access_log;/);
+    assert.doesNotMatch(alice, /^ *error_log /m);
     const carol = serverBlock(config, 'c.test');
     assert.match(carol, /set \$fleetpanel_php_socket unix:\/elsewhere\/carol\.sock;\n\s*fastcgi_pass \$fleetpanel_php_socket;/);
-    // Not all of its paths are the usual ones, so the http level's settings are not taken either.
+    // Not all of its paths are the usual ones, so the http level's settings are not taken either, nor its logs.
     assert.match(carol, /set \$fleetpanel_php_admin_value "memory_limit=256M/);
+    assert.match(carol, /access_log \/n\.1\/www\/carol\/logs\/c\.test\.access\.log;/);
   });
 });

@@ -133,9 +133,11 @@ function phpDefaultsAtHttpLevel(paths: NginxPaths): string[] {
   return [
     `map $document_root $fleetpanel_php_socket { default ""; "~^${site}" unix:${paths.phpSocketsDir}/$fleetpanel_php_account.sock; }`,
     `map $document_root $fleetpanel_php_admin_value { default ""; "~^${site}" "${adminValues}"; }`,
-    // The shared server's access log (sharedSitesServer), below the homes folder.
+    // A site's access log (siteAccessLogLine), below the homes folder; a worker opens it at each
+    // write unless its descriptor is kept by the cache.
     `map $document_root $fleetpanel_site_access_log { default ""; "~^${site}" $fleetpanel_php_account/logs/$fleetpanel_php_domain.access.log; }`,
     'map $fleetpanel_site_access_log $fleetpanel_not_a_site { "" 1; default 0; }',
+    'open_log_file_cache max=1000 inactive=20s valid=1m min_uses=1;',
     `fastcgi_read_timeout ${DEFAULT_PHP_SETTINGS.maxExecutionSeconds + PHP_READ_TIMEOUT_MARGIN_SECONDS}s;`,
   ];
 }
@@ -168,9 +170,23 @@ export function isSharedSite(site: WebSite, paths: NginxPaths): site is WebSite 
  */
 const PATTERN_CLAIMED_HOST = /^webmail\./;
 
-/** Where nginx writes the access log of a shared site (the http level's map derives the same path from the document root). */
-export function sharedSiteAccessLog(site: WebSite & { php: WebSitePhp }): string {
+/**
+ * A served PHP site at the usual paths, whose access log path the http level derives from its
+ * document root (siteAccessLogLine): a worker opens it, not the master running as root, which
+ * would follow a link the account put in its own logs folder to any file of the machine.
+ */
+export function hasWorkerOpenedLog(site: WebSite, paths: NginxPaths): site is WebSite & { php: WebSitePhp } {
+  return site.forwardTo === undefined && !site.suspended && site.php !== undefined && hasUsualPaths(site, site.php, paths);
+}
+
+/** Where nginx writes the access log of a site that hasWorkerOpenedLog. */
+export function siteAccessLog(site: WebSite & { php: WebSitePhp }): string {
   return `${site.php.logDir}/${site.domain}.access.log`;
+}
+
+/** The path starts with the folder: nginx would take one that starts with a variable as relative to its prefix. */
+function siteAccessLogLine(paths: NginxPaths): string {
+  return `access_log ${paths.homesDir}/$fleetpanel_site_access_log combined if=$fleetpanel_site_access_log;`;
 }
 
 /**
@@ -182,10 +198,11 @@ export function sharedSiteAccessLog(site: WebSite & { php: WebSitePhp }): string
 function phpSiteLines(site: { documentRoot: string; domain: string; account: string }, php: WebSitePhp, paths: NginxPaths): string[] {
   const usualPaths = hasUsualPaths(site, php, paths);
   const adminValues = phpAdminValues(php.settings, `${php.logDir}/${site.domain}.php-error.log`).join('\\n');
+  // At other paths (none the agent makes), the logs are named as they are and opened by the master.
+  const logs = usualPaths ? [siteAccessLogLine(paths)] : [`access_log ${php.logDir}/${site.domain}.access.log;`, `error_log ${php.logDir}/${site.domain}.error.log warn;`];
   return [
     `root ${site.documentRoot};`,
-    `access_log ${php.logDir}/${site.domain}.access.log;`,
-    `error_log ${php.logDir}/${site.domain}.error.log warn;`,
+    ...logs,
     `client_max_body_size ${php.settings.uploadMaxMb + 8}m;`,
     ...phpLocations([
       // The FastCGI parameters themselves are named once, at the http level (renderNginxConfig).
@@ -227,8 +244,7 @@ function renderSharedSite(site: WebSite): string {
  * looks one up per request instead of parsing a server block and two locations per site at every
  * reload. A host name no server and no map entry names gets no answer at all (444) rather than
  * some customer's site; over HTTPS after the handshake, in which it was shown the node's own
- * certificate. A shared site's nginx errors go to the node's error log (error_log takes no
- * variables), its PHP errors to its own log as every site's.
+ * certificate.
  */
 function sharedSitesServer(address: string, paths: NginxPaths, mapIncludes: readonly string[]): string[] {
   return [
@@ -250,10 +266,7 @@ function sharedSitesServer(address: string, paths: NginxPaths, mapIncludes: read
         ...indent(['return 301 https://$host$request_uri;'], 1),
         '}',
         'root $fleetpanel_site_root;',
-        // A path with variables is opened by the worker at each write unless its descriptor is kept here.
-        'open_log_file_cache max=1000 inactive=20s valid=1m min_uses=1;',
-        // The path starts with the folder: nginx would take one that starts with a variable as relative to its prefix.
-        `access_log ${paths.homesDir}/$fleetpanel_site_access_log combined if=$fleetpanel_site_access_log;`,
+        siteAccessLogLine(paths),
         // What no site's log takes (host names nobody serves, redirects to HTTPS) goes where it went before.
         `access_log ${paths.accessLog} combined if=$fleetpanel_not_a_site;`,
         `client_max_body_size ${DEFAULT_PHP_SETTINGS.uploadMaxMb + 8}m;`,

@@ -17,7 +17,7 @@ import { ensureNodeCertificate } from './node-certificate.ts';
 import { BatchByKey } from '../core/batch-by-key.ts';
 import { assertValid, checkDomain, checkUsername } from '../core/grammar.ts';
 import { renderNginxConfig, renderServerFiles, serverFileName, type NginxPaths } from './nginx-config.ts';
-import { ensureSharedAccessLogs } from './shared-access-logs.ts';
+import { ensureSiteAccessLogs } from './site-access-logs.ts';
 import { validateWebState, validateWebStateItems } from '../protocol/web-state.ts';
 
 export interface NginxDriverOptions {
@@ -241,7 +241,7 @@ export class NginxDriver implements DaemonDriver, NginxServerFiles {
    */
   async prepare(input: unknown): Promise<PreparedWebState> {
     const state = validateWebState(input, this.context.layout.www());
-    ensureSharedAccessLogs(state.sites, this.paths, this.workerUser);
+    ensureSiteAccessLogs(state.sites, this.paths, this.workerUser);
     return this.prepareServerFiles(this.sitesGroup, renderServerFiles({ ...this.configInput(), state }));
   }
 
@@ -252,7 +252,7 @@ export class NginxDriver implements DaemonDriver, NginxServerFiles {
    */
   async prepareChange(put: unknown, removed: { sites: readonly string[]; proxies: readonly string[] }): Promise<PreparedWebState> {
     const state = validateWebStateItems(put, this.context.layout.www());
-    ensureSharedAccessLogs(state.sites, this.paths, this.workerUser);
+    ensureSiteAccessLogs(state.sites, this.paths, this.workerUser);
     const files = new Map<string, string | undefined>();
     // Removals first: a domain removed and put again in one change is put, and a site put drops its
     // file of the other kind (a server block of its own, or entries in the shared server's map).

@@ -1,6 +1,6 @@
 /**
- * The access log the agent makes for a shared site, in a folder the account owns: whatever the
- * account put at that path, no file but the log itself is handed to nginx's workers.
+ * The access log the agent makes for a site, in a folder the account owns: whatever the account
+ * put at that path, no file but the log itself is handed to nginx's workers.
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -10,12 +10,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { NodeLayout } from '../../src/agent/node-layout.ts';
 import { NginxDriver } from '../../src/web/nginx.driver.ts';
-import { ensureSharedAccessLogs } from '../../src/web/shared-access-logs.ts';
+import { ensureSiteAccessLogs } from '../../src/web/site-access-logs.ts';
 import { DEFAULT_PHP_SETTINGS } from '../../src/php/php-settings.ts';
 import { lookupUser } from '../../src/php/system-users.ts';
 import { TEST_NET } from '../test-net.ts';
 
-describe("a shared site's access log", () => {
+describe("a site's access log", () => {
   let workDir: string;
   let layout: NodeLayout;
   let nginx: NginxDriver;
@@ -37,7 +37,7 @@ describe("a shared site's access log", () => {
 
   it("is made the workers' file, readable by the folder's group", () => {
     const ann = site('ann');
-    ensureSharedAccessLogs([ann], nginx.paths, worker);
+    ensureSiteAccessLogs([ann], nginx.paths, worker);
     const log = statSync(join(ann.php.logDir, 'ann.test.access.log'));
     assert.equal(log.isFile(), true);
     assert.equal(log.mode & 0o777, 0o640);
@@ -51,7 +51,7 @@ describe("a shared site's access log", () => {
     const before = statSync(system);
     const path = join(bob.php.logDir, 'bob.test.access.log');
     symlinkSync(system, path);
-    ensureSharedAccessLogs([bob], nginx.paths, worker);
+    ensureSiteAccessLogs([bob], nginx.paths, worker);
     assert.equal(statSync(system).uid, before.uid);
     assert.equal(statSync(system).mode, before.mode);
     assert.equal(readFileSync(system, 'utf8'), 'not the workers\'\n');
@@ -64,7 +64,7 @@ describe("a shared site's access log", () => {
     execFileSync('mkfifo', [join(carol.php.logDir, 'carol.test.access.log')]);
     const dave = site('dave');
     mkdirSync(join(dave.php.logDir, 'dave.test.access.log'));
-    ensureSharedAccessLogs([carol, dave], nginx.paths, worker);
+    ensureSiteAccessLogs([carol, dave], nginx.paths, worker);
     assert.equal(statSync(join(carol.php.logDir, 'carol.test.access.log')).isFile(), true);
     assert.equal(statSync(join(dave.php.logDir, 'dave.test.access.log')).isDirectory(), true);
   });

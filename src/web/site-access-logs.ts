@@ -1,12 +1,12 @@
 /**
- * A shared site's access log (nginx-config.ts isSharedSite) is opened by an nginx worker, since
- * its path has variables, not by the master running as root as a site's own server block's is.
- * The worker may not create files in the account's logs folder, so the agent makes the file
- * before nginx serves the site: the worker's, readable by the account's group (the folder's).
+ * A site's access log (nginx-config.ts hasWorkerOpenedLog) is opened by an nginx worker, since
+ * its path has variables, not by the master running as root (as an earlier version's was). The
+ * worker may not create files in the account's logs folder, so the agent makes the file before
+ * nginx serves the site: the worker's, readable by the account's group (the folder's).
  */
 import { closeSync, constants, existsSync, fchownSync, fstatSync, openSync, statSync, unlinkSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { isSharedSite, sharedSiteAccessLog, type NginxPaths } from './nginx-config.ts';
+import { hasWorkerOpenedLog, siteAccessLog, type NginxPaths } from './nginx-config.ts';
 import type { WebSite } from '../protocol/web-state.ts';
 import { lookupUser } from '../php/system-users.ts';
 
@@ -18,11 +18,11 @@ import { lookupUser } from '../php/system-users.ts';
 const OPEN_FLAGS = constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | constants.O_NOFOLLOW | constants.O_NONBLOCK;
 
 /** `workerUser` undefined: nginx runs as the agent's own user, which made the file. */
-export function ensureSharedAccessLogs(sites: readonly WebSite[], paths: NginxPaths, workerUser: string | undefined): void {
+export function ensureSiteAccessLogs(sites: readonly WebSite[], paths: NginxPaths, workerUser: string | undefined): void {
   const worker = workerUser === undefined ? undefined : lookupUser(workerUser);
   for (const site of sites) {
-    if (!isSharedSite(site, paths)) continue;
-    const path = sharedSiteAccessLog(site);
+    if (!hasWorkerOpenedLog(site, paths)) continue;
+    const path = siteAccessLog(site);
     // The PHP module makes the folder with the account's pool; a site served before that has no log yet.
     if (!existsSync(dirname(path))) continue;
     const fd = openPlainFile(path);
