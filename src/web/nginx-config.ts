@@ -158,8 +158,7 @@ function hasUsualPaths(site: { documentRoot: string; domain: string; account: st
  * parse of a server block and two locations per site was most of every reload's time.
  */
 export function isSharedSite(site: WebSite, paths: NginxPaths): site is WebSite & { php: WebSitePhp } {
-  if (site.forwardTo !== undefined || site.suspended || site.php === undefined) return false;
-  return hasUsualPaths(site, site.php, paths) && sameSettings(site.php.settings, DEFAULT_PHP_SETTINGS) && !siteHostNames(site).some((host) => PATTERN_CLAIMED_HOST.test(host));
+  return hasWorkerOpenedLog(site, paths) && sameSettings(site.php.settings, DEFAULT_PHP_SETTINGS) && !siteHostNames(site).some((host) => PATTERN_CLAIMED_HOST.test(host));
 }
 
 /**
