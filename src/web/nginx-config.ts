@@ -287,6 +287,11 @@ export function serverFileName(kind: 'site' | 'shared-site' | 'proxy', domain: s
 
 const SHARED_SITE_SUFFIX = '.map';
 
+/** A file name that nginx.conf's globs include from a folder (server blocks, shared sites' map entries). */
+export function isIncludedFileName(name: string): boolean {
+  return !name.startsWith('.') && (name.endsWith('.conf') || name.endsWith(SHARED_SITE_SUFFIX));
+}
+
 /** A shared site's map file, or a candidate of one (`<name>.<tag>.candidate`), by its path. */
 export function isSharedSiteFile(path: string): boolean {
   return /\.map(\.[\w-]+\.candidate)?$/.test(path);

@@ -16,7 +16,7 @@ import { RememberedFiles } from '../core/remembered-files.ts';
 import { ensureNodeCertificate } from './node-certificate.ts';
 import { BatchByKey } from '../core/batch-by-key.ts';
 import { assertValid, checkDomain, checkUsername } from '../core/grammar.ts';
-import { renderNginxConfig, renderServerFiles, serverFileName, type NginxPaths } from './nginx-config.ts';
+import { isIncludedFileName, renderNginxConfig, renderServerFiles, serverFileName, type NginxPaths } from './nginx-config.ts';
 import { ensureSiteAccessLogs } from './site-access-logs.ts';
 import { validateWebState, validateWebStateItems } from '../protocol/web-state.ts';
 
@@ -446,5 +446,5 @@ function takesNoConnection(pid: number, masterPid: number): boolean {
 /** The server files in a folder now, by name (leftover candidates and temp files are not among them). */
 function serverFilesIn(folder: string): string[] {
   if (!existsSync(folder)) return [];
-  return readdirSync(folder).filter((name) => /\.(conf|map)$/.test(name) && !name.startsWith('.')).sort();
+  return readdirSync(folder).filter(isIncludedFileName).sort();
 }
