@@ -4,8 +4,9 @@
  * into the parent's Maildir, then in the same run `cp -a` of that Maildir and the whole
  * mail.distribute job (plan to clean), with its copy + verify steps timed from the journal; then
  * the move back to the parent, and the mean of both copy steps against all cp -a runs (each also
- * timed until its files are on disk, as the copy step's are). Prints seconds and the ratios. Also, on the distributed account: IMAP login + LIST through the
- * parent's proxy against direct to the child (BENCH_LOGINS, 200), p50 and ratio.
+ * timed until its files are on disk, as the copy step's are). Prints seconds and the ratios.
+ * Also, on the distributed account: IMAP login + LIST through the parent's proxy against direct
+ * to the child (BENCH_LOGINS, 200), p50 and ratio.
  */
 import { execFileSync } from 'node:child_process';
 import { chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -104,11 +105,10 @@ async function main(): Promise<void> {
   const copySeconds = stepSeconds(detail, 'copy');
   const verifySeconds = stepSeconds(detail, 'verify');
   console.log(`mail migration of ${MESSAGES} messages (one mailbox, ${execFileSync('du', ['-sh', copyTarget]).toString().split('\t')[0]})`);
-  const copyEvents = detail.events.filter((e) => e.step === 'copy' && e.kind === 'progress').map((e) => e.message);
   console.log(`  cp -a of the Maildir, median of 3: ${cpSeconds.toFixed(2)} s  (runs: ${cpRuns.map((r) => r.toFixed(2)).join(', ')})`);
   console.log(`  the same until on disk (sync):    ${durableSeconds.toFixed(2)} s  (runs: ${durableRuns.map((r) => r.toFixed(2)).join(', ')})`);
-  console.log(`  distribute job, copy step:       ${copySeconds.toFixed(2)} s  (${(copySeconds / durableSeconds).toFixed(2)}x cp -a until on disk, ${(copySeconds / cpSeconds).toFixed(2)}x cp -a alone; ${copyEvents.join('; ')})`);
-  console.log(`  distribute job, verify step:     ${verifySeconds.toFixed(2)} s  (${detail.events.filter((e) => e.step === 'verify' && e.kind === 'progress').map((e) => e.message).join('; ')})`);
+  console.log(`  distribute job, copy step:       ${copySeconds.toFixed(2)} s  (${(copySeconds / durableSeconds).toFixed(2)}x cp -a until on disk, ${(copySeconds / cpSeconds).toFixed(2)}x cp -a alone; ${progressOf(detail, 'copy')})`);
+  console.log(`  distribute job, verify step:     ${verifySeconds.toFixed(2)} s  (${progressOf(detail, 'verify')})`);
   console.log(`  distribute job, plan to clean:   ${jobSeconds.toFixed(2)} s  (${(jobSeconds / cpSeconds).toFixed(1)}x cp -a)`);
 
   const proxied: number[] = [];
@@ -139,7 +139,7 @@ async function main(): Promise<void> {
   copyOnce();
   const copies = [copySeconds, stepSeconds(back, 'copy')];
   const copyMean = (copies[0]! + copies[1]!) / 2;
-  console.log(`copy steps there and back: ${copies.map((c) => c.toFixed(2)).join(' s, ')} s (${back.events.filter((e) => e.step === 'copy' && e.kind === 'progress').map((e) => e.message).join('; ')})`);
+  console.log(`copy steps there and back: ${copies.map((c) => c.toFixed(2)).join(' s, ')} s (${progressOf(back, 'copy')})`);
   console.log(`  cp -a, median of ${cpRuns.length}: ${middle(cpRuns).toFixed(2)} s (runs: ${cpRuns.map((r) => r.toFixed(2)).join(', ')}); until on disk: ${middle(durableRuns).toFixed(2)} s`);
   console.log(`ratio: the copy step (mean of both) takes ${(copyMean / middle(durableRuns)).toFixed(2)}x cp -a until on disk, ${(copyMean / middle(cpRuns)).toFixed(2)}x cp -a alone (target: within 2x)`);
 }
@@ -153,6 +153,11 @@ async function moveMail(token: string, mailNode: string): Promise<JobDetail> {
     if (['rolled_back', 'held', 'failed'].includes(detail.state)) throw new Error(`job ${job.id} ${detail.state}: ${detail.error}`);
     await new Promise((r) => setTimeout(r, 100));
   }
+}
+
+/** What a step said of its progress, as the job's journal holds it. */
+function progressOf(detail: JobDetail, step: string): string {
+  return detail.events.filter((e) => e.step === step && e.kind === 'progress').map((e) => e.message).join('; ');
 }
 
 function stepSeconds(detail: JobDetail, name: string): number {
