@@ -570,10 +570,15 @@ describe('databases, WordPress and the certificate move with the account', () =>
         return view.body.kind === 'issued' && view.body.notAfter !== moved.notAfter ? view.body : undefined;
       }, 180_000);
       assert.deepEqual([...renewed.names].sort(), [...moved.names].sort());
-      const now = await pollUntil('the new pair to serve the renewed certificate', async () => {
-        const seen = await served(SECOND_PARENT, 'secure.test', newRoot);
-        return seen.verified ? seen : undefined;
-      });
+      // The view shows the certificate once it is stored, before the job's deploy step has put it
+      // on the node (nginx's old workers still answer for a moment then): what the product
+      // promises is that it serves once the order's job has succeeded, so that is when it is asked.
+      await pollUntil('the certificate job of secure to succeed', async () => {
+        const jobs = (await target<{ jobs: JobView[] }>('GET', '/api/jobs?key=certificate%3Asecure')).body.jobs;
+        return jobs[0]?.state === 'succeeded' ? true : undefined;
+      }, 180_000);
+      const now = await served(SECOND_PARENT, 'secure.test', newRoot);
+      assert.ok(now.verified, "the new pair serves a certificate of its own CA once the order's job succeeded");
       const againstOldRoot = await served(SECOND_PARENT, 'secure.test', rootFile);
       assert.deepEqual([againstOldRoot.fingerprint, againstOldRoot.verified], [now.fingerprint, false], "issued by the new pair's CA, not the old one's");
     });
