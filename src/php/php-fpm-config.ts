@@ -26,6 +26,15 @@ export interface PhpPoolInput {
 
 const checkSystemUser = (value: string): string | null => (/^[a-z_][a-z0-9_-]{0,31}$/.test(value) ? null : 'must be a system user name');
 
+/**
+ * How long a master's workers may finish the requests under way when it re-executes (a pool
+ * added, removed or changed on the same master). Without it php-fpm ends them at once, so every
+ * account creation on a node cut the requests in flight of every other account of its master
+ * (their visitors got 502). Meanwhile new requests wait in the sockets' backlog for the new
+ * workers; a request that runs longer is ended, as all were before.
+ */
+export const PHP_REQUEST_GRACE_SECONDS = 10;
+
 export function renderPhpMaster(paths: PhpMasterPaths): string {
   for (const [name, path] of Object.entries(paths)) assertValid(`paths.${name}`, path, checkSafePath);
   return [
@@ -34,6 +43,7 @@ export function renderPhpMaster(paths: PhpMasterPaths): string {
     `pid = ${paths.pidFile}`,
     `error_log = ${paths.errorLog}`,
     'daemonize = yes',
+    `process_control_timeout = ${PHP_REQUEST_GRACE_SECONDS}s`,
     // A pool that dies repeatedly takes the master down instead of looping.
     'emergency_restart_threshold = 10',
     'emergency_restart_interval = 1m',

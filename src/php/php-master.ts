@@ -8,7 +8,7 @@ import { RELOAD_POLL_MS, daemonConfigCheck, killInstance, readPid, runningPid, s
 import { launchDaemon } from '../core/daemon-launch.ts';
 import { run } from '../core/exec.ts';
 import { writeIfChanged } from '../core/files.ts';
-import { renderPhpMaster, type PhpMasterPaths } from './php-fpm-config.ts';
+import { PHP_REQUEST_GRACE_SECONDS, renderPhpMaster, type PhpMasterPaths } from './php-fpm-config.ts';
 
 export class PhpMaster {
   constructor(
@@ -61,7 +61,9 @@ export class PhpMaster {
     // The re-executed master writes its PID file anew: newer than before once it runs again.
     const before = fileTime(this.paths.pidFile);
     process.kill(pid, 'SIGUSR2');
-    await waitFor(() => (fileTime(this.paths.pidFile) ?? 0) > (before ?? 0) && this.pid() !== undefined && this.listening(), 10_000, `php-fpm master ${this.index} to reload its pools`, RELOAD_POLL_MS);
+    // It re-executes once the requests under way are done, or their grace is over.
+    const within = PHP_REQUEST_GRACE_SECONDS * 1000 + 10_000;
+    await waitFor(() => (fileTime(this.paths.pidFile) ?? 0) > (before ?? 0) && this.pid() !== undefined && this.listening(), within, `php-fpm master ${this.index} to reload its pools`, RELOAD_POLL_MS);
   }
 
   private listening(): boolean {
