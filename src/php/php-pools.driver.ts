@@ -37,6 +37,8 @@ export interface PhpPools {
   /** Hands a folder below the home (new site files) to the account's user. */
   giveToAccount(account: string, path: string): Promise<void>;
   removeAccount(account: string): Promise<void>;
+  /** Makes the masters of these accounts compile their scripts anew, after their sites' limits changed (PhpPoolsDriver). */
+  recompileScripts(accounts: string[]): Promise<void>;
 }
 
 export interface PhpPoolsDriverOptions {
@@ -153,6 +155,17 @@ export class PhpPoolsDriver implements DaemonDriver, PhpPools {
 
   async reload(): Promise<void> {
     await this.reloadMasters(this.knownMasters());
+  }
+
+  /**
+   * A re-execution of the accounts' masters, which starts their opcache afresh. opcache folds a
+   * literal `ini_get()` of a setting that only the server may change, as PHP_ADMIN_VALUE's limits
+   * are, into the script it caches: after a site's limits changed, its scripts compiled before
+   * reported the old ones, though PHP applied the new (WordPress offered the old upload size).
+   */
+  async recompileScripts(accounts: string[]): Promise<void> {
+    const placed = this.placement();
+    await this.reloadMasters(new Set(accounts.flatMap((account) => placed.get(account) ?? [])));
   }
 
   /** Each master checks and re-reads its own pools, side by side; the first failure is thrown once all are done. */

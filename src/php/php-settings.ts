@@ -28,6 +28,10 @@ export function validatePhpSettings(field: string, input: unknown, limits?: PhpS
   return result;
 }
 
+export function sameSettings(a: PhpSiteSettings, b: PhpSiteSettings): boolean {
+  return a.memoryLimitMb === b.memoryLimitMb && a.uploadMaxMb === b.uploadMaxMb && a.maxExecutionSeconds === b.maxExecutionSeconds;
+}
+
 /** The PHP_ADMIN_VALUE lines of a site: its limits and its own PHP error log. */
 export function phpAdminValues(settings: PhpSiteSettings, errorLog: string): string[] {
   return [

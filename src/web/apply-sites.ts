@@ -8,7 +8,7 @@
 import type { NginxDriver, PreparedWebState, WebApplyResult } from './nginx.driver.ts';
 import type { WebStateStep } from './applied-web-state.ts';
 import type { PhpPools } from '../php/php-pools.driver.ts';
-import { DEFAULT_PHP_SETTINGS, type PhpSiteSettings } from '../php/php-settings.ts';
+import { DEFAULT_PHP_SETTINGS, sameSettings, type PhpSiteSettings } from '../php/php-settings.ts';
 
 export interface SiteRequest {
   domain: string;
@@ -106,5 +106,23 @@ export async function applySites(
   }
   result ??= await prepared!.commit();
   if (!change || step.replaced.sites.some((site) => !pooled.has(site.account))) await php.apply(withPool);
+  const relimited = accountsWithNewLimits(step);
+  if (relimited.length > 0) await php.recompileScripts(relimited);
   return result;
+}
+
+/**
+ * The accounts of a change whose served sites' PHP limits differ from the ones they replace. A
+ * whole state names no such thing: the masters it finds running may have compiled scripts under
+ * other limits only if a change reached the parent while this agent was away.
+ */
+function accountsWithNewLimits(step: Pick<WebStateStep, 'change' | 'replaced'>): string[] {
+  if (!step.change) return [];
+  const before = new Map(step.replaced.sites.map((site) => [site.domain, site]));
+  const limits = (site: SiteRequest): PhpSiteSettings => site.php ?? DEFAULT_PHP_SETTINGS;
+  const accounts = step.change.sites.put.filter((site) => {
+    const previous = before.get(site.domain);
+    return previous !== undefined && !site.suspended && !previous.suspended && !sameSettings(limits(previous), limits(site));
+  });
+  return [...new Set(accounts.map((site) => site.account))];
 }

@@ -7,7 +7,7 @@ import { ValidationError } from '../core/errors.ts';
 import { assertValid, checkSafePath } from '../core/grammar.ts';
 import { checkNodeAddress } from '../protocol/formats.ts';
 import { siteHostNames, type WebProxy, type WebSite, type WebSitePhp, type WebState } from '../protocol/web-state.ts';
-import { DEFAULT_PHP_SETTINGS, phpAdminValues, type PhpSiteSettings } from '../php/php-settings.ts';
+import { DEFAULT_PHP_SETTINGS, phpAdminValues, sameSettings } from '../php/php-settings.ts';
 import { nginxCertificateMap } from '../agent/tls-files.ts';
 
 export interface NginxPaths {
@@ -114,10 +114,6 @@ function forwardedSiteServers(address: string, hosts: string[], upstream: string
 /** A string for a regular expression of nginx's (PCRE): the paths are checked already (checkSafePath), only the dot is special. */
 function regexOf(path: string): string {
   return path.replace(/\./g, '\\.');
-}
-
-function sameSettings(a: PhpSiteSettings, b: PhpSiteSettings): boolean {
-  return a.memoryLimitMb === b.memoryLimitMb && a.uploadMaxMb === b.uploadMaxMb && a.maxExecutionSeconds === b.maxExecutionSeconds;
 }
 
 /**
