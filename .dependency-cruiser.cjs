@@ -13,7 +13,7 @@ const WORKLOAD_INTERFACES = {
   mail: [],
   web: ['php/php-pools.driver.ts', 'php/php-settings.ts', 'php/system-users.ts'],
   dns: [],
-  webmail: ['mail/mail-state-pusher.ts', 'mail/mail.agent-module.ts', 'web/web.service.ts', 'web/nginx.driver.ts', 'php/system-users.ts'],
+  webmail: ['mail/mail-state-pusher.ts', 'mail/mail.agent-module.ts', 'web/web.service.ts', 'web/nginx.driver.ts', 'php/system-users.ts', 'php/php-fpm-config.ts'],
   php: [],
   databases: [],
   apps: ['databases/databases.service.ts', 'databases/database-names.ts', 'php/php-pools.driver.ts'],

@@ -41,6 +41,8 @@ describe('webmail configuration', () => {
     assert.match(config, /^listen\.mode = 0660$/m);
     assert.match(config, /^env\[RCUBE_CONFIG_PATH\] = \/srv\/node\/etc\/webmail\/roundcube\/$/m);
     assert.match(config, /^env\[ROUNDCUBE_CONFIG_DIR\] = \/srv\/node\/etc\/webmail\/roundcube$/m);
+    // A reload lets a request under way finish (php.test shows it for the sites' masters).
+    assert.match(config, /^process_control_timeout = 10s$/m);
     assert.throws(() => renderPhpFpmConfig({ paths, user: 'fleetpanel-webmail', socketOwner: 'www data' }), /socketOwner/);
   });
 

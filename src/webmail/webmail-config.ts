@@ -7,6 +7,7 @@
 import { ValidationError } from '../core/errors.ts';
 import { assertValid, checkDomain, checkSafePath } from '../core/grammar.ts';
 import { checkNodeAddress } from '../protocol/formats.ts';
+import { PHP_REQUEST_GRACE_SECONDS } from '../php/php-fpm-config.ts';
 
 /** Debian's Roundcube: public_html holds index.php and the static files (skins, program/js). */
 export const ROUNDCUBE_DOCUMENT_ROOT = '/var/lib/roundcube/public_html';
@@ -100,6 +101,8 @@ export function renderPhpFpmConfig(input: { paths: WebmailPaths; user: string; s
     `pid = ${paths.phpFpmPidFile}`,
     `error_log = ${paths.phpFpmErrorLog}`,
     'daemonize = yes',
+    // Sessions under way (a message being sent) finish at a reload, as the sites' do.
+    `process_control_timeout = ${PHP_REQUEST_GRACE_SECONDS}s`,
     '',
     '[webmail]',
     `user = ${input.user}`,
