@@ -34,6 +34,7 @@ export const certificatesAgentModule: AgentModule = {
         const changed = apply();
         const includesChanged = store.renderIncludes();
         if (changed || includesChanged) await reloadConsumers(ctx);
+        store.sweep();
         return changed;
       });
 

@@ -70,6 +70,7 @@ describe('node certificates', () => {
     assert.equal(statSync(join(paths.certificatesDir, 'b.test')).mode & 0o777, 0o750);
     assert.equal(store.remove('b.test'), true);
     store.renderIncludes();
+    store.sweep();
   });
 
   it('renews into a combined file of a new name, keeps the one nginx reads until its reload, and takes the entries away with the certificate', () => {
@@ -89,8 +90,12 @@ describe('node certificates', () => {
     assert.equal(existsSync(first!), false, 'two renewals later nothing reads it');
     assert.equal(readdirSync(folder).filter((name) => name.startsWith('nginx')).length, 2);
     assert.equal(store.remove('a.test'), true);
+    assert.equal(store.remove('a.test'), false, 'removed already');
+    assert.deepEqual(store.installed().map((c) => c.domain), []);
     assert.equal(store.renderIncludes(), true);
     assert.deepEqual(readdirSync(paths.nginxDir), []);
+    assert.ok(existsSync(second), 'the file the running nginx names stays until its reload');
+    store.sweep();
     assert.equal(existsSync(folder), false);
   });
 });

@@ -142,11 +142,24 @@ export class NodeCertificates {
     return true;
   }
 
+  /**
+   * Takes the domain out of what is installed; its files stay until sweep(), after the reload of
+   * the daemons that named them: nginx reads the combined file at each handshake, and until its
+   * reload a handshake for the domain's names would otherwise fail instead of getting the node's
+   * certificate.
+   */
   remove(domain: string): boolean {
-    const dir = `${this.paths.certificatesDir}/${domain}`;
-    if (checkDomain(domain) !== null || !existsSync(dir)) return false;
-    rmSync(dir, { recursive: true, force: true });
+    if (checkDomain(domain) !== null || !existsSync(this.namesFile(domain))) return false;
+    rmSync(this.namesFile(domain), { force: true });
     return true;
+  }
+
+  /** Removes the folders of the domains removed (or left half-written by a crash): nothing names their files any more. */
+  sweep(): void {
+    if (!existsSync(this.paths.certificatesDir)) return;
+    for (const domain of readdirSync(this.paths.certificatesDir)) {
+      if (checkDomain(domain) === null && !existsSync(this.namesFile(domain))) rmSync(`${this.paths.certificatesDir}/${domain}`, { recursive: true, force: true });
+    }
   }
 
   /** The domain's folder and the one of all domains, passable by nginx's workers, which read the combined file in it. */
