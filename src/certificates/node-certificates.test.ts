@@ -97,5 +97,11 @@ describe('node certificates', () => {
     assert.ok(existsSync(second), 'the file the running nginx names stays until its reload');
     store.sweep();
     assert.equal(existsSync(folder), false);
+    // An install a crash cut short: files without names, which nothing names; a removal takes them too.
+    mkdirSync(folder);
+    writeFileSync(join(folder, 'privkey.pem'), renewed.keyPem);
+    assert.equal(store.remove('a.test'), false, 'nothing was installed');
+    store.sweep();
+    assert.equal(existsSync(folder), false);
   });
 });

@@ -72,6 +72,9 @@ export function checkCertificate(domain: string, input: CertificateInput): X509C
 }
 
 export class NodeCertificates {
+  /** Domains whose files wait for sweep(): removed, but perhaps still named by a running daemon. */
+  private readonly removed = new Set<string>();
+
   /**
    * @param keyReaderGroup the group of nginx's workers, when they are not the agent's own user:
    *   they read a domain's combined chain and key at each handshake (tls-files nginxCertificateMap)
@@ -149,17 +152,20 @@ export class NodeCertificates {
    * certificate.
    */
   remove(domain: string): boolean {
-    if (checkDomain(domain) !== null || !existsSync(this.namesFile(domain))) return false;
+    if (checkDomain(domain) !== null) return false;
+    // A folder without its names (an install a crash cut short) goes at the sweep too.
+    if (existsSync(`${this.paths.certificatesDir}/${domain}`)) this.removed.add(domain);
+    if (!existsSync(this.namesFile(domain))) return false;
     rmSync(this.namesFile(domain), { force: true });
     return true;
   }
 
-  /** Removes the folders of the domains removed (or left half-written by a crash): nothing names their files any more. */
+  /** Deletes the folders of the domains removed since the last sweep, unless installed again meanwhile. */
   sweep(): void {
-    if (!existsSync(this.paths.certificatesDir)) return;
-    for (const domain of readdirSync(this.paths.certificatesDir)) {
-      if (checkDomain(domain) === null && !existsSync(this.namesFile(domain))) rmSync(`${this.paths.certificatesDir}/${domain}`, { recursive: true, force: true });
+    for (const domain of this.removed) {
+      if (!existsSync(this.namesFile(domain))) rmSync(`${this.paths.certificatesDir}/${domain}`, { recursive: true, force: true });
     }
+    this.removed.clear();
   }
 
   /** The domain's folder and the one of all domains, passable by nginx's workers, which read the combined file in it. */
