@@ -84,8 +84,13 @@ export class NodeCertificates {
     private readonly keyReaderGroup?: number,
   ) {}
 
+  /** A domain's folder: its chain, key, combined files and names. */
+  private folderOf(domain: string): string {
+    return `${this.paths.certificatesDir}/${domain}`;
+  }
+
   private namesFile(domain: string): string {
-    return `${this.paths.certificatesDir}/${domain}/names.json`;
+    return `${this.folderOf(domain)}/names.json`;
   }
 
   installed(): InstalledCertificate[] {
@@ -96,7 +101,7 @@ export class NodeCertificates {
       .map((domain) => {
         const record = this.record(domain)!;
         const files = certificateFiles(this.paths, domain);
-        return { domain, names: record.names, ...files, ...(record.nginxFile ? { nginxFile: `${this.paths.certificatesDir}/${domain}/${record.nginxFile}` } : {}) };
+        return { domain, names: record.names, ...files, ...(record.nginxFile ? { nginxFile: `${this.folderOf(domain)}/${record.nginxFile}` } : {}) };
       });
   }
 
@@ -139,8 +144,8 @@ export class NodeCertificates {
     // nginx reads the file the map named at its last reload until the next one: that one stays
     // (until the next renewal); any older one is read by nothing now.
     const inUse = new Set([basename(nginxFile), basename(previous?.nginxFile ?? files.nginxFile)]);
-    for (const entry of readdirSync(`${this.paths.certificatesDir}/${domain}`)) {
-      if (NGINX_FILE_NAME.test(entry) && !inUse.has(entry)) rmSync(`${this.paths.certificatesDir}/${domain}/${entry}`, { force: true });
+    for (const entry of readdirSync(this.folderOf(domain))) {
+      if (NGINX_FILE_NAME.test(entry) && !inUse.has(entry)) rmSync(`${this.folderOf(domain)}/${entry}`, { force: true });
     }
     return true;
   }
@@ -154,7 +159,7 @@ export class NodeCertificates {
   remove(domain: string): boolean {
     if (checkDomain(domain) !== null) return false;
     // A folder without its names (an install a crash cut short) goes at the sweep too.
-    if (existsSync(`${this.paths.certificatesDir}/${domain}`)) this.removed.add(domain);
+    if (existsSync(this.folderOf(domain))) this.removed.add(domain);
     if (!existsSync(this.namesFile(domain))) return false;
     rmSync(this.namesFile(domain), { force: true });
     return true;
@@ -163,14 +168,14 @@ export class NodeCertificates {
   /** Deletes the folders of the domains removed since the last sweep, unless installed again meanwhile. */
   sweep(): void {
     for (const domain of this.removed) {
-      if (!existsSync(this.namesFile(domain))) rmSync(`${this.paths.certificatesDir}/${domain}`, { recursive: true, force: true });
+      if (!existsSync(this.namesFile(domain))) rmSync(this.folderOf(domain), { recursive: true, force: true });
     }
     this.removed.clear();
   }
 
   /** The domain's folder and the one of all domains, passable by nginx's workers, which read the combined file in it. */
   private ensureFolder(domain: string): void {
-    const folder = `${this.paths.certificatesDir}/${domain}`;
+    const folder = this.folderOf(domain);
     mkdirSync(folder, { recursive: true, mode: 0o700 });
     if (this.keyReaderGroup === undefined) return;
     for (const path of [this.paths.certificatesDir, folder]) {
