@@ -174,8 +174,8 @@ export function hasWorkerOpenedLog(site: WebSite, paths: NginxPaths): site is We
   return site.forwardTo === undefined && !site.suspended && site.php !== undefined && hasUsualPaths(site, site.php, paths);
 }
 
-/** Where nginx writes the access log of a site that hasWorkerOpenedLog. */
-export function siteAccessLog(site: WebSite & { php: WebSitePhp }): string {
+/** Where nginx writes a PHP site's access log: the http level derives the same path for a site that hasWorkerOpenedLog. */
+export function siteAccessLog(site: { domain: string; php: Pick<WebSitePhp, 'logDir'> }): string {
   return `${site.php.logDir}/${site.domain}.access.log`;
 }
 
@@ -194,7 +194,7 @@ function phpSiteLines(site: { documentRoot: string; domain: string; account: str
   const usualPaths = hasUsualPaths(site, php, paths);
   const adminValues = phpAdminValues(php.settings, `${php.logDir}/${site.domain}.php-error.log`).join('\\n');
   // At other paths (none the agent makes), the logs are named as they are and opened by the master.
-  const logs = usualPaths ? [siteAccessLogLine(paths)] : [`access_log ${php.logDir}/${site.domain}.access.log;`, `error_log ${php.logDir}/${site.domain}.error.log warn;`];
+  const logs = usualPaths ? [siteAccessLogLine(paths)] : [`access_log ${siteAccessLog({ domain: site.domain, php })};`, `error_log ${php.logDir}/${site.domain}.error.log warn;`];
   return [
     `root ${site.documentRoot};`,
     ...logs,
