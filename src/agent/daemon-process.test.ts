@@ -9,7 +9,8 @@ describe('childPids', () => {
     const master = spawn('sh', ['-c', 'sleep 30 & sleep 30 & tail -f /dev/null & wait'], { stdio: 'ignore' });
     try {
       const pid = master.pid!;
-      await waitFor(() => childPids(pid).length === 3, 5_000, 'the three children');
+      // A child is named after the shell from its fork until its exec: wait for the programs' names.
+      await waitFor(() => childPids(pid).length === 3 && childPids(pid, ['sleep', 'tail']).length === 3, 5_000, 'the three children');
       assert.equal(childPids(pid, ['sleep']).length, 2);
       assert.equal(childPids(pid, ['tail']).length, 1);
       assert.deepEqual(childPids(pid, ['nginx']), []);
